@@ -1,0 +1,71 @@
+"""`ascad` command line: dispatches to ``ascad.commands.<name>``.
+
+Exit status everywhere, like diff(1): 0 nothing found, 1 differences or problems found, 2 could not
+run. An :class:`~ascad.errors.AscadError` becomes one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ascad import __version__
+from ascad.errors import AscadError
+
+# name -> (module, one-line help). Modules are imported only when their command runs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "diff": ("ascad.commands.diff", "compare two configs (files, nodes, peers, git)"),
+    "show": ("ascad.commands.show", "print a running node's configuration as aerospike.conf"),
+    "validate": ("ascad.commands.validate", "check a conf against a server version's parameters"),
+    "fleet": ("ascad.commands.fleet", "compare many nodes at once and group them"),
+    "check": ("ascad.commands.check", "run one agent cycle in the foreground"),
+    "agent": ("ascad.commands.agent", "run the ascad daemon"),
+    "demo": ("ascad.commands.demo", "run a local emulated cluster and show ascad at work"),
+    "emulator": ("ascad.commands.emulator", "run emulated Aerospike nodes on loopback"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ascad",
+        description="Aerospike config anomaly detector: peer, golden and runtime drift.",
+    )
+    parser.add_argument("--version", action="version", version=f"ascad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = _command_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue  # a command not built yet
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module_name)
+        module.add_arguments(p)
+    return parser
+
+
+def _command_module(module_name: str):  # noqa: ANN202 - a module
+    return importlib.import_module(module_name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(_command_module(args._module).run(args))
+    except AscadError as exc:
+        print(f"ascad: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ascad: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command_module(module_name: str):  # noqa: ANN202 - a module
+def _command_module(module_name: str):
     return importlib.import_module(module_name)
 
 

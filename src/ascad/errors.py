@@ -19,7 +19,7 @@ class ConfSyntaxError(AscadError):
     """aerospike.conf text that the server would refuse to read."""
 
     def __init__(self, source: str, line: int, col: int, message: str) -> None:
-        super().__init__(message, f"{source}:{line}:{col}")
+        super().__init__(message, f"{source}:{line}:{col}" if line > 0 else source)
         self.source = source
         self.line = line
         self.col = col

@@ -1,0 +1,133 @@
+"""Options shared by several commands: output format, ignore patterns, tokens, node login."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ascad.errors import AscadError
+from ascad.loader import LoadedConf, LoadOptions
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    parser.add_argument(
+        "--color",
+        "--colour",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour output",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also list template wildcard matches"
+    )
+
+
+def add_ignore_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ignore",
+        metavar="GLOB",
+        action="append",
+        default=[],
+        help="skip paths matching GLOB (repeatable; * and ? only, [ ] are literal)",
+    )
+
+
+def ignore_patterns(args: argparse.Namespace) -> list[str]:
+    return list(args.ignore or [])
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="bearer/GitLab token file (else $ASCAD_TOKEN, $GITLAB_TOKEN)",
+    )
+    parser.add_argument(
+        "--var",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="template variable (repeatable)",
+    )
+    parser.add_argument("--vars-file", metavar="FILE", help="template variables (TOML or JSON)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds for each network step")
+
+
+def add_node_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--user", help="Aerospike user (security enabled)")
+    parser.add_argument(
+        "--password-file", metavar="FILE", help="file holding the password (else $ASCAD_PASSWORD)"
+    )
+    parser.add_argument("--tls-ca", metavar="FILE", help="CA file for aerospike+tls://")
+    parser.add_argument("--tls-cert", metavar="FILE", help="client certificate (mutual TLS)")
+    parser.add_argument("--tls-key", metavar="FILE", help="client key (mutual TLS)")
+
+
+def read_secret_file(path: str, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise AscadError(f"cannot read {what}: {exc.strerror}", path) from None
+    except UnicodeDecodeError:
+        raise AscadError(f"{what} is not UTF-8 text", path) from None
+
+
+def load_options(args: argparse.Namespace) -> LoadOptions:
+    token = None
+    if getattr(args, "token_file", None):
+        token = read_secret_file(args.token_file, "token file")
+    else:
+        token = os.environ.get("ASCAD_TOKEN") or os.environ.get("GITLAB_TOKEN") or None
+    variables = None
+    if getattr(args, "var", None) or getattr(args, "vars_file", None):
+        from ascad.sources.template import load_vars_file, parse_vars
+
+        variables = {}
+        if args.vars_file:
+            variables.update(load_vars_file(args.vars_file))
+        _deep_update(variables, parse_vars(args.var))
+    return LoadOptions(token=token, variables=variables, timeout=getattr(args, "timeout", 10.0))
+
+
+def _deep_update(into: dict[str, Any], new: dict[str, Any]) -> None:
+    for k, v in new.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            _deep_update(into[k], v)
+        else:
+            into[k] = v
+
+
+def node_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Login and TLS settings for aerospike:// sources. Passwords never come from the command line."""
+    password = None
+    if getattr(args, "password_file", None):
+        password = read_secret_file(args.password_file, "password file")
+    elif os.environ.get("ASCAD_PASSWORD"):
+        password = os.environ["ASCAD_PASSWORD"]
+    user = getattr(args, "user", None)
+    if user and password is None:
+        raise AscadError("--user needs a password: give --password-file or set ASCAD_PASSWORD")
+    return {
+        "user": user,
+        "password": password,
+        "tls_ca": getattr(args, "tls_ca", None),
+        "tls_cert": getattr(args, "tls_cert", None),
+        "tls_key": getattr(args, "tls_key", None),
+        "timeout": getattr(args, "timeout", 10.0),
+    }
+
+
+def warning_dicts(conf: LoadedConf) -> list[dict[str, Any]]:
+    return [
+        {"source": conf.name, "line": w.line, "col": w.col, "message": w.message}
+        for w in conf.warnings
+    ]
+
+
+def print_warnings(warnings: list[dict[str, Any]]) -> None:
+    for w in warnings:
+        print(f"{w['source']}:{w['line']}:{w['col']}: warning: {w['message']}", file=sys.stderr)

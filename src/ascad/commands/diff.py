@@ -1,0 +1,64 @@
+"""`ascad diff LEFT RIGHT`: every real difference between two configs.
+
+Each side is a source (docs/sources.md): a file, ``aerospike://host:port`` (a running node),
+``http(s)://`` (a peer's agent), ``git+…`` or ``gitlab+…``. Exit 0 equal, 1 different, 2 error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from ascad.commands import common
+from ascad.compare import compare
+from ascad.loader import is_runtime_spec, load_conf
+from ascad.report import jsonout, terminal
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "left", metavar="LEFT", help="a conf source (file, git+…, http://…, aerospike://…)"
+    )
+    parser.add_argument("right", metavar="RIGHT", help="the other source")
+    common.add_output_arguments(parser)
+    common.add_ignore_arguments(parser)
+    common.add_source_arguments(parser)
+    common.add_node_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    options = common.load_options(args)
+    ignore = common.ignore_patterns(args)
+    if is_runtime_spec(args.left) or is_runtime_spec(args.right):
+        from ascad.runtime.drift import runtime_diff
+
+        outcome = await runtime_diff(
+            args.left, args.right, options, common.node_options(args), ignore
+        )
+        result, warnings, extra = outcome.result, outcome.warnings, outcome.extra
+    else:
+        left = await load_conf(args.left, options)
+        right = await load_conf(args.right, options)
+        result = compare(left.flat, right.flat, ignore)
+        warnings = common.warning_dicts(left)
+        if right.name != left.name:
+            warnings += common.warning_dicts(right)
+        extra = {}
+    if args.format == "json":
+        sys.stdout.write(
+            jsonout.dumps(jsonout.result_to_dict(result, warnings=warnings, extra=extra))
+        )
+    else:
+        common.print_warnings(warnings)
+        terminal.print_report(
+            result,
+            sys.stdout,
+            colour=terminal.use_colour(sys.stdout, args.color),
+            verbose=args.verbose,
+        )
+    return 0 if result.equal else 1

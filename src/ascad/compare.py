@@ -1,0 +1,198 @@
+"""Two FlatConfigs -> the list of real differences between them.
+
+A difference has a path (docs/paths.md), a kind, both values as written and both line numbers.
+Kinds:
+
+- ``changed``: the path is on both sides with different canonical values;
+- ``only_left`` / ``only_right``: the path is on one side only. A stanza missing on one side is
+  reported once, not once per parameter inside it.
+
+Values equal to :data:`~ascad.conf.model.WILDCARD` (from a template's ``{{ … }}``) match anything;
+such matches are counted in ``CompareResult.wildcards``. ``ignore`` takes glob patterns over paths
+where ``*`` matches any run of characters and ``?`` one character; ``[`` and ``]`` are literal, so
+``namespace[test].*`` means what it says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ascad.conf.model import WILDCARD, FlatConfig, Setting
+
+CHANGED = "changed"
+ONLY_LEFT = "only_left"
+ONLY_RIGHT = "only_right"
+
+
+@dataclass(frozen=True)
+class Difference:
+    path: str
+    kind: str
+    left: str | None
+    right: str | None
+    left_line: int | None
+    right_line: int | None
+    # Filled by later stages when known: does fixing it need a restart (static parameter)?
+    restart: bool | None = None
+    note: str | None = None
+    # The path names a whole stanza (present on one side only, or of another type).
+    stanza: bool = False
+
+    def with_(self, **changes: object) -> Difference:
+        values = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        values.update(changes)
+        return Difference(**values)  # type: ignore[arg-type]
+
+
+@dataclass
+class CompareResult:
+    left: str
+    right: str
+    differences: list[Difference] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # paths skipped by ignore patterns
+    wildcards: list[str] = field(default_factory=list)  # paths matched by a template wildcard
+
+    @property
+    def equal(self) -> bool:
+        return not self.differences
+
+
+@lru_cache(maxsize=512)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """Compile an ignore glob: ``*`` any run, ``?`` one character, everything else literal."""
+    out = []
+    for ch in pattern:
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        else:
+            out.append(re.escape(ch))
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+def matches_any(path: str, patterns: Iterable[str]) -> bool:
+    return any(glob_regex(p).match(path) for p in patterns)
+
+
+def _values_match(left: str, right: str) -> bool | None:
+    """True/False for equal/different; None when equal only through a wildcard."""
+    if left == right:
+        return True
+    if WILDCARD not in left and WILDCARD not in right:
+        return False
+    lt, rt = left.split(" "), right.split(" ")
+    if len(lt) != len(rt):
+        return WILDCARD in (left, right) or False
+    for a, b in zip(lt, rt, strict=True):
+        if a != b and WILDCARD not in (a, b):
+            return False
+    return None
+
+
+def _under_any(path: str, stanzas: Sequence[str]) -> bool:
+    return any(path.startswith(s) and path[len(s)] in ".[" for s in stanzas if len(path) > len(s))
+
+
+def _wildcard_regex(path: str) -> re.Pattern[str]:
+    parts = [".+?" if p == WILDCARD else re.escape(p) for p in re.split(f"({WILDCARD})", path)]
+    return re.compile("".join(p for p in parts if p) + r"\Z", re.DOTALL)
+
+
+def compare(
+    left: FlatConfig,
+    right: FlatConfig,
+    ignore: Sequence[str] = (),
+) -> CompareResult:
+    """Every real difference between ``left`` and ``right``, in left-file order then right's."""
+    result = CompareResult(left=left.source, right=right.source)
+    ls, rs = left.settings, right.settings
+
+    left_only = [p for p in ls if p not in rs]
+    right_only = [p for p in rs if p not in ls]
+
+    # A path holding a template wildcard pairs with one unmatched path on the other side.
+    paired: dict[str, str] = {}
+    for own, other, other_settings in ((left_only, right_only, rs), (right_only, left_only, ls)):
+        for path in own:
+            if WILDCARD not in path or path in paired:
+                continue
+            rx = _wildcard_regex(path)
+            for candidate in other:
+                if candidate not in paired and candidate in other_settings and rx.match(candidate):
+                    paired[path] = candidate
+                    paired[candidate] = path
+                    break
+
+    ignored: list[str] = []
+    diffs: list[tuple[int, int, Difference]] = []
+
+    def skip(path: str) -> bool:
+        if ignore and matches_any(path, ignore):
+            ignored.append(path)
+            return True
+        return False
+
+    for path, ls_ in ls.items():
+        rs_ = rs.get(path)
+        if rs_ is None and path in paired:
+            rs_ = rs[paired[path]]
+            result.wildcards.append(path)
+            if _values_match(ls_.canonical, rs_.canonical) is False and not skip(path):
+                diffs.append((ls_.line, 0, _changed(path, ls_, rs_)))
+            continue
+        if rs_ is None:
+            continue
+        same = _values_match(ls_.canonical, rs_.canonical)
+        if same is None:
+            result.wildcards.append(path)
+        elif not same and not skip(path):
+            diffs.append((ls_.line, 0, _changed(path, ls_, rs_)))
+
+    missing_left_stanzas: list[str] = []
+    for path in left_only:
+        if path in paired:
+            continue
+        s = ls[path]
+        if _under_any(path, missing_left_stanzas):
+            continue
+        if s.stanza:
+            missing_left_stanzas.append(path)
+        if skip(path):
+            continue
+        diffs.append(
+            (s.line, 0, Difference(path, ONLY_LEFT, s.value, None, s.line, None, stanza=s.stanza))
+        )
+
+    missing_right_stanzas: list[str] = []
+    for path in right_only:
+        if path in paired:
+            continue
+        s = rs[path]
+        if _under_any(path, missing_right_stanzas):
+            continue
+        if s.stanza:
+            missing_right_stanzas.append(path)
+        if skip(path):
+            continue
+        diffs.append(
+            (
+                10**9,
+                s.line,
+                Difference(path, ONLY_RIGHT, None, s.value, None, s.line, stanza=s.stanza),
+            )
+        )
+
+    diffs.sort(key=lambda t: (t[0], t[1]))
+    result.differences = [d for _, _, d in diffs]
+    result.ignored = ignored
+    return result
+
+
+def _changed(path: str, left: Setting, right: Setting) -> Difference:
+    return Difference(
+        path, CHANGED, left.value, right.value, left.line, right.line, stanza=left.stanza
+    )

@@ -1,0 +1,109 @@
+"""ConfTree -> FlatConfig: one :class:`~ascad.conf.model.Setting` per path (docs/paths.md)."""
+
+from __future__ import annotations
+
+from ascad.conf import keys
+from ascad.conf.model import ConfTree, FlatConfig, Param, Setting, Stanza, Warning_
+from ascad.conf.values import canonical_values
+
+
+def stanza_segment(stanza: Stanza) -> str:
+    """The path segment of a stanza: ``namespace[test]``, ``storage-engine``, ``service``."""
+    if stanza.kind in keys.NAMED_STANZAS and stanza.name is not None:
+        return f"{stanza.kind}[{stanza.name}]"
+    return stanza.kind
+
+
+def join(prefix: str, segment: str) -> str:
+    return f"{prefix}.{segment}" if prefix else segment
+
+
+def flatten(tree: ConfTree) -> FlatConfig:
+    """Flatten a tree. Warnings about duplicates are appended to ``tree.warnings``."""
+    flat = FlatConfig(source=tree.source)
+    _flatten_stanza(tree, tree.root, "", flat)
+    return flat
+
+
+def _add(tree: ConfTree, flat: FlatConfig, setting: Setting, what: str) -> None:
+    previous = flat.settings.get(setting.path)
+    if previous is not None and not setting.stanza:
+        tree.warnings.append(
+            Warning_(
+                setting.line,
+                setting.col,
+                f"{what} also set at line {previous.line}; the server keeps this last value",
+            )
+        )
+        del flat.settings[setting.path]  # keep file order: the last line wins and sits last
+    flat.settings[setting.path] = setting
+
+
+def _flatten_stanza(tree: ConfTree, stanza: Stanza, prefix: str, flat: FlatConfig) -> None:
+    ordered_counts: dict[str, int] = {}
+    for child in stanza.children:
+        if isinstance(child, Stanza):
+            path = join(prefix, stanza_segment(child))
+            typed = child.kind in keys.TYPED_STANZAS
+            value = child.name if typed and child.name is not None else ""
+            existing = flat.settings.get(path)
+            if existing is not None and existing.stanza and not typed:
+                tree.warnings.append(
+                    Warning_(
+                        child.line,
+                        child.col,
+                        f"'{stanza_segment(child)}' also opened at line {existing.line}; "
+                        "their parameters are merged",
+                    )
+                )
+            else:
+                _add(
+                    tree,
+                    flat,
+                    Setting(path, value, value, child.line, child.col, stanza=True),
+                    f"'{child.kind}'",
+                )
+            _flatten_stanza(tree, child, path, flat)
+        else:
+            _flatten_param(tree, stanza, child, prefix, flat, ordered_counts)
+
+
+def _flatten_param(
+    tree: ConfTree,
+    stanza: Stanza,
+    param: Param,
+    prefix: str,
+    flat: FlatConfig,
+    ordered_counts: dict[str, int],
+) -> None:
+    shape = keys.repeat_shape(param.key, stanza.kind)
+    value = " ".join(param.values)
+    if shape == "keyed":
+        sub = param.values[0].lower()
+        rest = param.values[1:]
+        path = join(prefix, f"{param.key}[{sub}]")
+        setting = Setting(
+            path, " ".join(rest), canonical_values(param.key, rest), param.line, param.col
+        )
+        _add(tree, flat, setting, f"'{param.key} {param.values[0]}'")
+        return
+    canonical = canonical_values(param.key, param.values)
+    if shape == "ordered":
+        index = ordered_counts.get(param.key, 0)
+        ordered_counts[param.key] = index + 1
+        path = join(prefix, f"{param.key}[{index}]")
+    elif shape == "set":
+        element = ":".join(canonical.split(" "))
+        path = join(prefix, f"{param.key}[{element}]")
+        if path in flat.settings:
+            tree.warnings.append(
+                Warning_(
+                    param.line,
+                    param.col,
+                    f"duplicate '{param.key} {value}' (also at line {flat.settings[path].line})",
+                )
+            )
+            return
+    else:
+        path = join(prefix, param.key)
+    _add(tree, flat, Setting(path, value, canonical, param.line, param.col), f"'{param.key}'")

@@ -1,0 +1,85 @@
+"""Source string -> parsed, flattened config: the one place that turns any source into a FlatConfig.
+
+Conf text comes from ``ascad.sources`` (a file, a peer agent, git, GitLab); a template is either
+rendered with the user's variables or turned into text with wildcards; then it is parsed and
+flattened. Running nodes (``aerospike://``) are read by ``ascad.runtime`` instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ascad.conf.flatten import flatten
+from ascad.conf.model import ConfTree, FlatConfig, Warning_
+from ascad.conf.parser import parse_file, parse_text
+
+RUNTIME_SCHEMES = ("aerospike://", "aerospike+tls://")
+
+
+def is_runtime_spec(spec: str) -> bool:
+    return spec.startswith(RUNTIME_SCHEMES)
+
+
+@dataclass
+class LoadOptions:
+    token: str | None = None  # bearer token for peer agents / GitLab
+    variables: dict[str, Any] | None = None  # template variables: render for real when given
+    timeout: float = 10.0
+
+
+@dataclass
+class LoadedConf:
+    name: str
+    text: str
+    tree: ConfTree
+    flat: FlatConfig
+    template: bool = False
+    warnings: list[Warning_] = field(default_factory=list)
+
+
+def _is_plain_path(spec: str) -> bool:
+    return "://" not in spec and not spec.startswith(("git+", "gitlab+"))
+
+
+async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
+    """(display name, text) of a non-runtime source."""
+    if _is_plain_path(spec) and spec != "-":
+        from ascad.conf.parser import decode_conf, read_conf_bytes
+
+        return spec, decode_conf(read_conf_bytes(spec), spec)
+    from ascad.sources import fetch_text, parse_source
+
+    parsed = parse_source(spec)
+    fetched = await fetch_text(parsed, timeout=options.timeout, token=options.token)
+    return fetched.name, fetched.text
+
+
+def conf_from_text(name: str, text: str, options: LoadOptions | None = None) -> LoadedConf:
+    """Parse text (rendering or wildcarding it first if it is a template)."""
+    template = False
+    try:
+        from ascad.sources import template as tpl
+    except ImportError:  # pragma: no cover - sources always ship with the package
+        tpl = None
+    if tpl is not None and tpl.is_template(text):
+        template = True
+        if options is not None and options.variables is not None:
+            text = tpl.render_template(text, options.variables, source=name)
+        else:
+            text = tpl.wildcard_template(text)
+    tree = parse_text(text, name)
+    flat = flatten(tree)
+    return LoadedConf(name, text, tree, flat, template, list(tree.warnings))
+
+
+def load_conf_file(path: str) -> LoadedConf:
+    tree = parse_file(path)
+    flat = flatten(tree)
+    return LoadedConf(path, "", tree, flat, False, list(tree.warnings))
+
+
+async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf:
+    options = options or LoadOptions()
+    name, text = await fetch_conf_text(spec, options)
+    return conf_from_text(name, text, options)

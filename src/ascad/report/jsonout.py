@@ -1,0 +1,50 @@
+"""JSON output of a comparison. Schema documented in docs/json-schema.md (``ascad.diff/1``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ascad.compare import CompareResult, Difference
+
+SCHEMA = "ascad.diff/1"
+
+
+def difference_to_dict(d: Difference) -> dict[str, Any]:
+    return {
+        "path": d.path,
+        "kind": d.kind,
+        "left": d.left,
+        "right": d.right,
+        "left_line": d.left_line,
+        "right_line": d.right_line,
+        "restart": d.restart,
+        "note": d.note,
+        "stanza": d.stanza,
+    }
+
+
+def result_to_dict(
+    result: CompareResult,
+    *,
+    warnings: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "left": result.left,
+        "right": result.right,
+        "equal": result.equal,
+        "differences": [difference_to_dict(d) for d in result.differences],
+        "ignored": len(result.ignored),
+        "ignored_paths": result.ignored,
+        "wildcards": result.wildcards,
+        "warnings": warnings or [],
+    }
+    if extra:
+        doc.update(extra)
+    return doc
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,138 @@
+"""Human output of a comparison, like a good diff: grouped by stanza, coloured on a terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+from ascad.compare import CHANGED, ONLY_LEFT, CompareResult, Difference
+
+_RED, _GREEN, _YELLOW, _BOLD, _DIM, _RESET = (
+    "\033[31m",
+    "\033[32m",
+    "\033[33m",
+    "\033[1m",
+    "\033[2m",
+    "\033[0m",
+)
+
+
+def use_colour(stream: TextIO, choice: str = "auto") -> bool:
+    """``always``/``never``/``auto`` (auto: a terminal, and NO_COLOR not set)."""
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def group_of(path: str) -> tuple[str, str]:
+    """Split a path into (stanza, rest) at its last stanza segment: ``namespace[test]``, ``x``."""
+    depth = 0
+    cut = -1
+    for i, ch in enumerate(path):
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif ch == "." and depth == 0:
+            cut = i
+    if cut < 0:
+        return "", path
+    return path[:cut], path[cut + 1 :]
+
+
+def _restart_note(d: Difference) -> str:
+    if d.restart is True:
+        return " [restart needed]"
+    if d.restart is False:
+        return " [dynamic]"
+    return ""
+
+
+def render_differences(
+    result: CompareResult,
+    *,
+    colour: bool = False,
+    verbose: bool = False,
+    left_name: str | None = None,
+    right_name: str | None = None,
+) -> str:
+    """The whole human report as one string (ends with a newline)."""
+
+    def c(code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if colour else text
+
+    lname = left_name or result.left
+    rname = right_name or result.right
+    out: list[str] = [c(_BOLD, f"--- {lname}"), c(_BOLD, f"+++ {rname}")]
+    current_group: str | None = None
+    groups: dict[str, list[Difference]] = {}
+    for d in result.differences:
+        groups.setdefault(d.path if d.stanza else group_of(d.path)[0], []).append(d)
+    for group, diffs in groups.items():
+        if group != current_group:
+            out.append(c(_BOLD, group or "(top level)"))
+            current_group = group
+        for d in diffs:
+            name = (
+                ("type" if d.kind == CHANGED else "(whole stanza)")
+                if d.stanza
+                else group_of(d.path)[1]
+            )
+            note = _restart_note(d) + (f" ({d.note})" if d.note else "")
+            if d.kind == CHANGED:
+                out.append(
+                    f"  {c(_YELLOW, '~')} {name}: "
+                    f"{c(_RED, _show(d.left))} ({lname}:{d.left_line}) -> "
+                    f"{c(_GREEN, _show(d.right))} ({rname}:{d.right_line}){note}"
+                )
+            elif d.kind == ONLY_LEFT:
+                out.append(
+                    f"  {c(_RED, '-')} {name} {_show(d.left, d.stanza)}".rstrip()
+                    + f"  only in {lname}:{d.left_line}{note}"
+                )
+            else:
+                where = f"{rname}:{d.right_line}" if d.right_line else rname
+                out.append(
+                    f"  {c(_GREEN, '+')} {name} {_show(d.right, d.stanza)}".rstrip()
+                    + f"  only in {where}{note}"
+                )
+    if verbose and result.wildcards:
+        out.append(c(_DIM, "template wildcards matched:"))
+        out.extend(c(_DIM, f"  * {p}") for p in result.wildcards)
+    out.append(summary_line(result))
+    return "\n".join(out) + "\n"
+
+
+def _show(value: str | None, stanza: bool = False) -> str:
+    if value is None:
+        return ""
+    if stanza:
+        return value
+    return value if value != "" else '""'
+
+
+def summary_line(result: CompareResult) -> str:
+    n = len(result.differences)
+    counts: dict[str, int] = {}
+    for d in result.differences:
+        counts[d.kind] = counts.get(d.kind, 0) + 1
+    parts = []
+    if n == 0:
+        text = "no differences"
+    else:
+        for kind in sorted(counts):
+            parts.append(f"{counts[kind]} {kind.replace('_', ' ')}")
+        text = f"{n} difference{'s' if n != 1 else ''} ({', '.join(parts)})"
+    extras = []
+    if result.ignored:
+        extras.append(f"ignored: {len(result.ignored)}")
+    if result.wildcards:
+        extras.append(f"template wildcards: {len(result.wildcards)}")
+    return text + (f"; {'; '.join(extras)}" if extras else "")
+
+
+def print_report(result: CompareResult, stream: TextIO = sys.stdout, **kwargs: object) -> None:
+    stream.write(render_differences(result, **kwargs))  # type: ignore[arg-type]

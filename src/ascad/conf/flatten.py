@@ -82,6 +82,22 @@ def _flatten_param(
         sub = param.values[0].lower()
         rest = param.values[1:]
         path = join(prefix, f"{param.key}[{sub}]")
+        if sub == "any":
+            # `context any X` sets every context: earlier per-context lines in this sink no longer
+            # count (cf/src/log.c applies the lines in file order).
+            stale = [
+                p for p in flat.settings if p.startswith(f"{prefix}.{param.key}[") and p != path
+            ]
+            for p in stale:
+                old = flat.settings.pop(p)
+                tree.warnings.append(
+                    Warning_(
+                        old.line,
+                        old.col,
+                        f"'{param.key} {p[len(prefix) + len(param.key) + 2 : -1]}' is overridden by "
+                        f"'{param.key} any' at line {param.line}",
+                    )
+                )
         setting = Setting(
             path, " ".join(rest), canonical_values(param.key, rest), param.line, param.col
         )

@@ -76,6 +76,11 @@ class ConfTree:
 WILDCARD = "\x00wildcard\x00"
 
 
+def display(text: str) -> str:
+    """A value or path for humans and JSON: the wildcard marker is shown as ``{{…}}``."""
+    return text.replace(WILDCARD, "{{…}}")
+
+
 @dataclass(frozen=True)
 class Setting:
     """One comparable fact at one path.

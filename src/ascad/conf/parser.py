@@ -95,7 +95,10 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
     tree = ConfTree(root=root, source=source)
     stack: list[Stanza] = [root]
     last_line = 0
-    for lineno, raw in enumerate(text.split("\n"), start=1):
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line does not start another
+    for lineno, raw in enumerate(lines, start=1):
         last_line = lineno
         if len(raw.encode("utf-8", "replace")) > SERVER_MAX_LINE:
             tree.warnings.append(

@@ -6,16 +6,17 @@ import json
 from typing import Any
 
 from ascad.compare import CompareResult, Difference
+from ascad.conf.model import display
 
 SCHEMA = "ascad.diff/1"
 
 
 def difference_to_dict(d: Difference) -> dict[str, Any]:
     return {
-        "path": d.path,
+        "path": display(d.path),
         "kind": d.kind,
-        "left": d.left,
-        "right": d.right,
+        "left": None if d.left is None else display(d.left),
+        "right": None if d.right is None else display(d.right),
         "left_line": d.left_line,
         "right_line": d.right_line,
         "restart": d.restart,
@@ -38,7 +39,7 @@ def result_to_dict(
         "differences": [difference_to_dict(d) for d in result.differences],
         "ignored": len(result.ignored),
         "ignored_paths": result.ignored,
-        "wildcards": result.wildcards,
+        "wildcards": [display(p) for p in result.wildcards],
         "warnings": warnings or [],
     }
     if extra:

@@ -7,6 +7,7 @@ import sys
 from typing import TextIO
 
 from ascad.compare import CHANGED, ONLY_LEFT, CompareResult, Difference
+from ascad.conf.model import display
 
 _RED, _GREEN, _YELLOW, _BOLD, _DIM, _RESET = (
     "\033[31m",
@@ -73,10 +74,10 @@ def render_differences(
         groups.setdefault(d.path if d.stanza else group_of(d.path)[0], []).append(d)
     for group, diffs in groups.items():
         if group != current_group:
-            out.append(c(_BOLD, group or "(top level)"))
+            out.append(c(_BOLD, display(group) or "(top level)"))
             current_group = group
         for d in diffs:
-            name = (
+            name = display(
                 ("type" if d.kind == CHANGED else "(whole stanza)")
                 if d.stanza
                 else group_of(d.path)[1]
@@ -101,7 +102,7 @@ def render_differences(
                 )
     if verbose and result.wildcards:
         out.append(c(_DIM, "template wildcards matched:"))
-        out.extend(c(_DIM, f"  * {p}") for p in result.wildcards)
+        out.extend(c(_DIM, f"  * {display(p)}") for p in result.wildcards)
     out.append(summary_line(result))
     return "\n".join(out) + "\n"
 
@@ -110,8 +111,8 @@ def _show(value: str | None, stanza: bool = False) -> str:
     if value is None:
         return ""
     if stanza:
-        return value
-    return value if value != "" else '""'
+        return display(value)
+    return display(value) if value != "" else '""'
 
 
 def summary_line(result: CompareResult) -> str:

@@ -1,0 +1,132 @@
+"""`ascad diff` end to end: exit codes, text and JSON output, ignore, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ascad.cli import main
+from tests.conftest import CONFS, FIXTURES
+
+A = "service {\n    proto-fd-max 15K\n    cluster-name prod\n}\nnamespace test {\n    replication-factor 2\n    default-ttl 30d\n    storage-engine memory {\n        data-size 4G\n    }\n}\n"
+B = "# same, other spellings\nnamespace test {\n  storage-engine memory {\n    data-size 4096M\n  }\n  default-ttl 2592000\n  replication-factor 2\n}\nservice {\n  cluster-name prod\n  proto-fd-max 15360\n}\n"
+C = A.replace("replication-factor 2", "replication-factor 3").replace("cluster-name prod\n", "")
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, str]:
+    out = {}
+    for name, text in {"a": A, "b": B, "c": C}.items():
+        p = tmp_path / f"{name}.conf"
+        p.write_text(text)
+        out[name] = str(p)
+    return out
+
+
+@pytest.mark.parametrize("path", CONFS, ids=lambda p: p.name)
+def test_each_sample_equals_itself(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", str(path), str(path)]) == 0
+    assert "no differences" in capsys.readouterr().out
+
+
+def test_equivalent_files_exit_0(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", files["a"], files["b"]]) == 0
+
+
+def test_text_report(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", files["a"], files["c"]]) == 1
+    out = capsys.readouterr().out
+    assert "\033[" not in out  # not a terminal: plain
+    assert f"~ replication-factor: 2 ({files['a']}:6) -> 3 ({files['c']}:5)" in out
+    assert f"- cluster-name prod  only in {files['a']}:3" in out
+    assert out.rstrip().endswith("2 differences (1 changed, 1 only left)")
+
+
+def test_json_report(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", "--format", "json", files["a"], files["c"]]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "ascad.diff/1"
+    assert doc["equal"] is False
+    assert [
+        (d["path"], d["kind"], d["left"], d["right"], d["left_line"], d["right_line"])
+        for d in doc["differences"]
+    ] == [
+        ("service.cluster-name", "only_left", "prod", None, 3, None),
+        ("namespace[test].replication-factor", "changed", "2", "3", 6, 5),
+    ]
+
+
+def test_ignore(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(
+        [
+            "diff",
+            "--format",
+            "json",
+            "--ignore",
+            "service.*",
+            "--ignore",
+            "namespace[test].replication-factor",
+            files["a"],
+            files["c"],
+        ]
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert rc == 0 and doc["equal"] and doc["ignored"] == 2
+
+
+def test_colour_forced(files: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    main(["diff", "--color", "always", files["a"], files["c"]])
+    assert "\033[31m" in capsys.readouterr().out
+
+
+BAD_INPUTS = {
+    "missing": (None, "no such file"),
+    "empty": (b"", ":1:1: empty"),
+    "binary": (b"\x7fELF\x02\x01\x00\x00", ":1:7: binary data"),
+    "latin1": (b"service {\n cluster-name \xe9t\xe9\n}\n", ":2:15: not UTF-8"),
+    "unbalanced": (b"service {\n}\n}\n", ":3:1: unbalanced '}'"),
+    "unclosed": (b"namespace x {\n", ":1:1: missing '}'"),
+    "noname": (b"namespace {\n}\n", ":1:11: 'namespace' needs a name"),
+    "stray": (b"service {\n  proto-fd-max 1 }\n}\n", ":2:18: '}' must be alone"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_one_line_exit_2(
+    case: str, tmp_path: Path, files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, expected = BAD_INPUTS[case]
+    bad = tmp_path / f"{case}.conf"
+    if data is not None:
+        bad.write_bytes(data)
+    assert main(["diff", files["a"], str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"ascad: {bad}")
+    assert expected in err
+
+
+def test_directory_is_an_error(
+    tmp_path: Path, files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["diff", str(tmp_path), files["a"]]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_real_console_script_no_traceback(tmp_path: Path) -> None:
+    big = tmp_path / "big.conf"
+    big.write_bytes(b"service {\n" + b"#" * (50 * 1024 * 1024) + b"\n}\n")
+    exe = Path(sys.executable).with_name("ascad")
+    proc = subprocess.run(
+        [str(exe), "diff", str(big), str(FIXTURES / "confs" / "server-8.1-dev.conf")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "over 16 MiB is refused" in proc.stderr

@@ -1,0 +1,1 @@
+"""Reports: terminal and JSON output, Riemann events, Prometheus metrics text."""

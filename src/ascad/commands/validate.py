@@ -1,0 +1,121 @@
+"""`ascad validate CONF`: check a conf against a server version's parameters.
+
+The version comes from ``--server-version 7.0.0.0`` or from a running node
+(``--server aerospike://host:port``: its ``build`` info command); with neither, the newest schema
+is used and a note says so. Each problem is one line ``FILE:LINE:COL: severity: message`` (or a
+JSON document, schema ``ascad.validate/1``). Exit 0 clean, 1 problems found, 2 could not run.
+
+A conf the server could not read at all (a syntax error at a line) is a problem in the file, so it
+is reported like the others (exit 1); a file that cannot be read is exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from ascad.commands import common
+from ascad.conf.parser import parse_file
+from ascad.errors import AscadError, ConfSyntaxError
+from ascad.knowledge.table import schema_version_for, schema_versions
+from ascad.knowledge.validate import Problem, validate_tree
+
+SCHEMA = "ascad.validate/1"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("conf", metavar="CONF", help="the aerospike.conf file to check")
+    version = parser.add_mutually_exclusive_group()
+    version.add_argument(
+        "--server-version",
+        metavar="X",
+        help="server build to check against, e.g. 7.0.0.0 or 8.1 (default: the newest known)",
+    )
+    version.add_argument(
+        "--server",
+        metavar="ADDR",
+        help="read the version from a running node: aerospike://host:port or aerospike+tls://…",
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    parser.add_argument("--user", help="Aerospike user for --server (security enabled)")
+    parser.add_argument(
+        "--password-file", metavar="FILE", help="file holding the password (else $ASCAD_PASSWORD)"
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds for each network step")
+
+
+async def server_build(address: str, args: argparse.Namespace) -> str:
+    """The build a running node reports (info command ``build``, e.g. ``8.1.2.2``)."""
+    from ascad.runtime.address import parse_address
+    from ascad.runtime.info import InfoClient
+
+    node = parse_address(address)
+    opts = common.node_options(args)
+    user = opts["user"] or node.user
+    if user and opts["password"] is None:
+        raise AscadError("a user needs a password: give --password-file or set ASCAD_PASSWORD")
+    async with InfoClient(
+        node.host,
+        node.port,
+        tls=node.tls,
+        user=user,
+        password=opts["password"],
+        timeout=opts["timeout"],
+    ) as client:
+        build = (await client.info("build")).strip()
+    if not build:
+        raise AscadError("node answered an empty build", address)
+    return build
+
+
+def _resolve_version(args: argparse.Namespace) -> tuple[str, str | None]:
+    """(build, note for stderr or None)."""
+    if args.server_version:
+        return args.server_version, None
+    if args.server:
+        build = asyncio.run(server_build(args.server, args))
+        return build, f"server {args.server} reports build {build}"
+    newest = schema_versions()[-1]
+    return newest, f"no --server-version given: checking against the newest known, {newest}"
+
+
+def run(args: argparse.Namespace) -> int:
+    build, note = _resolve_version(args)
+    schema = schema_version_for(build)  # raises AscadError for a malformed version
+    try:
+        tree = parse_file(args.conf)
+        problems = validate_tree(tree, build)
+    except ConfSyntaxError as exc:
+        if exc.line <= 0:
+            raise  # the file could not be read: exit 2
+        problems = [Problem(exc.line, exc.col, "error", "syntax", exc.message)]
+    if note:
+        print(f"ascad: {note}", file=sys.stderr)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(to_dict(args.conf, build, schema, problems), indent=2) + "\n")
+    else:
+        for problem in problems:
+            print(problem.format(args.conf))
+        errors = sum(p.severity == "error" for p in problems)
+        warnings = len(problems) - errors
+        print(
+            f"ascad: {args.conf}: {errors} error(s), {warnings} warning(s) for server {build} "
+            f"(schema {schema})",
+            file=sys.stderr,
+        )
+    return 1 if problems else 0
+
+
+def to_dict(source: str, build: str, schema: str, problems: list[Problem]) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "file": source,
+        "server_version": build,
+        "param_schema": schema,
+        "errors": sum(p.severity == "error" for p in problems),
+        "warnings": sum(p.severity == "warning" for p in problems),
+        "problems": [p.to_dict() for p in problems],
+    }

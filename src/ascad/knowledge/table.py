@@ -1,0 +1,276 @@
+"""The per-version parameter table: a typed view of ``params.json`` (made by tools/gen_params.py).
+
+Facts behind it (docs/knowledge.md):
+
+- Aerospike publishes one JSON schema per server minor version (aerospike/schemas). The table holds
+  every parameter of the schemas 4.9.0 … 8.1.1, keyed by ascad's path pattern with ``*`` for stanza
+  names (``namespace[*].storage-engine.write-block-size``).
+- A server build uses the schema of the **newest schema version not newer than the build**
+  (8.1.2.2 -> 8.1.1, 6.3.0.6 -> 6.0.0, 7.0.0.0 -> 7.0.0). The management lib maps a build by its
+  first three numbers; we hold fewer schemas, so we take the nearest older one. Builds older than
+  the oldest schema (4.0, 4.5) use 4.9.0, the nearest we have.
+- The default a ``get-config`` prints is the runtime spelling of the schema default: integers in
+  decimal, booleans ``true``/``false``, unset strings ``null`` (cf/src/dynbuf.c ``info_append_*``).
+  Lists, stanzas and machine-dependent parameters have no comparable default (``None``).
+
+The JSON file is read once per process; each version's table is built once and cached.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
+
+from ascad.errors import AscadError
+
+_NAME_RE = re.compile(r"\[[^\]]*\]")
+_VERSION_RE = re.compile(r"^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.(\d+))?(?:[-_.+~ ].*)?\s*$")
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    """What one server version knows about one parameter (or stanza) pattern.
+
+    ``type``: integer, boolean, string, enum, list or stanza. ``unit``: duration (s/m/h/d
+    suffixes, seconds at runtime), size (K/M/G/T/P suffixes, powers of 1024) or plain.
+    ``engines``: for parameters inside a typed stanza, the types that have it (``device``,
+    ``pmem``). ``enum`` of a typed stanza is its allowed types. ``keys``: for logging ``context``,
+    the context names. ``versions``: every schema version in which the pattern exists.
+    ``machine_dependent``: why the running default differs per machine, or ``None``.
+    """
+
+    path: str
+    type: str
+    unit: str
+    default: Any
+    default_canonical: str | None
+    minimum: int | None
+    maximum: int | None
+    enum: tuple[str, ...] | None
+    dynamic: bool
+    enterprise_only: bool
+    engines: tuple[str, ...] | None
+    keys: tuple[str, ...] | None
+    named: bool
+    machine_dependent: str | None
+    versions: tuple[str, ...]
+
+    @property
+    def is_stanza(self) -> bool:
+        return self.type == "stanza"
+
+    @property
+    def since(self) -> str:
+        """The first schema version that has the pattern."""
+        return self.versions[0]
+
+    @property
+    def until(self) -> str:
+        """The last schema version that has the pattern."""
+        return self.versions[-1]
+
+
+def _canonical_default(variant: dict[str, Any]) -> str | None:
+    kind = variant["type"]
+    if kind in ("stanza", "list") or variant.get("machine"):
+        return None
+    value = variant.get("default")
+    if kind == "boolean":
+        return "true" if value else "false"
+    if kind == "integer":
+        return None if value is None else str(int(value))
+    if value is None or value == "":
+        return "null"
+    return str(value)
+
+
+class ParamTable:
+    """All parameter patterns of one schema version."""
+
+    def __init__(self, version: str, infos: dict[str, ParamInfo]) -> None:
+        self.version = version
+        self._infos = infos
+        children: dict[str, set[str]] = {}
+        for path in infos:
+            parent, name = split_pattern(path)
+            children.setdefault(parent, set()).add(name)
+        self._children = {k: sorted(v) for k, v in children.items()}
+
+    def __contains__(self, pattern: str) -> bool:
+        return pattern in self._infos
+
+    def __len__(self) -> int:
+        return len(self._infos)
+
+    def patterns(self) -> list[str]:
+        return sorted(self._infos)
+
+    def get(self, pattern: str) -> ParamInfo | None:
+        """The entry for an exact pattern (``namespace[*].memory-size``)."""
+        return self._infos.get(pattern)
+
+    def lookup(self, path: str) -> ParamInfo | None:
+        """The entry for a concrete path (``namespace[test].storage-engine.file[0]``)."""
+        pattern = pattern_of(path)
+        info = self._infos.get(pattern)
+        if info is None and pattern.endswith("[*]"):
+            # A list index or set element: `file[0]`, `mesh-seed-address-port[10.0.0.1:3002]`.
+            info = self._infos.get(pattern[:-3])
+        return info
+
+    def keys_in(self, context_pattern: str) -> list[str]:
+        """Names of the parameters and sub-stanzas directly inside a context pattern."""
+        return list(self._children.get(context_pattern, ()))
+
+
+def split_pattern(pattern: str) -> tuple[str, str]:
+    """``namespace[*].set[*]`` -> (``namespace[*]``, ``set``); top level has parent ``""``."""
+    parent, _, name = pattern.rpartition(".")
+    if name.endswith("[*]"):
+        name = name[:-3]
+    return parent, name
+
+
+@lru_cache(maxsize=1 << 16)  # bounded: the agent sees new concrete paths for as long as it runs
+def pattern_of(path: str) -> str:
+    """A concrete path's pattern: every ``[name]`` becomes ``[*]`` (names never contain ``]``)."""
+    return _NAME_RE.sub("[*]", path)
+
+
+@cache
+def _data() -> dict[str, Any]:
+    text = resources.files("ascad.knowledge").joinpath("params.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def schema_versions() -> tuple[str, ...]:
+    """The schema versions the table holds, oldest first."""
+    return tuple(_data()["schemas"])
+
+
+def _vkey(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+def parse_build(build: str) -> tuple[int, int, int, int]:
+    """``8.1.2.2`` -> (8, 1, 2, 2); ``7.2.0.0-rc1`` -> (7, 2, 0, 0); ``6.4`` -> (6, 4, 0, 0)."""
+    m = _VERSION_RE.match(build)
+    if not m:
+        raise AscadError(f"not a server version: {build!r} (expected e.g. 8.1.2.2 or 7.0)")
+    nums = [int(g) if g is not None else 0 for g in m.groups()]
+    return nums[0], nums[1], nums[2], nums[3]
+
+
+def schema_version_for(build: str) -> str:
+    """The schema a server build uses: the newest one not newer than the build (see module doc)."""
+    key = parse_build(build)[:3]
+    chosen = schema_versions()[0]
+    for version in schema_versions():
+        if _vkey(version) <= key:
+            chosen = version
+    return chosen
+
+
+def next_schema_after(version: str) -> str | None:
+    """The schema version after ``version``, or None for the newest."""
+    versions = schema_versions()
+    i = versions.index(version)
+    return versions[i + 1] if i + 1 < len(versions) else None
+
+
+def _versions_between(first: str, last: str) -> list[str]:
+    versions = schema_versions()
+    return list(versions[versions.index(first) : versions.index(last) + 1])
+
+
+@cache
+def _log_contexts(version: str) -> tuple[str, ...]:
+    for run in _data()["log_contexts"]:
+        if version in _versions_between(*run["versions"]):
+            return tuple(run["names"])
+    return ()
+
+
+@cache
+def _present(pattern: str) -> tuple[str, ...]:
+    variants = _data()["params"].get(pattern, [])
+    out: list[str] = []
+    for v in variants:
+        out.extend(_versions_between(*v["versions"]))
+    return tuple(sorted(out, key=_vkey))
+
+
+def _info(pattern: str, version: str, variant: dict[str, Any]) -> ParamInfo:
+    enum = variant.get("enum")
+    engines = variant.get("engines")
+    default = variant.get("default")
+    keys = _log_contexts(version) if pattern.endswith(".context") and "logging" in pattern else None
+    return ParamInfo(
+        path=pattern,
+        type=variant["type"],
+        unit=variant.get("unit", "plain"),
+        default=tuple(default) if isinstance(default, list) else default,
+        default_canonical=_canonical_default(variant),
+        minimum=variant.get("min"),
+        maximum=variant.get("max"),
+        enum=tuple(enum) if enum is not None else None,
+        dynamic=bool(variant.get("dynamic", False)),
+        enterprise_only=bool(variant.get("ee", False)),
+        engines=tuple(engines) if engines is not None else None,
+        keys=keys,
+        named=bool(variant.get("named", False)),
+        machine_dependent=variant.get("machine"),
+        versions=_present(pattern),
+    )
+
+
+@cache
+def _table(version: str) -> ParamTable:
+    infos: dict[str, ParamInfo] = {}
+    for pattern, variants in _data()["params"].items():
+        for variant in variants:
+            if version in _versions_between(*variant["versions"]):
+                infos[pattern] = _info(pattern, version, variant)
+                break
+    return ParamTable(version, infos)
+
+
+def table_for(build: str) -> ParamTable:
+    """The parameter table of the schema a server build uses (``8.1.2.2`` -> schema 8.1.1)."""
+    return _table(schema_version_for(build))
+
+
+def versions_of(pattern: str) -> tuple[str, ...]:
+    """Every schema version that has ``pattern`` (empty: unknown in all versions)."""
+    return _present(pattern)
+
+
+def all_patterns() -> list[str]:
+    """Every pattern known to any schema version."""
+    return sorted(_data()["params"])
+
+
+@cache
+def _units() -> dict[str, str]:
+    newest: dict[str, str] = {}
+    for pattern, variants in _data()["params"].items():
+        last = variants[-1]  # variants are in version order
+        newest[pattern] = "bool" if last["type"] == "boolean" else last.get("unit", "plain")
+    return newest
+
+
+def unit_kind(path: str) -> str:
+    """``duration``, ``size``, ``bool`` or ``plain`` for a concrete path, in any version.
+
+    Taken from the newest schema that has the parameter; ``plain`` when no schema knows it.
+    """
+    units = _units()
+    pattern = pattern_of(path)
+    unit = units.get(pattern)
+    if unit is None and pattern.endswith("[*]"):
+        unit = units.get(pattern[:-3])
+    return unit or "plain"

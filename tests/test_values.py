@@ -68,3 +68,22 @@ def test_context_any_overrides_earlier_contexts_in_file_order() -> None:
     flat = flatten(tree)
     assert "logging.console.context[migrate]" not in flat.settings
     assert any("overridden by 'context any' at line 4" in w.message for w in tree.warnings)
+
+
+def test_parameter_type_from_the_table_decides() -> None:
+    def canon(stanza: str, line: str) -> str:
+        flat = flatten(parse_text(f"{stanza} {{\n {line}\n}}\n"))
+        return (
+            next(iter(flat.settings.values())).canonical
+            if stanza != "service"
+            else flat.settings[f"service.{line.split()[0]}"].canonical
+        )
+
+    # A string parameter keeps what was written, even when it looks like a size or a boolean.
+    assert canon("service", "cluster-name 4G") == "4G"
+    assert canon("service", "cluster-name TRUE") == "TRUE"
+    # An integer parameter takes the size suffix; a boolean ignores case.
+    assert canon("service", "proto-fd-max 4K") == "4096"
+    assert canon("service", "enable-health-check TRUE") == "true"
+    # A parameter no schema knows is read by the token's shape.
+    assert canon("service", "some-future-size 1K") == "1024"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Param, Setting, Stanza, Warning_
 from ascad.conf.values import canonical_values
+from ascad.knowledge.table import known_unit
 
 
 def stanza_segment(stanza: Stanza) -> str:
@@ -103,7 +104,7 @@ def _flatten_param(
         )
         _add(tree, flat, setting, f"'{param.key} {param.values[0]}'")
         return
-    canonical = canonical_values(param.key, param.values)
+    canonical = canonical_values(param.key, param.values, known_unit(join(prefix, param.key)))
     if shape == "ordered":
         index = ordered_counts.get(param.key, 0)
         ordered_counts[param.key] = index + 1

@@ -75,11 +75,20 @@ def parse_duration(token: str) -> int | None:
     return int(m.group(1)) * _TIME_MULTIPLIERS[m.group(2).lower()]
 
 
-def canonical_token(key: str, token: str) -> str:
-    """The server's form of one value token of parameter ``key``."""
+def canonical_token(key: str, token: str, unit: str | None = None) -> str:
+    """The server's form of one value token of parameter ``key``.
+
+    ``unit`` is the parameter's kind from the knowledge table (``duration``, ``size``, ``bool``,
+    ``plain``) when it is known; unknown parameters fall back on the token's shape.
+    """
     if token == WILDCARD:
         return token
-    if key in DURATION_KEYS:
+    if unit == "plain" and key != "node-id":
+        return token
+    if unit == "bool":
+        lowered = token.lower()
+        return lowered if lowered in ("true", "false") else token
+    if key in DURATION_KEYS or unit == "duration":
         seconds = parse_duration(token)
         if seconds is not None:
             return str(seconds)
@@ -100,12 +109,18 @@ def canonical_token(key: str, token: str) -> str:
     return token
 
 
-def canonical_values(key: str, tokens: tuple[str, ...]) -> str:
-    """Canonical form of a whole value (tokens joined by one space)."""
+def canonical_values(key: str, tokens: tuple[str, ...], unit: str | None = None) -> str:
+    """Canonical form of a whole value (tokens joined by one space).
+
+    A multi-token value (``mesh-seed-address-port HOST PORT``, ``xdr-digestlog-path PATH SIZE``)
+    has tokens of different kinds, so each is read by its shape.
+    """
     if key == "context":
         # `context NAME LEVEL`: both case-insensitive (cf/src/log.c).
         return " ".join(t.lower() if t != WILDCARD else t for t in tokens)
-    return " ".join(canonical_token(key, t) for t in tokens)
+    if len(tokens) > 1:
+        unit = None
+    return " ".join(canonical_token(key, t, unit) for t in tokens)
 
 
 def is_log_level(token: str) -> bool:

@@ -263,6 +263,16 @@ def _units() -> dict[str, str]:
     return newest
 
 
+def known_unit(path: str) -> str | None:
+    """Like :func:`unit_kind`, but ``None`` when no schema knows the parameter."""
+    units = _units()
+    pattern = pattern_of(path)
+    unit = units.get(pattern)
+    if unit is None and pattern.endswith("[*]"):
+        unit = units.get(pattern[:-3])
+    return unit
+
+
 def unit_kind(path: str) -> str:
     """``duration``, ``size``, ``bool`` or ``plain`` for a concrete path, in any version.
 

@@ -1,0 +1,95 @@
+"""Config sources, named the same way everywhere (syntax: :mod:`ascad.sources.spec`, docs/sources.md).
+
+``parse_source(text)`` turns a source string into a :class:`SourceSpec`; ``await fetch_text(spec)``
+reads it as text for every kind except ``aerospike://`` (a running node has no file: the runtime
+reader builds its config from the info protocol, so that kind is refused here). Every failure is a
+:class:`~ascad.errors.SourceError` naming the source.
+"""
+
+from __future__ import annotations
+
+import os
+
+import aiohttp
+
+from ascad.errors import SourceError
+from ascad.sources.git import cache_root, fetch_git
+from ascad.sources.http import fetch_agent, fetch_gitlab, token_from_env
+from ascad.sources.local import fetch_local
+from ascad.sources.spec import FetchedText, Kind, SourceSpec, parse_source, redact_url
+from ascad.sources.template import (
+    is_template,
+    load_vars_file,
+    merge_vars,
+    parse_vars,
+    render_template,
+    wildcard_template,
+)
+
+
+async def fetch_text(
+    spec: SourceSpec,
+    *,
+    timeout: float = 10.0,
+    token: str | None = None,
+    session: aiohttp.ClientSession | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> FetchedText:
+    """Read a source's text within ``timeout`` seconds.
+
+    ``token`` is the agent's bearer token or GitLab's access token (else ``ASCAD_TOKEN`` /
+    ``GITLAB_TOKEN`` from the environment); for a ``git+https`` remote it is sent as basic auth
+    ``oauth2:TOKEN``. ``session`` lets many HTTP reads share one connection pool; ``cache_dir``
+    overrides where remote git repositories are cached.
+    """
+    if timeout <= 0:
+        raise SourceError("timeout must be positive", spec.raw)
+    if spec.kind in (Kind.FILE, Kind.STDIN):
+        return await fetch_local(spec)
+    if spec.kind is Kind.AGENT:
+        return await fetch_agent(spec, timeout=timeout, token=token, session=session)
+    if spec.kind is Kind.GITLAB:
+        return await fetch_gitlab(spec, timeout=timeout, token=token, session=session)
+    if spec.kind is Kind.GIT:
+        return await fetch_git(spec, timeout=timeout, token=token, cache_dir=cache_dir)
+    if spec.kind is Kind.AEROSPIKE:
+        raise SourceError(
+            "a running node has no config file to fetch: read it with the runtime reader",
+            spec.display,
+        )
+    raise SourceError(f"unknown source kind {spec.kind}", spec.raw)
+
+
+def read_token_file(path: str | os.PathLike[str]) -> str:
+    """A token from a file (``--token-file``): the first non-empty line, whitespace stripped."""
+    where = str(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read(64 * 1024)
+    except FileNotFoundError:
+        raise SourceError("token file not found", where) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot read the token file: {exc}", where) from None
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    raise SourceError("token file is empty", where)
+
+
+__all__ = [
+    "FetchedText",
+    "Kind",
+    "SourceSpec",
+    "cache_root",
+    "fetch_text",
+    "is_template",
+    "load_vars_file",
+    "merge_vars",
+    "parse_source",
+    "parse_vars",
+    "read_token_file",
+    "redact_url",
+    "render_template",
+    "token_from_env",
+    "wildcard_template",
+]

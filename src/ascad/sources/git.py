@@ -1,0 +1,249 @@
+"""Read one file at one ref from a git repository, with the ``git`` command (no library needed).
+
+- A local repository (``DIR#PATH@REF``) is read in place: ``git rev-parse REF^{commit}``, then
+  ``git cat-file`` of ``COMMIT:PATH``. Nothing is written to it.
+- A URL (``git+https://``, ``git+ssh://``, ``git+file://`` …) is fetched into a cache repository,
+  ``$XDG_CACHE_HOME/ascad/git/<sha256(url)[:16]>`` (or ``$ASCAD_GIT_CACHE``/``<hash>``, or the
+  ``cache_dir`` argument), with ``git fetch --depth 1 --filter=blob:none``: one commit and its
+  trees, and then only the one blob that is read (git's partial clone fetches it on demand). A ref
+  that is a full 40-hex commit id already in the cache is not fetched again (commits never change);
+  a branch or tag is fetched on every read, since it moves.
+- Every git command runs with a deadline (the ``timeout`` covers the whole read), in its own
+  process group so a hung ``ssh`` child is killed too, with ``GIT_TERMINAL_PROMPT=0`` and ssh in
+  ``BatchMode`` so it never waits for a password, and ``LC_ALL=C`` so its messages can be matched.
+- An explicit token for an ``http(s)`` remote is sent as HTTP basic auth ``oauth2:TOKEN`` (what
+  GitLab accepts for access tokens over git-over-HTTP) through ``GIT_CONFIG_*`` environment
+  variables, so it is not visible in the process list and not stored in the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import signal
+import time
+import weakref
+from pathlib import Path
+
+from ascad.errors import SourceError
+from ascad.sources.spec import MAX_SOURCE_BYTES, FetchedText, Kind, SourceSpec, decode_text
+
+CACHE_ENV = "ASCAD_GIT_CACHE"
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
+# asyncio locks belong to one event loop: keep them per loop (tests and tools may run several).
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where remote repositories are cached: the argument, ``$ASCAD_GIT_CACHE``, else
+    ``$XDG_CACHE_HOME/ascad/git`` (``~/.cache/ascad/git``)."""
+    if cache_dir:
+        return Path(cache_dir)
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(xdg) / "ascad" / "git"
+
+
+def _git_env(token: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["LC_ALL"] = "C"
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=10")
+    if token:
+        basic = base64.b64encode(f"oauth2:{token}".encode()).decode()
+        env["GIT_CONFIG_COUNT"] = "1"
+        env["GIT_CONFIG_KEY_0"] = "http.extraHeader"
+        env["GIT_CONFIG_VALUE_0"] = f"Authorization: Basic {basic}"
+    return env
+
+
+class _Git:
+    """Runs git commands for one read, all within one deadline."""
+
+    def __init__(self, where: str, timeout: float, token: str | None) -> None:
+        self.where = where
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.env = _git_env(token)
+
+    async def run(self, *args: str) -> tuple[int, bytes, str]:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise SourceError(f"git took longer than {self.timeout:g} s", self.where)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                "git",
+                *args,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=self.env,
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            raise SourceError(
+                "the 'git' command is not installed (needed for git sources)", self.where
+            ) from None
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), remaining)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+            cmd = args[2] if args[:1] == ("-C",) and len(args) > 2 else args[0]
+            raise SourceError(
+                f"git {cmd} took longer than {self.timeout:g} s", self.where
+            ) from None
+        finally:
+            if proc.returncode is None:  # cancelled: never leave a git process behind
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+        assert proc.returncode is not None
+        return proc.returncode, out, err.decode("utf-8", "replace")
+
+
+def _last_line(err: str) -> str:
+    lines = [ln.strip() for ln in err.splitlines() if ln.strip() and not ln.startswith("warning:")]
+    return lines[-1] if lines else "git failed"
+
+
+async def _read_blob(
+    git: _Git, gitdir: str, rev: str, path: str, shown_rev: str | None = None
+) -> tuple[bytes, str]:
+    """(bytes, commit id) of PATH at REV in the repository at GITDIR (``shown_rev`` for messages)."""
+    shown = shown_rev or rev
+    rc, out, _ = await git.run(
+        "-C", gitdir, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"
+    )
+    if rc != 0:
+        rc2, _, err2 = await git.run("-C", gitdir, "rev-parse", "--git-dir")
+        if rc2 != 0:
+            raise SourceError(f"not a git repository: {_last_line(err2)}", git.where)
+        raise SourceError(
+            f"no ref '{shown}' in the repository (branch, tag or commit id)", git.where
+        )
+    commit = out.decode().strip()
+    obj = f"{commit}:{path}"
+    rc, out, _ = await git.run("-C", gitdir, "cat-file", "-t", obj)
+    if rc != 0:
+        raise SourceError(f"no file '{path}' at ref '{shown}' (commit {commit[:12]})", git.where)
+    kind = out.decode().strip()
+    if kind != "blob":
+        raise SourceError(f"'{path}' at ref '{shown}' is a {kind}, not a file", git.where)
+    rc, out, _ = await git.run("-C", gitdir, "cat-file", "-s", obj)
+    if rc == 0 and int(out.decode().strip() or 0) > MAX_SOURCE_BYTES:
+        raise SourceError(
+            f"'{path}' is larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MB", git.where
+        )
+    rc, out, err = await git.run("-C", gitdir, "cat-file", "blob", obj)
+    if rc != 0:
+        raise SourceError(f"cannot read '{path}' at '{shown}': {_last_line(err)}", git.where)
+    return out, commit
+
+
+def _fetch_error(err: str, ref: str) -> str:
+    low = err.lower()
+    if "couldn't find remote ref" in low or "not our ref" in low or "no such ref" in low:
+        hint = ""
+        if re.fullmatch(r"[0-9a-f]{4,39}", ref):
+            hint = " (a remote is fetched by name or by the full 40-hex commit id)"
+        return f"no ref '{ref}' in the remote repository{hint}"
+    if (
+        "could not read username" in low
+        or "authentication failed" in low
+        or "permission denied" in low
+        or "terminal prompts disabled" in low
+    ):
+        return f"the remote asked for credentials and none were accepted ({_last_line(err)})"
+    if "does not appear to be a git repository" in low or "not found" in low:
+        return f"repository not found or not readable ({_last_line(err)})"
+    return f"git fetch failed: {_last_line(err)}"
+
+
+@contextlib.asynccontextmanager
+async def _cache_lock(path: Path, git: _Git):  # type: ignore[no-untyped-def]
+    """One reader per cache repository: an asyncio lock in-process, ``flock`` across processes."""
+    per_loop = _locks.setdefault(asyncio.get_running_loop(), {})
+    lock = per_loop.setdefault(str(path), asyncio.Lock())
+    async with lock:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(f"{path}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > git.deadline:
+                        raise SourceError(
+                            f"git cache {path} is locked by another ascad process", git.where
+                        ) from None
+                    await asyncio.sleep(0.05)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
+
+
+async def fetch_git(
+    spec: SourceSpec,
+    *,
+    timeout: float = 10.0,
+    token: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> FetchedText:
+    """Read ``spec.path`` at ``spec.ref`` (``HEAD`` when ``None``) from a local or remote repository."""
+    assert spec.kind is Kind.GIT and spec.repo and spec.path
+    rev = spec.ref or "HEAD"
+    remote_http = spec.repo.lower().startswith(("http://", "https://"))
+    git = _Git(spec.raw, timeout, token if remote_http else None)
+    if spec.local:
+        data, commit = await _read_blob(git, spec.repo, rev, spec.path)
+    else:
+        repo_dir = cache_root(cache_dir) / hashlib.sha256(spec.repo.encode()).hexdigest()[:16]
+        async with _cache_lock(repo_dir, git):
+            data, commit = await _fetch_and_read(git, repo_dir, spec.repo, rev, spec.path)
+    return FetchedText(decode_text(data, spec.raw), spec.display, commit)
+
+
+async def _fetch_and_read(
+    git: _Git, repo_dir: Path, url: str, rev: str, path: str
+) -> tuple[bytes, str]:
+    gitdir = str(repo_dir)
+    if not (repo_dir / "HEAD").exists():
+        rc, _, err = await git.run("init", "--quiet", "--bare", gitdir)
+        if rc != 0:
+            raise SourceError(
+                f"cannot create the git cache at {gitdir}: {_last_line(err)}", git.where
+            )
+        await git.run("-C", gitdir, "config", "remote.origin.url", url)
+    else:
+        # The directory name is a hash of the URL; keep the URL in step if the cache was copied.
+        await git.run("-C", gitdir, "config", "remote.origin.url", url)
+    if _FULL_SHA.match(rev):
+        rc, _, _ = await git.run("-C", gitdir, "cat-file", "-e", f"{rev}^{{commit}}")
+        if rc == 0:
+            return await _read_blob(git, gitdir, rev, path)
+    local_ref = f"refs/ascad/{hashlib.sha256(rev.encode()).hexdigest()[:16]}"
+    rc, _, err = await git.run(
+        "-C",
+        gitdir,
+        "fetch",
+        "--quiet",
+        "--depth=1",
+        "--filter=blob:none",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "origin",
+        f"+{rev}:{local_ref}",
+    )
+    if rc != 0:
+        raise SourceError(_fetch_error(err, rev), git.where)
+    return await _read_blob(git, gitdir, local_ref, path, rev)

@@ -1,0 +1,164 @@
+"""Read a config over HTTP: a peer ascad agent, or GitLab's raw-file API.
+
+- Peer agent: ``GET {base}/v1/config`` with ``Authorization: Bearer TOKEN``. The body is the
+  node's conf text (``text/plain``); a JSON body ``{"text": "..."}`` is accepted too. The ``ETag``
+  header, when sent, becomes :attr:`FetchedText.version`.
+- GitLab: ``GET {api}/projects/{project}/repository/files/{path}/raw?ref=REF`` with the token in
+  the ``PRIVATE-TOKEN`` header (GitLab's documented header for personal, project and group access
+  tokens). Project and file path are URL-encoded with ``/`` as ``%2F``, as GitLab requires, and the
+  URL is sent exactly as built (no re-quoting). GitLab answers 404 both for a missing file and for
+  a project the token may not see, so the message says both.
+
+Every request has a total timeout; bodies over 50 MB are refused. Tokens never appear in errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+
+import aiohttp
+from yarl import URL
+
+from ascad.errors import SourceError
+from ascad.sources.spec import (
+    MAX_SOURCE_BYTES,
+    FetchedText,
+    Kind,
+    SourceSpec,
+    decode_text,
+    gitlab_raw_url,
+)
+
+AGENT_TOKEN_ENV = "ASCAD_TOKEN"
+GITLAB_TOKEN_ENV = "GITLAB_TOKEN"
+AGENT_CONFIG_PATH = "/v1/config"
+
+
+def token_from_env(kind: Kind) -> str | None:
+    """The token for a kind from the environment (``ASCAD_TOKEN`` or ``GITLAB_TOKEN``), if set."""
+    name = GITLAB_TOKEN_ENV if kind is Kind.GITLAB else AGENT_TOKEN_ENV
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+async def _get(
+    url: URL,
+    headers: dict[str, str],
+    where: str,
+    timeout: float,
+    session: aiohttp.ClientSession | None,
+) -> tuple[int, bytes, Mapping[str, str]]:
+    own = session is None
+    sess = session or aiohttp.ClientSession()
+    try:
+        async with sess.get(
+            url, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout), allow_redirects=True
+        ) as resp:
+            if resp.status != 200:
+                body = await resp.content.read(2048)
+                return resp.status, body, resp.headers
+            data = await resp.content.read(MAX_SOURCE_BYTES + 1)
+            if len(data) > MAX_SOURCE_BYTES:
+                raise SourceError(f"body larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MB", where)
+            return resp.status, data, resp.headers
+    except TimeoutError:  # asyncio.TimeoutError is TimeoutError since 3.11
+        raise SourceError(f"no answer within {timeout:g} s", where) from None
+    except aiohttp.ClientSSLError as exc:
+        raise SourceError(f"TLS failed: {exc}", where) from None
+    except aiohttp.ClientConnectorError as exc:
+        reason = exc.os_error.strerror if exc.os_error and exc.os_error.strerror else str(exc)
+        raise SourceError(f"cannot connect: {reason}", where) from None
+    except aiohttp.ClientError as exc:
+        raise SourceError(f"HTTP request failed: {exc.__class__.__name__}: {exc}", where) from None
+    except OSError as exc:
+        raise SourceError(f"cannot connect: {exc.strerror or exc}", where) from None
+    finally:
+        if own:
+            await sess.close()
+
+
+def _status_error(
+    status: int, body: bytes, where: str, token_hint: str, not_found: str
+) -> SourceError:
+    detail = body.decode("utf-8", "replace").strip().replace("\n", " ")[:200]
+    if status in (401, 403):
+        msg = f"HTTP {status}: the token was refused or is missing ({token_hint})"
+    elif status == 404:
+        msg = f"HTTP 404: {not_found}"
+    else:
+        msg = f"HTTP {status}"
+    if detail:
+        msg += f": {detail}"
+    return SourceError(msg, where)
+
+
+async def fetch_agent(
+    spec: SourceSpec,
+    *,
+    timeout: float = 10.0,
+    token: str | None = None,
+    session: aiohttp.ClientSession | None = None,
+) -> FetchedText:
+    """``GET {base}/v1/config`` from a peer agent with a bearer token."""
+    assert spec.kind is Kind.AGENT and spec.url
+    token = token or token_from_env(Kind.AGENT)
+    headers = {"Accept": "text/plain, application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    url = URL(spec.url + AGENT_CONFIG_PATH)
+    status, body, resp_headers = await _get(url, headers, spec.display, timeout, session)
+    if status != 200:
+        raise _status_error(
+            status,
+            body,
+            spec.display,
+            f"--token-file or {AGENT_TOKEN_ENV}",
+            "no config served here (is it an ascad agent?)",
+        )
+    content_type = str(resp_headers.get("Content-Type", ""))
+    if content_type.startswith("application/json"):
+        try:
+            doc = json.loads(body)
+            text = doc["text"]
+            if not isinstance(text, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            raise SourceError("JSON answer without a 'text' string", spec.display) from None
+    else:
+        text = decode_text(body, spec.display)
+    etag = resp_headers.get("ETag")
+    return FetchedText(text, spec.display, str(etag).strip('"') if etag else None)
+
+
+async def fetch_gitlab(
+    spec: SourceSpec,
+    *,
+    timeout: float = 10.0,
+    token: str | None = None,
+    session: aiohttp.ClientSession | None = None,
+) -> FetchedText:
+    """Read one file through GitLab's raw-file API with a ``PRIVATE-TOKEN`` header."""
+    assert spec.kind is Kind.GITLAB
+    token = token or token_from_env(Kind.GITLAB)
+    headers = {"Accept": "*/*"}
+    if token:
+        headers["PRIVATE-TOKEN"] = token
+    url = URL(gitlab_raw_url(spec), encoded=True)
+    status, body, resp_headers = await _get(url, headers, spec.raw, timeout, session)
+    if status != 200:
+        raise _status_error(
+            status,
+            body,
+            spec.raw,
+            f"--token-file or {GITLAB_TOKEN_ENV}",
+            f"no file '{spec.path}' at ref '{spec.ref or 'HEAD'}' in project '{spec.project}'"
+            " (or the token may not read that project)",
+        )
+    text = decode_text(body, spec.raw)
+    version = resp_headers.get("X-Gitlab-Commit-Id") or resp_headers.get("ETag")
+    return FetchedText(text, spec.display, str(version).strip('"') if version else None)
+
+
+__all__ = ["fetch_agent", "fetch_gitlab", "token_from_env"]

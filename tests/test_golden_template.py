@@ -1,0 +1,200 @@
+"""A Salt/Jinja golden template in a real git repository, compared with rendered node files."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ascad.cli import main
+
+GOLDEN = """\
+# managed by Salt: {{ grains['id'] }}
+service {
+    proto-fd-max 15000
+    cluster-name {{ pillar['aerospike']['cluster'] }}
+    node-id {{ grains['node_id'] }}
+}
+logging {
+    file /var/log/aerospike/aerospike.log {
+        context any info
+    }
+}
+network {
+    service {
+        address {{ grains['ipv4'][0] }}
+        port 3000
+    }
+    heartbeat {
+        mode mesh
+        port 3002
+{%- for peer in pillar['aerospike']['seeds'] %}
+        mesh-seed-address-port {{ peer }} 3002
+{%- endfor %}
+        interval 150
+        timeout 10
+    }
+    fabric {
+        port 3001
+    }
+}
+namespace test {
+    replication-factor 2
+    default-ttl 30d
+{% if pillar['aerospike']['persist'] %}
+    storage-engine device {
+        file /opt/aerospike/data/test.dat
+        filesize 16G
+    }
+{% else %}
+    storage-engine memory {
+        data-size 4G
+    }
+{% endif %}
+}
+"""
+
+NODE = """\
+service {
+  proto-fd-max 15000
+  cluster-name prod-eu
+  node-id a1
+}
+logging {
+  file /var/log/aerospike/aerospike.log {
+    context any info
+  }
+}
+network {
+  service {
+    address 10.0.0.11
+    port 3000
+  }
+  heartbeat {
+    mode mesh
+    port 3002
+    mesh-seed-address-port 10.0.0.12 3002
+    interval 150
+    timeout 10
+  }
+  fabric {
+    port 3001
+  }
+}
+namespace test {
+  replication-factor 2
+  default-ttl 2592000
+  storage-engine device {
+    file /opt/aerospike/data/test.dat
+    filesize 16384M
+  }
+}
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, timeout=30
+    ).stdout
+
+
+@pytest.fixture
+def salt_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "salt"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.email", "ops@example.org")
+    git(repo, "config", "user.name", "ops")
+    (repo / "aerospike").mkdir()
+    (repo / "aerospike" / "aerospike.conf.j2").write_text(GOLDEN)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "golden")
+    return repo
+
+
+def test_template_golden_matches_rendered_node(
+    salt_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node = tmp_path / "node.conf"
+    node.write_text(NODE)
+    golden = f"git+file://{salt_repo}#aerospike/aerospike.conf.j2@main"
+    rc = main(["diff", "-v", golden, str(node)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "template wildcards matched" in out
+    assert "service.node-id" in out
+
+
+def test_template_golden_flags_a_real_difference(
+    salt_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node = tmp_path / "node.conf"
+    node.write_text(NODE.replace("replication-factor 2", "replication-factor 3"))
+    rc = main(
+        [
+            "diff",
+            "--format",
+            "json",
+            f"git+file://{salt_repo}#aerospike/aerospike.conf.j2@main",
+            str(node),
+        ]
+    )
+    import json
+
+    doc = json.loads(capsys.readouterr().out)
+    assert rc == 1
+    assert [
+        (d["path"], d["left"], d["right"], d["left_line"], d["right_line"])
+        for d in doc["differences"]
+    ] == [("namespace[test].replication-factor", "2", "3", 31, 28)]
+
+
+def test_template_rendered_for_real_with_variables(
+    salt_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node = tmp_path / "node.conf"
+    node.write_text(NODE)
+    vars_file = tmp_path / "vars.toml"
+    vars_file.write_text(
+        "[grains]\nid = 'as1'\nnode_id = 'A1'\nipv4 = ['10.0.0.11']\n"
+        "[pillar.aerospike]\ncluster = 'prod-eu'\nseeds = ['10.0.0.12']\npersist = true\n"
+    )
+    golden = f"git+file://{salt_repo}#aerospike/aerospike.conf.j2@main"
+    assert main(["diff", "--vars-file", str(vars_file), golden, str(node)]) == 0
+    capsys.readouterr()
+    # A different pillar value is now a real difference, not a wildcard.
+    assert (
+        main(
+            [
+                "diff",
+                "--vars-file",
+                str(vars_file),
+                "--var",
+                "pillar.aerospike.cluster=prod-us",
+                golden,
+                str(node),
+            ]
+        )
+        == 1
+    )
+    assert "cluster-name: prod-us" in capsys.readouterr().out
+
+
+def test_missing_variable_is_a_clear_error(
+    salt_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node = tmp_path / "node.conf"
+    node.write_text(NODE)
+    rc = main(
+        [
+            "diff",
+            "--var",
+            "grains.id=x",
+            f"git+file://{salt_repo}#aerospike/aerospike.conf.j2@main",
+            str(node),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "undefined" in err and err.count("\n") == 1

@@ -1,0 +1,74 @@
+"""``ascad emulator CONF...``: run emulated Aerospike nodes on loopback until SIGINT/SIGTERM.
+
+Each conf file becomes one node (``ascad.emulator.node``) answering the real info protocol on
+127.0.0.1; one line per node, ``node-id host:port conf``, is printed once all ports are bound, so
+scripts can read where to connect. ``--security USER:PASSWORD_FILE`` turns security on with one
+user whose password is the file's first line (never given on the command line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from ascad.emulator import cluster as emu_cluster
+from ascad.emulator.server import Security
+from ascad.errors import AscadError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("confs", metavar="CONF", nargs="+", help="aerospike.conf, one per node")
+    parser.add_argument("--build", default="8.1.2.2", help="server build to emulate (8.1.2.2)")
+    parser.add_argument(
+        "--base-port", type=int, default=0, help="first service port (default: free ports)"
+    )
+    parser.add_argument(
+        "--security",
+        metavar="USER:PASSWORD_FILE",
+        help="require login as USER with the password in PASSWORD_FILE",
+    )
+
+
+def _security(spec: str | None) -> Security | None:
+    if spec is None:
+        return None
+    user, sep, path = spec.partition(":")
+    if not sep or not user or not path:
+        raise AscadError("--security wants USER:PASSWORD_FILE")
+    try:
+        with open(path, encoding="utf-8") as f:
+            password = f.readline().rstrip("\r\n")
+    except OSError as exc:
+        raise AscadError(f"cannot read password file: {exc.strerror}", path) from None
+    return Security(users={user: password})
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.base_port <= 65535 - len(args.confs):
+        raise AscadError(f"--base-port {args.base_port} is out of range")
+    security = _security(args.security)
+    nodes = emu_cluster.load_nodes(args.confs, build=args.build, base_port=args.base_port)
+    return asyncio.run(_serve(nodes, args.base_port, security))
+
+
+async def _serve(nodes: list, base_port: int, security: Security | None) -> int:  # type: ignore[type-arg]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        cluster = await emu_cluster.start(nodes, base_port=base_port, security=security)
+    except OSError as exc:
+        raise AscadError(f"cannot listen: {exc.strerror or exc}") from None
+    try:
+        for node in nodes:
+            print(f"{node.node_id} {node.host}:{node.port} {node.source}", flush=True)
+        await stop.wait()
+    finally:
+        await cluster.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    print("emulator stopped", file=sys.stderr)
+    return 0

@@ -1,0 +1,63 @@
+"""Start N emulated nodes from N conf files on loopback ports, with their peers wired.
+
+Each :class:`~ascad.emulator.node.EmulatedNode` is a handler of the wire server
+(:class:`~ascad.emulator.server.EmulatorCluster`); once the ports are bound, every node learns
+its own address (``service-clear-std``) and the other nodes (``peers-clear-std``), as a real
+cluster's nodes learn each other through heartbeats. A node's ``peers-clear-std`` never lists
+itself (info-protocol-and-asadm.md section c).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+from ascad.emulator.node import EmulatedNode, load_node
+from ascad.emulator.server import EmulatorCluster, Security
+
+
+def load_nodes(
+    confs: Sequence[str], *, build: str = "8.1.2.2", base_port: int = 0
+) -> list[EmulatedNode]:
+    """One node per conf file; ``base_port`` N gives ports N, N+1, … (0: any free port)."""
+    return [
+        load_node(path, build=build, service_port=(base_port + i) if base_port else None)
+        for i, path in enumerate(confs)
+    ]
+
+
+def wire(cluster: EmulatorCluster, nodes: Sequence[EmulatedNode]) -> None:
+    """Tell every node its bound address and the other nodes (call after the cluster started)."""
+    bound = [
+        (node.node_id, wire_node.host, wire_node.port)
+        for node, wire_node in zip(nodes, cluster.nodes, strict=True)
+    ]
+    for i, node in enumerate(nodes):
+        node.set_service(bound[i][1], bound[i][2])
+        node.set_peers([b for j, b in enumerate(bound) if j != i])
+
+
+async def start(
+    nodes: Sequence[EmulatedNode],
+    *,
+    base_port: int = 0,
+    security: Security | None = None,
+) -> EmulatorCluster:
+    """Bind and start the nodes (ports ``base_port``+i, or free ones) and wire their peers."""
+    ports = [base_port + i if base_port else 0 for i in range(len(nodes))]
+    cluster = EmulatorCluster(list(nodes), security=security, ports=ports)
+    await cluster.start()
+    wire(cluster, nodes)
+    return cluster
+
+
+@contextlib.asynccontextmanager
+async def running(
+    nodes: Sequence[EmulatedNode], **kwargs: object
+) -> AsyncIterator[EmulatorCluster]:
+    """``async with running(nodes) as cluster:`` start, wire, yield, always stop."""
+    cluster = await start(nodes, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield cluster
+    finally:
+        await cluster.stop()

@@ -1,0 +1,815 @@
+"""An emulated Aerospike node: loads an aerospike.conf and answers info commands like the server.
+
+This is an independent re-creation of the server's printers (as/src/base/cfg_info.c, hb.c, log.c
+and the EE security/XDR printers seen in real captures), not a reuse of ascad's runtime mapping:
+the reader (``ascad.runtime``) is tested against it, so the two must not share code. Facts, from
+shared/aerospike/conf-format-and-runtime-mapping.md and the captures in tests/fixtures/runtime/:
+
+- Values print in runtime units: sizes in bytes, durations in seconds (``ship-versions-interval
+  2M`` = 120), lowercase booleans, ``null`` for unset strings, ``node-id`` in uppercase hex.
+- Ordered lists print as indexed keys (``storage-engine.file[0]``, ``.shadow``), unordered lists
+  as repeated keys (``heartbeat.mesh-seed-address-port=h:p`` once per seed), XDR bin/set lists as
+  one comma list under a renamed key (``ship-bin`` -> ``shipped-bins``).
+- Logging: each sink starts with every context at CRITICAL; ``context any X`` sets all; later lines
+  override in file order; ``console`` is the sink ``stderr``, ``syslog`` its path.
+- ``set-config`` and ``log-set`` change the running value only (the conf text is never touched).
+- Errors are spelled per version: ``ERROR:<code>:<msg>`` from 7.0 (code 1 left out), the older
+  ``Error::…``/``error`` spellings before; ``log/ID`` errors are ``ERROR::bad-id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from ascad.conf.model import Param, Stanza
+from ascad.conf.parser import parse_text
+from ascad.conf.values import canonical_token
+from ascad.emulator import defaults as d
+from ascad.errors import AscadError
+
+EDITION = "Aerospike Enterprise Edition"
+
+# network sub-stanzas: printed order of the leading keys; None marks a repeated (list) key.
+_SERVICE_ORDER = (
+    "access-port",
+    "access-address*",
+    "address*",
+    "alternate-access-port",
+    "alternate-access-address*",
+    "port",
+    "tls-port",
+    "tls-address*",
+    "tls-access-port",
+    "tls-access-address*",
+    "tls-alternate-access-port",
+    "tls-alternate-access-address*",
+    "tls-name",
+    "tls-authenticate-client*",
+    "disable-localhost",
+)
+_LIST_KEYS = frozenset(
+    {
+        "address",
+        "access-address",
+        "alternate-access-address",
+        "tls-address",
+        "tls-access-address",
+        "tls-alternate-access-address",
+        "tls-authenticate-client",
+        "multicast-group",
+        "mesh-seed-address-port",
+        "tls-mesh-seed-address-port",
+        "feature-key-file",
+        "file",
+        "device",
+        "mount",
+        "node-address-port",
+        "ship-bin",
+        "ignore-bin",
+        "ship-set",
+        "ignore-set",
+        "role-query-pattern",
+        "report-data-op",
+        "report-data-op-role",
+        "report-data-op-user",
+    }
+)
+_GEO_ORDER = ("strict", "min-level", "max-level", "max-cells", "level-mod", "earth-radius-meters")
+_TLS_ORDER = (
+    "ca-file",
+    "ca-path",
+    "cert-blacklist",
+    "cert-file",
+    "cipher-suite",
+    "key-file",
+    "key-file-password",
+    "protocols",
+)
+_XDR_LISTS = {
+    "ship-bin": "shipped-bins",
+    "ignore-bin": "ignored-bins",
+    "ship-set": "shipped-sets",
+    "ignore-set": "ignored-sets",
+}
+_SORT_AS = {"commit-min-size": "commit-to-device~"}
+_LEVELS = ("CRITICAL", "WARNING", "INFO", "DEBUG", "DETAIL")
+
+
+@dataclass
+class _Ctx:
+    """One printer's running state: scalar values and list values, by conf key name."""
+
+    pattern: str
+    values: dict[str, str] = field(default_factory=dict)
+    lists: dict[str, list[str]] = field(default_factory=dict)
+    kind: str | None = None  # the type of a typed stanza (storage-engine device)
+
+
+@dataclass
+class _Sink:
+    name: str
+    levels: dict[str, str]
+
+
+@dataclass
+class _Dc:
+    ctx: _Ctx
+    namespaces: dict[str, _Ctx] = field(default_factory=dict)
+
+
+def _token_value(key: str, tokens: tuple[str, ...]) -> str:
+    """A conf line's runtime value: canonical units, multi-token lines joined with ``:``."""
+    if not tokens:
+        return "true" if key == "run-as-daemon" else ""
+    if len(tokens) == 1 or key in ("file", "device", "mount", "address", "multicast-group"):
+        return canonical_token(key, tokens[0])
+    return ":".join(tokens)
+
+
+def _kv(pairs: list[tuple[str, str]]) -> str:
+    return ";".join(f"{k}={v}" for k, v in pairs)
+
+
+def _params(text: str) -> list[tuple[str, str]]:
+    out = []
+    for part in text.split(";"):
+        if part:
+            k, _, v = part.partition("=")
+            out.append((k, v))
+    return out
+
+
+def _default_node_id(source: str, port: int | None) -> str:
+    digest = hashlib.sha1(f"{source}:{port}".encode()).hexdigest().upper()
+    return "BB9" + digest[:12]
+
+
+class EmulatedNode:
+    """One node's configuration, answering info commands (``answer``) in the server's formats."""
+
+    def __init__(
+        self,
+        conf_text: str,
+        *,
+        source: str,
+        build: str = "8.1.2.2",
+        node_id: str | None = None,
+        cluster_name: str | None = None,
+        service_port: int | None = None,
+    ) -> None:
+        self.source = source
+        self.build = build
+        self.v = d.version(build)
+        self.tree = parse_text(conf_text, source)
+        self.host = "127.0.0.1"
+        self.peers: list[tuple[str, str, int]] = []
+        self.peers_generation = 1
+        self.service: _Ctx = _Ctx("service")
+        self.net: dict[str, _Ctx] = {}
+        self.tls: list[tuple[str, _Ctx]] = []
+        self.namespaces: dict[str, dict[str, _Ctx]] = {}
+        self.sets: dict[str, dict[str, _Ctx]] = {}
+        self.sinks: list[_Sink] = []
+        self.security: dict[str, _Ctx] | None = None
+        self.xdr = _Ctx("xdr")
+        self.dcs: dict[str, _Dc] = {}
+        self._load()
+        if cluster_name is not None:
+            self.service.values["cluster-name"] = cluster_name
+        conf_id = self.service.values.get("node-id")
+        self.node_id = (
+            canonical_token("node-id", node_id)
+            if node_id
+            else (conf_id or _default_node_id(source, service_port))
+        )
+        self.service.values["node-id"] = self.node_id
+        conf_port = self.net["service"].values.get("port", "3000")
+        self.port = service_port if service_port is not None else int(conf_port or 3000)
+
+    # --- loading the conf (the server's cfg.c reading, reduced to what get-config shows) ----
+
+    def _fill(self, ctx: _Ctx, stanza: Stanza | None, pattern: str | None = None) -> _Ctx:
+        """Defaults for every printed key of ``pattern``, then the stanza's own lines."""
+        pattern = pattern or ctx.pattern
+        for name in d.context_keys(self.build, pattern):
+            if pattern == "service" and name == "node-id":
+                continue  # no default: generated per node unless the conf sets it
+            ctx.values[name] = d.default_value(self.build, f"{pattern}.{name}")
+        if stanza is not None:
+            for p in stanza.params():
+                self._apply(ctx, p)
+        return ctx
+
+    def _apply(self, ctx: _Ctx, p: Param) -> None:
+        if f"{ctx.pattern}.{p.key}" in d.NOT_PRINTED:
+            return
+        if p.key in _LIST_KEYS:
+            if p.key in ("file", "device") and ctx.pattern.endswith("storage-engine"):
+                ctx.lists.setdefault(p.key, []).append(
+                    ":".join(canonical_token(p.key, t) for t in p.values[:2])
+                )
+            elif p.key == "mount":
+                ctx.lists.setdefault(p.key, []).append(p.values[0] if p.values else "")
+            else:
+                ctx.lists.setdefault(p.key, []).append(_token_value(p.key, p.values))
+            return
+        ctx.values[p.key] = _token_value(p.key, p.values)
+
+    def _load(self) -> None:
+        root = self.tree.root
+        self._fill(self.service, root.find("service"))
+        if "feature-key-file" not in self.service.lists:
+            fkf = d.default_list(self.build, "service.feature-key-file")
+            self.service.lists["feature-key-file"] = fkf
+        network = root.find("network")
+        for sub in ("service", "heartbeat", "fabric", "info", "admin"):
+            pattern = f"network.{sub}"
+            if sub == "info" and self.v >= (8, 1):
+                continue  # 8.1: `info {}` is obsolete, ignored, and not printed
+            if sub == "admin" and self.v < (8, 1):
+                continue
+            stanza = network.find(sub) if network is not None else None
+            self.net[sub] = self._fill(_Ctx(pattern), stanza)
+        hb = self.net["heartbeat"]
+        if "mtu" not in hb.values or hb.values["mtu"] in ("0", "null"):
+            hb.values["mtu"] = str(d.EMULATED_MTU)
+        if network is not None:
+            for tls in network.stanzas("tls"):
+                self.tls.append((tls.name or "", self._fill(_Ctx("network.tls[*]"), tls)))
+        for ns in root.stanzas("namespace"):
+            self._load_namespace(ns)
+        self._load_logging(root.find("logging"))
+        sec = root.find("security")
+        if sec is not None:
+            self.security = {
+                "": self._fill(_Ctx("security"), sec),
+                "ldap": self._fill(_Ctx("security.ldap"), sec.find("ldap")),
+                "log": self._fill(_Ctx("security.log"), sec.find("log")),
+            }
+            self.security[""].values["enable-ldap"] = str(sec.find("ldap") is not None).lower()
+        xdr = root.find("xdr")
+        self._fill(self.xdr, xdr)
+        self.xdr.values.setdefault("trace-sample", "0")
+        if xdr is not None:
+            for dc in xdr.stanzas("dc"):
+                self.dcs[dc.name or ""] = _Dc(self._fill(_Ctx("xdr.dc[*]"), dc))
+                for dns in dc.stanzas("namespace"):
+                    ctx = self._fill(_Ctx("xdr.dc[*].namespace[*]"), dns)
+                    self.dcs[dc.name or ""].namespaces[dns.name or ""] = ctx
+
+    def _load_namespace(self, ns: Stanza) -> None:
+        name = ns.name or ""
+        top = self._fill(_Ctx("namespace[*]"), ns)
+        parts = {"": top}
+        parts["geo"] = self._fill(
+            _Ctx("namespace[*].geo2dsphere-within"), ns.find("geo2dsphere-within")
+        )
+        for typed, default in (("index-type", "shmem"), ("sindex-type", "shmem")):
+            stanza = ns.find(typed)
+            ctx = self._fill(_Ctx(f"namespace[*].{typed}"), stanza)
+            ctx.kind = stanza.name if stanza is not None and stanza.name else default
+            parts[typed] = ctx
+        se = ns.find("storage-engine")
+        ctx = self._fill(_Ctx("namespace[*].storage-engine"), se)
+        ctx.kind = se.name if se is not None and se.name else "memory"
+        if ctx.values.get("data-in-memory") == "true" and not any(
+            p.key == "post-write-queue" for p in (se.params() if se else [])
+        ):
+            ctx.values["post-write-queue"] = "0"  # data-in-memory forces it (6.x capture)
+        sc = top.values.get("strong-consistency") == "true"
+        if sc and "mrt-duration" in top.values and not any(ns.params("mrt-duration")):
+            top.values["mrt-duration"] = "10"  # the schema default; AP namespaces print 0
+        parts["storage-engine"] = ctx
+        self.namespaces[name] = parts
+        self.sets[name] = {}
+        for s in ns.stanzas("set"):
+            self.sets[name][s.name or ""] = self._fill(_Ctx("namespace[*].set[*]"), s)
+
+    def _load_logging(self, logging: Stanza | None) -> None:
+        if logging is None:
+            return
+        contexts = d.log_contexts(self.build)
+        for sink in logging.stanzas():
+            if sink.kind == "file":
+                name = sink.name or ""
+            elif sink.kind == "console":
+                name = "stderr"
+            elif sink.kind == "syslog":
+                path = next((p.values[0] for p in sink.params("path") if p.values), "/dev/log")
+                name = path
+            else:
+                continue
+            levels = dict.fromkeys(contexts, "CRITICAL")
+            for p in sink.params("context"):
+                if len(p.values) < 2:
+                    continue
+                ctx_name, level = p.values[0].lower(), p.values[1].upper()
+                if ctx_name == "any":
+                    levels = dict.fromkeys(contexts, level)
+                elif ctx_name in levels:
+                    levels[ctx_name] = level
+            self.sinks.append(_Sink(name, levels))
+
+    # --- cluster wiring -----------------------------------------------------------------------
+
+    def set_service(self, host: str, port: int) -> None:
+        """The address this node is reachable at (what ``service-clear-std`` reports)."""
+        self.host, self.port = host, port
+
+    def set_peers(
+        self, peers: list[tuple[str, str, int]], *, generation: int | None = None
+    ) -> None:
+        """The other nodes of the cluster, as (node id, host, port).
+
+        A changed list bumps ``peers-generation`` (asadm polls it to rediscover), unless an
+        explicit ``generation`` is given.
+        """
+        if generation is not None:
+            self.peers_generation = generation
+        elif peers != self.peers:
+            self.peers_generation += 1
+        self.peers = list(peers)
+
+    # --- errors -------------------------------------------------------------------------------
+
+    def _error(self, code: int, message: str) -> str:
+        return f"ERROR:{'' if code == 1 else code}:{message}"
+
+    # --- answering ----------------------------------------------------------------------------
+
+    def answer(self, command: str) -> str | None:
+        """The value the server sends for ``command`` (None: the server does not know it)."""
+        name, _, params = command.partition(":")
+        if "/" in name and not params:
+            base, _, arg = name.partition("/")
+            return self._answer_path(base, arg)
+        match name:
+            case "node":
+                return self.node_id
+            case "build":
+                return self.build
+            case "release":
+                if self.v < (8, 1, 1):
+                    return None
+                return f"arch=x86_64;edition=Enterprise;os=el9;sha=0000000;version={self.build}"
+            case "version":
+                return f"{EDITION} build {self.build}" if self.v < (8, 1, 1) else None
+            case "edition":
+                return EDITION if self.v < (8, 1, 1) else None
+            case "cluster-name":
+                return self.service.values.get("cluster-name", "null")
+            case "service-clear-std":
+                return f"{self._host(self.host)}:{self.port}"
+            case "peers-clear-std":
+                return self._peers_std()
+            case "peers-generation":
+                return str(self.peers_generation)
+            case "namespaces":
+                return ";".join(self.namespaces)
+            case "logs":
+                return ";".join(f"{i}:{s.name}" for i, s in enumerate(self.sinks))
+            case "sets":
+                return "".join(self._sets_of(ns) for ns in self.namespaces)
+            case "get-config":
+                return self._get_config(params) if params else self._get_config_all()
+            case "set-config":
+                return self._set_config(params)
+            case "log-set":
+                return self._log_set(params)
+        return None
+
+    def _answer_path(self, base: str, arg: str) -> str | None:
+        match base:
+            case "namespace":
+                if arg not in self.namespaces:
+                    return self._error(20, "namespace not found on node")
+                return self._namespace_stats(arg) + ";" + self._namespace_config(arg)
+            case "sets":
+                ns, _, set_name = arg.partition("/")
+                if ns not in self.namespaces:
+                    return ""
+                return self._sets_of(ns, set_name or None)
+            case "log":
+                if not arg.isdigit() or int(arg) >= len(self.sinks):
+                    return "ERROR::bad-id"
+                return ";".join(f"{c}:{lv}" for c, lv in self.sinks[int(arg)].levels.items())
+        return None
+
+    @staticmethod
+    def _host(host: str) -> str:
+        return f"[{host}]" if ":" in host else host
+
+    def _peers_std(self) -> str:
+        items = []
+        for node_id, host, port in self.peers:
+            endpoint = self._host(host) + ("" if port == self.port else f":{port}")
+            items.append(f"[{node_id},,[{endpoint}]]")
+        return f"{self.peers_generation},{self.port},[{','.join(items)}]"
+
+    # --- get-config ---------------------------------------------------------------------------
+
+    def _get_config_all(self) -> str:
+        parts = [self._service_config(), self._network_config(), self._security_config()]
+        return ";".join(p for p in parts if p)
+
+    def _get_config(self, params: str) -> str:
+        args = dict(_params(params))
+        legacy = self.v < (7, 0)
+        if "context" not in args:
+            if legacy:
+                return "Error::invalid get-config parameter"
+            return self._error(4, "missing 'context'")
+        match args["context"]:
+            case "service":
+                return self._service_config()
+            case "network":
+                return self._network_config()
+            case "namespace":
+                ns = args.get("id")
+                if ns is None and self.v >= (7, 2):
+                    ns = args.get("namespace")
+                if ns is None:
+                    if legacy:
+                        return "Error::invalid id"
+                    sel = "namespace" if self.v >= (7, 2) else "id"
+                    return self._error(4, f"missing '{sel}'")
+                if ns not in self.namespaces:
+                    return "ERROR::namespace not found" if legacy else self._not_found()
+                return self._namespace_config(ns)
+            case "security":
+                return self._security_config()
+            case "xdr":
+                return self._xdr_config(args)
+        return "Error::invalid context" if legacy else self._error(4, "invalid context")
+
+    def _not_found(self) -> str:
+        return self._error(20, "namespace not found on node")
+
+    def _service_config(self) -> str:
+        ctx = self.service
+        pairs = [(k, ctx.values[k]) for k in sorted(ctx.values)]
+        fkf = ctx.lists.get("feature-key-file", [])
+        if fkf:
+            at = next((i for i, (k, _) in enumerate(pairs) if k > "feature-key-file"), len(pairs))
+            if self.v < (5, 0):
+                pairs[at:at] = [("feature-key-file", f) for f in fkf[:1]]
+            else:
+                pairs[at:at] = [(f"feature-key-file[{i}]", f) for i, f in enumerate(fkf)]
+        return _kv(pairs)
+
+    def _ordered(self, prefix: str, ctx: _Ctx, lead: tuple[str, ...]) -> list[tuple[str, str]]:
+        """``lead`` keys first (``name*`` = a repeated key), then the rest alphabetically."""
+        pairs: list[tuple[str, str]] = []
+        done: set[str] = set()
+        for key in lead:
+            if key.endswith("*"):
+                name = key[:-1]
+                pairs += [(f"{prefix}.{name}", v) for v in ctx.lists.get(name, [])]
+            elif key in ctx.values:
+                pairs.append((f"{prefix}.{key}", ctx.values[key]))
+            done.add(key.rstrip("*"))
+        pairs += [(f"{prefix}.{k}", ctx.values[k]) for k in sorted(ctx.values) if k not in done]
+        for name in sorted(ctx.lists):
+            if name not in done:
+                pairs += [(f"{prefix}.{name}", v) for v in ctx.lists[name]]
+        return pairs
+
+    def _network_config(self) -> str:
+        pairs = self._ordered("service", self.net["service"], _SERVICE_ORDER)
+        hb = self.net["heartbeat"]
+        mesh = hb.values.get("mode") == "mesh"
+        # hb.c: mesh prints mode, address, port, seeds; multicast prints the groups before port.
+        lead = ["mode", "address*"]
+        lead += ["port", "mesh-seed-address-port*"] if mesh else ["multicast-group*", "port"]
+        lead += ["tls-address*", "tls-port", "tls-name"]
+        lead += ["tls-mesh-seed-address-port*"] if mesh else []
+        lead += ["interval", "timeout", "connect-timeout-ms", "mtu"]
+        hb_values = dict(hb.values)
+        if mesh:
+            hb_values.pop("multicast-ttl", None)
+        lead += ["multicast-ttl", "protocol"]
+        pairs += self._ordered("heartbeat", _Ctx(hb.pattern, hb_values, hb.lists), tuple(lead))
+        fabric_lead = ("address*", "tls-address*", "tls-port", "tls-name")
+        pairs += self._ordered("fabric", self.net["fabric"], fabric_lead)
+        if "info" in self.net:
+            pairs += self._ordered("info", self.net["info"], ("address*", "port"))
+        if "admin" in self.net:
+            pairs += self._ordered("admin", self.net["admin"], ("address*",))
+        for i, (name, ctx) in enumerate(self.tls):
+            pairs.append((f"tls[{i}].name", name))
+            pairs += self._ordered(f"tls[{i}]", ctx, _TLS_ORDER)
+        return _kv(pairs)
+
+    def _namespace_config(self, ns: str) -> str:
+        parts = self.namespaces[ns]
+        top = parts[""]
+        pairs = [(k, top.values[k]) for k in sorted(top.values)]
+        geo = parts["geo"]
+        pairs += [(f"geo2dsphere-within.{k}", geo.values[k]) for k in _GEO_ORDER if k in geo.values]
+        pairs += [
+            (f"geo2dsphere-within.{k}", v)
+            for k, v in sorted(geo.values.items())
+            if k not in _GEO_ORDER
+        ]
+        for typed in ("index-type", "sindex-type"):
+            ctx = parts[typed]
+            pairs.append((typed, ctx.kind or "shmem"))
+            for i, mount in enumerate(ctx.lists.get("mount", [])):
+                pairs.append((f"{typed}.mount[{i}]", mount))
+            if ctx.kind in ("pmem", "flash"):
+                pairs += [(f"{typed}.{k}", ctx.values[k]) for k in self._engine_keys(ctx)]
+        se = parts["storage-engine"]
+        pairs.append(("storage-engine", se.kind or "memory"))
+        if se.kind == "memory" and self.v < (7, 0):
+            return _kv(pairs)
+        files = se.lists.get("device") or se.lists.get("file") or []
+        tag = "device" if se.lists.get("device") else "file"
+        if se.kind == "memory":
+            n_stripes = len(files) or 8
+            base = int(hashlib.sha1(f"{self.node_id}:{ns}".encode()).hexdigest()[:4], 16)
+            for i in range(n_stripes):
+                pairs.append(
+                    (f"storage-engine.stripe[{i}]", f"stripe-{i}.0x{0xAD000000 + base + i:x}")
+                )
+        for i, item in enumerate(files):
+            path, _, shadow = item.partition(":")
+            pairs.append((f"storage-engine.{tag}[{i}]", path))
+            if shadow:
+                pairs.append((f"storage-engine.{tag}[{i}].shadow", shadow))
+        for k in self._engine_keys(se):
+            if k == "flush-size" and se.kind == "memory" and not files:
+                continue  # printed for memory only with persistence (8.1.2.2 capture)
+            if k == "encryption" and se.values.get("encryption-key-file", "null") == "null":
+                continue
+            pairs.append((f"storage-engine.{k}", se.values[k]))
+        return _kv(pairs)
+
+    def _engine_keys(self, ctx: _Ctx) -> list[str]:
+        out = []
+        # cfg_info.c prints commit-min-size right after commit-to-device (6.x capture).
+        for k in sorted(ctx.values, key=lambda k: _SORT_AS.get(k, k)):
+            engines = d.engines_of(self.build, f"{ctx.pattern}.{k}")
+            if engines is None or ctx.kind in engines:
+                out.append(k)
+        return out
+
+    def _namespace_stats(self, ns: str) -> str:
+        se = self.namespaces[ns]["storage-engine"]
+        pairs = [
+            ("ns_cluster_size", str(len(self.peers) + 1)),
+            ("effective_replication_factor", "1"),
+            ("objects", "0"),
+            ("tombstones", "0"),
+            ("master_objects", "0"),
+            ("prole_objects", "0"),
+            ("stop_writes", "false"),
+            ("hwm_breached", "false"),
+        ]
+        if self.v >= (7, 0):
+            pairs += [("index_used_bytes", "0"), ("data_used_bytes", "0"), ("data_used_pct", "0")]
+        else:
+            pairs += [("memory_used_bytes", "0"), ("memory_free_pct", "100")]
+        files = se.lists.get("device") or se.lists.get("file") or []
+        tag = "device" if se.lists.get("device") else "file"
+        for i in range(len(files)):
+            pairs += [(f"storage-engine.{tag}[{i}].used_bytes", "0")]
+            pairs += [(f"storage-engine.{tag}[{i}].age", "-1")]
+        pairs.append(("effective_is_quiesced", "false"))
+        return _kv(pairs)
+
+    def _sets_of(self, ns: str, only: str | None = None) -> str:
+        out = []
+        for name, ctx in self.sets.get(ns, {}).items():
+            if only is not None and name != only:
+                continue
+            if self.v >= (7, 0):
+                stats = [("objects", "0"), ("tombstones", "0"), ("data_used_bytes", "0")]
+            else:
+                stats = [("objects", "0"), ("tombstones", "0"), ("memory_data_bytes", "0")]
+                stats.append(("device_data_bytes", "0"))
+            stats += [("truncate_lut", "0"), ("sindexes", "0")]
+            stats += [("index_populating", "false"), ("truncating", "false")]
+            pairs = [("ns", ns), ("set", name), *stats]
+            pairs += [(k, ctx.values[k]) for k in sorted(ctx.values)]
+            out.append(":".join(f"{k}={v}" for k, v in pairs) + ";")
+        return "".join(out)
+
+    def _security_config(self) -> str:
+        if self.security is None:
+            return ""
+        top, ldap, log = self.security[""], self.security["ldap"], self.security["log"]
+        values = dict(top.values)
+        if self.v < (7, 0):
+            values["enable-security"] = "true"
+        else:
+            values.pop("enable-ldap", None)
+        if "login-threads" in ldap.values:
+            values["ldap-login-threads"] = ldap.values["login-threads"]
+        pairs = [(k, values[k]) for k in sorted(values)]
+        pairs += [(f"ldap.{k}", v) for k, v in sorted(ldap.values.items()) if k != "login-threads"]
+        pairs += [(f"log.{k}", v) for k, v in sorted(log.values.items())]
+        return _kv(pairs)
+
+    def _xdr_config(self, args: dict[str, str]) -> str:
+        dc_name = args.get("dc")
+        if dc_name is None:
+            pairs = [("dcs", ",".join(self.dcs))]
+            pairs += [(k, v) for k, v in sorted(self.xdr.values.items())]
+            return _kv(pairs)
+        dc = self.dcs.get(dc_name)
+        if dc is None:
+            return self._error(4, "DC not found")
+        ns = args.get("namespace")
+        if ns is None:
+            return self._dc_config(dc)
+        if ns not in self.namespaces:
+            return self._not_found()
+        ctx = dc.namespaces.get(ns)
+        enabled = ctx is not None
+        if ctx is None:
+            ctx = self._fill(_Ctx("xdr.dc[*].namespace[*]"), None)
+        return self._dc_ns_config(ctx, enabled)
+
+    def _dc_config(self, dc: _Dc) -> str:
+        ctx = dc.ctx
+        values = dict(ctx.values)
+        values["node-address-port"] = ",".join(ctx.lists.get("node-address-port", []))
+        pairs = [(k, values[k]) for k in sorted(values)]
+        pairs.append(("namespaces", ",".join(dc.namespaces)))
+        return _kv(pairs)
+
+    def _dc_ns_config(self, ctx: _Ctx, enabled: bool) -> str:
+        values = dict(ctx.values)
+        for conf_key in _XDR_LISTS:
+            values[conf_key] = ",".join(ctx.lists.get(conf_key, []))
+        pairs = [("enabled", str(enabled).lower())]
+        pairs += [(_XDR_LISTS.get(k, k), values[k]) for k in sorted(values)]
+        return _kv(pairs)
+
+    # --- set-config and log-set ---------------------------------------------------------------
+
+    def _bad_param(self) -> str:
+        return "error" if self.v < (7, 0) else self._error(4, "invalid set-config parameter")
+
+    def _set_config(self, params: str) -> str:
+        args = _params(params)
+        amap = dict(args)
+        context = amap.get("context")
+        if context is None:
+            return "error" if self.v < (7, 0) else self._error(4, "missing 'context'")
+        selectors = {"context", "id", "namespace", "set", "dc", "action"}
+        changes = [(k, v) for k, v in args if k not in selectors]
+        target: _Ctx | None = None
+        key = changes[0][0] if len(changes) == 1 else None
+        match context:
+            case "service":
+                target = self.service
+            case "network":
+                if key and "." in key:
+                    sub, _, key = key.partition(".")
+                    target = self.net.get(sub)
+            case "namespace":
+                ns = amap.get("id") or (amap.get("namespace") if self.v >= (7, 2) else None)
+                if ns is None:
+                    return self._bad_param()
+                if ns not in self.namespaces:
+                    return "error" if self.v < (7, 0) else self._not_found()
+                if "set" in amap:
+                    sets = self.sets[ns]
+                    if amap["set"] not in sets:
+                        sets[amap["set"]] = self._fill(_Ctx("namespace[*].set[*]"), None)
+                    target = sets[amap["set"]]
+                elif key is not None:
+                    target, key = self._namespace_target(ns, key)
+            case "security":
+                if self.security is None:
+                    return self._bad_param()
+                if key and key.split(".")[0] in ("ldap", "log"):
+                    sub, _, key = key.partition(".")
+                    target = self.security[sub]
+                else:
+                    target = self.security[""]
+            case "xdr":
+                return self._set_xdr(amap, changes)
+            case _:
+                return "error" if self.v < (7, 0) else self._error(4, "invalid context")
+        if target is None or key is None or key not in target.values:
+            return self._bad_param()
+        return self._store(target, key, changes[0][1])
+
+    def _namespace_target(self, ns: str, key: str) -> tuple[_Ctx | None, str]:
+        parts = self.namespaces[ns]
+        for prefix, part in (
+            ("storage-engine.", "storage-engine"),
+            ("geo2dsphere-within.", "geo"),
+            ("index-type.", "index-type"),
+            ("sindex-type.", "sindex-type"),
+        ):
+            if key.startswith(prefix):
+                return parts[part], key[len(prefix) :]
+        return parts[""], key
+
+    def _store(self, target: _Ctx, key: str, raw: str) -> str:
+        """Check ``raw`` against the parameter's schema entry and keep it as the running value."""
+        info = d.param_info(self.build, f"{target.pattern}.{key}")
+        value = raw
+        if info is not None:
+            if not info.dynamic:
+                return self._bad_param()
+            if info.type == "boolean":
+                lowered = raw.lower()
+                if lowered not in ("true", "false", "yes", "no"):
+                    return self._bad_param()
+                value = "true" if lowered in ("true", "yes") else "false"
+            elif info.type == "integer":
+                canon = canonical_token(key, raw)
+                if not re.fullmatch(r"-?\d+", canon):
+                    return self._bad_param()
+                if info.minimum is not None and int(canon) < info.minimum:
+                    return self._bad_param()
+                if info.maximum is not None and int(canon) > info.maximum:
+                    return self._bad_param()
+                value = canon
+            elif info.type == "enum" and info.enum and raw not in info.enum:
+                return self._bad_param()
+        target.values[key] = value
+        return "ok"
+
+    def _set_xdr(self, amap: dict[str, str], changes: list[tuple[str, str]]) -> str:
+        dc_name, ns, action = amap.get("dc"), amap.get("namespace"), amap.get("action")
+        if dc_name is None:
+            if len(changes) != 1 or changes[0][0] not in self.xdr.values:
+                return self._bad_param()
+            return self._store(self.xdr, *changes[0])
+        if action == "create" and not changes and ns is None:
+            if dc_name in self.dcs:
+                return self._bad_param()
+            self.dcs[dc_name] = _Dc(self._fill(_Ctx("xdr.dc[*]"), None))
+            return "ok"
+        dc = self.dcs.get(dc_name)
+        if dc is None:
+            return self._bad_param()
+        if action == "delete" and ns is None and not changes:
+            del self.dcs[dc_name]
+            return "ok"
+        if ns is not None and action in ("add", "remove") and not changes:
+            if ns not in self.namespaces:
+                return self._not_found()
+            if action == "add" and ns not in dc.namespaces:
+                dc.namespaces[ns] = self._fill(_Ctx("xdr.dc[*].namespace[*]"), None)
+            elif action == "remove":
+                dc.namespaces.pop(ns, None)
+            return "ok"
+        if len(changes) != 1:
+            return self._bad_param()
+        key, raw = changes[0]
+        target = dc.ctx if ns is None else dc.namespaces.get(ns)
+        if target is None:
+            return self._bad_param()
+        conf_key = {v: k for k, v in _XDR_LISTS.items()}.get(key, key)
+        if conf_key in _LIST_KEYS:
+            items = target.lists.setdefault(conf_key, [])
+            if action == "remove":
+                if raw in items:
+                    items.remove(raw)
+            elif raw not in items:
+                items.append(raw)
+            return "ok"
+        if key not in target.values:
+            return self._bad_param()
+        return self._store(target, key, raw)
+
+    def _log_set(self, params: str) -> str:
+        args = _params(params)
+        amap = dict(args)
+        sink_id = amap.get("id")
+        if sink_id is None or not sink_id.isdigit() or int(sink_id) >= len(self.sinks):
+            return "ERROR::bad-id"
+        sink = self.sinks[int(sink_id)]
+        changes = [(k, v) for k, v in args if k != "id"]
+        if not changes:
+            return "ERROR::bad-context"
+        for ctx_name, level in changes:
+            ctx_name, level = ctx_name.lower(), level.upper()
+            if level not in _LEVELS:
+                return "ERROR::bad-level"
+            if ctx_name == "any":
+                for c in sink.levels:
+                    sink.levels[c] = level
+            elif ctx_name in sink.levels:
+                sink.levels[ctx_name] = level
+            else:
+                return "ERROR::bad-context"
+        return "ok"
+
+
+def load_node(path: str, **kwargs: object) -> EmulatedNode:
+    """An :class:`EmulatedNode` from a conf file; AscadError naming the file if it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            text = f.read()
+    except OSError as exc:
+        raise AscadError(f"cannot read conf: {exc.strerror}", path) from None
+    return EmulatedNode(text, source=path, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,536 @@
+"""An asyncio client for Aerospike's info protocol, with login and TLS.
+
+Wire facts (aerospike/aerospike-server:as/include/base/proto.h and thr_info.c; asadm's
+lib/live_cluster/client/info.py), summarised in docs/info-protocol.md:
+
+- Every message starts with 8 bytes: version 2, type (1 info, 2 security), 48-bit big-endian
+  body size. The reply to an info request is read as the header, then exactly ``size`` bytes.
+- A request body is commands each ending in LF; the reply has one ``command TAB value LF`` line
+  per command, in request order, with the command echoed exactly.
+- Servers before 7.1 leave unknown commands out of the reply; 7.1+ answer
+  ``ERROR:4:unrecognized command``. Error values start with ``error`` or ``fail`` (any case).
+- With security on and no authentication, the whole reply is ``ERROR:80:not authenticated``
+  with no echo.
+- A socket carries one request at a time and may be reused; the server closes idle ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import socket
+import ssl
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from ascad.errors import AscadError
+from ascad.runtime import admin
+
+# The server refuses messages over PROTO_SIZE_MAX (128 MiB); so does this client by default.
+PROTO_SIZE_MAX = 128 * 1024 * 1024
+
+# Re-login this long before the session token runs out (what asadm and the C client do).
+RELOGIN_MARGIN = 60.0
+
+NOT_AUTHENTICATED = "ERROR:80:not authenticated"
+
+
+class InfoError(AscadError):
+    """A node could not answer an info command; ``where`` is ``host:port command``."""
+
+    def __init__(self, message: str, host: str, port: int, command: str | None = None) -> None:
+        where = endpoint(host, port) + (f" {command}" if command else "")
+        super().__init__(message, where)
+        self.host = host
+        self.port = port
+        self.command = command
+
+
+class NotAuthenticated(InfoError):
+    """The node wants a login (``ERROR:80:not authenticated``) and none worked."""
+
+
+class AuthError(InfoError):
+    """LOGIN or AUTHENTICATE was refused; ``result`` is the admin result code."""
+
+    def __init__(self, message: str, host: str, port: int, result: int) -> None:
+        super().__init__(message, host, port, "login")
+        self.result = result
+
+
+def endpoint(host: str, port: int) -> str:
+    """``host:port``, with IPv6 hosts in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def is_error_value(value: str) -> bool:
+    """True for ``ERROR:…``, ``FAIL:…``, ``error=…`` and plain ``error`` (asadm's rule)."""
+    low = value.lower()
+    return low.startswith("error") or low.startswith("fail")
+
+
+def encode_request(commands: tuple[str, ...] | list[str]) -> bytes:
+    """The whole info request: header plus each command followed by LF (empty body: summary)."""
+    body = "".join(f"{c}\n" for c in commands).encode("utf-8")
+    return admin.proto_header(admin.PROTO_TYPE_INFO, len(body)) + body
+
+
+def parse_reply(body: str) -> tuple[dict[str, str], str | None]:
+    """Split a reply body into ``{echoed command: value}`` and a whole-reply error line.
+
+    A line without a TAB is not an answer to a command: the server sends such lines alone for
+    ``ERROR:80:not authenticated`` and the queue timeout ``ERROR:9:timeout``.
+    """
+    answers: dict[str, str] = {}
+    bare: list[str] = []
+    for line in body.split("\n"):
+        if not line:
+            continue
+        name, tab, value = line.partition("\t")
+        if tab:
+            answers[name] = value
+        else:
+            bare.append(line)
+    whole = bare[0] if bare and not answers else None
+    return answers, whole
+
+
+# --- TLS ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """TLS settings for a node's tls-port.
+
+    ``ca_file`` verifies the server chain (None: the system's CAs). ``tls_name`` is the name the
+    node's certificate must carry (SAN DNS or, without SAN, CN; wildcards allowed). Like asadm,
+    the name is checked after the handshake and is not sent as SNI.
+    """
+
+    ca_file: str | None
+    cert_file: str | None = None
+    key_file: str | None = None
+    tls_name: str | None = None
+
+    def context(self) -> ssl.SSLContext:
+        """An SSLContext that verifies the chain but leaves the name check to :func:`match_tls_name`."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        try:
+            if self.ca_file:
+                ctx.load_verify_locations(cafile=self.ca_file)
+            else:
+                ctx.load_default_certs()
+        except (OSError, ssl.SSLError) as exc:
+            raise AscadError(f"cannot load CA file: {exc}", self.ca_file) from None
+        if self.cert_file:
+            try:
+                ctx.load_cert_chain(self.cert_file, self.key_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise AscadError(
+                    f"cannot load client certificate/key: {exc}", self.cert_file
+                ) from None
+        return ctx
+
+
+def _name_matches(pattern: str, name: str) -> bool:
+    pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
+    if pattern.startswith("*."):
+        head, _, rest = name.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return pattern == name
+
+
+def certificate_names(cert: dict) -> list[str]:
+    """The names a peer certificate (``getpeercert()`` dict) carries: SAN DNS, else CN."""
+    sans = [v for k, v in cert.get("subjectAltName", ()) if k == "DNS"]
+    if sans:
+        return sans
+    return [v for rdn in cert.get("subject", ()) for k, v in rdn if k == "commonName"]
+
+
+def match_tls_name(tls_name: str, cert: dict) -> bool:
+    """True if the certificate's SAN DNS names (or its CN when there is no SAN) match."""
+    return any(_name_matches(n, tls_name) for n in certificate_names(cert))
+
+
+# --- connections -------------------------------------------------------------------------------
+
+
+class _Truncated(Exception):
+    def __init__(self, got: int, want: int, what: str) -> None:
+        super().__init__(f"connection closed mid-{what} ({got} of {want} bytes)")
+        self.got = got
+
+
+class _Conn:
+    """One socket; used by one request at a time."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.uses = 0
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def read_message(self, limit: int) -> tuple[int, int, bytes]:
+        """(version, type, body). Raises _Truncated on EOF; AscadError on a bad header."""
+        try:
+            header = await self.reader.readexactly(admin.HEADER_SIZE)
+        except asyncio.IncompleteReadError as exc:
+            raise _Truncated(len(exc.partial), admin.HEADER_SIZE, "header") from None
+        version, msg_type, size = admin.parse_proto_header(header)
+        if version != admin.PROTO_VERSION or msg_type not in (
+            admin.PROTO_TYPE_INFO,
+            admin.PROTO_TYPE_SECURITY,
+        ):
+            raise AscadError(
+                f"reply is not an Aerospike info/admin message (version {version}, type "
+                f"{msg_type}); is this the service port?"
+            )
+        if size > limit:
+            raise AscadError(
+                f"reply of {size} bytes is over the {limit}-byte limit; refused without reading"
+            )
+        try:
+            body = await self.reader.readexactly(size)
+        except asyncio.IncompleteReadError as exc:
+            raise _Truncated(len(exc.partial), size, "reply") from None
+        return version, msg_type, body
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.writer.wait_closed(), 1.0)
+
+
+def _connect_error(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused: is the node up and is this its service port?"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve host: {exc.strerror or exc}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted by the CA file: {exc.verify_message or exc}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed: {exc.reason or exc}"
+    if isinstance(exc, OSError) and exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return f"host unreachable: {exc.strerror}"
+    if isinstance(exc, ConnectionError):
+        return f"connection failed: {exc.strerror or exc.__class__.__name__}"
+    if isinstance(exc, OSError):
+        return f"cannot connect: {exc.strerror or exc}"
+    return f"cannot connect: {exc}"
+
+
+class InfoClient:
+    """Info requests to one node over a small pool of reused sockets.
+
+    ``user``/``password`` turn on login (LOGIN once, AUTHENTICATE with the session token on each
+    new socket, LOGIN again when the token is refused or within 60 s of its TTL). ``timeout``
+    bounds the connect (with TLS and login) and each request separately.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        tls: TlsConfig | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = 5.0,
+        pool_size: int = 2,
+        max_reply: int = PROTO_SIZE_MAX,
+    ) -> None:
+        if user is not None and password is None:
+            raise AscadError("a user was given without a password", endpoint(host, port))
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.user = user
+        self.password = password
+        self.timeout = timeout
+        self.max_reply = max_reply
+        self._ssl = tls.context() if tls else None
+        self._idle: list[_Conn] = []
+        self._busy: set[_Conn] = set()
+        self._slots = asyncio.Semaphore(max(1, pool_size))
+        self._token: bytes | None = None
+        self._token_expiry: float | None = None
+        self._security_off = False
+        self._legacy_auth = False
+        self._closed = False
+        self.connections_opened = 0
+        self.logins = 0
+
+    def __repr__(self) -> str:
+        return f"InfoClient({endpoint(self.host, self.port)})"
+
+    async def __aenter__(self) -> InfoClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close every socket; later requests raise InfoError."""
+        self._closed = True
+        conns, self._idle = self._idle + list(self._busy), []
+        self._busy.clear()
+        for conn in conns:
+            await conn.close()
+
+    def _err(self, message: str, command: str | None) -> InfoError:
+        return InfoError(message, self.host, self.port, command)
+
+    # --- public API ---------------------------------------------------------------------------
+
+    async def info(self, command: str) -> str:
+        """The value of one command; InfoError for an error value or a command left unanswered."""
+        value = (await self.request(command))[command]
+        if value is None:
+            raise self._err(
+                "command missing from the reply: the node does not know it (servers before 7.1 "
+                "leave unknown commands out)",
+                command,
+            )
+        if is_error_value(value):
+            raise self._err(f"node answered {value!r}", command)
+        return value
+
+    async def request(self, *commands: str) -> dict[str, str | None]:
+        """Send the commands in one message; ``{command: value or None if left out}``.
+
+        With no commands, the empty body asks for the server's summary, and every line of the
+        reply is returned.
+        """
+        label = _label(commands)
+        for cmd in commands:
+            if not cmd or any(c in cmd for c in "\t\n\r"):
+                raise self._err("an info command cannot be empty or hold TAB/CR/LF", repr(cmd))
+        message = encode_request(commands)
+        retried_auth = False
+        retried_stale = False
+        while True:
+            async with self._lease(label) as conn:
+                reused = conn.uses > 0
+                conn.uses += 1
+                try:
+                    body = await asyncio.wait_for(self._exchange(conn, message), self.timeout)
+                except _Truncated as exc:
+                    conn.uses = -1  # do not return it to the pool
+                    if reused and exc.got == 0 and not retried_stale:
+                        retried_stale = True  # the server closed an idle pooled socket
+                        continue
+                    raise self._err(f"{exc} before the node finished replying", label) from None
+                except TimeoutError:
+                    conn.uses = -1
+                    raise self._err(
+                        f"no reply within {self.timeout:g}s (node hung or overloaded)", label
+                    ) from None
+                except (ConnectionError, OSError) as exc:
+                    conn.uses = -1
+                    if reused and not retried_stale:
+                        retried_stale = True
+                        continue
+                    raise self._err(f"connection lost: {exc}", label) from None
+                except AscadError as exc:
+                    conn.uses = -1
+                    raise self._err(exc.message, label) from None
+            answers, whole = parse_reply(body.decode("utf-8", errors="replace"))
+            if whole is not None:
+                if whole.strip().lower() == NOT_AUTHENTICATED.lower():
+                    if self.user is None:
+                        raise NotAuthenticated(
+                            "node has security enabled: give a user and password",
+                            *self._hp(),
+                            label,
+                        )
+                    if not retried_auth:
+                        retried_auth = True
+                        self._token = None  # stale token: log in again on a new socket
+                        self._discard_idle()
+                        continue
+                    raise NotAuthenticated(
+                        "still not authenticated right after logging in again: the session "
+                        "expired at once (check the node's session-ttl and clock)",
+                        *self._hp(),
+                    )
+                if commands:
+                    raise self._err(f"node answered the whole request with {whole!r}", label)
+            if not commands:
+                return dict(answers)
+            result: dict[str, str | None] = {c: answers.get(c) for c in commands}
+            if len(commands) == 1 and result[commands[0]] is None and len(answers) == 1:
+                # asadm: one command asked, a differently spelled echo; take the value anyway.
+                result[commands[0]] = next(iter(answers.values()))
+            return result
+
+    def _hp(self) -> tuple[str, int]:
+        return self.host, self.port
+
+    # --- pool ---------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _lease(self, label: str) -> AsyncIterator[_Conn]:
+        if self._closed:
+            raise self._err("client is closed", label)
+        await self._slots.acquire()
+        conn: _Conn | None = None
+        try:
+            conn = self._idle.pop() if self._idle else await self._open(label)
+            self._busy.add(conn)
+            yield conn
+        finally:
+            if conn is not None:
+                self._busy.discard(conn)
+                if conn.uses >= 0 and not self._closed and not conn.reader.at_eof():
+                    self._idle.append(conn)
+                else:
+                    await conn.close()
+            self._slots.release()
+
+    def _discard_idle(self) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.writer.close()
+
+    async def _open(self, label: str) -> _Conn:
+        try:
+            return await asyncio.wait_for(self._connect(), self.timeout)
+        except TimeoutError:
+            raise self._err(
+                f"timed out after {self.timeout:g}s connecting"
+                + (" and logging in" if self.user else ""),
+                label,
+            ) from None
+        except AscadError:
+            raise
+        except (OSError, ssl.SSLError) as exc:
+            raise self._err(_connect_error(exc), label) from None
+
+    async def _connect(self) -> _Conn:
+        if self._ssl is not None:
+            reader, writer = await asyncio.open_connection(
+                self.host, self.port, ssl=self._ssl, server_hostname=""
+            )
+        else:
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+        conn = _Conn(reader, writer)
+        self.connections_opened += 1
+        try:
+            if self.tls is not None and self.tls.tls_name:
+                self._check_tls_name(writer)
+            if self.user is not None:
+                await self._authenticate(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    def _check_tls_name(self, writer: asyncio.StreamWriter) -> None:
+        assert self.tls is not None and self.tls.tls_name
+        ssl_obj = writer.get_extra_info("ssl_object")
+        cert = ssl_obj.getpeercert() if ssl_obj is not None else None
+        if not cert or not match_tls_name(self.tls.tls_name, cert):
+            names = ", ".join(certificate_names(cert or {})) or "none"
+            raise self._err(
+                f"TLS name mismatch: the node's certificate is for {names}, "
+                f"not tls-name {self.tls.tls_name!r}",
+                "tls",
+            )
+
+    # --- security -----------------------------------------------------------------------------
+
+    async def _admin(self, conn: _Conn, message: bytes) -> admin.AdminMessage:
+        await conn.send(message)
+        try:
+            _v, msg_type, body = await conn.read_message(self.max_reply)
+        except _Truncated as exc:
+            raise self._err(f"{exc} during login", "login") from None
+        if msg_type != admin.PROTO_TYPE_SECURITY:
+            raise self._err(f"login got a message of type {msg_type}, not 2 (security)", "login")
+        try:
+            return admin.decode_admin(body)
+        except AscadError as exc:
+            raise self._err(exc.message, "login") from None
+
+    def _token_fresh(self) -> bool:
+        if self._token is None:
+            return False
+        return self._token_expiry is None or self._token_expiry - time.monotonic() > RELOGIN_MARGIN
+
+    async def _authenticate(self, conn: _Conn) -> None:
+        assert self.user is not None and self.password is not None
+        if self._security_off:
+            return
+        if self._legacy_auth:
+            reply = await self._admin(
+                conn, admin.authenticate_with_credential(self.user, self.password)
+            )
+            self._check_result(reply.result)
+            return
+        if self._token_fresh():
+            assert self._token is not None
+            reply = await self._admin(conn, admin.authenticate_request(self.user, self._token))
+            if reply.result in (admin.OK, admin.SECURITY_NOT_ENABLED):
+                return
+            if reply.result not in (admin.INVALID_CREDENTIAL, admin.EXPIRED_SESSION):
+                self._check_result(reply.result)
+            self._token = None  # refused or expired: log in again on this socket
+        await self._login(conn)
+
+    async def _login(self, conn: _Conn) -> None:
+        assert self.user is not None and self.password is not None
+        self.logins += 1
+        reply = await self._admin(conn, admin.login_request(self.user, self.password))
+        if reply.result == admin.SECURITY_NOT_ENABLED:
+            self._security_off = True  # the C client treats this as success without a token
+            return
+        if reply.result == admin.INVALID_COMMAND:
+            # A server from before LOGIN existed: AUTHENTICATE with the credential on each socket.
+            self._legacy_auth = True
+            reply = await self._admin(
+                conn, admin.authenticate_with_credential(self.user, self.password)
+            )
+            self._check_result(reply.result)
+            return
+        self._check_result(reply.result)
+        token = reply.fields.get(admin.SESSION_TOKEN)
+        if not token:
+            raise AuthError("login reply carries no session token", *self._hp(), admin.OK)
+        ttl = admin.session_ttl(reply.fields)
+        self._token = token
+        self._token_expiry = time.monotonic() + ttl if ttl else None
+
+    def _check_result(self, result: int) -> None:
+        if result in (admin.OK, admin.SECURITY_NOT_ENABLED):
+            return
+        hint = {
+            admin.INVALID_USER: f"user {self.user!r} does not exist on the node",
+            admin.INVALID_PASSWORD: f"wrong password for user {self.user!r}",
+            admin.EXPIRED_PASSWORD: f"the password of user {self.user!r} has expired",
+            admin.INVALID_CREDENTIAL: "the node refused the credential",
+            admin.EXPIRED_SESSION: "the session expired and logging in again did not help",
+            admin.SECURITY_NOT_SUPPORTED: "this server does not support security (CE?)",
+        }.get(result, "login refused")
+        raise AuthError(f"{hint} ({admin.result_message(result)})", *self._hp(), result)
+
+    async def _exchange(self, conn: _Conn, message: bytes) -> bytes:
+        await conn.send(message)
+        _v, msg_type, body = await conn.read_message(self.max_reply)
+        if msg_type != admin.PROTO_TYPE_INFO:
+            raise AscadError(f"info request got a reply of type {msg_type}, not 1 (info)")
+        return body
+
+
+def _label(commands: tuple[str, ...]) -> str:
+    if not commands:
+        return "(summary)"
+    text = ",".join(commands)
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -1,0 +1,491 @@
+"""Conf-vs-runtime drift: compare an aerospike.conf with the node that runs it.
+
+Rules (shared/aerospike/conf-format-and-runtime-mapping.md sections c and f, docs/runtime-mapping.md):
+
+- Only paths the conf sets are checked; the runtime prints every parameter, and the ones the conf
+  does not set are defaults, not drift. Node-specific values (node-id, addresses, devices) are
+  compared exactly: it is the node's own file.
+- Logging: the runtime has no ``any``. A sink starts with every context CRITICAL, ``context any
+  X`` sets them all, a later ``context foo Y`` overrides one, in file order. The conf is expanded
+  that way over the node's own context list and each effective level keeps the line that set it.
+- Parameters the server never prints (``service.user``, ``mod-lua``, syslog ``facility``, …) are
+  *unverifiable*: listed, never drift. So is a plain parameter the node does not print although
+  its version knows it.
+- A named stanza (namespace, dc, dc namespace, tls, logging sink) in the conf but not on the node
+  is one difference at its line; one on the node but not in the conf too (sets excepted: clients
+  create them). Extra or missing elements of a list the conf sets (seeds, files) are drift.
+- With the knowledge table: each difference says whether fixing it needs a restart (static
+  parameter). A parameter the conf does not set whose running value differs from the version's
+  default (and whose default does not depend on the machine) is ``set_at_runtime``: the
+  ``set-config`` never written back. A conf value equal to the running value is never drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from ascad.compare import (
+    CHANGED,
+    ONLY_LEFT,
+    ONLY_RIGHT,
+    CompareResult,
+    Difference,
+    _values_match,
+    compare,
+    matches_any,
+)
+from ascad.conf import keys
+from ascad.conf.model import ConfTree, FlatConfig, Setting, Stanza
+from ascad.errors import AscadError
+from ascad.runtime.mapping import (
+    DEFAULT_SYSLOG_PATHS,
+    is_runtime_default,
+    runtime_to_flat,
+    segment_parts,
+    split_path,
+    stanza_kind,
+    stanza_prefixes,
+    unverifiable_reason,
+)
+from ascad.runtime.snapshot import RuntimeSnapshot, build_tuple, take_snapshot
+
+SET_AT_RUNTIME = "set_at_runtime"
+
+
+@dataclass
+class DriftOutcome:
+    """What ``ascad diff`` prints: the result, warnings (dicts) and extra JSON fields."""
+
+    result: CompareResult
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Unchecked:
+    path: str
+    line: int
+    reason: str
+
+
+# --- logging expansion -------------------------------------------------------------------------
+
+
+def _sink_path(stanza: Stanza) -> str | None:
+    if stanza.kind == "file" and stanza.name is not None:
+        return f"logging.file[{stanza.name}]"
+    if stanza.kind in ("console", "syslog"):
+        return f"logging.{stanza.kind}"
+    return None
+
+
+def syslog_paths_of(tree: ConfTree) -> tuple[str, ...]:
+    """The paths a conf's syslog sink writes to (``/dev/log`` when it names none)."""
+    paths = list(DEFAULT_SYSLOG_PATHS)
+    for logging in tree.root.stanzas("logging"):
+        for sink in logging.stanzas("syslog"):
+            for p in sink.params("path"):
+                paths.append(p.values[0])
+    return tuple(paths)
+
+
+def expand_logging(tree: ConfTree, flat: FlatConfig, run_flat: FlatConfig) -> FlatConfig:
+    """The conf's flat config with each sink's ``context`` lines replaced by effective levels.
+
+    Only sinks the node also has are expanded (over the node's context names); a context the conf
+    names that the node does not know stays as written and is reported.
+    """
+    out = FlatConfig(source=flat.source, settings=dict(flat.settings))
+    for logging in tree.root.stanzas("logging"):
+        for sink in logging.stanzas():
+            base = _sink_path(sink)
+            if base is None or base not in run_flat.settings:
+                continue
+            prefix = f"{base}.context["
+            names = [
+                segment_parts(split_path(p)[-1])[1]
+                for p in run_flat.settings
+                if p.startswith(prefix)
+            ]
+            levels: dict[str, tuple[str, int, int]] = {
+                n: ("critical", sink.line, sink.col) for n in names if n
+            }
+            unknown: dict[str, tuple[str, int, int]] = {}
+            for param in sink.params("context"):
+                if len(param.values) < 2:
+                    continue
+                name, level = param.values[0].lower(), param.values[1].lower()
+                if name == "any":
+                    for n in levels:
+                        levels[n] = (level, param.line, param.col)
+                elif name in levels:
+                    levels[name] = (level, param.line, param.col)
+                else:
+                    unknown[name] = (level, param.line, param.col)
+            for p in [p for p in out.settings if p.startswith(prefix)]:
+                del out.settings[p]
+            for n, (level, line, col) in {**levels, **unknown}.items():
+                path = f"{prefix}{n}]"
+                out.settings[path] = Setting(path, level, level, line, col)
+    return out
+
+
+# --- the comparison ----------------------------------------------------------------------------
+
+
+def _is_element(path: str) -> tuple[str, str] | None:
+    """(parent path, key) when ``path`` is an element of an ordered list or a set."""
+    segs = split_path(path)
+    base, sub = segment_parts(segs[-1])
+    if sub is None or base in keys.KEYED_KEYS:
+        return None
+    parent = ".".join(segs[:-1])
+    parent_kind = segment_parts(segs[-2])[0] if len(segs) > 1 else ""
+    if stanza_kind(parent_kind, segs[-1]) == "named":
+        return None
+    if base in keys.ORDERED_KEYS or base in keys.SET_KEYS:
+        return parent, base
+    return None
+
+
+def _is_named_stanza(path: str) -> bool:
+    segs = split_path(path)
+    parent_kind = segment_parts(segs[-2])[0] if len(segs) > 1 else ""
+    kind = stanza_kind(parent_kind, segs[-1])
+    base = segment_parts(segs[-1])[0]
+    if kind == "named":
+        return base != "set"
+    return kind == "plain" and parent_kind == "logging"  # console / syslog sinks
+
+
+def _under(path: str, stanzas: list[str]) -> bool:
+    return any(path.startswith(s) and path[len(s) : len(s) + 1] in (".", "[") for s in stanzas)
+
+
+def drift(
+    tree: ConfTree,
+    conf_flat: FlatConfig,
+    snap: RuntimeSnapshot,
+    *,
+    ignore: tuple[str, ...] | list[str] = (),
+    table: Any = None,
+) -> tuple[CompareResult, list[Unchecked]]:
+    """Differences conf (left) vs node (right), and the conf paths that cannot be checked."""
+    build = build_tuple(snap.build)
+    run_flat = runtime_to_flat(snap, syslog_paths=syslog_paths_of(tree))
+    conf = expand_logging(tree, conf_flat, run_flat)
+    result = CompareResult(left=conf_flat.source, right=run_flat.source)
+    diffs: list[Difference] = []
+    unchecked: list[Unchecked] = []
+    gone: list[str] = []  # conf stanzas missing on the node (reported) or unverifiable
+    rs = run_flat.settings
+
+    def skip(path: str) -> bool:
+        if ignore and matches_any(path, ignore):
+            result.ignored.append(path)
+            return True
+        return False
+
+    for path, s in conf.settings.items():
+        if _under(path, gone):
+            continue
+        reason = unverifiable_reason(path, build)
+        if reason is None:
+            for prefix, command in snap.unreadable.items():
+                if path == prefix or _under(path, [prefix]):
+                    reason = f"the node did not answer {command}"
+        if reason is not None:
+            unchecked.append(Unchecked(path, s.line, reason))
+            if s.stanza:
+                gone.append(path)
+            continue
+        r = rs.get(path)
+        if r is not None:
+            same = _values_match(s.canonical, r.canonical)
+            if same is None:
+                result.wildcards.append(path)
+            elif not same and not skip(path):
+                diffs.append(
+                    Difference(path, CHANGED, s.value, r.value, s.line, None, stanza=s.stanza)
+                )
+            continue
+        if s.stanza:
+            prefixes = stanza_prefixes(path + ".x")
+            kind = prefixes[-1][1] if prefixes else "plain"
+            if kind in ("named", "typed") or "." not in path or _is_named_stanza(path):
+                gone.append(path)
+                if not skip(path):
+                    diffs.append(
+                        Difference(
+                            path,
+                            ONLY_LEFT,
+                            s.value,
+                            None,
+                            s.line,
+                            None,
+                            stanza=True,
+                            note="not on the node",
+                        )
+                    )
+            continue
+        if _is_element(path) is not None or split_path(path)[-1].startswith("context["):
+            if not skip(path):
+                diffs.append(
+                    Difference(path, ONLY_LEFT, s.value, None, s.line, None, note="not on the node")
+                )
+            continue
+        info = table.lookup(path) if table is not None else None
+        if table is not None and info is None and _known_elsewhere(path):
+            if not skip(path):
+                diffs.append(
+                    Difference(
+                        path,
+                        ONLY_LEFT,
+                        s.value,
+                        None,
+                        s.line,
+                        None,
+                        note=f"not a parameter of server {snap.build}: the node would refuse "
+                        "this line at its next restart",
+                    )
+                )
+            continue
+        unchecked.append(Unchecked(path, s.line, "the node does not print it"))
+
+    # What the node has and the conf does not.
+    reported: list[str] = []
+    for path, r in rs.items():
+        if path in conf.settings or _under(path, reported) or _under(path, gone):
+            continue
+        element = _is_element(path)
+        if element is not None:
+            parent, base = element
+            prefix = f"{parent}.{base}["
+            if any(p.startswith(prefix) for p in conf.settings) and not skip(path):
+                diffs.append(
+                    Difference(
+                        path,
+                        ONLY_RIGHT,
+                        None,
+                        r.value,
+                        None,
+                        None,
+                        note="on the node, not in the conf",
+                    )
+                )
+            continue
+        if r.stanza:
+            if _is_named_stanza(path):
+                reported.append(path)
+                if not skip(path):
+                    diffs.append(
+                        Difference(
+                            path,
+                            ONLY_RIGHT,
+                            None,
+                            r.value,
+                            None,
+                            None,
+                            stanza=True,
+                            note="on the node, not in the conf",
+                        )
+                    )
+            continue
+        if table is None or path.split(".")[0] == "logging":
+            continue
+        info = table.lookup(path)
+        if info is None or info.machine_dependent or info.default_canonical is None:
+            continue
+        if same_default(r.canonical, info.default_canonical) or is_runtime_default(
+            path, r.canonical
+        ):
+            continue
+        if not skip(path):
+            diffs.append(
+                Difference(
+                    path,
+                    SET_AT_RUNTIME,
+                    info.default_canonical,
+                    r.value,
+                    None,
+                    None,
+                    note="set at runtime, not in the conf (left: the default)",
+                )
+            )
+
+    if table is not None:
+        diffs = [_with_restart(d, table) for d in diffs]
+    order = {p: i for i, p in enumerate(conf.settings)}
+    diffs.sort(
+        key=lambda d: (
+            d.left_line if d.left_line is not None else 10**9,
+            order.get(d.path, 10**9),
+        )
+    )
+    result.differences = diffs
+    return result, unchecked
+
+
+def same_default(value: str, default: str) -> bool:
+    """Equal, or the same huge integer: a JSON number over 2**53 (u64 max) comes back rounded."""
+    if value == default:
+        return True
+    if value.isdigit() and len(value) > 15:
+        try:
+            return float(value) == float(default)
+        except ValueError:
+            return False
+    return False
+
+
+def _known_elsewhere(path: str) -> bool:
+    """True if some schema version knows the parameter (so this version's table lacks it)."""
+    from ascad.knowledge.table import pattern_of, versions_of
+
+    pattern = pattern_of(path)
+    if versions_of(pattern):
+        return True
+    return pattern.endswith("[*]") and bool(versions_of(pattern[:-3]))
+
+
+def _with_restart(d: Difference, table: Any) -> Difference:
+    info = table.lookup(d.path)
+    if info is None:
+        return d
+    return d.with_(restart=not info.dynamic)
+
+
+def table_for_build(build: str | None) -> Any:
+    """The knowledge table for a build, or None when it is unknown or not installed."""
+    if not build:
+        return None
+    try:
+        from ascad.knowledge.table import table_for
+
+        return table_for(build)
+    except (ImportError, AscadError, OSError, ValueError):
+        return None
+
+
+# --- orientation and the CLI entry -------------------------------------------------------------
+
+
+def swap(d: Difference) -> Difference:
+    """The same difference seen with the sides exchanged."""
+    kind = {ONLY_LEFT: ONLY_RIGHT, ONLY_RIGHT: ONLY_LEFT}.get(d.kind, d.kind)
+    return d.with_(
+        kind=kind, left=d.right, right=d.left, left_line=d.right_line, right_line=d.left_line
+    )
+
+
+def node_client(spec: str, node_options: dict[str, Any]) -> Any:
+    """An InfoClient for ``aerospike[+tls]://`` with login and TLS from ``node_options``."""
+    from ascad.runtime.address import parse_address
+    from ascad.runtime.info import InfoClient, TlsConfig
+
+    addr = parse_address(spec)
+    tls = addr.tls
+    if tls is not None:
+        tls = TlsConfig(
+            ca_file=tls.ca_file or node_options.get("tls_ca"),
+            cert_file=tls.cert_file or node_options.get("tls_cert"),
+            key_file=tls.key_file or node_options.get("tls_key"),
+            tls_name=tls.tls_name,
+        )
+    return InfoClient(
+        addr.host,
+        addr.port,
+        tls=tls,
+        user=node_options.get("user") or addr.user,
+        password=node_options.get("password"),
+        timeout=float(node_options.get("timeout") or 5.0),
+    )
+
+
+async def read_node(spec: str, node_options: dict[str, Any]) -> RuntimeSnapshot:
+    """Snapshot one node given by an ``aerospike://`` spec."""
+    client = node_client(spec, node_options)
+    async with client:
+        return await take_snapshot(client)
+
+
+def _unchecked_dicts(source: str, unchecked: list[Unchecked]) -> tuple[list, list]:
+    extra = [{"path": u.path, "line": u.line, "reason": u.reason} for u in unchecked]
+    warnings = [
+        {
+            "source": source,
+            "line": u.line,
+            "col": 1,
+            "message": f"not verifiable at runtime: {u.path} ({u.reason})",
+        }
+        for u in unchecked
+    ]
+    return extra, warnings
+
+
+def _node_info(snap: RuntimeSnapshot) -> dict[str, Any]:
+    return {
+        "address": snap.address,
+        "node_id": snap.node_id,
+        "build": snap.build,
+        "cluster_name": snap.cluster_name,
+    }
+
+
+async def runtime_diff(
+    left_spec: str,
+    right_spec: str,
+    load_options: Any,
+    node_options: dict[str, Any],
+    ignore: list[str] | tuple[str, ...] = (),
+) -> DriftOutcome:
+    """``ascad diff`` when one side (or both) is a running node."""
+    from ascad.loader import is_runtime_spec, load_conf
+
+    left_node, right_node = is_runtime_spec(left_spec), is_runtime_spec(right_spec)
+    if left_node and right_node:
+        ls, rs = await asyncio.gather(
+            read_node(left_spec, node_options), read_node(right_spec, node_options)
+        )
+        result = compare(runtime_to_flat(ls), runtime_to_flat(rs), list(ignore))
+        result.left, result.right = left_spec, right_spec
+        table = table_for_build(ls.build)
+        if table is not None:
+            result.differences = [_with_restart(d, table) for d in result.differences]
+        return DriftOutcome(result, [], {"nodes": [_node_info(ls), _node_info(rs)]})
+
+    conf_spec, node_spec = (right_spec, left_spec) if left_node else (left_spec, right_spec)
+    loaded, snap = await asyncio.gather(
+        load_conf(conf_spec, load_options), read_node(node_spec, node_options)
+    )
+    result, unchecked = drift(
+        loaded.tree, loaded.flat, snap, ignore=ignore, table=table_for_build(snap.build)
+    )
+    result.left, result.right = loaded.name, node_spec
+    if left_node:
+        result.left, result.right = node_spec, loaded.name
+        result.differences = [swap(d) for d in result.differences]
+    from ascad.commands.common import warning_dicts
+
+    extra_list, unchecked_warnings = _unchecked_dicts(loaded.name, unchecked)
+    return DriftOutcome(
+        result,
+        warning_dicts(loaded) + unchecked_warnings,
+        {"unverifiable": extra_list, "node": _node_info(snap)},
+    )
+
+
+__all__ = [
+    "SET_AT_RUNTIME",
+    "DriftOutcome",
+    "Unchecked",
+    "drift",
+    "expand_logging",
+    "node_client",
+    "read_node",
+    "runtime_diff",
+    "swap",
+    "table_for_build",
+]

@@ -1,0 +1,497 @@
+"""Runtime keys <-> conf paths: one table of rows, each with the fact behind it.
+
+The running server prints its configuration per context as flat ``key=value`` pairs
+(:mod:`ascad.runtime.snapshot`). Most keys map by one general rule, the same in every context
+(shared/aerospike/conf-format-and-runtime-mapping.md section c, "Flattening rules"):
+
+- the context gives the path prefix: ``service.``, ``network.``, ``namespace[NS].``,
+  ``namespace[NS].set[S].``, ``security.``, ``xdr.``, ``xdr.dc[D].``, ``xdr.dc[D].namespace[N].``;
+- a dotted key is a sub-stanza: ``heartbeat.mode`` -> ``network.heartbeat.mode`` (our paths use
+  the same dots, so the key is kept);
+- a typed stanza prints its type as a value: ``storage-engine=device`` -> the stanza
+  ``namespace[NS].storage-engine`` whose value is ``device``;
+- ordered lists print as ``key[i]`` in conf order, the same spelling as our paths; the second
+  token of a ``file``/``device`` line prints as ``key[i].shadow`` and is folded back into the
+  value (``/a /b``);
+- ``tls[i].name=NAME`` names the i-th TLS stanza: ``tls[i].x`` -> ``network.tls[NAME].x``;
+- set-shaped keys (``ascad.conf.keys.SET_KEYS``) print once per element, multi-token lines joined
+  by ``:`` (``10.0.0.1:3002``): each element becomes ``key[10.0.0.1:3002]``, value ``10.0.0.1 3002``;
+- values are already canonical (bytes, seconds, lowercase booleans); they are still passed
+  through :func:`ascad.conf.values.canonical_values` so both sides use one function;
+- logging: ``logs`` (``id:sink``) and ``log/ID`` (``context:LEVEL``) become
+  ``logging.file[PATH].context[ctx]`` (level lowercase); the sink ``stderr`` is ``logging.console``
+  and a syslog sink shows only its path (``/dev/log`` by default), so it is recognised by path.
+
+:data:`ROWS` holds every exception to that rule (renames, runtime-only keys, comma lists), with the
+versions it applies to. :data:`UNVERIFIABLE` lists conf paths the server never prints.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ascad.compare import glob_regex
+from ascad.conf import keys
+from ascad.conf.model import ConfTree, FlatConfig, Param, Setting, Stanza
+from ascad.conf.values import canonical_values
+from ascad.runtime.snapshot import KV, RuntimeSnapshot, build_tuple
+
+Version = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One exception to the general rule.
+
+    ``context``: service, network, namespace, set, security, xdr, dc, dc-namespace. ``runtime``:
+    the runtime key, a glob (``*`` any run, brackets literal). ``conf``: the conf key it maps to,
+    or ``None`` for a runtime-only key (dropped). ``shape``: ``plain`` or ``comma-set`` (one key
+    whose value is a comma list of set elements). ``since``/``until``: server versions it applies
+    to (until is exclusive; ``None`` unbounded).
+    """
+
+    context: str
+    runtime: str
+    conf: str | None
+    fact: str
+    shape: str = "plain"
+    since: Version | None = None
+    until: Version | None = None
+
+    def applies(self, build: Version | None) -> bool:
+        if build is None:
+            return True
+        if self.since is not None and build < self.since:
+            return False
+        return not (self.until is not None and build >= self.until)
+
+
+ROWS: tuple[Row, ...] = (
+    # --- runtime-only keys: printed, but no conf line sets them ---------------------------------
+    Row("xdr", "dcs", None, "the dc list; the dc stanzas say it (cfg_info.c, EE)"),
+    Row("xdr", "trace-sample", None, "set-config only; no conf line"),
+    Row("dc", "namespaces", None, "comma list of the dc's enabled namespaces: the dc's stanzas"),
+    Row("dc-namespace", "enabled", None, "membership; unconfigured namespaces answer false"),
+    Row(
+        "namespace",
+        "storage-engine.stripe[*]",
+        None,
+        "7.0+ memory storage with persistence prints a random stripe id next to file[i]",
+    ),
+    Row("namespace", "force-long-queries", None, "set-config only; no conf line"),
+    Row(
+        "security",
+        "enable-security",
+        None,
+        "from 5.7 the security {} stanza enables security and the key is obsolete in the conf; "
+        "5.7-6.4 still print it",
+        since=(5, 7),
+    ),
+    Row("security", "report-*-sinks", None, "4.x counters of log sinks", until=(5, 0)),
+    # --- renames --------------------------------------------------------------------------------
+    Row(
+        "service",
+        "feature-key-file",
+        "feature-key-file[0]",
+        "4.x printed the single feature-key-file without an index; 5.x+ print [i]",
+    ),
+    Row(
+        "set",
+        "stop-writes-count",
+        "set-stop-writes-count",
+        "up to 4.9 the set conf names carried a set- prefix, the runtime did not",
+        until=(5, 0),
+    ),
+    Row(
+        "set",
+        "disable-eviction",
+        "set-disable-eviction",
+        "up to 4.9 the set conf names carried a set- prefix, the runtime did not",
+        until=(5, 0),
+    ),
+    Row("security", "syslog-local", "syslog.local", "4.x printed security syslog local flat"),
+    # --- xdr lists: one comma-separated key, renamed -------------------------------------------
+    Row("dc-namespace", "shipped-bins", "ship-bin", "conf ship-bin lines", "comma-set"),
+    Row("dc-namespace", "shipped-sets", "ship-set", "conf ship-set lines", "comma-set"),
+    Row("dc-namespace", "ignored-bins", "ignore-bin", "conf ignore-bin lines", "comma-set"),
+    Row("dc-namespace", "ignored-sets", "ignore-set", "conf ignore-set lines", "comma-set"),
+    Row(
+        "dc",
+        "node-address-port",
+        "node-address-port",
+        "one key; several seeds comma-joined (management lib), h:p per seed",
+        "comma-set",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Unverifiable:
+    """A conf path (glob) the running server never prints, with the fact."""
+
+    pattern: str
+    fact: str
+    since: Version | None = None
+
+    def applies(self, path: str, build: Version | None) -> bool:
+        if self.since is not None and build is not None and build < self.since:
+            return False
+        return bool(glob_regex(self.pattern).match(path))
+
+
+UNVERIFIABLE: tuple[Unverifiable, ...] = (
+    Unverifiable("service.user", "get-config has no user key (cfg_info.c says so)"),
+    Unverifiable("service.group", "get-config has no group key (cfg_info.c says so)"),
+    Unverifiable("mod-lua", "mod-lua has no get-config context"),
+    Unverifiable("mod-lua.*", "mod-lua has no get-config context"),
+    Unverifiable("logging.syslog.facility", "logs shows a syslog sink's path only"),
+    Unverifiable("logging.syslog.tag", "logs shows a syslog sink's path only"),
+    Unverifiable("network.tls[*].pki-user-append-ou", "8.1 does not print it"),
+    Unverifiable("network.info", "8.1 ignores network info {} (obsolete)", since=(8, 1)),
+    Unverifiable("network.info.*", "8.1 ignores network info {} (obsolete)", since=(8, 1)),
+    Unverifiable("security.syslog", "security syslog is not printed (removed in 6.3)"),
+    Unverifiable("security.syslog.*", "security syslog is not printed (removed in 6.3)"),
+    Unverifiable(
+        "security.log.report-data-op*", "how the ns/set scopes print is not known (EE printer)"
+    ),
+)
+
+
+# Running values that are defaults although the schema's default differs: (path glob, value, fact).
+RUNTIME_DEFAULTS: tuple[tuple[str, str, str], ...] = (
+    (
+        "namespace[*].mrt-duration",
+        "0",
+        "a namespace without strong-consistency prints mrt-duration=0 (8.1.2.2 capture); the "
+        "schema's 10 s default applies to strong-consistency namespaces only",
+    ),
+)
+
+
+def is_runtime_default(path: str, value: str) -> bool:
+    """True if ``value`` is what the server prints for ``path`` when the conf is silent."""
+    return any(glob_regex(p).match(path) and value == v for p, v, _ in RUNTIME_DEFAULTS)
+
+
+def unverifiable_reason(path: str, build: Version | None) -> str | None:
+    """Why a conf path cannot be checked against the runtime, or None."""
+    for u in UNVERIFIABLE:
+        if u.applies(path, build):
+            return u.fact
+    return None
+
+
+def row_for(context: str, key: str, build: Version | None) -> Row | None:
+    for row in ROWS:
+        if row.context == context and row.applies(build) and glob_regex(row.runtime).match(key):
+            return row
+    return None
+
+
+# --- path helpers ------------------------------------------------------------------------------
+
+
+def split_path(path: str) -> list[str]:
+    """``namespace[a.b].x`` -> [``namespace[a.b]``, ``x``]: dots inside ``[…]`` do not split."""
+    out: list[str] = []
+    start = 0
+    depth = 0
+    for i, ch in enumerate(path):
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif ch == "." and depth == 0:
+            out.append(path[start:i])
+            start = i + 1
+    out.append(path[start:])
+    return out
+
+
+def segment_parts(segment: str) -> tuple[str, str | None]:
+    """``file[/a.log]`` -> (``file``, ``/a.log``); ``mode`` -> (``mode``, None)."""
+    if segment.endswith("]") and "[" in segment:
+        base, _, rest = segment.partition("[")
+        return base, rest[:-1]
+    return segment, None
+
+
+def stanza_kind(parent_kind: str, segment: str) -> str | None:
+    """``named``, ``typed``, ``plain`` if ``segment`` opens a stanza inside ``parent_kind``."""
+    base, name = segment_parts(segment)
+    if name is not None:
+        ctxs = keys.NAMED_STANZAS.get(base)
+        return "named" if ctxs is not None and parent_kind in ctxs else None
+    if base in keys.TYPED_STANZAS and parent_kind == "namespace":
+        return "typed"
+    ctxs = keys.PLAIN_STANZAS.get(base)
+    return "plain" if ctxs is not None and parent_kind in ctxs else None
+
+
+def stanza_prefixes(path: str) -> list[tuple[str, str]]:
+    """Every ancestor of ``path`` that is a stanza, as (path, kind), outermost first."""
+    segs = split_path(path)
+    out = []
+    parent_kind = ""
+    for i, seg in enumerate(segs[:-1]):
+        kind = stanza_kind(parent_kind, seg)
+        if kind is None:
+            break
+        out.append((".".join(segs[: i + 1]), kind))
+        parent_kind = segment_parts(seg)[0]
+    return out
+
+
+def element_tokens(key: str, element: str) -> tuple[str, ...]:
+    """A set element as printed (``h:p``, ``h:p:tls``) -> the conf tokens (``h p``, ``h p tls``).
+
+    IPv6 hosts are not bracketed at runtime, so the port is found from the right.
+    """
+    n = keys.max_values(key)
+    if n < 2 or ":" not in element:
+        return (element,)
+    if n >= 3:
+        head, _, last = element.rpartition(":")
+        if not last.isdigit() and ":" in head:
+            host, _, port = head.rpartition(":")
+            if port.isdigit():
+                return (host, port, last)
+    host, _, port = element.rpartition(":")
+    return (host, port)
+
+
+def set_path(prefix: str, key: str, tokens: tuple[str, ...]) -> tuple[str, str, str]:
+    """(path, value, canonical) of one set element, spelled like ``ascad.conf.flatten``."""
+    base = split_path(key)[-1]
+    canonical = canonical_values(base, tokens)
+    return f"{prefix}{key}[{':'.join(canonical.split(' '))}]", " ".join(tokens), canonical
+
+
+# --- runtime -> flat ---------------------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self, source: str) -> None:
+        self.flat = FlatConfig(source=source)
+
+    def stanza(self, path: str, value: str = "") -> None:
+        for parent, _ in stanza_prefixes(path):
+            if parent not in self.flat.settings:
+                self.flat.settings[parent] = Setting(parent, "", "", 0, stanza=True)
+        old = self.flat.settings.get(path)
+        if old is None or (value and old.value != value):
+            self.flat.settings[path] = Setting(path, value, value, 0, stanza=True)
+
+    def param(self, path: str, value: str, canonical: str) -> None:
+        for parent, _ in stanza_prefixes(path):
+            if parent not in self.flat.settings:
+                self.flat.settings[parent] = Setting(parent, "", "", 0, stanza=True)
+        self.flat.settings[path] = Setting(path, value, canonical, 0)
+
+
+_TLS_RE = re.compile(r"^tls\[(\d+)\]\.(.+)$")
+_SHADOW_RE = re.compile(r"^(.*\[\d+\])\.shadow$")
+_INDEXED_RE = re.compile(r"\[\d+\]\.")
+
+
+def map_context(b: _Builder, context: str, prefix: str, kv: KV, build: Version | None) -> None:
+    """Add one context's pairs to the flat config under ``prefix``."""
+    tls_names = {}
+    for k, v in kv:
+        m = _TLS_RE.match(k)
+        if m and m.group(2) == "name":
+            tls_names[m.group(1)] = v
+    shadows: list[tuple[str, str]] = []
+    for k, v in kv:
+        row = row_for(context, k, build)
+        if row is not None and row.conf is None:
+            continue
+        key = row.conf if row is not None and row.conf else k
+        m = _TLS_RE.match(key)
+        if m and m.group(1) in tls_names:
+            name = tls_names[m.group(1)]
+            if m.group(2) == "name":
+                b.stanza(f"{prefix}tls[{name}]")
+                continue
+            key = f"tls[{name}].{m.group(2)}"
+        m = _SHADOW_RE.match(key)
+        if m:
+            shadows.append((prefix + m.group(1), v))
+            continue
+        if _INDEXED_RE.search(key) and not key.startswith("tls["):
+            continue  # a per-item statistic (`file[0].age`) that slipped through
+        base = segment_parts(split_path(key)[-1])[0]
+        if (row is not None and row.shape == "comma-set") or (
+            base in keys.SET_KEYS and "[" not in split_path(key)[-1]
+        ):
+            elements = v.split(",") if row is not None and row.shape == "comma-set" else [v]
+            for element in elements:
+                element = element.strip()
+                if not element or element == "null":
+                    continue
+                path, value, canonical = set_path(prefix, key, element_tokens(base, element))
+                b.param(path, value, canonical)
+            continue
+        if context == "namespace" and key in keys.TYPED_STANZAS:
+            b.stanza(prefix + key, v)
+            continue
+        b.param(prefix + key, v, canonical_values(base, (v,)))
+    for path, shadow in shadows:
+        s = b.flat.settings.get(path)
+        if s is not None and shadow and shadow != "null":
+            base = segment_parts(split_path(path)[-1])[0]
+            value = f"{s.value} {shadow}"
+            b.flat.settings[path] = Setting(
+                path, value, canonical_values(base, (s.value, shadow)), 0
+            )
+
+
+DEFAULT_SYSLOG_PATHS = ("/dev/log",)
+
+
+def sink_path(sink: str, syslog_paths: tuple[str, ...] | frozenset[str]) -> str:
+    """A ``logs`` sink -> its conf stanza path (``stderr`` is the console; syslog by path)."""
+    if sink == "stderr":
+        return "logging.console"
+    if sink in syslog_paths:
+        return "logging.syslog"
+    return f"logging.file[{sink}]"
+
+
+def runtime_to_flat(
+    snap: RuntimeSnapshot,
+    *,
+    syslog_paths: tuple[str, ...] | frozenset[str] = DEFAULT_SYSLOG_PATHS,
+) -> FlatConfig:
+    """The snapshot as a FlatConfig: paths per docs/paths.md, canonical values, line 0."""
+    build = build_tuple(snap.build)
+    b = _Builder(f"aerospike://{snap.address}")
+    if snap.service:
+        b.stanza("service")
+        map_context(b, "service", "service.", snap.service, build)
+    if snap.logs:
+        b.stanza("logging")
+        for sink_id, sink in snap.logs:
+            base = sink_path(sink, syslog_paths)
+            b.stanza(base)
+            if base == "logging.syslog":
+                b.param("logging.syslog.path", sink, sink)
+            for ctx, level in snap.log_levels.get(sink_id, []):
+                b.param(f"{base}.context[{ctx.lower()}]", level.lower(), level.lower())
+    if snap.network:
+        b.stanza("network")
+        map_context(b, "network", "network.", snap.network, build)
+    for ns, kv in snap.namespaces.items():
+        prefix = f"namespace[{ns}]"
+        b.stanza(prefix)
+        map_context(b, "namespace", prefix + ".", kv, build)
+        for set_name, set_kv in snap.sets.get(ns, {}).items():
+            b.stanza(f"{prefix}.set[{set_name}]")
+            map_context(b, "set", f"{prefix}.set[{set_name}].", set_kv, build)
+    if snap.security is not None:
+        b.stanza("security")
+        map_context(b, "security", "security.", snap.security, build)
+    if snap.xdr is not None:
+        b.stanza("xdr")
+        map_context(b, "xdr", "xdr.", snap.xdr, build)
+        for dc, kv in snap.dcs.items():
+            b.stanza(f"xdr.dc[{dc}]")
+            map_context(b, "dc", f"xdr.dc[{dc}].", kv, build)
+            for ns, ns_kv in snap.dc_namespaces.get(dc, {}).items():
+                b.stanza(f"xdr.dc[{dc}].namespace[{ns}]")
+                map_context(b, "dc-namespace", f"xdr.dc[{dc}].namespace[{ns}].", ns_kv, build)
+    return b.flat
+
+
+# --- flat -> tree (for `ascad show`) ------------------------------------------------------------
+
+# Typed stanzas that are one-liners when they have no body (cfg.c): index types shmem/mem
+# always, `storage-engine memory` only before 7.0 (from 7.0 it always opens a body).
+_ONE_LINER_TYPES = {"index-type": {"shmem", "mem"}, "sindex-type": {"shmem", "mem"}}
+
+
+def _one_liner(stanza: Stanza, build: Version | None) -> bool:
+    if stanza.children:
+        return False
+    if stanza.kind == "storage-engine":
+        return stanza.name == "memory" and (build is None or build < (7, 0))
+    return stanza.name in _ONE_LINER_TYPES.get(stanza.kind, set())
+
+
+def flat_to_tree(
+    flat: FlatConfig,
+    *,
+    include: Callable[[Setting], bool] | None = None,
+    build: str | None = None,
+) -> ConfTree:
+    """A FlatConfig (usually from :func:`runtime_to_flat`) as a tree that renders to conf text.
+
+    ``include(setting) -> bool`` filters parameters (stanzas are kept when they have content or
+    are named/typed). Logging contexts are written as ``context any LEVEL`` (the most common
+    level) plus the contexts that differ, which the server expands back to the same levels.
+    """
+    bt = build_tuple(build)
+    root = Stanza(kind="", name=None, line=0)
+    nodes: dict[str, Stanza] = {"": root}
+    kinds: dict[str, str] = {}
+
+    def ensure(path: str) -> Stanza:
+        if path in nodes:
+            return nodes[path]
+        segs = split_path(path)
+        parent_path = ".".join(segs[:-1])
+        parent = ensure(parent_path) if parent_path else root
+        base, name = segment_parts(segs[-1])
+        kind = stanza_kind(parent.kind, segs[-1])
+        if kind == "typed":
+            s = flat.settings.get(path)
+            name = s.value if s is not None else None
+        stanza = Stanza(kind=base, name=name, line=0)
+        parent.children.append(stanza)
+        nodes[path] = stanza
+        kinds[path] = kind or "plain"
+        return stanza
+
+    for path, s in flat.settings.items():
+        if s.stanza:
+            ensure(path)
+            continue
+        if include is not None and not include(s):
+            continue
+        segs = split_path(path)
+        parent_path = ".".join(segs[:-1])
+        parent = ensure(parent_path) if parent_path else root
+        base, sub = segment_parts(segs[-1])
+        if base in keys.KEYED_KEYS and sub is not None:
+            values: tuple[str, ...] = (sub, *s.value.split(" "))
+        else:
+            if s.value == "":
+                continue
+            values = tuple(s.value.split(" "))
+        parent.children.append(Param(key=base, values=values, line=0))
+
+    for path in sorted(nodes, key=len, reverse=True):
+        if not path:
+            continue
+        stanza = nodes[path]
+        if kinds[path] == "typed":
+            stanza.braces = not _one_liner(stanza, bt)
+        if path.startswith("logging.") and kinds[path] in ("named", "plain"):
+            _compress_logging(stanza)
+        if kinds[path] == "plain" and not stanza.children:
+            parent_path = ".".join(split_path(path)[:-1])
+            nodes[parent_path].children.remove(stanza)  # nodes[""] is the root
+    return ConfTree(root=root, source=flat.source)
+
+
+def _compress_logging(sink: Stanza) -> None:
+    contexts = [p for p in sink.params("context") if len(p.values) == 2]
+    if len(contexts) < 2 or any(p.values[0] == "any" for p in contexts):
+        return
+    level, _ = Counter(p.values[1] for p in contexts).most_common(1)[0]
+    others = [c for c in sink.children if not (isinstance(c, Param) and c.key == "context")]
+    rest = [p for p in contexts if p.values[1] != level]
+    sink.children = [*others, Param("context", ("any", level), 0), *rest]

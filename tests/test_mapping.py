@@ -1,0 +1,260 @@
+"""Runtime key/value lists -> conf paths, on the real captures and on the documented special cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ascad.conf.flatten import flatten
+from ascad.conf.parser import parse_text
+from ascad.conf.render import render
+from ascad.emulator.replay import ReplayHandler
+from ascad.runtime.drift import drift
+from ascad.runtime.mapping import flat_to_tree, runtime_to_flat, split_path
+from ascad.runtime.snapshot import (
+    RuntimeSnapshot,
+    config_only,
+    namespace_command,
+    parse_kv,
+    parse_levels,
+    parse_logs,
+    parse_sets,
+    snapshot_from_answers,
+    split_combined,
+)
+
+RUNTIME = Path(__file__).parent / "fixtures" / "runtime"
+
+
+def capture(directory: str, **extra: str) -> dict[str, str | None]:
+    answers: dict[str, str | None] = dict(ReplayHandler(RUNTIME / directory).answers)
+    answers.update(extra)
+    return answers
+
+
+def snap_81() -> RuntimeSnapshot:
+    a = capture("exporter-8.1.2.2", node="BB92C3F62DE4DCE", namespaces="test;employees_flash")
+    a["sets/test"] = a["sets"]
+    return snapshot_from_answers("127.0.0.1:3000", a)
+
+
+def conf_flat(text: str):
+    return flatten(parse_text(text, "t.conf"))
+
+
+# --- parsing the flat forms --------------------------------------------------------------------
+
+
+def test_parse_kv_keeps_repeated_keys_in_order() -> None:
+    kv = parse_kv(
+        "heartbeat.mode=mesh;heartbeat.mesh-seed-address-port=a:1;"
+        "heartbeat.mesh-seed-address-port=b:2;;x="
+    )
+    assert kv == [
+        ("heartbeat.mode", "mesh"),
+        ("heartbeat.mesh-seed-address-port", "a:1"),
+        ("heartbeat.mesh-seed-address-port", "b:2"),
+        ("x", ""),
+    ]
+
+
+def test_parse_sets_logs_levels_on_captures() -> None:
+    jdbc = capture("jdbc-4.5.1.5")
+    sets = parse_sets(jdbc["sets/test"] or "")
+    assert list(sets) == ["people", "instruments", "subject_selection", "guitars", "keyboards"]
+    assert sets["people"] == [
+        ("stop-writes-count", "0"),
+        ("set-enable-xdr", "use-default"),
+        ("disable-eviction", "false"),
+    ]
+    assert parse_logs("0:/var/log/a.log;1:stderr") == [("0", "/var/log/a.log"), ("1", "stderr")]
+    levels = parse_levels(capture("asadm-unit")["log/0"] or "")
+    assert levels == [
+        ("misc", "INFO"),
+        ("alloc", "WARNING"),
+        ("arenax", "INFO"),
+        ("hardware", "WARNING"),
+    ]
+
+
+def test_namespace_stats_are_dropped_from_namespace_answer() -> None:
+    value = capture("exporter-8.1.2.2")["namespace/employees_flash"] or ""
+    kv = config_only(parse_kv(value))
+    keys = [k for k, _ in kv]
+    assert "objects" not in keys and "storage-engine.file[0].age" not in keys
+    assert "index-type.mount[0].age" not in keys
+    assert ("storage-engine.file[0]", "/opt/aerospike/data/emp_flash.dat") in kv
+    assert ("replication-factor", "2") in kv
+    assert all("_" not in k for k in keys)
+
+
+def test_namespace_selector_by_version() -> None:
+    assert namespace_command("t", "7.2.0.1") == "get-config:context=namespace;namespace=t"
+    assert namespace_command("t", "6.4.0.0") == "get-config:context=namespace;id=t"
+
+
+def test_combined_get_config_of_4_5_is_split() -> None:
+    service, network, security = split_combined(parse_kv(capture("jdbc-4.5.1.5")["get-config"]))
+    assert ("proto-fd-max", "15000") in service
+    assert ("heartbeat.multicast-group", "239.1.99.222") in network
+    assert ("info.port", "3003") in network
+    assert ("enable-security", "false") in security and ("ldap.polling-period", "300") in security
+
+
+# --- the 8.1.2.2 capture mapped ------------------------------------------------------------------
+
+
+def test_8_1_capture_maps_to_conf_paths() -> None:
+    flat = runtime_to_flat(snap_81())
+    s = flat.settings
+    assert s["service.proto-fd-max"].canonical == "15000"
+    assert s["service.feature-key-file[0]"].value == "/etc/aerospike/features.conf"
+    assert s["namespace[employees_flash].index-type"].value == "flash"
+    assert s["namespace[employees_flash].index-type"].stanza
+    assert s["namespace[employees_flash].index-type.mount[0]"].value == (
+        "/opt/aerospike/data/emp_flash_index"
+    )
+    assert s["namespace[test].storage-engine"].value == "memory"
+    assert s["namespace[test].storage-engine.file[0]"].value == "/opt/aerospike/data/test.dat"
+    assert not any("stripe" in p for p in s)  # random per boot: runtime-only
+    assert s["namespace[test].set[set2].enable-index"].value == "true"
+    dc = "xdr.dc[172.17.0.8:8901]"
+    assert s[f"{dc}.node-address-port[172.17.0.8:8901]"].value == "172.17.0.8 8901"
+    assert f"{dc}.namespace[test]" in s
+    assert not any(p.endswith((".dcs", ".namespaces", ".enabled", "trace-sample")) for p in s)
+    log = "logging.file[/var/log/aerospike.log]"
+    assert s[f"{log}.context[misc]"].value == "info"
+    assert s[f"{log}.context[drv_ssd]"].value == "info"
+    assert all(v.line == 0 for v in s.values())
+
+
+def test_dc_name_with_colon_is_one_segment() -> None:
+    assert split_path("xdr.dc[172.17.0.8:8901].namespace[test].ship-bin[a]") == [
+        "xdr",
+        "dc[172.17.0.8:8901]",
+        "namespace[test]",
+        "ship-bin[a]",
+    ]
+
+
+# --- special cases, each against the conf parser's own flattening --------------------------------
+
+
+def _snap(**kw) -> RuntimeSnapshot:
+    return RuntimeSnapshot(address="h:3000", node_id="A", build=kw.pop("build", "8.1.2.2"), **kw)
+
+
+def test_shadow_file_folds_into_the_list_element() -> None:
+    snap = _snap(
+        namespaces={
+            "t": parse_kv(
+                "storage-engine=device;storage-engine.file[0]=/a.dat;storage-engine.file[0].shadow=/b.dat;"
+                "storage-engine.file[1]=/c.dat"
+            )
+        }
+    )
+    run = runtime_to_flat(snap).settings
+    conf = conf_flat(
+        "namespace t {\n storage-engine device {\n  file /a.dat /b.dat\n  file /c.dat\n }\n}\n"
+    ).settings
+    for path in ("namespace[t].storage-engine.file[0]", "namespace[t].storage-engine.file[1]"):
+        assert run[path].canonical == conf[path].canonical
+    assert run["namespace[t].storage-engine.file[0]"].value == "/a.dat /b.dat"
+
+
+def test_tls_index_becomes_the_tls_name_and_seeds_become_sets() -> None:
+    snap = _snap(
+        network=parse_kv(
+            "tls[0].name=t1;tls[0].cert-file=/c.pem;heartbeat.mode=mesh;"
+            "heartbeat.mesh-seed-address-port=10.0.0.1:3002;"
+            "heartbeat.mesh-seed-address-port=2001:db8::1:3002;service.address=any"
+        )
+    )
+    run = runtime_to_flat(snap).settings
+    conf = conf_flat(
+        "network {\n tls t1 {\n  cert-file /c.pem\n }\n heartbeat {\n  mode mesh\n"
+        "  mesh-seed-address-port 10.0.0.1 3002\n  mesh-seed-address-port 2001:db8::1 3002\n"
+        " }\n service {\n  address any\n }\n}\n"
+    ).settings
+    for path, setting in conf.items():
+        assert path in run, path
+        assert run[path].canonical == setting.canonical, path
+
+
+def test_xdr_lists_are_renamed_and_split() -> None:
+    snap = _snap(
+        xdr=parse_kv("dcs=DC1;src-id=0"),
+        dcs={"DC1": parse_kv("node-address-port=10.0.0.9:3000;namespaces=test")},
+        dc_namespaces={
+            "DC1": {
+                "test": parse_kv(
+                    "enabled=true;shipped-bins=a,b;ignored-bins=;ship-versions-interval=120"
+                )
+            }
+        },
+    )
+    run = runtime_to_flat(snap).settings
+    conf = conf_flat(
+        "xdr {\n dc DC1 {\n  node-address-port 10.0.0.9 3000\n  namespace test {\n"
+        "   ship-bin a\n   ship-bin b\n   ship-versions-interval 2M\n  }\n }\n}\n"
+    ).settings
+    assert set(conf) <= set(run)
+    for path, setting in conf.items():
+        assert run[path].canonical == setting.canonical, path
+    assert not any("ignore-bin[" in p for p in run)
+
+
+def test_logging_sinks_console_and_syslog() -> None:
+    snap = _snap(
+        logs=[("0", "stderr"), ("1", "/dev/log")],
+        log_levels={"0": [("misc", "INFO")], "1": [("misc", "WARNING")]},
+    )
+    run = runtime_to_flat(snap).settings
+    assert run["logging.console.context[misc]"].value == "info"
+    assert run["logging.syslog.context[misc]"].value == "warning"
+    assert run["logging.syslog.path"].value == "/dev/log"
+
+
+def test_versions_renames_4_x_sets_and_6_4_security() -> None:
+    old = _snap(
+        build="4.5.1.5",
+        sets={"test": {"s": parse_kv("stop-writes-count=5")}},
+        namespaces={"test": []},
+    )
+    assert "namespace[test].set[s].set-stop-writes-count" in runtime_to_flat(old).settings
+    new = _snap(
+        build="5.7.0.0",
+        sets={"test": {"s": parse_kv("stop-writes-count=5")}},
+        namespaces={"test": []},
+    )
+    assert "namespace[test].set[s].stop-writes-count" in runtime_to_flat(new).settings
+    sec = _snap(
+        build="6.4.0.0",
+        security=parse_kv(capture("mgmtlib-6.4-excerpts")["get-config:context=security"] or ""),
+    )
+    run = runtime_to_flat(sec).settings
+    assert "security.enable-security" not in run  # obsolete in the 5.7+ conf
+    assert run["security.ldap.polling-period"].value == "300"
+
+
+# --- the reverse: flat -> conf text -> parse -> zero drift -------------------------------------
+
+
+def test_rendered_runtime_parses_back_to_zero_drift() -> None:
+    snap = snap_81()
+    tree = flat_to_tree(
+        runtime_to_flat(snap), include=lambda s: s.canonical != "null", build=snap.build
+    )
+    text = render(tree)
+    assert "context any info" in text and "storage-engine memory {" in text
+    reparsed = parse_text(text, "shown.conf")
+    result, _ = drift(reparsed, flatten(reparsed), snap)
+    assert result.differences == []
+
+
+def test_memory_one_liner_before_7_0() -> None:
+    snap = _snap(
+        build="6.3", namespaces={"t": parse_kv("memory-size=4294967296;storage-engine=memory")}
+    )
+    text = render(flat_to_tree(runtime_to_flat(snap), build=snap.build))
+    assert "    storage-engine memory\n" in text
+    assert parse_text(text, "x").root.find("namespace", "t") is not None

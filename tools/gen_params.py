@@ -179,6 +179,9 @@ def leaf(path: str, node: dict[str, Any]) -> dict[str, Any]:
         "ee": ee,
     }
     if kind == "integer":
+        if isinstance(default, int) and default > U64_MAX:
+            default = U64_MAX  # the same float-printed u64 max as below
+            variant["default"] = default
         variant["min"] = node.get("minimum")
         maximum = node.get("maximum")
         # 4.9.0.json writes u64 max as 18446744073709552000 (a float printed by its generator).

@@ -25,6 +25,8 @@ from ascad.conf.model import WILDCARD, FlatConfig, Setting
 CHANGED = "changed"
 ONLY_LEFT = "only_left"
 ONLY_RIGHT = "only_right"
+# Runtime comparisons only: not in the conf, and the running value differs from the default.
+SET_AT_RUNTIME = "set_at_runtime"
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def matches_any(path: str, patterns: Iterable[str]) -> bool:
     return any(glob_regex(p).match(path) for p in patterns)
 
 
-def _values_match(left: str, right: str) -> bool | None:
+def values_match(left: str, right: str) -> bool | None:
     """True/False for equal/different; None when equal only through a wildcard."""
     if left == right:
         return True
@@ -141,12 +143,12 @@ def compare(
         if rs_ is None and path in paired:
             rs_ = rs[paired[path]]
             result.wildcards.append(path)
-            if _values_match(ls_.canonical, rs_.canonical) is False and not skip(path):
+            if values_match(ls_.canonical, rs_.canonical) is False and not skip(path):
                 diffs.append((ls_.line, 0, _changed(path, ls_, rs_)))
             continue
         if rs_ is None:
             continue
-        same = _values_match(ls_.canonical, rs_.canonical)
+        same = values_match(ls_.canonical, rs_.canonical)
         if same is None:
             result.wildcards.append(path)
         elif not same and not skip(path):

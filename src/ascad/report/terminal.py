@@ -6,7 +6,7 @@ import os
 import sys
 from typing import TextIO
 
-from ascad.compare import CHANGED, ONLY_LEFT, CompareResult, Difference
+from ascad.compare import CHANGED, ONLY_LEFT, SET_AT_RUNTIME, CompareResult, Difference
 from ascad.conf.model import display
 
 _RED, _GREEN, _YELLOW, _BOLD, _DIM, _RESET = (
@@ -83,28 +83,40 @@ def render_differences(
                 else group_of(d.path)[1]
             )
             note = _restart_note(d) + (f" ({d.note})" if d.note else "")
+            left_at = _at(lname, d.left_line)
+            right_at = _at(rname, d.right_line)
             if d.kind == CHANGED:
                 out.append(
                     f"  {c(_YELLOW, '~')} {name}: "
-                    f"{c(_RED, _show(d.left))} ({lname}:{d.left_line}) -> "
-                    f"{c(_GREEN, _show(d.right))} ({rname}:{d.right_line}){note}"
+                    f"{c(_RED, _show(d.left))} ({left_at}) -> "
+                    f"{c(_GREEN, _show(d.right))} ({right_at}){note}"
+                )
+            elif d.kind == SET_AT_RUNTIME:
+                # Not in the conf; the running value differs from the version's default.
+                out.append(
+                    f"  {c(_YELLOW, '!')} {name}: default {c(_RED, _show(d.left))} -> "
+                    f"running {c(_GREEN, _show(d.right))}, set at runtime, not in the conf{note}"
                 )
             elif d.kind == ONLY_LEFT:
                 out.append(
                     f"  {c(_RED, '-')} {name} {_show(d.left, d.stanza)}".rstrip()
-                    + f"  only in {lname}:{d.left_line}{note}"
+                    + f"  only in {left_at}{note}"
                 )
             else:
-                where = f"{rname}:{d.right_line}" if d.right_line else rname
                 out.append(
                     f"  {c(_GREEN, '+')} {name} {_show(d.right, d.stanza)}".rstrip()
-                    + f"  only in {where}{note}"
+                    + f"  only in {right_at}{note}"
                 )
     if verbose and result.wildcards:
         out.append(c(_DIM, "template wildcards matched:"))
         out.extend(c(_DIM, f"  * {display(p)}") for p in result.wildcards)
     out.append(summary_line(result))
     return "\n".join(out) + "\n"
+
+
+def _at(name: str, line: int | None) -> str:
+    """``file:line``, or just the source's name when it has no lines (a running node)."""
+    return f"{name}:{line}" if line else name
 
 
 def _show(value: str | None, stanza: bool = False) -> str:

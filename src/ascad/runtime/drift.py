@@ -30,11 +30,12 @@ from ascad.compare import (
     CHANGED,
     ONLY_LEFT,
     ONLY_RIGHT,
+    SET_AT_RUNTIME,
     CompareResult,
     Difference,
-    _values_match,
     compare,
     matches_any,
+    values_match,
 )
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Setting, Stanza
@@ -50,8 +51,6 @@ from ascad.runtime.mapping import (
     unverifiable_reason,
 )
 from ascad.runtime.snapshot import RuntimeSnapshot, build_tuple, take_snapshot
-
-SET_AT_RUNTIME = "set_at_runtime"
 
 
 @dataclass
@@ -203,7 +202,7 @@ def drift(
             continue
         r = rs.get(path)
         if r is not None:
-            same = _values_match(s.canonical, r.canonical)
+            same = values_match(s.canonical, r.canonical)
             if same is None:
                 result.wildcards.append(path)
             elif not same and not skip(path):

@@ -49,14 +49,14 @@ def start_emulator(count: int) -> tuple[subprocess.Popen[str], list[int]]:
     return proc, ports
 
 
-async def snapshot_and_compare(port: int, tree, flat) -> int:  # noqa: ANN001
+async def snapshot_and_compare(port: int, tree, flat) -> int:
     async with InfoClient("127.0.0.1", port, timeout=10) as client:
         snap = await take_snapshot(client)
     result, _ = drift(tree, flat, snap)
     return len(result.differences)
 
 
-async def one_node(port: int, tree, flat, repeat: int) -> list[float]:  # noqa: ANN001
+async def one_node(port: int, tree, flat, repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -66,7 +66,7 @@ async def one_node(port: int, tree, flat, repeat: int) -> list[float]:  # noqa: 
     return times
 
 
-async def many_nodes(ports: list[int], tree, flat, concurrency: int) -> float:  # noqa: ANN001
+async def many_nodes(ports: list[int], tree, flat, concurrency: int) -> float:
     sem = asyncio.Semaphore(concurrency)
 
     async def one(port: int) -> int:

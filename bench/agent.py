@@ -1,0 +1,255 @@
+"""The agent's footprint and its config server's throughput.
+
+Run: .venv/bin/python bench/agent.py [--duration 10] [--connections 1000]
+
+Prints:
+
+- idle RSS of a running ``ascad agent`` (after its first cycle) and the CPU time (user+sys) of
+  one cycle (runtime check against an emulated node + golden check against a file), measured in
+  the agent's own process from /proc;
+- requests per second and p99 latency of ``GET /v1/config`` (with the bearer token) under
+  ``--connections`` concurrent clients, and the error count, which must be zero.
+
+Load tool: Debian's ``wrk`` (``apt-get install wrk``; it is not a project dependency, install it
+for the bench). Without it, a Python load generator with the same number of concurrent
+connections runs in a separate process (``--tool python``); its figures include Python's own
+client overhead and are lower.
+
+Set-up: the emulated node runs in its own process (``ascad emulator``), the agent in another
+(``ascad agent``, priority lowering off so the figures are not skewed by nice), the load tool in a
+third. The conf served is the sample the node runs (tests/fixtures/confs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONF = ROOT / "tests" / "fixtures" / "confs" / "server-8.1-default-systemd.conf"
+TOKEN = "bench-token"
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASCAD_")}
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _readline(proc: subprocess.Popen, pattern: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    stream = proc.stderr if pattern.startswith("stderr:") else proc.stdout
+    pattern = pattern.removeprefix("stderr:")
+    while time.monotonic() < deadline:
+        line = stream.readline()  # type: ignore[union-attr]
+        if not line:
+            break
+        if pattern in line:
+            return line
+    raise SystemExit(f"bench: {pattern!r} not seen")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_wrk(url: str, connections: int, duration: int) -> dict[str, float]:
+    threads = max(1, min(os.cpu_count() or 1, 4))
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-H",
+            f"Authorization: Bearer {TOKEN}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+    p99_ms = float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan")
+    errors = 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        errors += sum(int(x) for x in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        errors += int(m.group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return {"rps": rps, "p99_ms": p99_ms, "errors": errors, "requests": total}
+
+
+def python_load(url: str, connections: int, duration: float) -> dict[str, float]:
+    """A separate-process load generator: ``connections`` clients, each on its own keep-alive
+    connection, looping GETs until the time is up."""
+    import aiohttp
+
+    async def main() -> dict[str, float]:
+        latencies: list[float] = []
+        errors = 0
+        end = time.monotonic() + duration
+        conn = aiohttp.TCPConnector(limit=connections, force_close=False)
+        async with aiohttp.ClientSession(connector=conn) as s:
+
+            async def client() -> None:
+                nonlocal errors
+                while time.monotonic() < end:
+                    t = time.monotonic()
+                    try:
+                        async with s.get(url, headers={"Authorization": f"Bearer {TOKEN}"}) as r:
+                            await r.read()
+                            if r.status != 200:
+                                errors += 1
+                    except (aiohttp.ClientError, OSError):
+                        errors += 1
+                    latencies.append(time.monotonic() - t)
+
+            t0 = time.monotonic()
+            await asyncio.gather(*(client() for _ in range(connections)))
+            elapsed = time.monotonic() - t0
+        latencies.sort()
+        p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
+        return {
+            "rps": len(latencies) / elapsed,
+            "p99_ms": p99,
+            "errors": errors,
+            "requests": len(latencies),
+        }
+
+    return asyncio.run(main())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=1000)
+    ap.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto")
+    ap.add_argument("--python-load", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.python_load:
+        url, conns, dur = args.python_load
+        r = python_load(url, int(conns), float(dur))
+        print(f"{r['rps']} {r['p99_ms']} {r['errors']} {r['requests']}")
+        return 0
+    tool = args.tool
+    if tool == "auto":
+        tool = "wrk" if shutil.which("wrk") else "python"
+
+    with tempfile.TemporaryDirectory(prefix="ascad-bench-") as tmp_s:
+        tmp = Path(tmp_s)
+        node_conf = tmp / "aerospike.conf"
+        node_conf.write_bytes(CONF.read_bytes())
+        emu = subprocess.Popen(
+            [sys.executable, "-m", "ascad.cli", "emulator", str(node_conf)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=_env(),
+        )
+        agent = None
+        try:
+            line = _readline(emu, str(node_conf))
+            port = int(re.search(r":(\d+)\s", line).group(1))  # type: ignore[union-attr]
+            (tmp / "token").write_text(TOKEN + "\n")
+            config = tmp / "ascad.toml"
+            config.write_text(
+                f"""
+[agent]
+node_name = "bench"
+role = "master"
+conf = "{node_conf}"
+interval = "1h"
+jitter = 0
+state_dir = "{tmp / "state"}"
+[aerospike]
+address = "aerospike://127.0.0.1:{port}"
+[golden]
+source = "{CONF}"
+[server]
+listen = "127.0.0.1"
+port = 0
+token_file = "{tmp / "token"}"
+"""
+            )
+            agent = subprocess.Popen(
+                [sys.executable, "-m", "ascad.cli", "agent", "--config", str(config)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=_env(),
+            )
+            url = _readline(agent, "stderr:serving on ").rsplit(" ", 1)[1].strip()
+            cpu_before = _cpu_seconds(agent.pid)
+            _readline(agent, "stderr:check golden")
+            cpu_cycle = _cpu_seconds(agent.pid) - cpu_before
+            time.sleep(2)
+            rss = _rss_mib(agent.pid)
+            print(f"idle agent RSS: {rss:.1f} MiB")
+            print(
+                f"CPU time of one cycle (runtime + golden, {CONF.name}):"
+                f" {cpu_cycle * 1000:.0f} ms (clock tick {1000 / os.sysconf('SC_CLK_TCK'):.0f} ms)"
+            )
+            target = url + "/v1/config"
+            if tool == "wrk":
+                r = run_wrk(target, args.connections, args.duration)
+            else:
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--python-load",
+                        target,
+                        str(args.connections),
+                        str(args.duration),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    env=_env(),
+                    timeout=args.duration + 120,
+                    check=True,
+                ).stdout.split()
+                r = dict(zip(("rps", "p99_ms", "errors", "requests"), map(float, out), strict=True))
+            print(
+                f"GET /v1/config ({node_conf.stat().st_size} B conf with ETag),"
+                f" {args.connections} connections, {args.duration}s, {tool}:"
+                f" {r['rps']:.0f} req/s, p99 {r['p99_ms']:.1f} ms,"
+                f" {int(r['requests'])} requests, errors {int(r['errors'])}"
+            )
+            print(f"RSS after the load: {_rss_mib(agent.pid):.1f} MiB")
+            return 0 if r["errors"] == 0 else 1
+        finally:
+            for proc in (agent, emu):
+                if proc is not None and proc.poll() is None:
+                    proc.terminate()
+                    try:
+                        proc.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

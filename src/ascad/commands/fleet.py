@@ -1,0 +1,137 @@
+"""`ascad fleet SOURCE…` / `ascad fleet --discover aerospike://SEED`: compare many nodes at once.
+
+Nodes are grouped by fingerprint (identical configs once per-node paths are ignored); the report
+gives the groups, the node × node difference matrix, per parameter which value each group holds
+(majority first), unreachable nodes, and with ``--golden`` each group against the golden.
+Running nodes (``aerospike://``, ``--discover``) are compared by their running configs
+(``--runtime`` says so explicitly); conf sources by their files. Exit 0 all identical and
+reachable, 1 drift or unreachable nodes, 2 could not run. See docs/fleet.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from ascad.commands import common
+from ascad.errors import AscadError
+from ascad.expected import resolve_settings
+from ascad.fleet import (
+    DEFAULT_CONCURRENCY,
+    FleetOptions,
+    NodeLogin,
+    report_to_dict,
+    run_fleet,
+)
+from ascad.report import fleet_text, jsonout
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "sources",
+        metavar="SOURCE",
+        nargs="*",
+        help="a node's conf source (file, http://agent, git+…) or aerospike://HOST:PORT",
+    )
+    parser.add_argument(
+        "--discover",
+        metavar="aerospike://SEED",
+        help="add every node the seed lists in peers-clear-std (peers-tls-std over TLS)",
+    )
+    parser.add_argument(
+        "--runtime",
+        action="store_true",
+        help="compare the running configs (aerospike:// nodes; implied when all sources are nodes)",
+    )
+    parser.add_argument("--golden", metavar="SOURCE", help="also compare each group with this")
+    parser.add_argument(
+        "--agent-port",
+        type=int,
+        metavar="PORT",
+        help="read each aerospike:// node's conf file from its ascad agent on this port",
+    )
+    parser.add_argument(
+        "--agent-https", action="store_true", help="reach the agents over https (--agent-port)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"nodes fetched at once (default {DEFAULT_CONCURRENCY})",
+    )
+    parser.add_argument(
+        "--settings", metavar="FILE", help="ascad.toml ([compare]); else $ASCAD_SETTINGS"
+    )
+    parser.add_argument(
+        "--per-node",
+        metavar="GLOB",
+        action="append",
+        default=[],
+        help="one more path glob that differs per node (repeatable)",
+    )
+    parser.add_argument(
+        "--per-node-paths",
+        action="store_true",
+        help="also treat storage file/device/mount paths as per-node",
+    )
+    parser.add_argument(
+        "--no-per-node",
+        action="store_true",
+        help="compare every path, node ids and addresses too",
+    )
+    common.add_output_arguments(parser)
+    common.add_ignore_arguments(parser)
+    common.add_source_arguments(parser)
+    common.add_node_arguments(parser)
+
+
+def options_from_args(args: argparse.Namespace) -> FleetOptions:
+    """FleetOptions from the parsed command line (AscadError for bad combinations)."""
+    if not args.sources and not args.discover:
+        raise AscadError("give SOURCE… or --discover aerospike://SEED")
+    if args.concurrency < 1:
+        raise AscadError("--concurrency must be at least 1")
+    if args.timeout <= 0:
+        raise AscadError("--timeout must be positive")
+    settings = resolve_settings(
+        args.settings,
+        ignore=common.ignore_patterns(args),
+        per_node_extra=args.per_node,
+        per_node_paths=args.per_node_paths,
+        no_per_node=args.no_per_node,
+    )
+    return FleetOptions(
+        sources=list(args.sources),
+        discover=args.discover,
+        runtime=args.runtime,
+        golden=args.golden,
+        patterns=settings.peer_patterns(),
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+        load=common.load_options(args),
+        login=NodeLogin.from_dict(common.node_options(args)),
+        agent_port=args.agent_port,
+        agent_scheme="https" if args.agent_https else "http",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    options = options_from_args(args)
+    report = asyncio.run(run_fleet(options))
+    if args.format == "json":
+        sys.stdout.write(jsonout.dumps(report_to_dict(report)))
+    else:
+        fleet_text.print_report(
+            report,
+            sys.stdout,
+            colour=fleet_text_colour(args),
+            verbose=args.verbose,
+        )
+    return 0 if report.clean else 1
+
+
+def fleet_text_colour(args: argparse.Namespace) -> bool:
+    from ascad.report.terminal import use_colour
+
+    return use_colour(sys.stdout, args.color)

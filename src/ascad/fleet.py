@@ -1,0 +1,703 @@
+"""Many nodes' configs -> groups, a difference matrix, per-parameter values, unreachable nodes.
+
+The logic of ``ascad fleet`` (no printing: report/fleet_text.py renders, commands/fleet.py runs).
+
+Rules, and the reason for each:
+
+- **Grouping.** Two nodes are in one group when their canonical configs are identical after the
+  per-node paths (:mod:`ascad.expected`) and ``--ignore`` globs are dropped. The group key is a
+  fingerprint: sha256 over the sorted ``(path, canonical value)`` pairs. Groups are numbered by
+  size, biggest first (the majority is group 1), ties in node order.
+- **Matrix.** Nodes in one group have zero differences between them, so the node × node matrix
+  is computed per *group pair* (G² comparisons, not N²), each with :func:`ascad.compare.compare`
+  on the paths whose values differ, so a count means what ``ascad diff`` would list (a stanza on
+  one side counts once).
+- **Parameters.** Per path, which value each group holds, the value held by most nodes first —
+  like asadm's ``show config diff``, except that a path present on only some nodes *is* a
+  finding (asadm skips nodes where a key is missing). Parameters inside a stanza that a group
+  lacks are explained by the stanza's own finding and not repeated.
+- **Unreachable nodes** (and unreadable sources) are findings with the reason, never dropped:
+  asadm's collectinfo once silently dropped nodes that timed out (TOOLS-3596).
+- **Golden.** Each group is compared with the golden source (a template's ``{{ … }}`` matches
+  anything); per-node paths are skipped there too, since the golden is not the node itself.
+- Fetching runs concurrently under a semaphore (``concurrency``), each node within ``timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ascad.compare import ONLY_LEFT, ONLY_RIGHT, CompareResult, compare
+from ascad.conf.model import FlatConfig, Setting
+from ascad.errors import AscadError
+from ascad.expected import PathMatcher
+from ascad.loader import LoadedConf, LoadOptions, is_runtime_spec, load_conf
+
+CONF = "conf"
+RUNTIME = "runtime"
+DEFAULT_CONCURRENCY = 32
+
+
+@dataclass
+class NodeConfig:
+    """One fetched node: its flat config, or the reason it could not be read."""
+
+    name: str
+    flat: FlatConfig | None = None
+    error: str | None = None
+    node_id: str | None = None
+    build: str | None = None
+    seconds: float = 0.0
+    group: int | None = None  # the group id once analysed
+    snapshot: Any = None  # the RuntimeSnapshot of a running node (for --golden in runtime mode)
+
+    @property
+    def reachable(self) -> bool:
+        return self.flat is not None
+
+
+@dataclass
+class Group:
+    """Nodes whose configs are identical once per-node and ignored paths are dropped."""
+
+    id: int
+    fingerprint: str
+    members: list[str]
+    flat: FlatConfig  # the first member's config (all members are equal on compared paths)
+    values: dict[str, str]  # compared path -> canonical value
+
+
+@dataclass
+class ValueHolders:
+    """One value of a parameter and who holds it (``value`` None: the path is absent)."""
+
+    value: str | None
+    canonical: str | None
+    groups: list[int]
+    nodes: list[str]
+
+
+@dataclass
+class ParameterFinding:
+    """A path whose value is not the same on every reachable node."""
+
+    path: str
+    values: list[ValueHolders]  # most nodes first
+    stanza: bool = False
+
+
+@dataclass
+class GoldenDifferences:
+    """One group compared with the golden source (left = golden, right = the group)."""
+
+    group: int
+    result: CompareResult
+
+
+@dataclass
+class FleetReport:
+    mode: str
+    nodes: list[NodeConfig]
+    groups: list[Group]
+    matrix: list[list[int]]  # group × group difference counts, in group order
+    parameters: list[ParameterFinding]
+    patterns: list[str]
+    ignored: list[str]  # distinct paths skipped on at least one node
+    golden: str | None = None
+    golden_results: list[GoldenDifferences] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def unreachable(self) -> list[NodeConfig]:
+        return [n for n in self.nodes if not n.reachable]
+
+    @property
+    def golden_differences(self) -> int:
+        return sum(len(g.result.differences) for g in self.golden_results)
+
+    @property
+    def clean(self) -> bool:
+        """All reachable, all in one group, no golden differences: exit 0."""
+        return (
+            not self.unreachable
+            and len(self.groups) <= 1
+            and not self.parameters
+            and self.golden_differences == 0
+        )
+
+    def group_of(self, node: str) -> int | None:
+        for n in self.nodes:
+            if n.name == node:
+                return n.group
+        return None
+
+    def node_matrix(self) -> tuple[list[str], list[list[int | None]]]:
+        """The node × node matrix expanded from the group matrix (None: a node was unreachable)."""
+        index = {g.id: i for i, g in enumerate(self.groups)}
+        names = [n.name for n in self.nodes]
+        rows: list[list[int | None]] = []
+        for a in self.nodes:
+            row: list[int | None] = []
+            for b in self.nodes:
+                if a.group is None or b.group is None:
+                    row.append(None)
+                else:
+                    row.append(self.matrix[index[a.group]][index[b.group]])
+            rows.append(row)
+        return names, rows
+
+
+# --- analysis -------------------------------------------------------------------------------------
+
+
+def fingerprint(values: dict[str, str]) -> str:
+    """sha256 over the sorted (path, canonical) pairs, NUL-separated (neither holds NUL)."""
+    h = hashlib.sha256()
+    for path in sorted(values):
+        h.update(path.encode("utf-8", "surrogateescape"))
+        h.update(b"\x00")
+        h.update(values[path].encode("utf-8", "surrogateescape"))
+        h.update(b"\x01")
+    return h.hexdigest()
+
+
+def compared_values(flat: FlatConfig, skip: Callable[[str], bool], ignored: set[str]) -> dict:
+    """path -> canonical for every path not skipped; skipped paths are added to ``ignored``."""
+    out: dict[str, str] = {}
+    for path, setting in flat.settings.items():
+        if skip(path):
+            ignored.add(path)
+        else:
+            out[path] = setting.canonical
+    return out
+
+
+def _restrict(flat: FlatConfig, paths: set[str]) -> FlatConfig:
+    return FlatConfig(flat.source, {p: s for p, s in flat.settings.items() if p in paths})
+
+
+def pair_differences(a: Group, b: Group) -> CompareResult:
+    """compare() of two groups over the paths whose values differ (fast for near-equal configs)."""
+    av, bv = a.values, b.values
+    differing = {p for p, v in av.items() if bv.get(p) != v}
+    differing.update(p for p in bv if p not in av)
+    return compare(_restrict(a.flat, differing), _restrict(b.flat, differing))
+
+
+def _ancestors(path: str) -> list[str]:
+    """Prefixes of ``path`` ending before a top-level ``.``: the stanzas that may contain it."""
+    out, depth = [], 0
+    for i, ch in enumerate(path):
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif ch == "." and depth == 0:
+            out.append(path[:i])
+    return out
+
+
+def parameter_findings(groups: list[Group]) -> list[ParameterFinding]:
+    """Per path, the value each group holds, when not every group holds the same one."""
+    if len(groups) < 2:
+        return []
+    order: dict[str, None] = {}
+    for g in groups:
+        order.update(dict.fromkeys(g.values))
+    stanza_paths: dict[str, bool] = {}
+    for g in groups:
+        for p in g.values:
+            s = g.flat.settings.get(p)
+            if s is not None and s.stanza:
+                stanza_paths[p] = True
+    findings: list[ParameterFinding] = []
+    for path in order:
+        per_group = [g.values.get(path) for g in groups]
+        if all(v == per_group[0] for v in per_group) and per_group[0] is not None:
+            continue
+        # A group that lacks an enclosing stanza is explained by that stanza's finding.
+        ancestors = [a for a in _ancestors(path) if a in stanza_paths]
+        holders: dict[str | None, ValueHolders] = {}
+        for g, v in zip(groups, per_group, strict=True):
+            if v is None and any(a not in g.values for a in ancestors):
+                continue
+            h = holders.get(v)
+            if h is None:
+                shown = None if v is None else _shown(g.flat.settings[path])
+                h = holders[v] = ValueHolders(shown, v, [], [])
+            h.groups.append(g.id)
+            h.nodes.extend(g.members)
+        if len(holders) < 2:
+            continue
+        values = sorted(holders.values(), key=lambda h: (-len(h.nodes), h.groups[0]))
+        findings.append(ParameterFinding(path, values, stanza=path in stanza_paths))
+    return findings
+
+
+def _shown(setting: Setting) -> str:
+    if setting.stanza:
+        return setting.value or "(present)"
+    return setting.value
+
+
+def analyse(
+    nodes: list[NodeConfig],
+    patterns: Sequence[str],
+    *,
+    mode: str = CONF,
+    golden: LoadedConf | None = None,
+) -> FleetReport:
+    """Group the reachable nodes, fill the matrix and the parameter findings, compare the golden."""
+    t0 = time.perf_counter()
+    skip = PathMatcher(patterns)
+    ignored: set[str] = set()
+    by_print: dict[str, Group] = {}
+    first_seen: list[Group] = []
+    for node in nodes:
+        if node.flat is None:
+            continue
+        values = compared_values(node.flat, skip, ignored)
+        fp = fingerprint(values)
+        group = by_print.get(fp)
+        if group is None:
+            group = by_print[fp] = Group(0, fp, [], node.flat, values)
+            first_seen.append(group)
+        group.members.append(node.name)
+    groups = sorted(first_seen, key=lambda g: -len(g.members))  # stable: ties in node order
+    for i, g in enumerate(groups, 1):
+        g.id = i
+    group_by_node = {m: g.id for g in groups for m in g.members}
+    for node in nodes:
+        node.group = group_by_node.get(node.name) if node.flat is not None else None
+
+    n = len(groups)
+    matrix = [[0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(i + 1, n):
+            count = len(pair_differences(groups[i], groups[j]).differences)
+            matrix[i][j] = matrix[j][i] = count
+
+    report = FleetReport(
+        mode=mode,
+        nodes=nodes,
+        groups=groups,
+        matrix=matrix,
+        parameters=parameter_findings(groups),
+        patterns=list(patterns),
+        ignored=sorted(ignored),
+    )
+    if golden is not None:
+        report.golden = golden.name
+        first: dict[int, NodeConfig] = {}
+        for n in nodes:
+            if n.group is not None:
+                first.setdefault(n.group, n)
+        for g in groups:
+            if mode == RUNTIME:
+                result = golden_vs_runtime(golden, first[g.id], patterns)
+            else:
+                result = compare(golden.flat, g.flat, list(patterns))
+            report.golden_results.append(GoldenDifferences(g.id, result))
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def golden_vs_runtime(
+    golden: LoadedConf, node: NodeConfig, patterns: Sequence[str]
+) -> CompareResult:
+    """The golden conf against a running node, judged as conf-vs-runtime drift
+    (:func:`ascad.runtime.drift.drift`: logging ``any`` expanded, defaults and unverifiable
+    paths not counted, a parameter set at runtime only is a finding), per-node paths skipped."""
+    assert node.flat is not None
+    try:
+        from ascad.runtime.drift import drift, table_for_build
+    except ImportError:  # pragma: no cover - drift ships with ascad
+        return conf_vs_runtime(compare(golden.flat, node.flat, list(patterns)), node.build)
+    if node.snapshot is None:
+        return conf_vs_runtime(compare(golden.flat, node.flat, list(patterns)), node.build)
+    result, _unchecked = drift(
+        golden.tree,
+        golden.flat,
+        node.snapshot,
+        ignore=list(patterns),
+        table=table_for_build(node.build),
+    )
+    return result
+
+
+def conf_vs_runtime(result: CompareResult, build: str | None = None) -> CompareResult:
+    """A conf (left) against a running config (right), as the runtime reader judges it:
+
+    - a key the conf does not set is the server's default, not drift (the runtime prints every
+      parameter); whole stanzas present only at runtime (a namespace, a dc) stay: they are real;
+    - a conf path the server never prints (``service.user``, mod-lua, …) is unverifiable, not
+      drift (:data:`ascad.runtime.mapping.UNVERIFIABLE`).
+    """
+    from ascad.runtime.mapping import unverifiable_reason
+    from ascad.runtime.snapshot import build_tuple
+
+    version = build_tuple(build)
+    kept = [
+        d
+        for d in result.differences
+        if not (d.kind == ONLY_RIGHT and not d.stanza)
+        and not (d.kind == ONLY_LEFT and unverifiable_reason(d.path, version) is not None)
+    ]
+    return CompareResult(result.left, result.right, kept, result.ignored, result.wildcards)
+
+
+# --- fetching -------------------------------------------------------------------------------------
+
+Fetcher = Callable[[Any], Awaitable[NodeConfig]]
+
+
+async def gather_nodes(
+    sources: Sequence[Any],
+    fetch: Fetcher,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float = 10.0,
+    name_of: Callable[[Any], str] = str,
+) -> list[NodeConfig]:
+    """Fetch every source, at most ``concurrency`` at a time, each within ``timeout`` seconds.
+
+    A source that fails becomes a NodeConfig with ``error`` set; the order of ``sources`` is kept.
+    """
+    if concurrency < 1:
+        raise AscadError("--concurrency must be at least 1")
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(source: Any) -> NodeConfig:
+        async with gate:
+            t0 = time.perf_counter()
+            try:
+                node = await asyncio.wait_for(fetch(source), timeout)
+            except TimeoutError:
+                node = NodeConfig(name_of(source), error=f"no answer within {timeout:g}s")
+            except AscadError as exc:
+                name = name_of(source)
+                node = NodeConfig(name, error=_error_text(exc, name))
+            except (OSError, UnicodeError) as exc:
+                node = NodeConfig(name_of(source), error=f"{type(exc).__name__}: {exc}")
+            node.seconds = time.perf_counter() - t0
+            return node
+
+    return list(await asyncio.gather(*(one(s) for s in sources)))
+
+
+async def load_source(spec: str, options: LoadOptions) -> LoadedConf:
+    """loader.load_conf, except that a local ``DIR#PATH@REF`` git source (docs/sources.md) is read
+    through ``ascad.sources`` (loader.fetch_conf_text treats any string without ``://`` as a
+    plain file path)."""
+    if "#" in spec and "://" not in spec and not os.path.isfile(spec):
+        from ascad.loader import conf_from_text
+        from ascad.sources import Kind, fetch_text, parse_source
+
+        parsed = parse_source(spec)
+        if parsed.kind is Kind.GIT:
+            fetched = await fetch_text(parsed, timeout=options.timeout, token=options.token)
+            return conf_from_text(fetched.name, fetched.text, options)
+    return await load_conf(spec, options)
+
+
+def _error_text(exc: AscadError, name: str) -> str:
+    """The error without a ``where`` that only repeats the node's name (or its host:port)."""
+    where = exc.where or ""
+    if not where or where == name or where.split(" ")[0] in name:
+        return exc.message
+    return f"{where}: {exc.message}"
+
+
+def conf_fetcher(options: LoadOptions) -> Fetcher:
+    """Read a conf source (file, agent, git, GitLab) as a node's config."""
+
+    async def fetch(spec: str) -> NodeConfig:
+        loaded = await load_source(spec, options)
+        return NodeConfig(spec, loaded.flat)
+
+    return fetch
+
+
+@dataclass
+class NodeLogin:
+    """How to reach running nodes (aerospike://): login and TLS files, per-request timeout."""
+
+    user: str | None = None
+    password: str | None = None
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    timeout: float = 10.0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NodeLogin:
+        keys = ("user", "password", "tls_ca", "tls_cert", "tls_key")
+        return cls(**{k: d.get(k) for k in keys}, timeout=float(d.get("timeout") or 10.0))
+
+
+def node_address(spec: Any, login: NodeLogin) -> Any:
+    """An ``aerospike://`` string (or a NodeAddress) with the login's TLS files filled in."""
+    from dataclasses import replace
+
+    from ascad.runtime.address import NodeAddress, parse_address
+
+    addr = spec if isinstance(spec, NodeAddress) else parse_address(str(spec))
+    if addr.tls is not None:
+        tls = addr.tls
+        tls = replace(
+            tls,
+            ca_file=tls.ca_file or login.tls_ca,
+            cert_file=tls.cert_file or login.tls_cert,
+            key_file=tls.key_file or login.tls_key,
+        )
+        addr = replace(addr, tls=tls)
+    return addr
+
+
+def _client(addr: Any, login: NodeLogin) -> Any:
+    from ascad.runtime.info import InfoClient
+
+    user = addr.user or login.user
+    return InfoClient(
+        addr.host,
+        addr.port,
+        tls=addr.tls,
+        user=user,
+        password=login.password if user else None,
+        timeout=login.timeout,
+    )
+
+
+def runtime_fetcher(login: NodeLogin) -> Fetcher:
+    """Read a running node's configuration (snapshot, then mapped to conf paths)."""
+
+    async def fetch(spec: Any) -> NodeConfig:
+        try:
+            from ascad.runtime.mapping import runtime_to_flat
+            from ascad.runtime.snapshot import take_snapshot
+        except ImportError as exc:  # pragma: no cover - the runtime package ships with ascad
+            raise AscadError(f"runtime reading is not available: {exc}") from None
+        addr = node_address(spec, login)
+        async with _client(addr, login) as client:
+            snapshot = await take_snapshot(client)
+        flat = runtime_to_flat(snapshot)
+        return NodeConfig(
+            str(spec), flat, node_id=snapshot.node_id, build=snapshot.build, snapshot=snapshot
+        )
+
+    return fetch
+
+
+async def discover(seed: str, login: NodeLogin) -> list[Any]:
+    """The seed and every peer it lists in ``peers-clear-std`` (``peers-tls-std`` over TLS).
+
+    Each peer is reached at its first endpoint; a TLS peer's tls-name replaces the seed's. Nodes
+    are returned seed first, then in the order the seed lists them. AscadError if the seed cannot
+    be asked (the fleet cannot be found at all).
+    """
+    from dataclasses import replace
+
+    from ascad.runtime.address import parse_peers
+
+    addr = node_address(seed, login)
+    command = "peers-tls-std" if addr.tls else "peers-clear-std"
+    async with _client(addr, login) as client:
+        value = await asyncio.wait_for(client.info(command), login.timeout)
+    peers = parse_peers(value)
+    found = [addr]
+    seen = {(addr.host, addr.port)}
+    for peer in peers.peers:
+        if not peer.endpoints:
+            continue
+        host, port = peer.endpoints[0]
+        if (host, port) in seen:
+            continue
+        seen.add((host, port))
+        tls = addr.tls
+        if tls is not None and peer.tls_name:
+            tls = replace(tls, tls_name=peer.tls_name)
+        found.append(replace(addr, host=host, port=port, tls=tls))
+    return found
+
+
+# --- the whole run --------------------------------------------------------------------------------
+
+
+@dataclass
+class FleetOptions:
+    sources: list[str] = field(default_factory=list)
+    discover: str | None = None
+    runtime: bool = False
+    golden: str | None = None
+    patterns: list[str] = field(default_factory=list)
+    concurrency: int = DEFAULT_CONCURRENCY
+    timeout: float = 10.0
+    load: LoadOptions = field(default_factory=LoadOptions)
+    login: NodeLogin = field(default_factory=NodeLogin)
+    agent_port: int | None = None  # conf mode over aerospike:// nodes: read each node's agent
+    agent_scheme: str = "http"
+
+
+def plan(options: FleetOptions, nodes: list[Any]) -> tuple[str, list[Any]]:
+    """Decide the mode and the per-node sources; AscadError for a mix that cannot be compared.
+
+    Running configs list every parameter with its default while conf files list only what they
+    set, so one fleet is either all running nodes or all conf sources.
+    """
+    from ascad.runtime.address import NodeAddress
+
+    def is_node(s: Any) -> bool:
+        return isinstance(s, NodeAddress) or is_runtime_spec(str(s))
+
+    kinds = {is_node(s) for s in nodes}
+    if options.agent_port is not None:
+        if options.runtime:
+            raise AscadError(
+                "--agent-port reads conf files from agents; it cannot go with --runtime"
+            )
+        out = []
+        for s in nodes:
+            if is_node(s):
+                addr = node_address(s, options.login)
+                host = f"[{addr.host}]" if ":" in addr.host else addr.host
+                out.append(f"{options.agent_scheme}://{host}:{options.agent_port}")
+            else:
+                out.append(s)
+        return CONF, out
+    if kinds == {True}:
+        return RUNTIME, [node_address(s, options.login) for s in nodes]
+    if options.runtime:
+        raise AscadError(
+            "--runtime compares running nodes: give aerospike:// sources or --discover"
+        )
+    if True in kinds:
+        raise AscadError(
+            "cannot mix running nodes (aerospike://) with conf sources in one fleet: a running "
+            "config lists every default; use --runtime with nodes only, or --agent-port to read "
+            "each node's conf from its ascad agent"
+        )
+    return CONF, nodes
+
+
+async def run_fleet(options: FleetOptions) -> FleetReport:
+    """Fetch (and discover), group, compare: the whole of ``ascad fleet`` without printing."""
+    t0 = time.perf_counter()
+    nodes: list[Any] = list(options.sources)
+    if options.discover:
+        found = await discover(options.discover, options.login)
+        known = {str(n) for n in nodes}
+        nodes += [n for n in found if str(n) not in known]
+    if not nodes:
+        raise AscadError("no nodes: give sources or --discover aerospike://SEED")
+    mode, specs = plan(options, nodes)
+    seen: set[str] = set()
+    for spec in specs:
+        if str(spec) in seen:
+            raise AscadError(f"source given twice: {spec}")
+        seen.add(str(spec))
+    golden = await load_source(options.golden, options.load) if options.golden else None
+    fetch = runtime_fetcher(options.login) if mode == RUNTIME else conf_fetcher(options.load)
+    fetched = await gather_nodes(
+        specs,
+        fetch,
+        concurrency=options.concurrency,
+        timeout=options.timeout,
+    )
+    if not any(n.reachable for n in fetched):
+        first = fetched[0]
+        raise AscadError(
+            f"no node could be read ({len(fetched)} tried); first: {first.name}: {first.error}"
+        )
+    report = analyse(fetched, options.patterns, mode=mode, golden=golden)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+# --- JSON (docs/fleet.md, schema ascad.fleet/1) ---------------------------------------------------
+
+SCHEMA = "ascad.fleet/1"
+
+
+def report_to_dict(report: FleetReport) -> dict[str, Any]:
+    """The report as the documented ``ascad.fleet/1`` JSON document."""
+    from ascad.conf.model import display
+    from ascad.report.jsonout import difference_to_dict
+
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "mode": report.mode,
+        "clean": report.clean,
+        "summary": {
+            "nodes": len(report.nodes),
+            "reachable": len(report.nodes) - len(report.unreachable),
+            "unreachable": len(report.unreachable),
+            "groups": len(report.groups),
+            "parameters": len(report.parameters),
+            "golden_differences": report.golden_differences,
+        },
+        "nodes": [
+            {
+                "name": n.name,
+                "node_id": n.node_id,
+                "reachable": n.reachable,
+                "group": n.group,
+                "error": n.error,
+                "seconds": round(n.seconds, 6),
+            }
+            for n in report.nodes
+        ],
+        "groups": [
+            {"id": g.id, "fingerprint": g.fingerprint, "size": len(g.members), "members": g.members}
+            for g in report.groups
+        ],
+        "matrix": {
+            "by": "group",
+            "groups": [g.id for g in report.groups],
+            "counts": report.matrix,
+        },
+        "parameters": [
+            {
+                "path": display(p.path),
+                "stanza": p.stanza,
+                "values": [
+                    {
+                        "value": None if h.value is None else display(h.value),
+                        "canonical": None if h.canonical is None else display(h.canonical),
+                        "absent": h.value is None,
+                        "groups": h.groups,
+                        "nodes": h.nodes,
+                    }
+                    for h in p.values
+                ],
+            }
+            for p in report.parameters
+        ],
+        "unreachable": [{"name": n.name, "error": n.error} for n in report.unreachable],
+        "golden": None,
+        "ignored": len(report.ignored),
+        "ignored_paths": report.ignored,
+        "patterns": report.patterns,
+        "seconds": round(report.seconds, 6),
+    }
+    if report.golden is not None:
+        doc["golden"] = {
+            "source": report.golden,
+            "differences": report.golden_differences,
+            "groups": [
+                {
+                    "group": gr.group,
+                    "equal": gr.result.equal,
+                    "differences": [difference_to_dict(d) for d in gr.result.differences],
+                    "wildcards": len(gr.result.wildcards),
+                    "ignored": len(gr.result.ignored),
+                }
+                for gr in report.golden_results
+            ],
+        }
+    return doc

@@ -1,0 +1,188 @@
+"""Human output of ``ascad fleet``: groups, unreachable nodes, differing parameters, the matrix.
+
+The node × node matrix is printed while it fits a terminal (up to :data:`NODE_MATRIX_MAX`
+reachable nodes); beyond that the group × group matrix, which holds the same information (nodes
+in one group have zero differences between them).
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from ascad.compare import CHANGED, ONLY_LEFT, ONLY_RIGHT, Difference
+from ascad.conf.model import display
+from ascad.fleet import FleetReport, ValueHolders
+
+NODE_MATRIX_MAX = 40
+MEMBERS_SHOWN = 8
+
+_RED, _GREEN, _YELLOW, _BOLD, _DIM, _RESET = (
+    "\033[31m",
+    "\033[32m",
+    "\033[33m",
+    "\033[1m",
+    "\033[2m",
+    "\033[0m",
+)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _members(names: list[str], verbose: bool) -> str:
+    if verbose or len(names) <= MEMBERS_SHOWN:
+        return ", ".join(names)
+    return ", ".join(names[:MEMBERS_SHOWN]) + f", … and {len(names) - MEMBERS_SHOWN} more"
+
+
+def _value(h: ValueHolders) -> str:
+    if h.value is None:
+        return "(absent)"
+    return display(h.value) if h.value != "" else '""'
+
+
+def summary_line(report: FleetReport) -> str:
+    """One line: clean or what was found, plus "ignored: N"."""
+    found = []
+    if len(report.groups) > 1:
+        found.append(f"{len(report.groups)} groups")
+    if report.parameters:
+        found.append(f"{_plural(len(report.parameters), 'parameter')} differ")
+    if report.unreachable:
+        found.append(f"{len(report.unreachable)} unreachable")
+    if report.golden_differences:
+        found.append(_plural(report.golden_differences, "golden difference"))
+    reachable = len(report.nodes) - len(report.unreachable)
+    head = (
+        f"drift: {', '.join(found)}"
+        if found
+        else (f"all {reachable} nodes identical" if reachable != 1 else "1 node")
+        + (" and equal to the golden" if report.golden else "")
+    )
+    return f"{head}; ignored: {len(report.ignored)}"
+
+
+def render(report: FleetReport, *, colour: bool = False, verbose: bool = False) -> str:
+    """The whole report as one string (ends with a newline)."""
+
+    def c(code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if colour else text
+
+    out: list[str] = []
+    reachable = [n for n in report.nodes if n.reachable]
+    out.append(
+        c(
+            _BOLD,
+            f"fleet ({report.mode}): {_plural(len(report.nodes), 'node')}, "
+            f"{len(reachable)} reachable, {_plural(len(report.groups), 'group')}",
+        )
+    )
+
+    out.append(c(_BOLD, "groups (identical configs once per-node paths are ignored)"))
+    for g in report.groups:
+        out.append(
+            f"  g{g.id}  {_plural(len(g.members), 'node'):>9}  {g.fingerprint[:12]}  "
+            f"{_members(g.members, verbose)}"
+        )
+
+    if report.unreachable:
+        out.append(c(_BOLD, "unreachable (not compared)"))
+        for n in report.unreachable:
+            out.append(f"  {c(_RED, '!')} {n.name}: {n.error}")
+
+    if report.parameters:
+        out.append(c(_BOLD, "parameters that differ (most nodes first)"))
+        for p in report.parameters:
+            some = any(h.value is None for h in p.values)
+            note = "  (not on every node)" if some else ""
+            out.append(
+                f"  {c(_YELLOW, '~')} {display(p.path)}{' (stanza)' if p.stanza else ''}{note}"
+            )
+            for i, h in enumerate(p.values):
+                groups = " ".join(f"g{g}" for g in h.groups)
+                who = f"{groups} ({_plural(len(h.nodes), 'node')})"
+                if i > 0 or len(p.values) == 1:
+                    who += f": {_members(h.nodes, verbose)}"
+                val = _value(h)
+                out.append(f"      {c(_GREEN if i == 0 else _RED, val)}  {who}")
+
+    if len(report.groups) > 1:
+        out.extend(_matrix_lines(report, c))
+
+    if report.golden is not None:
+        out.append(c(_BOLD, f"golden: {report.golden}"))
+        for gr in report.golden_results:
+            res = gr.result
+            if res.equal:
+                out.append(f"  g{gr.group}: no differences")
+                continue
+            out.append(f"  g{gr.group}: {_plural(len(res.differences), 'difference')}")
+            out.extend(_golden_lines(res.differences, f"g{gr.group}", c))
+            if verbose and res.wildcards:
+                out.append(c(_DIM, f"    template wildcards matched: {len(res.wildcards)}"))
+
+    out.append(c(_BOLD, summary_line(report)))
+    return "\n".join(out) + "\n"
+
+
+def _golden_lines(diffs: list[Difference], group: str, c) -> list[str]:  # type: ignore[no-untyped-def]
+    """One line per difference, golden on the left; lines only where the side has them."""
+    out = []
+    for d in diffs:
+        where_l = f" (golden:{d.left_line})" if d.left_line else ""
+        where_r = f" ({group}:{d.right_line})" if d.right_line else ""
+        note = " [restart needed]" if d.restart else " [dynamic]" if d.restart is False else ""
+        note += f" ({d.note})" if d.note else ""
+        path = display(d.path)
+        if d.kind == CHANGED:
+            out.append(
+                f"    {c(_YELLOW, '~')} {path}: {c(_RED, _text(d.left))}{where_l} -> "
+                f"{c(_GREEN, _text(d.right))}{where_r}{note}"
+            )
+        elif d.kind == ONLY_LEFT:
+            out.append(f"    {c(_RED, '-')} {path} {_text(d.left)}  only in golden{where_l}{note}")
+        elif d.kind == ONLY_RIGHT:
+            out.append(
+                f"    {c(_GREEN, '+')} {path} {_text(d.right)}  only in {group}{where_r}{note}"
+            )
+        else:  # set at runtime and other kinds from the runtime reader
+            tag = "" if d.note else f" [{d.kind.replace('_', ' ')}]"
+            out.append(
+                f"    {c(_YELLOW, '*')} {path}: {_text(d.left)} -> {c(_GREEN, _text(d.right))}"
+                f"{tag}{note}"
+            )
+    return out
+
+
+def _text(value: str | None) -> str:
+    if value is None:
+        return ""
+    return display(value) if value != "" else '""'
+
+
+def _matrix_lines(report: FleetReport, c) -> list[str]:  # type: ignore[no-untyped-def]
+    reachable = [n for n in report.nodes if n.reachable]
+    if len(reachable) <= NODE_MATRIX_MAX:
+        names, rows = report.node_matrix()
+        keep = [i for i, n in enumerate(report.nodes) if n.reachable]
+        labels = [str(k + 1) for k in range(len(keep))]
+        cells = [[rows[i][j] for j in keep] for i in keep]
+        titles = [f"{names[i]} (g{report.nodes[i].group})" for i in keep]
+        head = "difference matrix (node × node; . = identical)"
+    else:
+        labels = [f"g{g.id}" for g in report.groups]
+        cells = [list(row) for row in report.matrix]  # type: ignore[misc]
+        titles = [_plural(len(g.members), "node") for g in report.groups]
+        head = "difference matrix (group × group; nodes in one group are identical)"
+    width = max(3, *(len(lab) for lab in labels), *(len(str(x)) for row in cells for x in row)) + 1
+    lw = max(len(lab) for lab in labels)
+    lines = [c(_BOLD, head), " " * (lw + 2) + "".join(f"{lab:>{width}}" for lab in labels)]
+    for k, row in enumerate(cells):
+        text = "".join(f"{('.' if v == 0 else str(v)):>{width}}" for v in row)
+        lines.append(f"  {labels[k]:>{lw}}{text}  {c(_DIM, titles[k])}")
+    return lines
+
+
+def print_report(report: FleetReport, stream: TextIO, **kwargs: object) -> None:
+    stream.write(render(report, **kwargs))  # type: ignore[arg-type]

@@ -130,3 +130,22 @@ def test_real_console_script_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "over 16 MiB is refused" in proc.stderr
+
+
+def test_peers_skips_expected_per_node_differences(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node1 = tmp_path / "n1.conf"
+    node2 = tmp_path / "n2.conf"
+    base = "service {\n node-id %s\n proto-fd-max 1000\n}\nnetwork {\n service {\n  address %s\n  port 3000\n }\n}\n"
+    node1.write_text(base % ("a1", "10.0.0.1"))
+    node2.write_text(base % ("a2", "10.0.0.2"))
+    assert main(["diff", str(node1), str(node2)]) == 1  # two files: every difference counts
+    capsys.readouterr()
+    assert main(["diff", "--peers", "--format", "json", str(node1), str(node2)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ignored"] == 3  # node-id and the two address elements
+    settings = tmp_path / "ascad.toml"
+    settings.write_text('[compare]\nignore = ["service.proto-fd-max"]\n')
+    node2.write_text((base % ("a2", "10.0.0.2")).replace("1000", "2000"))
+    assert main(["diff", "--peers", "--settings", str(settings), str(node1), str(node2)]) == 0

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -391,21 +390,6 @@ async def gather_nodes(
     return list(await asyncio.gather(*(one(s) for s in sources)))
 
 
-async def load_source(spec: str, options: LoadOptions) -> LoadedConf:
-    """loader.load_conf, except that a local ``DIR#PATH@REF`` git source (docs/sources.md) is read
-    through ``ascad.sources`` (loader.fetch_conf_text treats any string without ``://`` as a
-    plain file path)."""
-    if "#" in spec and "://" not in spec and not os.path.isfile(spec):
-        from ascad.loader import conf_from_text
-        from ascad.sources import Kind, fetch_text, parse_source
-
-        parsed = parse_source(spec)
-        if parsed.kind is Kind.GIT:
-            fetched = await fetch_text(parsed, timeout=options.timeout, token=options.token)
-            return conf_from_text(fetched.name, fetched.text, options)
-    return await load_conf(spec, options)
-
-
 def _error_text(exc: AscadError, name: str) -> str:
     """The error without a ``where`` that only repeats the node's name (or its host:port)."""
     where = exc.where or ""
@@ -418,7 +402,7 @@ def conf_fetcher(options: LoadOptions) -> Fetcher:
     """Read a conf source (file, agent, git, GitLab) as a node's config."""
 
     async def fetch(spec: str) -> NodeConfig:
-        loaded = await load_source(spec, options)
+        loaded = await load_conf(spec, options)
         return NodeConfig(spec, loaded.flat)
 
     return fetch
@@ -601,7 +585,7 @@ async def run_fleet(options: FleetOptions) -> FleetReport:
         if str(spec) in seen:
             raise AscadError(f"source given twice: {spec}")
         seen.add(str(spec))
-    golden = await load_source(options.golden, options.load) if options.golden else None
+    golden = await load_conf(options.golden, options.load) if options.golden else None
     fetch = runtime_fetcher(options.login) if mode == RUNTIME else conf_fetcher(options.load)
     fetched = await gather_nodes(
         specs,

@@ -7,6 +7,7 @@ flattened. Running nodes (``aerospike://``) are read by ``ascad.runtime`` instea
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +40,10 @@ class LoadedConf:
 
 
 def _is_plain_path(spec: str) -> bool:
-    return "://" not in spec and not spec.startswith(("git+", "gitlab+"))
+    """A local file path; ``DIR#PATH@REF`` (a local git repository, docs/sources.md) is not."""
+    if "://" in spec or spec.startswith(("git+", "gitlab+")):
+        return False
+    return "#" not in spec or os.path.isfile(spec)
 
 
 async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:

@@ -12,6 +12,7 @@ import sys
 
 from ascad.commands import common
 from ascad.compare import compare
+from ascad.expected import resolve_settings
 from ascad.loader import is_runtime_spec, load_conf
 from ascad.report import jsonout, terminal
 
@@ -23,6 +24,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("right", metavar="RIGHT", help="the other source")
     common.add_output_arguments(parser)
     common.add_ignore_arguments(parser)
+    parser.add_argument(
+        "--peers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="LEFT and RIGHT are different nodes (or a node and the golden): skip the expected "
+        "per-node differences of docs/fleet.md; default: on when both are running nodes",
+    )
+    parser.add_argument(
+        "--settings", metavar="FILE", help="ascad.toml with a [compare] section (docs/settings.md)"
+    )
     common.add_source_arguments(parser)
     common.add_node_arguments(parser)
 
@@ -33,7 +44,11 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     options = common.load_options(args)
-    ignore = common.ignore_patterns(args)
+    settings = resolve_settings(args.settings, ignore=common.ignore_patterns(args))
+    peers = args.peers
+    if peers is None:
+        peers = is_runtime_spec(args.left) and is_runtime_spec(args.right)
+    ignore = settings.peer_patterns() if peers else settings.own_patterns()
     if is_runtime_spec(args.left) or is_runtime_spec(args.right):
         from ascad.runtime.drift import runtime_diff
 

@@ -1,0 +1,312 @@
+"""The agent process: the HTTP server, a cycle at start and then every interval, Riemann delivery,
+signals and a low priority.
+
+Rules, and the reason for each:
+
+- **Priority.** The agent must never compete with Aerospike. At start it calls ``os.nice`` (10 by
+  default) and asks for the idle I/O class with the ``ioprio_set`` system call (Linux, through
+  ctypes: ``IOPRIO_WHO_PROCESS``, class 3 = idle, shifted by 13 bits, as ``ionice -c3`` does).
+  Where that is not permitted or not Linux, it logs one line and goes on.
+- **Timing.** One cycle at start, then every ``interval`` plus a random delay of up to
+  ``jitter``, so a fleet started together does not hit the golden repository at the same second.
+- **Riemann.** After each cycle its events are sent; if Riemann is down the failure is logged,
+  the results are kept (served by ``/v1/status``) and the next cycle sends its own, newer events:
+  Riemann keeps the latest event per host and service, so old ones would add nothing.
+- **Signals.** SIGTERM/SIGINT cancel a running cycle, close the server and exit 0. SIGHUP re-reads
+  the settings; a bad new file is logged and the old settings stay in force; a change of listen
+  address, port, token, TLS or conf path restarts the HTTP server.
+- **State.** The last results are written to ``state_dir/status.json`` atomically and read back at
+  start, so ``/v1/status`` has something to say before the first cycle ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import ctypes.util
+import logging
+import os
+import platform
+import random
+import signal
+import ssl
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ascad.agent.cycle import CycleResult, CycleRunner, build_events, load_status, save_status
+from ascad.agent.server import ConfigServer
+from ascad.agent.settings import AgentSettings, SettingsError
+from ascad.errors import AscadError
+
+log = logging.getLogger("ascad.agent")
+
+# linux/ioprio.h
+IOPRIO_WHO_PROCESS = 1
+IOPRIO_CLASS_IDLE = 3
+IOPRIO_CLASS_SHIFT = 13
+# asm/unistd.h: ioprio_set per architecture
+_IOPRIO_SET = {"x86_64": 251, "aarch64": 30, "i686": 289, "i386": 289, "armv7l": 314}
+
+
+def lower_priority(nice: int = 10, ionice: bool = True) -> list[str]:
+    """Lower this process's CPU (nice) and I/O (idle class) priority; returns notes on what
+    could not be done (each also logged)."""
+    notes: list[str] = []
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError as exc:
+            notes.append(f"cannot lower the CPU priority: {exc.strerror}")
+    if ionice:
+        notes.extend(_ionice_idle())
+    for note in notes:
+        log.info("%s", note)
+    return notes
+
+
+def _ionice_idle() -> list[str]:
+    nr = _IOPRIO_SET.get(platform.machine())
+    if platform.system() != "Linux" or nr is None:
+        return [f"no ioprio_set on {platform.system()} {platform.machine()}; I/O priority kept"]
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    value = IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT
+    if libc.syscall(nr, IOPRIO_WHO_PROCESS, 0, value) != 0:
+        err = ctypes.get_errno()
+        return [f"cannot set the idle I/O class: {os.strerror(err)}"]
+    return []
+
+
+def io_priority_class(pid: int = 0) -> int | None:
+    """A process's I/O scheduling class (``ioprio_get``; 0 = this one), or None where unknown."""
+    nr_set = _IOPRIO_SET.get(platform.machine())
+    if platform.system() != "Linux" or nr_set is None:
+        return None
+    nr_get = {"x86_64": 252, "aarch64": 31, "i686": 290, "i386": 290, "armv7l": 315}[
+        platform.machine()
+    ]
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    value = libc.syscall(nr_get, IOPRIO_WHO_PROCESS, pid)
+    return None if value < 0 else value >> IOPRIO_CLASS_SHIFT
+
+
+def riemann_tls_context(s: AgentSettings) -> ssl.SSLContext | None:
+    if not s.riemann_tls:
+        return None
+    ctx = ssl.create_default_context(cafile=s.riemann_tls_ca or None)
+    if s.riemann_tls_cert:
+        ctx.load_cert_chain(s.riemann_tls_cert, s.riemann_tls_key)
+    return ctx
+
+
+class Agent:
+    """One agent: start() (server), run_cycle(), run(stop) for the loop, stop().
+
+    Everything is in the caller's event loop and every address comes from the settings (port 0
+    picks a free port: :attr:`url` then holds the real address), so many agents can run in one
+    process (tests, ``ascad demo``).
+    """
+
+    def __init__(self, settings: AgentSettings, *, serve: bool = True) -> None:
+        self.settings = settings
+        self.serve = serve
+        self.runner = CycleRunner(settings)
+        self.server: ConfigServer | None = None
+        self.last: CycleResult | None = None
+        self.status_doc: dict[str, Any] | None = load_status(settings.state_dir)
+        self.last_success: dict[str, float] = {}
+        self.cycles = 0
+        self.delivered = 0  # cycles whose events Riemann accepted
+        self.riemann_error: str | None = None
+        self._wake = asyncio.Event()
+        self._retired: list[CycleRunner] = []
+
+    @property
+    def url(self) -> str | None:
+        return self.server.url if self.server else None
+
+    async def start(self) -> None:
+        if self.serve and self.server is None:
+            self.server = ConfigServer(
+                self.settings, lambda: self.status_doc, lambda: self.last_success
+            )
+            await self.server.start()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
+        await self.runner.close()
+        while self._retired:
+            await self._retired.pop().close()
+
+    async def run_cycle(self) -> CycleResult:
+        """One cycle: checks, state file, Riemann. Never raises for a failing check or Riemann."""
+        while self._retired:
+            await self._retired.pop().close()
+        cycle = await self.runner.run()
+        self.cycles += 1
+        self.last = cycle
+        for c in cycle.checks:
+            log.info(
+                "check %s: %s%s",
+                c.check,
+                c.state,
+                f" ({len(c.differences)} differences)" if c.ran else f": {c.reason}",
+            )
+            if c.ran:
+                self.last_success[c.check] = c.finished or time.time()
+        self.status_doc = cycle.to_dict()
+        try:
+            save_status(self.settings.state_dir, self.status_doc)
+        except OSError as exc:
+            log.error("cannot write the state file in %s: %s", self.settings.state_dir, exc)
+        await self.send_events(cycle)
+        return cycle
+
+    async def send_events(self, cycle: CycleResult) -> bool:
+        s = self.settings
+        if not s.riemann_host:
+            return False
+        from ascad.report.riemann import RiemannClient
+
+        try:
+            events = build_events(cycle, s)
+            client = RiemannClient(
+                s.riemann_host,
+                s.riemann_port,
+                transport=s.riemann_transport,  # type: ignore[arg-type]
+                tls=riemann_tls_context(s),
+                timeout=s.riemann_timeout,
+            )
+            await client.send(events)
+        except (AscadError, OSError, ssl.SSLError) as exc:
+            self.riemann_error = str(exc)
+            log.warning("Riemann: %s; the events go with the next cycle", exc)
+            return False
+        self.riemann_error = None
+        self.delivered += 1
+        return True
+
+    def next_delay(self) -> float:
+        return self.settings.interval + random.uniform(0, self.settings.jitter)
+
+    def wake(self) -> None:
+        """Start the next cycle now (tests, the demo)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, once: bool = False) -> None:
+        """Cycle now and then every interval until ``stop`` is set."""
+        await self.start()
+        while not stop.is_set():
+            cycle_task = asyncio.ensure_future(self.run_cycle())
+            stop_task = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait(
+                {cycle_task, stop_task}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if cycle_task not in done:
+                cycle_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await cycle_task
+                stop_task.cancel()
+                break
+            stop_task.cancel()
+            if cycle_task.exception() is not None:  # a bug, not a failing check: keep looping
+                exc = cycle_task.exception()
+                log.error("cycle failed: %s: %s", exc.__class__.__name__, exc, exc_info=exc)
+            if once:
+                break
+            delay = self.next_delay()
+            log.info("next cycle in %.0f s", delay)
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            for w in waiters:
+                w.cancel()
+
+    async def reload(self, settings: AgentSettings) -> None:
+        """Use new settings; restart the HTTP server if what it depends on changed."""
+        old = self.settings
+        self.settings = settings
+        self._retired.append(self.runner)  # closed before the next cycle, not under a running one
+        self.runner = CycleRunner(settings)
+        if self.server is not None and old.server_key() != settings.server_key():
+            await self.server.stop()
+            self.server = None
+            await self.start()
+        elif self.server is not None:
+            self.server.settings = settings
+        configure_logging(settings.log_level)
+        log.info("settings reloaded from %s", settings.source)
+
+
+def configure_logging(level: str = "info") -> None:
+    """Plain lines on stderr: ``time level name: message`` (journald adds its own stamps too)."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_ascad", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"
+            )
+        )
+        handler._ascad = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+async def run_daemon(
+    load: Callable[[], AgentSettings], *, once: bool = False, priority: bool = True
+) -> int:
+    """The ``ascad agent`` main loop with signal handling; returns the exit status.
+
+    ``load`` reads the settings (called again on SIGHUP). The first load's errors propagate (the
+    agent must not start with bad settings); later ones are logged and ignored.
+    """
+    settings = load()
+    configure_logging(settings.log_level)
+    if priority:
+        lower_priority(settings.nice, settings.ionice)
+    agent = Agent(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    reloads: set[asyncio.Task[None]] = set()
+
+    async def do_reload() -> None:
+        try:
+            new = load()
+        except SettingsError as exc:
+            log.error("reload refused, old settings kept: %s", "; ".join(exc.problems))
+            return
+        except AscadError as exc:
+            log.error("reload refused, old settings kept: %s", exc)
+            return
+        try:
+            await agent.reload(new)
+        except AscadError as exc:
+            log.error("reload failed: %s", exc)
+
+    def on_hup() -> None:
+        task = asyncio.ensure_future(do_reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    def on_stop(name: str) -> None:
+        log.info("%s: stopping", name)
+        stop.set()
+
+    loop.add_signal_handler(signal.SIGTERM, on_stop, "SIGTERM")
+    loop.add_signal_handler(signal.SIGINT, on_stop, "SIGINT")
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
+    try:
+        await agent.run(stop, once=once)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+        for task in list(reloads):
+            task.cancel()
+        await agent.stop()
+        log.info("stopped")
+    return 0

@@ -1,0 +1,80 @@
+"""`ascad check`: one agent cycle in the foreground, with the full report.
+
+For cron, Salt and humans: the same checks as the agent (runtime; golden on the master; peer on a
+slave) with the agent's settings. Exit 0 when every check is ok, 1 when one found drift, 2 when a
+check could not run (or the settings are bad). ``--send-events`` also sends the Riemann events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import TextIO
+
+from ascad.agent.cycle import WARNING, CycleResult
+from ascad.agent.daemon import Agent
+from ascad.agent.settings import DEFAULT_CONFIG, load_settings
+from ascad.commands import common
+from ascad.report import jsonout, terminal
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", metavar="FILE", help=f"settings file (default {DEFAULT_CONFIG} if present)"
+    )
+    parser.add_argument(
+        "--send-events", action="store_true", help="also send the events to Riemann"
+    )
+    common.add_output_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, serving=False)
+    cycle = asyncio.run(_cycle(settings, args.send_events))
+    if args.format == "json":
+        sys.stdout.write(jsonout.dumps(cycle.to_dict()))
+    else:
+        render_text(
+            cycle,
+            sys.stdout,
+            colour=terminal.use_colour(sys.stdout, args.color),
+            verbose=args.verbose,
+        )
+    return cycle.exit_code
+
+
+async def _cycle(settings, send: bool) -> CycleResult:  # type: ignore[no-untyped-def]
+    agent = Agent(settings, serve=False)
+    try:
+        cycle = await agent.runner.run()
+        if send and not await agent.send_events(cycle):
+            print(f"ascad: Riemann: {agent.riemann_error or 'not configured'}", file=sys.stderr)
+        return cycle
+    finally:
+        await agent.stop()
+
+
+def render_text(
+    cycle: CycleResult, out: TextIO, *, colour: bool = False, verbose: bool = False
+) -> None:
+    """The human report: one section per check."""
+    head = f"node {cycle.node}"
+    if cycle.node_id:
+        head += f" ({cycle.node_id})"
+    head += f", role {cycle.role}"
+    if cycle.master and cycle.role == "slave":
+        head += f", master {cycle.master}"
+    if cycle.cluster:
+        head += f", cluster {cycle.cluster}"
+    out.write(head + "\n")
+    if cycle.fallback:
+        out.write(f"master fallback: {cycle.fallback}\n")
+    for c in cycle.checks:
+        out.write(f"\n== {c.check}: {c.state.upper()}")
+        if c.state == WARNING:
+            out.write(f" (could not run)\n{c.reason}\n")
+            continue
+        out.write(f" ({len(c.differences)} differences, {c.duration:.2f}s)\n")
+        if c.result is not None:
+            out.write(terminal.render_differences(c.result, colour=colour, verbose=verbose))

@@ -1,0 +1,293 @@
+"""`ascad agent` as a real subprocess (priority, SIGHUP, SIGTERM), `ascad check` exit codes, and
+the master election rule."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ascad.agent import roles
+from ascad.agent.daemon import io_priority_class
+from ascad.emulator import cluster as ec
+from ascad.errors import AscadError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BASE_CONF = FIXTURES / "confs" / "server-8.1-default-systemd.conf"
+SRC = str(Path(__file__).parent.parent / "src")
+
+
+class ThreadedNode:
+    """One emulated node served from its own thread and event loop, for subprocess tests."""
+
+    def __init__(self, conf: Path) -> None:
+        self.conf = conf
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.cluster = None
+        self.port = 0
+
+    def __enter__(self) -> ThreadedNode:
+        self.thread.start()
+        nodes = [ec.load_node(str(self.conf), node_id="A1")]
+        fut = asyncio.run_coroutine_threadsafe(ec.start(nodes), self.loop)
+        self.cluster = fut.result(timeout=10)
+        self.port = self.cluster.nodes[0].port
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.cluster.stop(), self.loop).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_toml(path: Path, tmp: Path, node_port: int, golden: Path, extra: str = "") -> None:
+    path.write_text(
+        f"""
+[agent]
+node_name = "n1"
+role = "master"
+conf = "{tmp / "aerospike.conf"}"
+interval = "1h"
+jitter = 0
+state_dir = "{tmp / "state"}"
+{extra}
+
+[aerospike]
+address = "aerospike://127.0.0.1:{node_port}"
+timeout = 3
+
+[golden]
+source = "{golden}"
+
+[server]
+listen = "127.0.0.1"
+port = 0
+"""
+    )
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASCAD_")}
+    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+class Lines:
+    """A subprocess's stderr lines, read on a thread; wait_for() has a deadline."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.q: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        for line in proc.stderr:  # type: ignore[union-attr]
+            self.q.put(line)
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.q.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"{text!r} not logged; got:\n{''.join(self.seen)}")
+
+
+def test_agent_subprocess_priority_sighup_sigterm(tmp_path: Path) -> None:
+    (tmp_path / "aerospike.conf").write_text(BASE_CONF.read_text())
+    golden = tmp_path / "golden.conf"
+    golden.write_text(BASE_CONF.read_text())
+    config = tmp_path / "ascad.toml"
+    with ThreadedNode(tmp_path / "aerospike.conf") as node:
+        write_toml(config, tmp_path, node.port, golden)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ascad.cli", "agent", "--config", str(config)],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env=_env(),
+        )
+        try:
+            lines = Lines(proc)
+            url = lines.wait_for("serving on ").rsplit(" ", 1)[1].strip()
+            lines.wait_for("check golden: ok")
+            # priority: nice raised by 10 over ours, idle I/O class (or a logged note)
+            stat = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            assert int(stat[16]) == min(19, os.nice(0) + 10)
+            ioclass = io_priority_class(proc.pid)
+            assert ioclass in (3, None) or any("I/O" in s for s in lines.seen)
+            with urllib.request.urlopen(url + "/v1/status", timeout=5) as r:
+                status = json.load(r)
+            assert status["node"] == "n1"
+            assert {c["check"]: c["state"] for c in status["checks"]} == {
+                "runtime": "ok",
+                "golden": "ok",
+            }
+            assert json.loads((tmp_path / "state" / "status.json").read_text()) == status
+
+            # SIGHUP with a good new file: reloaded
+            write_toml(config, tmp_path, node.port, golden, 'tags = ["reloaded"]')
+            proc.send_signal(signal.SIGHUP)
+            lines.wait_for("settings reloaded")
+            # SIGHUP with a bad file: refused, old settings kept, server still up
+            config.write_text("[agent]\nrole = 'emperor'\n")
+            proc.send_signal(signal.SIGHUP)
+            line = lines.wait_for("reload refused, old settings kept")
+            assert "'emperor' is not one of master, slave, auto" in line
+            with urllib.request.urlopen(url + "/healthz", timeout=5) as r:
+                assert r.read() == b"ok\n"
+
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=15) == 0
+            lines.wait_for("stopped")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def test_agent_refuses_bad_settings_at_start(tmp_path: Path) -> None:
+    config = tmp_path / "ascad.toml"
+    config.write_text("[agent]\nrole = 'emperor'\ninterval = 'later'\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "ascad.cli", "agent", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert f"{config}: [agent] interval: 'later' is not a duration" in proc.stderr
+    assert "'emperor' is not one of master, slave, auto" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def _check(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ascad.cli", "check", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+    )
+
+
+def test_check_exit_codes(tmp_path: Path) -> None:
+    base = BASE_CONF.read_text()
+    (tmp_path / "aerospike.conf").write_text(base)
+    golden = tmp_path / "golden.conf"
+    golden.write_text(base)
+    config = tmp_path / "ascad.toml"
+    with ThreadedNode(tmp_path / "aerospike.conf") as node:
+        write_toml(config, tmp_path, node.port, golden)
+        ok = _check(config)
+        assert ok.returncode == 0, ok.stderr
+        assert "== runtime: OK" in ok.stdout and "== golden: OK" in ok.stdout
+
+        golden.write_text(base.replace("proto-fd-max 15000", "proto-fd-max 9000"))
+        drift = _check(config, "--format", "json")
+        assert drift.returncode == 1, drift.stderr
+        doc = json.loads(drift.stdout)
+        golden_check = next(c for c in doc["checks"] if c["check"] == "golden")
+        assert golden_check["state"] == "critical"
+        assert [d["path"] for d in golden_check["differences"]] == ["service.proto-fd-max"]
+        assert golden_check["differences"][0]["left_line"] == 4
+        text = _check(config)
+        assert text.returncode == 1
+        assert "proto-fd-max: 15000" in text.stdout and "9000" in text.stdout
+
+    # the node is gone: the runtime check cannot run -> exit 2, with the reason
+    write_toml(config, tmp_path, free_port(), golden)
+    down = _check(config)
+    assert down.returncode == 2
+    assert "== runtime: WARNING (could not run)" in down.stdout
+    assert "refused" in down.stdout
+
+
+# --- election ------------------------------------------------------------------------------------
+
+
+def test_peers_candidates_are_ordered_by_hex_node_id() -> None:
+    peers = "3,3000,[[BB9A,,[10.0.0.3]],[BB92,,[10.0.0.2:3100]],[BB9,,[::1]]]"
+    cands = roles.peers_candidates("BB95", peers, "http://{host}:9145", {"BB92": "http://x:1/"})
+    assert [c.node_id for c in cands] == ["BB9", "BB92", "BB95", "BB9A"]
+    assert [c.url for c in cands] == [
+        "http://[::1]:9145",
+        "http://x:1",
+        None,
+        "http://10.0.0.3:9145",
+    ]
+    assert cands[2].is_self
+
+
+def test_elect_skips_unreachable_and_says_so() -> None:
+    cands = [
+        roles.Candidate("A1", "http://a"),
+        roles.Candidate("B2", None, is_self=True),
+        roles.Candidate("C3", "http://c"),
+    ]
+
+    async def fetch(c: roles.Candidate) -> str:
+        raise AscadError("cannot connect: refused", c.url)
+
+    e = asyncio.run(roles.elect(cands, fetch))
+    assert e.is_self and e.master.node_id == "B2"
+    assert (
+        e.fallback_note
+        == "A1 http://a unreachable (cannot connect: refused); compared with self (B2)"
+    )
+
+    async def fetch_ok(c: roles.Candidate) -> str:
+        if c.node_id == "A1":
+            raise AscadError("HTTP 401", c.url)
+        return "text"
+
+    e = asyncio.run(roles.elect(cands, fetch_ok, self_first_ok=False))
+    assert e.master.node_id == "C3" and e.value == "text"
+    assert "A1 http://a unreachable (HTTP 401)" in (e.fallback_note or "")
+    e = asyncio.run(roles.elect(cands[:1], fetch))
+    assert e.master is None and e.fallback_note.endswith("compared with nobody")
+
+
+def test_static_candidates() -> None:
+    async def status(url: str) -> dict:
+        if url == "http://down":
+            raise AscadError("no answer", url)
+        return {"node_id": {"http://a": "A1", "http://me": "B2"}[url]}
+
+    cands, skipped = asyncio.run(
+        roles.static_candidates("B2", ["http://me/", "http://down", "http://a"], status)
+    )
+    assert [(c.node_id, c.url, c.is_self) for c in cands] == [
+        ("A1", "http://a", False),
+        ("B2", None, True),
+    ]
+    assert [s.candidate.url for s in skipped] == ["http://down"]
+
+
+@pytest.mark.parametrize(("a", "b"), [("FF", "100"), ("BB9", "bb90"), ("9", "A")])
+def test_node_id_key_is_numeric(a: str, b: str) -> None:
+    assert roles.node_id_key(a) < roles.node_id_key(b)

@@ -1,0 +1,30 @@
+"""`ascad demo`: a local emulated cluster showing ascad at work (see ascad.demo)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from ascad.report.terminal import use_colour
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--color",
+        "--colour",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour output",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary files (confs, git repo)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ascad.demo import run_demo
+
+    return asyncio.run(
+        run_demo(sys.stdout, colour=use_colour(sys.stdout, args.color), keep=args.keep)
+    )

@@ -31,10 +31,10 @@ import aiohttp
 
 from ascad.agent import roles
 from ascad.agent.settings import AgentSettings
-from ascad.compare import CHANGED, ONLY_LEFT, CompareResult, Difference, compare
-from ascad.conf.model import display
+from ascad.compare import CompareResult, Difference, compare
 from ascad.errors import AscadError
 from ascad.loader import LoadedConf, LoadOptions, conf_from_text, load_conf
+from ascad.report import terminal
 from ascad.report.jsonout import difference_to_dict
 
 log = logging.getLogger("ascad.agent")
@@ -68,7 +68,7 @@ class CheckResult:
 
     def lines(self) -> list[str]:
         """One line per difference: path, values, and the lines they come from."""
-        return [difference_line(d, self.left, self.right) for d in self.differences]
+        return [terminal.difference_line(d, self.left, self.right) for d in self.differences]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,20 +130,6 @@ class CycleResult:
             "exit_code": self.exit_code,
             "checks": [c.to_dict() for c in self.checks],
         }
-
-
-def difference_line(d: Difference, left: str, right: str) -> str:
-    """``path: a (left:3) -> b (right:5)``, or ``path = v only in left:3``."""
-    path = display(d.path)
-    if d.kind == CHANGED:
-        return (
-            f"{path}: {display(d.left or '')} ({left}:{d.left_line})"
-            f" -> {display(d.right or '')} ({right}:{d.right_line})"
-        )
-    if d.kind == ONLY_LEFT:
-        return f"{path} = {display(d.left or '')} only in {left}:{d.left_line}"
-    where = f"{right}:{d.right_line}" if d.right_line else right
-    return f"{path} = {display(d.right or '')} only in {where}"
 
 
 # --- HTTP: peers' configs -------------------------------------------------------------------------

@@ -114,6 +114,24 @@ def render_differences(
     return "\n".join(out) + "\n"
 
 
+def difference_line(d: Difference, left: str, right: str) -> str:
+    """One difference on one plain line (Riemann descriptions, logs): path, values, lines."""
+    path = display(d.path)
+    if d.kind == CHANGED:
+        return (
+            f"{path}: {display(d.left or '')} ({_at(left, d.left_line)})"
+            f" -> {display(d.right or '')} ({_at(right, d.right_line)})"
+        )
+    if d.kind == SET_AT_RUNTIME:
+        return (
+            f"{path}: default {display(d.left or '')} -> running {display(d.right or '')} "
+            f"on {right}, set at runtime, not in the conf"
+        )
+    if d.kind == ONLY_LEFT:
+        return f"{path} = {display(d.left or '')} only in {_at(left, d.left_line)}"
+    return f"{path} = {display(d.right or '')} only in {_at(right, d.right_line)}"
+
+
 def _at(name: str, line: int | None) -> str:
     """``file:line``, or just the source's name when it has no lines (a running node)."""
     return f"{name}:{line}" if line else name

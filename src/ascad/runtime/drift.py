@@ -43,6 +43,7 @@ from ascad.errors import AscadError
 from ascad.runtime.mapping import (
     DEFAULT_SYSLOG_PATHS,
     is_runtime_default,
+    runtime_default_rule,
     runtime_to_flat,
     segment_parts,
     split_path,
@@ -203,7 +204,10 @@ def drift(
         r = rs.get(path)
         if r is not None:
             same = values_match(s.canonical, r.canonical)
-            if same is None:
+            forced = runtime_default_rule(path, r.canonical, rs) if same is False else None
+            if forced is not None and forced.forced:
+                unchecked.append(Unchecked(path, s.line, f"the server overrides it: {forced.fact}"))
+            elif same is None:
                 result.wildcards.append(path)
             elif not same and not skip(path):
                 diffs.append(
@@ -297,8 +301,10 @@ def drift(
         info = table.lookup(path)
         if info is None or info.machine_dependent or info.default_canonical is None:
             continue
+        if not _for_engine(path, info, rs):
+            continue
         if same_default(r.canonical, info.default_canonical) or is_runtime_default(
-            path, r.canonical
+            path, r.canonical, rs
         ):
             continue
         if not skip(path):
@@ -325,6 +331,23 @@ def drift(
     )
     result.differences = diffs
     return result, unchecked
+
+
+def _for_engine(path: str, info: Any, settings: dict[str, Setting]) -> bool:
+    """False when ``path`` is an engine-specific parameter of another engine than the node's.
+
+    Fact (conf-format-and-runtime-mapping.md c): engine-specific parameters are printed only for
+    their engine, and their schema default is that engine's; a value printed under another type
+    (``storage-engine memory``) has no default to compare with.
+    """
+    engines = getattr(info, "engines", None)
+    if not engines:
+        return True
+    typed = [p for p, kind in stanza_prefixes(path) if kind == "typed"]
+    if not typed:
+        return True
+    stanza = settings.get(typed[-1])
+    return stanza is None or not stanza.value or stanza.value in engines
 
 
 def same_default(value: str, default: str) -> bool:

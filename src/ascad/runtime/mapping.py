@@ -157,23 +157,77 @@ UNVERIFIABLE: tuple[Unverifiable, ...] = (
     Unverifiable(
         "security.log.report-data-op*", "how the ns/set scopes print is not known (EE printer)"
     ),
+    Unverifiable(
+        "security.ldap.role-query-pattern[*]",
+        "how the ldap role-query-pattern list prints is not known: the security printer is EE "
+        "only and no capture shows it (the 6.4 excerpt prints ldap.disable-tls and "
+        "ldap.polling-period only)",
+    ),
 )
 
 
-# Running values that are defaults although the schema's default differs: (path glob, value, fact).
-RUNTIME_DEFAULTS: tuple[tuple[str, str, str], ...] = (
-    (
+@dataclass(frozen=True)
+class RuntimeDefault:
+    """A running value that is the default although the schema's default differs.
+
+    ``when``: (sibling key, value) that must hold in the same stanza on the node, or None.
+    ``forced``: the server sets this value over a conf line too, so a conf value that differs
+    is not drift (the line has no effect): drift lists it as unverifiable.
+    """
+
+    pattern: str
+    value: str
+    fact: str
+    when: tuple[str, str] | None = None
+    forced: bool = False
+
+
+RUNTIME_DEFAULTS: tuple[RuntimeDefault, ...] = (
+    RuntimeDefault(
         "namespace[*].mrt-duration",
         "0",
         "a namespace without strong-consistency prints mrt-duration=0 (8.1.2.2 capture); the "
         "schema's 10 s default applies to strong-consistency namespaces only",
     ),
+    RuntimeDefault(
+        "namespace[*].storage-engine.post-write-queue",
+        "0",
+        "cfg.c forces post-write-queue to 0 for a data-in-memory namespace, over the default "
+        "(and over a conf value); the 6.x capture prints data-in-memory=true with "
+        "post-write-queue=0",
+        when=("data-in-memory", "true"),
+        forced=True,
+    ),
 )
 
 
-def is_runtime_default(path: str, value: str) -> bool:
+def runtime_default_rule(
+    path: str, value: str, settings: dict[str, Setting] | None = None
+) -> RuntimeDefault | None:
+    """The :data:`RUNTIME_DEFAULTS` rule that explains ``value`` at ``path``, or None.
+
+    ``settings``: the node's flat settings, needed by the rules that depend on a sibling key
+    (without them those rules never apply).
+    """
+    for rule in RUNTIME_DEFAULTS:
+        if value != rule.value or not glob_regex(rule.pattern).match(path):
+            continue
+        if rule.when is None:
+            return rule
+        if settings is None:
+            continue
+        parent = ".".join(split_path(path)[:-1])
+        sibling = settings.get(f"{parent}.{rule.when[0]}")
+        if sibling is not None and sibling.canonical == rule.when[1]:
+            return rule
+    return None
+
+
+def is_runtime_default(
+    path: str, value: str, settings: dict[str, Setting] | None = None
+) -> bool:
     """True if ``value`` is what the server prints for ``path`` when the conf is silent."""
-    return any(glob_regex(p).match(path) and value == v for p, v, _ in RUNTIME_DEFAULTS)
+    return runtime_default_rule(path, value, settings) is not None
 
 
 def unverifiable_reason(path: str, build: Version | None) -> str | None:
@@ -263,6 +317,19 @@ def element_tokens(key: str, element: str) -> tuple[str, ...]:
     return (host, port)
 
 
+def _is_multi_token(base: str, key: str) -> bool:
+    """A single (not repeated) key whose conf line has several tokens, printed joined by ``:``.
+
+    Fact (conf-format-and-runtime-mapping.md c, "Multi-token lines are joined with ``:``"):
+    ``secrets-address-port h p [tls]`` prints ``h:p[:tls]``. Which keys read more than one token
+    is ``keys.MAX_VALUES``; ordered lists (``file``/``device``: the second token is ``.shadow``),
+    set keys (one element per printed key) and logging ``context`` have their own rules.
+    """
+    if keys.max_values(base) < 2 or "[" in split_path(key)[-1]:
+        return False
+    return base not in keys.ORDERED_KEYS and base not in keys.SET_KEYS and base not in keys.KEYED_KEYS
+
+
 def set_path(prefix: str, key: str, tokens: tuple[str, ...]) -> tuple[str, str, str]:
     """(path, value, canonical) of one set element, spelled like ``ascad.conf.flatten``."""
     base = split_path(key)[-1]
@@ -337,6 +404,10 @@ def map_context(b: _Builder, context: str, prefix: str, kv: KV, build: Version |
             continue
         if context == "namespace" and key in keys.TYPED_STANZAS:
             b.stanza(prefix + key, v)
+            continue
+        if _is_multi_token(base, key):
+            tokens = element_tokens(base, v)
+            b.param(prefix + key, " ".join(tokens), canonical_values(base, tokens))
             continue
         b.param(prefix + key, v, canonical_values(base, (v,)))
     for path, shadow in shadows:

@@ -15,7 +15,10 @@ aerospike/aerospike-server as/src/base/cfg_info.c):
   ``enable-security=false`` also means off.
 - XDR's get-config errors on CE (xdr off); ``dcs=A,B`` names the dcs, each dc's ``namespaces=``
   lists its namespaces (any namespace can be queried under any dc, so membership comes from that
-  list only).
+  list only). A listed dc or dc namespace whose own query fails (``ERROR:20:namespace not found
+  on node`` when the dc names a namespace the node does not have) is recorded in ``unreadable``
+  like a namespace that gives no config: the conf's lines there are unverifiable, and the rest of
+  the node is still read.
 - Servers before 7.1 leave unknown commands out of the reply; 7.1+ answer an error. Both read as
   "not available" here. 4.x may only answer a plain ``get-config`` (service, network and security
   in one string): it is split by key shape (:func:`split_combined`).
@@ -329,10 +332,8 @@ async def take_snapshot(
     for dc in dcs:
         value = b.get(dc_command(dc))
         if is_error(value):
-            raise SnapshotError(
-                f"xdr lists dc {dc!r} but its config failed ({value!r})",
-                f"{where} {dc_command(dc)}",
-            )
+            snap.unreadable[f"xdr.dc[{dc}]"] = dc_command(dc)
+            continue
         kv = parse_kv(value or "")
         snap.dcs[dc] = kv
         dc_ns[dc] = parse_list(kv_get(kv, "namespaces") or "", ",")
@@ -365,10 +366,8 @@ async def take_snapshot(
         for ns in names:
             value = c.get(dc_command(dc, ns))
             if is_error(value):
-                raise SnapshotError(
-                    f"dc {dc!r} lists namespace {ns!r} but its config failed ({value!r})",
-                    f"{where} {dc_command(dc, ns)}",
-                )
+                snap.unreadable[f"xdr.dc[{dc}].namespace[{ns}]"] = dc_command(dc, ns)
+                continue
             snap.dc_namespaces[dc][ns] = parse_kv(value or "")
     return snap
 

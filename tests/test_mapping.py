@@ -258,3 +258,49 @@ def test_memory_one_liner_before_7_0() -> None:
     text = render(flat_to_tree(runtime_to_flat(snap), build=snap.build))
     assert "    storage-engine memory\n" in text
     assert parse_text(text, "x").root.find("namespace", "t") is not None
+
+
+def test_single_multi_token_key_is_split_back_into_its_conf_tokens() -> None:
+    # secrets-address-port h p [tls] prints h:p[:tls] (multi-token lines are joined with `:`).
+    cases = {
+        "test_dns_name:4000:127.0.0.1": "test_dns_name 4000 127.0.0.1",
+        "vault.local:3005": "vault.local 3005",
+        "2001:db8::1:3005:tls1": "2001:db8::1 3005 tls1",
+    }
+    for printed, line in cases.items():
+        snap = _snap(service=parse_kv(f"secrets-address-port={printed};pidfile=null"))
+        run = runtime_to_flat(snap).settings
+        conf = conf_flat(f"service {{\n secrets-address-port {line}\n}}\n").settings
+        path = "service.secrets-address-port"
+        assert run[path].value == line
+        assert run[path].canonical == conf[path].canonical, printed
+    unset = runtime_to_flat(_snap(service=parse_kv("secrets-address-port=null"))).settings
+    assert unset["service.secrets-address-port"].value == "null"
+
+
+def test_a_dc_namespace_whose_query_fails_is_unreadable_not_fatal() -> None:
+    answers = {
+        "node": "BB9000000000001",
+        "build": "6.2.0.2",
+        "namespaces": "ns3",
+        "get-config:context=xdr": "dcs=dc1;src-id=1;trace-sample=0",
+        "get-config:context=xdr;dc=dc1": "node-address-port=10.0.0.9:3000;namespaces=ns1,ns3",
+        "get-config:context=xdr;dc=dc1;namespace=ns1": "ERROR:20:namespace not found on node",
+        "get-config:context=xdr;dc=dc1;namespace=ns3": "enabled=true;forward=false",
+    }
+    snap = snapshot_from_answers("127.0.0.1:3000", answers)
+    dc_unreadable = {p: c for p, c in snap.unreadable.items() if p.startswith("xdr")}
+    assert dc_unreadable == {
+        "xdr.dc[dc1].namespace[ns1]": "get-config:context=xdr;dc=dc1;namespace=ns1"
+    }
+    assert list(snap.dc_namespaces["dc1"]) == ["ns3"]
+    text = (
+        "xdr {\n src-id 1\n dc dc1 {\n  node-address-port 10.0.0.9 3000\n"
+        "  namespace ns1 {\n   forward true\n  }\n  namespace ns3 {\n  }\n }\n}\n"
+    )
+    tree = parse_text(text, "t.conf")
+    result, unchecked = drift(tree, flatten(tree), snap)
+    assert result.differences == []
+    reasons = {u.path: u.reason for u in unchecked}
+    assert "namespace=ns1" in reasons["xdr.dc[dc1].namespace[ns1]"]
+    assert "xdr.dc[dc1].namespace[ns1].forward" not in reasons  # the stanza stands for its body

@@ -10,14 +10,16 @@ import pytest
 
 from ascad.cli import main
 from ascad.compare import CHANGED, ONLY_LEFT, ONLY_RIGHT
+from ascad.conf.flatten import flatten
+from ascad.conf.parser import parse_text
 from ascad.emulator import cluster as emu
 from ascad.emulator.node import load_node
 from ascad.emulator.replay import ReplayHandler
 from ascad.emulator.server import EmulatorCluster
 from ascad.loader import LoadOptions
-from ascad.runtime.drift import SET_AT_RUNTIME, runtime_diff
+from ascad.runtime.drift import SET_AT_RUNTIME, drift, runtime_diff, table_for_build
 from ascad.runtime.info import InfoClient
-from ascad.runtime.snapshot import kv_get, parse_kv
+from ascad.runtime.snapshot import RuntimeSnapshot, kv_get, parse_kv
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RUNTIME = FIXTURES / "runtime"
@@ -368,3 +370,113 @@ def test_cli_exit_2_when_node_is_down(tmp_path: Path) -> None:
         port = s.getsockname()[1]
     code = main(["diff", CONF_81, f"aerospike://127.0.0.1:{port}", "--timeout", "2"])
     assert code == 2
+
+
+# --- facts behind the sample-conf fixes ---------------------------------------------------------
+
+CONF_64_DIM = """service {
+    cluster-name dim
+}
+namespace dim {
+    memory-size 1G
+    storage-engine device {
+        file /opt/aerospike/dim.dat
+        filesize 1G
+        data-in-memory true
+%s    }
+}
+namespace dev {
+    memory-size 1G
+    storage-engine device {
+        file /opt/aerospike/dev.dat
+        filesize 1G
+    }
+}
+"""
+
+
+def test_data_in_memory_forces_post_write_queue_to_0(tmp_path: Path) -> None:
+    # cfg.c sets post-write-queue to 0 for a data-in-memory namespace (the 6.x capture prints
+    # data-in-memory=true with post-write-queue=0): not set at runtime, and a conf value is
+    # overridden (unverifiable, never drift).
+    silent = tmp_path / "silent.conf"
+    silent.write_text(CONF_64_DIM % "")
+    out = asyncio.run(_emulated(str(silent), None, build="6.4.0.1"))
+    assert out.result.differences == []
+    stated = tmp_path / "stated.conf"
+    stated.write_text(CONF_64_DIM % "        post-write-queue 512\n")
+    out = asyncio.run(_emulated(str(stated), None, build="6.4.0.1"))
+    assert out.result.differences == []
+    [u] = [u for u in out.extra["unverifiable"] if "post-write-queue" in u["path"]]
+    assert u["path"] == "namespace[dim].storage-engine.post-write-queue"
+    assert "overrides" in u["reason"] and u["line"] == 10
+
+
+def test_post_write_queue_0_without_data_in_memory_is_set_at_runtime(tmp_path: Path) -> None:
+    conf = tmp_path / "dev.conf"
+    conf.write_text(CONF_64_DIM % "")
+    action = "set-config:context=namespace;id=dev;storage-engine.post-write-queue=0"
+    out = asyncio.run(_emulated(str(conf), action, build="6.4.0.1"))
+    [d] = out.result.differences
+    assert (d.path, d.kind, d.left, d.right) == (
+        "namespace[dev].storage-engine.post-write-queue",
+        SET_AT_RUNTIME,
+        "256",
+        "0",
+    )
+
+
+def test_engine_specific_default_is_compared_for_its_engine_only() -> None:
+    snap = RuntimeSnapshot(
+        address="127.0.0.1:3000",
+        node_id="A",
+        build="6.4.0.1",
+        namespaces={
+            "m": parse_kv("storage-engine=memory;storage-engine.post-write-queue=0"),
+            "d": parse_kv("storage-engine=device;storage-engine.post-write-queue=0"),
+        },
+    )
+    text = (
+        "namespace m {\n storage-engine memory\n}\nnamespace d {\n storage-engine device {\n }\n}\n"
+    )
+    tree = parse_text(text, "e.conf")
+    result, _ = drift(tree, flatten(tree), snap, table=table_for_build("6.4.0.1"))
+    # post-write-queue is device-only: its default says nothing about a memory namespace.
+    assert [(d.path, d.kind) for d in result.differences] == [
+        ("namespace[d].storage-engine.post-write-queue", SET_AT_RUNTIME)
+    ]
+
+
+def test_ldap_role_query_pattern_is_unverifiable(tmp_path: Path) -> None:
+    conf = tmp_path / "ldap.conf"
+    conf.write_text(
+        "service {\n    cluster-name l\n}\nnamespace test {\n    memory-size 1G\n"
+        "    storage-engine memory\n}\nsecurity {\n    ldap {\n"
+        "        query-base-dn dc=example,dc=org\n"
+        "        role-query-pattern (&(objectClass=posixGroup)(memberUid=${un}))\n"
+        "        server ldap://ldap.example.org:389\n    }\n}\n"
+    )
+    out = asyncio.run(_emulated(str(conf), None, build="6.4.0.1"))
+    assert out.result.differences == []
+    [u] = [u for u in out.extra["unverifiable"] if "role-query-pattern" in u["path"]]
+    assert u["line"] == 11 and "EE" in u["reason"]
+
+
+def test_masking_context_is_known_from_8_1_1_only(tmp_path: Path) -> None:
+    conf = tmp_path / "masking.conf"
+    conf.write_text(
+        "service {\n    cluster-name m\n}\nlogging {\n    console {\n        context any info\n"
+        "        context masking debug\n    }\n}\nnamespace test {\n"
+        "    storage-engine memory {\n        data-size 1G\n    }\n}\n"
+    )
+    out = asyncio.run(_emulated(str(conf), None, build="8.1.2.0"))
+    assert out.result.differences == []
+    out = asyncio.run(_emulated(str(conf), None, build="8.1.0.1"))
+    [d] = out.result.differences
+    assert (d.path, d.kind, d.left, d.left_line) == (
+        "logging.console.context[masking]",
+        ONLY_LEFT,
+        "debug",
+        7,
+    )
+    assert "8.1.0.1" in d.note and "refuse" in d.note

@@ -35,8 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_node_arguments(parser)
 
 
-def settings_filter(snap: RuntimeSnapshot, show_all: bool) -> Callable[[Setting], bool]:
-    """Which parameters to print: never ``null``; defaults and machine values only with --all."""
+def settings_filter(
+    snap: RuntimeSnapshot, show_all: bool, settings: dict[str, Setting] | None = None
+) -> Callable[[Setting], bool]:
+    """Which parameters to print: never ``null``; defaults and machine values only with --all.
+
+    ``settings`` (the whole runtime flat) lets a default that depends on another key be known
+    (post-write-queue is forced to 0 with data-in-memory).
+    """
     table = None if show_all else table_for_build(snap.build)
 
     def keep(s: Setting) -> bool:
@@ -47,7 +53,7 @@ def settings_filter(snap: RuntimeSnapshot, show_all: bool) -> Callable[[Setting]
         info = table.lookup(s.path)
         if info is None:
             return True
-        if info.machine_dependent or is_runtime_default(s.path, s.canonical):
+        if info.machine_dependent or is_runtime_default(s.path, s.canonical, settings):
             return False
         return info.default_canonical is None or not same_default(
             s.canonical, info.default_canonical
@@ -96,7 +102,9 @@ def _tidy(stanza: Stanza, show_all: bool) -> None:
 def render_snapshot(snap: RuntimeSnapshot, *, show_all: bool = False) -> str:
     """The snapshot as aerospike.conf text, with a header comment naming the node."""
     flat = runtime_to_flat(snap)
-    tree = flat_to_tree(flat, include=settings_filter(snap, show_all), build=snap.build)
+    tree = flat_to_tree(
+        flat, include=settings_filter(snap, show_all, flat.settings), build=snap.build
+    )
     _tidy(tree.root, show_all)
     head = [
         f"# Running configuration of aerospike://{snap.address}",

@@ -48,8 +48,9 @@ _CF_CONTEXTS = ("misc", "alloc", "arenax", "hardware", "msg", "rbuffer", "os", "
 # (the 8.1.1 schema names it; the facts: "8.1.1 adds masking"), although the exporter's log/0
 # line kept with the 8.1.2.2 build lacks it: that mock file mixes lines of several captures (it
 # keeps older ones as comments and names an `as80_cluster_1` cluster), and its log/0 has 8.1's
-# `deprecation` but no 8.1.1 name, so it is read as an 8.1.0 log/0. Its place among the `as`
-# contexts is not known: it is put alphabetically (before `migrate`).
+# `deprecation` (8.1) but not `masking`, the one name 8.1.1 adds, so it is most likely an 8.1.0
+# log/0 (its xdr dc lines do have 8.1.1's `recovery-threads`). Where the server lists `masking`
+# among the `as` contexts is not known: it is put alphabetically (before `migrate`).
 _NOT_CONTEXTS = frozenset({"any"})
 
 # Conf parameters the server reads but never prints (cfg_info.c "no user, group"; section c/f).

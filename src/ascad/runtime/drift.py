@@ -8,6 +8,8 @@ Rules (shared/aerospike/conf-format-and-runtime-mapping.md sections c and f, doc
 - Logging: the runtime has no ``any``. A sink starts with every context CRITICAL, ``context any
   X`` sets them all, a later ``context foo Y`` overrides one, in file order. The conf is expanded
   that way over the node's own context list and each effective level keeps the line that set it.
+  A context the conf names that the node does not list is reported (``only_left``): ``log/ID``
+  lists every context the server has, and an unknown context stops startup.
 - Parameters the server never prints (``service.user``, ``mod-lua``, syslog ``facility``, …) are
   *unverifiable*: listed, never drift. So is a plain parameter the node does not print although
   its version knows it.
@@ -18,6 +20,9 @@ Rules (shared/aerospike/conf-format-and-runtime-mapping.md sections c and f, doc
   parameter). A parameter the conf does not set whose running value differs from the version's
   default (and whose default does not depend on the machine) is ``set_at_runtime``: the
   ``set-config`` never written back. A conf value equal to the running value is never drift.
+  Engine-specific parameters are compared with their default only under their engine, and a
+  running value the server forces (``mapping.RUNTIME_DEFAULTS``: ``post-write-queue`` 0 with
+  ``data-in-memory``) is neither ``set_at_runtime`` nor, against a conf line, drift (unverifiable).
 """
 
 from __future__ import annotations
@@ -233,7 +238,24 @@ def drift(
                         )
                     )
             continue
-        if _is_element(path) is not None or split_path(path)[-1].startswith("context["):
+        if split_path(path)[-1].startswith("context["):
+            # log/ID lists every context the server knows; one it does not list is unknown to
+            # it, and cfg.c stops startup on an unknown logging context.
+            if not skip(path):
+                diffs.append(
+                    Difference(
+                        path,
+                        ONLY_LEFT,
+                        s.value,
+                        None,
+                        s.line,
+                        None,
+                        note=f"the node (server {snap.build}) does not list this log context: "
+                        "it would refuse this line at its next restart",
+                    )
+                )
+            continue
+        if _is_element(path) is not None:
             if not skip(path):
                 diffs.append(
                     Difference(path, ONLY_LEFT, s.value, None, s.line, None, note="not on the node")

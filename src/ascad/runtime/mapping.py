@@ -16,6 +16,8 @@ The running server prints its configuration per context as flat ``key=value`` pa
 - ``tls[i].name=NAME`` names the i-th TLS stanza: ``tls[i].x`` -> ``network.tls[NAME].x``;
 - set-shaped keys (``ascad.conf.keys.SET_KEYS``) print once per element, multi-token lines joined
   by ``:`` (``10.0.0.1:3002``): each element becomes ``key[10.0.0.1:3002]``, value ``10.0.0.1 3002``;
+- a single key that reads several tokens (``keys.MAX_VALUES``: ``secrets-address-port h p [tls]``)
+  prints them joined by ``:`` too (``h:p[:tls]``) and is split back the same way;
 - values are already canonical (bytes, seconds, lowercase booleans); they are still passed
   through :func:`ascad.conf.values.canonical_values` so both sides use one function;
 - logging: ``logs`` (``id:sink``) and ``log/ID`` (``context:LEVEL``) become
@@ -223,9 +225,7 @@ def runtime_default_rule(
     return None
 
 
-def is_runtime_default(
-    path: str, value: str, settings: dict[str, Setting] | None = None
-) -> bool:
+def is_runtime_default(path: str, value: str, settings: dict[str, Setting] | None = None) -> bool:
     """True if ``value`` is what the server prints for ``path`` when the conf is silent."""
     return runtime_default_rule(path, value, settings) is not None
 
@@ -327,7 +327,9 @@ def _is_multi_token(base: str, key: str) -> bool:
     """
     if keys.max_values(base) < 2 or "[" in split_path(key)[-1]:
         return False
-    return base not in keys.ORDERED_KEYS and base not in keys.SET_KEYS and base not in keys.KEYED_KEYS
+    return (
+        base not in keys.ORDERED_KEYS and base not in keys.SET_KEYS and base not in keys.KEYED_KEYS
+    )
 
 
 def set_path(prefix: str, key: str, tokens: tuple[str, ...]) -> tuple[str, str, str]:

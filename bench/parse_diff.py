@@ -31,7 +31,9 @@ def generated_conf(namespaces: int, sets_per_ns: int = 4) -> str:
             f"        flush-size 1M\n        data-size 64G\n    }}\n"
         )
         for s in range(sets_per_ns):
-            out.append(f"    set s{s} {{\n        stop-writes-count 10M\n        default-ttl 1d\n    }}\n")
+            out.append(
+                f"    set s{s} {{\n        stop-writes-count 10M\n        default-ttl 1d\n    }}\n"
+            )
         out.append("}\n")
     return "".join(out)
 

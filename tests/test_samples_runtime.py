@@ -17,14 +17,16 @@ from tests.test_validate import sample_versions
 def build_of(version: str) -> str:
     """A four-part build for a SOURCES.md version (`8.1` -> `8.1.0.0`, `7.2.0.0-rc1` -> `7.2.0.0`)."""
     parts = re.findall(r"\d+", version.split("-")[0])
-    return ".".join((parts + ["0", "0", "0", "0"])[:4])
+    return ".".join([*parts, "0", "0", "0", "0"][:4])
 
 
 SAMPLES = sample_versions()
 
 
 @pytest.mark.parametrize(("name", "version"), SAMPLES, ids=[n for n, _ in SAMPLES])
-def test_sample_conf_in_emulator_has_zero_drift(name: str, version: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sample_conf_in_emulator_has_zero_drift(
+    name: str, version: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = FIXTURES / "confs" / name
     node = load_node(str(path), build=build_of(version))
 

@@ -128,12 +128,12 @@ def test_8_1_capture_maps_to_conf_paths() -> None:
 
 
 def test_dc_name_with_colon_is_one_segment() -> None:
-    assert split_path("xdr.dc[172.17.0.8:8901].namespace[test].ship-bin[a]") == [
+    assert split_path("xdr.dc[172.17.0.8:8901].namespace[test].ship-bin[a]") == (
         "xdr",
         "dc[172.17.0.8:8901]",
         "namespace[test]",
         "ship-bin[a]",
-    ]
+    )
 
 
 # --- special cases, each against the conf parser's own flattening --------------------------------

@@ -34,6 +34,7 @@ from typing import Any
 
 from ascad.compare import ONLY_LEFT, ONLY_RIGHT, CompareResult, compare
 from ascad.conf.model import FlatConfig, Setting
+from ascad.conf.paths import ancestors
 from ascad.errors import AscadError
 from ascad.expected import PathMatcher
 from ascad.loader import LoadedConf, LoadOptions, is_runtime_spec, load_conf
@@ -189,19 +190,6 @@ def pair_differences(a: Group, b: Group) -> CompareResult:
     return compare(_restrict(a.flat, differing), _restrict(b.flat, differing))
 
 
-def _ancestors(path: str) -> list[str]:
-    """Prefixes of ``path`` ending before a top-level ``.``: the stanzas that may contain it."""
-    out, depth = [], 0
-    for i, ch in enumerate(path):
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        elif ch == "." and depth == 0:
-            out.append(path[:i])
-    return out
-
-
 def parameter_findings(groups: list[Group]) -> list[ParameterFinding]:
     """Per path, the value each group holds, when not every group holds the same one."""
     if len(groups) < 2:
@@ -221,10 +209,10 @@ def parameter_findings(groups: list[Group]) -> list[ParameterFinding]:
         if all(v == per_group[0] for v in per_group) and per_group[0] is not None:
             continue
         # A group that lacks an enclosing stanza is explained by that stanza's finding.
-        ancestors = [a for a in _ancestors(path) if a in stanza_paths]
+        enclosing = [a for a in ancestors(path) if a in stanza_paths]
         holders: dict[str | None, ValueHolders] = {}
         for g, v in zip(groups, per_group, strict=True):
-            if v is None and any(a not in g.values for a in ancestors):
+            if v is None and any(a not in g.values for a in enclosing):
                 continue
             h = holders.get(v)
             if h is None:

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from ascad.compare import CHANGED, ONLY_LEFT, SET_AT_RUNTIME, CompareResult, Difference
 from ascad.conf.model import display
+from ascad.conf.paths import parent_and_leaf
 
 _RED, _GREEN, _YELLOW, _BOLD, _DIM, _RESET = (
     "\033[31m",
@@ -29,19 +30,8 @@ def use_colour(stream: TextIO, choice: str = "auto") -> bool:
 
 
 def group_of(path: str) -> tuple[str, str]:
-    """Split a path into (stanza, rest) at its last stanza segment: ``namespace[test]``, ``x``."""
-    depth = 0
-    cut = -1
-    for i, ch in enumerate(path):
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        elif ch == "." and depth == 0:
-            cut = i
-    if cut < 0:
-        return "", path
-    return path[:cut], path[cut + 1 :]
+    """Split a path into (stanza, rest) at its last segment: ``namespace[test]``, ``x``."""
+    return parent_and_leaf(path)
 
 
 def _restart_note(d: Difference) -> str:

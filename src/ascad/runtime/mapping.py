@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from ascad.compare import glob_regex
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Param, Setting, Stanza
+from ascad.conf.paths import segment_parts, split_path
 from ascad.conf.values import canonical_values
 from ascad.runtime.snapshot import KV, RuntimeSnapshot, build_tuple
 
@@ -246,31 +247,6 @@ def row_for(context: str, key: str, build: Version | None) -> Row | None:
 
 
 # --- path helpers ------------------------------------------------------------------------------
-
-
-def split_path(path: str) -> list[str]:
-    """``namespace[a.b].x`` -> [``namespace[a.b]``, ``x``]: dots inside ``[…]`` do not split."""
-    out: list[str] = []
-    start = 0
-    depth = 0
-    for i, ch in enumerate(path):
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        elif ch == "." and depth == 0:
-            out.append(path[start:i])
-            start = i + 1
-    out.append(path[start:])
-    return out
-
-
-def segment_parts(segment: str) -> tuple[str, str | None]:
-    """``file[/a.log]`` -> (``file``, ``/a.log``); ``mode`` -> (``mode``, None)."""
-    if segment.endswith("]") and "[" in segment:
-        base, _, rest = segment.partition("[")
-        return base, rest[:-1]
-    return segment, None
 
 
 def stanza_kind(parent_kind: str, segment: str) -> str | None:

@@ -20,7 +20,7 @@ def test_demo_finds_each_injected_drift_and_cleans_up() -> None:
     assert cycle1.count(" ok") == 6 and "critical" not in cycle1
     # each drift found where it belongs, with its line
     assert re.search(
-        r"~ replication-factor: 2 \(\S+node1/aerospike.conf:\d+\) -> 3 \(git:main:aerospike/aerospike.conf.j2:\d+\)",
+        r"~ replication-factor: 2 \(\S+node1/aerospike.conf:\d+\) -> 3 \(git:main:aerospike/aerospike.conf.j2:\d+\) \[restart needed\]",
         out,
     )
     assert re.search(

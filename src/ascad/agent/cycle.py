@@ -33,6 +33,7 @@ from ascad.agent import roles
 from ascad.agent.settings import AgentSettings
 from ascad.compare import CompareResult, Difference, compare
 from ascad.errors import AscadError
+from ascad.knowledge.restart import with_restart_flags
 from ascad.loader import LoadedConf, LoadOptions, conf_from_text, load_conf
 from ascad.report import terminal
 from ascad.report.jsonout import difference_to_dict
@@ -221,6 +222,7 @@ class LocalNode:
     cluster_name: str | None = None
     peers: str | None = None
     error: str | None = None
+    build: str | None = None
 
 
 class CycleRunner:
@@ -278,7 +280,7 @@ class CycleRunner:
                 timeout=s.aerospike_timeout,
                 pool_size=1,
             ) as client:
-                reply = await client.request("node", "cluster-name", peers_cmd)
+                reply = await client.request("node", "cluster-name", peers_cmd, "build")
         except AscadError as exc:
             return LocalNode(error=str(exc))
         except (OSError, ValueError) as exc:
@@ -286,7 +288,12 @@ class CycleRunner:
         node_id = reply.get("node")
         if not node_id:
             return LocalNode(error=f"{s.aerospike_address}: the node did not answer 'node'")
-        return LocalNode(node_id, reply.get("cluster-name") or None, reply.get(peers_cmd))
+        return LocalNode(
+            node_id,
+            reply.get("cluster-name") or None,
+            reply.get(peers_cmd),
+            build=reply.get("build") or None,
+        )
 
     async def load_own(self) -> LoadedConf:
         return await load_conf(
@@ -398,6 +405,11 @@ class CycleRunner:
                     role_checks[-1].master = master_label
                     role_checks[-1].fallback = fallback
         runtime = await runtime_task
+        for c in role_checks:
+            # Golden and peer findings say whether applying them needs a restart of this node.
+            c.differences = with_restart_flags(c.differences, local.build)
+            if c.result is not None:
+                c.result.differences = c.differences
         checks = [runtime, *role_checks]
         if fallback:
             log.warning("master fallback: %s", fallback)

@@ -105,7 +105,12 @@ def render_differences(
 
 
 def difference_line(d: Difference, left: str, right: str) -> str:
-    """One difference on one plain line (Riemann descriptions, logs): path, values, lines."""
+    """One difference on one plain line (Riemann descriptions, logs): path, values, lines, and
+    whether fixing it needs a restart."""
+    return _difference_text(d, left, right) + _restart_note(d)
+
+
+def _difference_text(d: Difference, left: str, right: str) -> str:
     path = display(d.path)
     if d.kind == CHANGED:
         return (

@@ -45,6 +45,7 @@ from ascad.compare import (
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Setting, Stanza
 from ascad.errors import AscadError
+from ascad.knowledge.restart import restart_flag
 from ascad.runtime.mapping import (
     DEFAULT_SYSLOG_PATHS,
     is_runtime_default,
@@ -343,7 +344,7 @@ def drift(
             )
 
     if table is not None:
-        diffs = [_with_restart(d, table) for d in diffs]
+        diffs = [restart_flag(d, table) for d in diffs]
     order = {p: i for i, p in enumerate(conf.settings)}
     diffs.sort(
         key=lambda d: (
@@ -392,13 +393,6 @@ def _known_elsewhere(path: str) -> bool:
     if versions_of(pattern):
         return True
     return pattern.endswith("[*]") and bool(versions_of(pattern[:-3]))
-
-
-def _with_restart(d: Difference, table: Any) -> Difference:
-    info = table.lookup(d.path)
-    if info is None:
-        return d
-    return d.with_(restart=not info.dynamic)
 
 
 def table_for_build(build: str | None) -> Any:
@@ -497,7 +491,7 @@ async def runtime_diff(
         result.left, result.right = left_spec, right_spec
         table = table_for_build(ls.build)
         if table is not None:
-            result.differences = [_with_restart(d, table) for d in result.differences]
+            result.differences = [restart_flag(d, table) for d in result.differences]
         return DriftOutcome(result, [], {"nodes": [_node_info(ls), _node_info(rs)]})
 
     conf_spec, node_spec = (right_spec, left_spec) if left_node else (left_spec, right_spec)

@@ -1,0 +1,147 @@
+"""`ascad diff CONF aerospike://user@node` against a node with security on: login, and every way it
+can fail, each with one clear line and exit 2."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ascad.cli import main
+from ascad.emulator.cluster import load_node, running
+from ascad.emulator.server import Security, User
+from ascad.runtime.info import InfoClient
+from ascad.runtime.snapshot import take_snapshot
+from tests.conftest import FIXTURES
+
+CONF = FIXTURES / "confs" / "server-8.1-default-systemd.conf"
+USERS: dict[str, str | User] = {"admin": "s3cret", "old": User("pw", password_expired=True)}
+
+
+def run_against_node(
+    argv: Callable[[int], list[str]], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    node = load_node(str(CONF))
+
+    async def go() -> int:
+        async with running([node], security=Security(USERS)) as cluster:
+            return await asyncio.to_thread(main, argv(cluster.nodes[0].port))
+
+    rc = asyncio.run(asyncio.wait_for(go(), 60))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.fixture
+def password_file(tmp_path: Path) -> Callable[[str], str]:
+    def make(text: str) -> str:
+        p = tmp_path / "pw"
+        p.write_text(text + "\n")
+        return str(p)
+
+    return make
+
+
+def test_right_password_reads_the_node(
+    password_file: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pw = password_file("s3cret")
+    rc, out, err = run_against_node(
+        lambda port: [
+            "diff",
+            "--format",
+            "json",
+            "--user",
+            "admin",
+            "--password-file",
+            pw,
+            str(CONF),
+            f"aerospike://127.0.0.1:{port}",
+        ],
+        capsys,
+    )
+    assert rc == 0, err
+    assert json.loads(out)["differences"] == []
+
+
+@pytest.mark.parametrize(
+    ("user", "password", "expected"),
+    [
+        ("admin", "wrong", "wrong password"),
+        ("nobody", "s3cret", "unknown user"),
+        ("old", "pw", "password of user 'old' has expired"),
+    ],
+)
+def test_login_failures_are_one_clear_line(
+    user: str,
+    password: str,
+    expected: str,
+    password_file: Callable[[str], str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pw = password_file(password)
+    rc, out, err = run_against_node(
+        lambda port: [
+            "diff",
+            "--user",
+            user,
+            "--password-file",
+            pw,
+            str(CONF),
+            f"aerospike://127.0.0.1:{port}",
+        ],
+        capsys,
+    )
+    assert rc == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("ascad: 127.0.0.1:")
+    assert expected in err.lower()
+
+
+def test_no_login_on_a_secured_node(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = run_against_node(
+        lambda port: ["diff", str(CONF), f"aerospike://127.0.0.1:{port}"], capsys
+    )
+    assert rc == 2
+    assert "security enabled: give a user and password" in err and err.count("\n") == 1
+
+
+def test_user_without_password_is_refused_before_connecting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ASCAD_PASSWORD", raising=False)
+    assert main(["diff", "--user", "admin", str(CONF), "aerospike://127.0.0.1:9"]) == 2
+    assert "needs a password" in capsys.readouterr().err
+
+
+def test_password_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASCAD_PASSWORD", "s3cret")
+    rc, _, err = run_against_node(
+        lambda port: ["diff", "--user", "admin", str(CONF), f"aerospike://127.0.0.1:{port}"], capsys
+    )
+    assert rc == 0, err
+
+
+def test_expired_session_logs_in_again() -> None:
+    """A session that expires on the server: the next request is refused and the client logs in anew."""
+    node = load_node(str(CONF))
+
+    async def go() -> tuple[int, int]:
+        async with running([node], security=Security(USERS)) as cluster:
+            wire = cluster.nodes[0]
+            async with InfoClient(
+                "127.0.0.1", wire.port, user="admin", password="s3cret", pool_size=1, timeout=5
+            ) as client:
+                first = await take_snapshot(client)
+                wire.expire_sessions()
+                second = await take_snapshot(client)
+                assert first.service == second.service
+                return client.logins, wire.logins
+
+    client_logins, server_logins = asyncio.run(asyncio.wait_for(go(), 60))
+    assert client_logins == 2 and server_logins == 2

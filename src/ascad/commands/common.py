@@ -12,8 +12,10 @@ from ascad.errors import AscadError
 from ascad.loader import LoadedConf, LoadOptions
 
 
-def add_output_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+def add_output_arguments(
+    parser: argparse.ArgumentParser, formats: tuple[str, ...] = ("text", "json")
+) -> None:
+    parser.add_argument("--format", choices=formats, default="text", help="output format")
     parser.add_argument(
         "--color",
         "--colour",

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "left", metavar="LEFT", help="a conf source (file, git+…, http://…, aerospike://…)"
     )
     parser.add_argument("right", metavar="RIGHT", help="the other source")
-    common.add_output_arguments(parser)
+    common.add_output_arguments(parser, ("text", "json", "html"))
     common.add_ignore_arguments(parser)
     parser.add_argument(
         "--peers",
@@ -64,10 +64,14 @@ async def _run(args: argparse.Namespace) -> int:
         if right.name != left.name:
             warnings += common.warning_dicts(right)
         extra = {}
-    if args.format == "json":
-        sys.stdout.write(
-            jsonout.dumps(jsonout.result_to_dict(result, warnings=warnings, extra=extra))
-        )
+    if args.format in ("json", "html"):
+        doc = jsonout.result_to_dict(result, warnings=warnings, extra=extra)
+        if args.format == "html":
+            from ascad.report.html import render_diff_html
+
+            sys.stdout.write(render_diff_html(doc))
+        else:
+            sys.stdout.write(jsonout.dumps(doc))
     else:
         common.print_warnings(warnings)
         terminal.print_report(

@@ -80,7 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="compare every path, node ids and addresses too",
     )
-    common.add_output_arguments(parser)
+    common.add_output_arguments(parser, ("text", "json", "html"))
     common.add_ignore_arguments(parser)
     common.add_source_arguments(parser)
     common.add_node_arguments(parser)
@@ -121,6 +121,10 @@ def run(args: argparse.Namespace) -> int:
     report = asyncio.run(run_fleet(options))
     if args.format == "json":
         sys.stdout.write(jsonout.dumps(report_to_dict(report)))
+    elif args.format == "html":
+        from ascad.report.html import render_fleet_html
+
+        sys.stdout.write(render_fleet_html(report_to_dict(report)))
     else:
         fleet_text.print_report(
             report,

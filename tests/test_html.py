@@ -1,0 +1,121 @@
+"""HTML reports: well-formed, self-contained, escaped, and saying what the JSON says."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from ascad.cli import main
+from tests.conftest import FIXTURES
+
+BASE = (FIXTURES / "confs" / "server-8.1-default-systemd.conf").read_text()
+
+
+class Page(HTMLParser):
+    """Collects tags, table cells by table id, and anything that would load or run something."""
+
+    VOID = frozenset({"meta", "br", "img", "link", "input", "hr"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.tables: dict[str, list[list[str]]] = {}
+        self.table: str | None = None
+        self.cell: list[str] | None = None
+        self.external: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if (
+            tag == "script"
+            or any(k in a for k in ("src", "href"))
+            or any(k.startswith("on") for k in a)
+        ):
+            self.external.append(tag)
+        if tag not in self.VOID:
+            self.stack.append(tag)
+        if tag == "table":
+            self.table = a.get("id") or a.get("class") or "table"
+            self.tables.setdefault(self.table, [])
+        elif tag == "tr" and self.table is not None:
+            self.tables[self.table].append([])
+        elif tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack[-1] == tag, (
+            f"</{tag}> closes <{self.stack[-1] if self.stack else None}>"
+        )
+        self.stack.pop()
+        if tag in ("td", "th") and self.cell is not None and self.table is not None:
+            self.tables[self.table][-1].append(" ".join("".join(self.cell).split()))
+            self.cell = None
+        elif tag == "table":
+            self.table = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def parse(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    page.close()
+    assert page.stack == [], f"unclosed tags: {page.stack}"
+    assert page.external == [], "the report must be self-contained and script-free"
+    return page
+
+
+def test_diff_html_matches_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    left = tmp_path / "a.conf"
+    right = tmp_path / "b.conf"
+    left.write_text(BASE)
+    right.write_text(
+        BASE.replace("proto-fd-max 15000", "proto-fd-max 16000").replace(
+            "cluster-name cakery", "cluster-name <b>&co"
+        )
+    )
+    assert main(["diff", "--format", "json", str(left), str(right)]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert main(["diff", "--format", "html", str(left), str(right)]) == 1
+    html = capsys.readouterr().out
+    page = parse(html)
+    rows = page.tables["differences"][1:]
+    assert [(r[0], r[1]) for r in rows] == [
+        (d["path"], d["kind"].replace("_", " ")) for d in doc["differences"]
+    ]
+    assert "<b>&co" not in html and "&lt;b&gt;&amp;co" in html  # conf values are text, never markup
+    assert rows[0][2] == "15000 line 4" and rows[0][3] == "16000 line 4"
+
+
+def test_fleet_html_shows_groups_matrix_parameters_unreachable_and_golden(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = []
+    for i in range(5):
+        p = tmp_path / f"n{i}.conf"
+        text = BASE if i != 3 else BASE.replace("replication-factor 2", "replication-factor 3", 1)
+        p.write_text(text)
+        files.append(str(p))
+    missing = str(tmp_path / "gone.conf")
+    golden = str(FIXTURES / "confs" / "server-8.1-default-systemd.conf")
+    args = ["fleet", *files, missing, "--golden", golden]
+    assert main([*args, "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert main([*args, "--format", "html"]) == 1
+    page = parse(capsys.readouterr().out)
+    assert [r[0] for r in page.tables["unreachable"][1:]] == [u["name"] for u in doc["unreachable"]]
+    groups = page.tables["groups"][1:]
+    assert [(r[0], int(r[1])) for r in groups] == [(str(g["id"]), g["size"]) for g in doc["groups"]]
+    matrix = page.tables["matrix"][1:]
+    assert [[int(c) for c in r[1:]] for r in matrix] == doc["matrix"]["counts"]
+    params = page.tables["parameters"][1:]
+    assert params[0][0] == doc["parameters"][0]["path"]
+    assert "golden" in " ".join(page.text).lower()
+    assert page.tables["golden"][1][0] == "namespace[test].replication-factor"

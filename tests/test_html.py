@@ -118,4 +118,6 @@ def test_fleet_html_shows_groups_matrix_parameters_unreachable_and_golden(
     params = page.tables["parameters"][1:]
     assert params[0][0] == doc["parameters"][0]["path"]
     assert "golden" in " ".join(page.text).lower()
-    assert page.tables["golden"][1][0] == "namespace[test].replication-factor"
+    golden_rows = page.tables["golden"]
+    assert golden_rows[0][2:4] == ["golden", f"group {doc['golden']['groups'][1]['group']}"]
+    assert golden_rows[1][:4] == ["namespace[test].replication-factor", "changed", "2 :46", "3 :46"]

@@ -268,6 +268,96 @@ def test_fault_oversize() -> None:
     _fault_test({"oversize": True}, "over the 134217728-byte limit")
 
 
+def test_reply_in_tiny_segments_is_read_whole() -> None:
+    """The reply, header included, arrives 1 byte per TCP segment: the client keeps reading
+    until the announced size is in, and the socket is reused afterwards."""
+
+    async def t(cluster: EmulatorCluster) -> None:
+        await cluster.nodes[0].set_fault(split=1)
+        async with client(cluster, timeout=10.0) as c:
+            assert await c.request("build", "big") == {"build": "8.1.2.2", "big": "x;" * 40}
+            assert await c.info("build") == "8.1.2.2"
+            assert c.connections_opened == 1
+
+    run(t, DictHandler({"big": "x;" * 40}))
+
+
+def test_fault_wrong_protocol_version() -> None:
+    _fault_test({"wrong_version": True}, r"version 3, type 1\); is this the service port\?")
+
+
+def test_fault_wrong_message_type() -> None:
+    _fault_test({"wrong_type": True}, r"version 2, type 3\)")
+
+
+def test_wrong_header_socket_is_not_reused() -> None:
+    async def t(cluster: EmulatorCluster) -> None:
+        node = cluster.nodes[0]
+        async with client(cluster) as c:
+            await node.set_fault(wrong_type=True)
+            with pytest.raises(InfoError):
+                await c.info("build")
+            await node.set_fault()
+            assert await c.info("build") == "8.1.2.2"
+            assert c.connections_opened == 2
+
+    run(t)
+
+
+def test_admin_reply_of_info_type_is_refused() -> None:
+    """A raw server answering LOGIN with an info (type 1) message: a clear login error."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        header = await reader.readexactly(8)
+        await reader.readexactly(int.from_bytes(header[2:], "big"))
+        writer.write(admin.proto_header(admin.PROTO_TYPE_INFO, 3) + b"ok\n")
+        await writer.drain()
+        await reader.read()  # until the client closes
+        writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with InfoClient("127.0.0.1", port, user="u", password="p", timeout=2) as c:
+                with pytest.raises(InfoError, match=r"login got a message of type 1") as exc:
+                    await c.info("build")
+                assert str(exc.value).startswith(f"127.0.0.1:{port} login: ")
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(asyncio.wait_for(main(), 20))
+
+
+def test_closed_without_reply_hints_at_tls() -> None:
+    """A clear-text client on a TLS port: the server drops the socket without a reply byte."""
+
+    async def t(cluster: EmulatorCluster) -> None:
+        async with client(cluster, timeout=2.0) as c:
+            with pytest.raises(InfoError, match=r"without replying: is this a TLS port") as exc:
+                await c.info("build")
+            assert "\n" not in str(exc.value)
+
+    run(t, tls=ServerTls(str(TLS / "server.pem"), str(TLS / "server.key")))
+
+
+def test_long_requests_are_named_briefly() -> None:
+    """An error on a snapshot-sized request names the first commands and how many more."""
+    commands = tuple(f"get-config:context=namespace;namespace=ns{i}" for i in range(10))
+
+    async def t(cluster: EmulatorCluster) -> None:
+        await cluster.nodes[0].set_fault(hang=True)
+        async with client(cluster, timeout=0.3) as c:
+            with pytest.raises(InfoError) as exc:
+                await c.request(*commands)
+        text = str(exc.value)
+        assert "get-config:context=namespace;namespace=ns0" in text and "(+9 more)" in text
+        assert len(text) < 200
+
+    run(t)
+
+
 def test_reply_limit_configurable() -> None:
     async def t(cluster: EmulatorCluster) -> None:
         async with client(cluster, max_reply=16) as c:
@@ -510,7 +600,7 @@ def test_tls_client_certificate() -> None:
             assert await c.info("build") == "8.1.2.2"
         bare = TlsConfig(str(TLS / "ca.pem"), tls_name="node1.ascad.test")
         async with client(cluster, tls=bare, timeout=1.0) as c:
-            with pytest.raises(InfoError):
+            with pytest.raises(InfoError, match="client certificate"):
                 await c.info("build")
 
     run(t, tls=mtls)

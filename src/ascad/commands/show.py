@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from ascad.commands import common
 from ascad.conf.model import Setting, Stanza
@@ -22,7 +23,7 @@ from ascad.conf.values import DURATION_KEYS
 from ascad.errors import AscadError
 from ascad.loader import is_runtime_spec
 from ascad.runtime.drift import read_node, same_default, table_for_build
-from ascad.runtime.mapping import flat_to_tree, is_runtime_default, runtime_to_flat
+from ascad.runtime.mapping import flat_to_tree, runtime_default_rule, runtime_to_flat
 from ascad.runtime.snapshot import RuntimeSnapshot
 
 
@@ -31,19 +32,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--all", action="store_true", help="also print values equal to the version's defaults"
     )
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds for each network step")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds for reading the node, all of it (connect, login, every request)",
+    )
     common.add_node_arguments(parser)
 
 
+def not_conf_reason(path: str, build: str | None, table: Any) -> str | None:
+    """Why a printed key must not be written as a conf line for this build, or None.
+
+    The node prints keys no conf line may set (the server refuses an unknown or obsolete
+    parameter at startup, cfg.c): ``downgrading`` (6.x service, in no schema), ``enable-ldap`` and
+    ``ldap-login-threads`` (6.4 security, obsolete in the conf since 5.7, still printed). A key
+    only later schemas know is kept when the node's version is past this table's schema and the
+    next schema has it (the node sits between two schemas: 6.3 prints 6.4's set
+    ``stop-writes-size``); otherwise it is not a parameter of the node's version.
+    """
+    from ascad.knowledge.table import next_schema_after, parse_build, pattern_of, versions_of
+
+    if table is None or path.startswith("logging.") or table.lookup(path) is not None:
+        return None
+    pattern = pattern_of(path)
+    versions = versions_of(pattern) or (
+        versions_of(pattern[:-3]) if pattern.endswith("[*]") else ()
+    )
+    if not versions:
+        return "printed by the node, but no conf line sets it"
+    mine = tuple(int(p) for p in table.version.split("."))
+    later = [v for v in versions if tuple(int(p) for p in v.split(".")) > mine]
+    if not later:
+        return f"obsolete in server {build}: it would refuse the line at startup"
+    nxt = next_schema_after(table.version)
+    if build and nxt in versions and parse_build(build)[:2] > mine[:2]:
+        return None
+    return f"not a parameter of server {build} (first in schema {later[0]})"
+
+
 def settings_filter(
-    snap: RuntimeSnapshot, show_all: bool, settings: dict[str, Setting] | None = None
+    snap: RuntimeSnapshot,
+    show_all: bool,
+    settings: dict[str, Setting] | None = None,
+    omitted: dict[str, str] | None = None,
 ) -> Callable[[Setting], bool]:
-    """Which parameters to print: never ``null``; defaults and machine values only with --all.
+    """Which parameters to print: never ``null``, nor a key that is not a conf parameter of the
+    node's version, nor a value the server computes itself (``mapping.RUNTIME_DEFAULTS``:
+    ``mrt-duration 0`` is out of the conf's range); defaults and machine values only with --all.
 
     ``settings`` (the whole runtime flat) lets a default that depends on another key be known
-    (post-write-queue is forced to 0 with data-in-memory).
+    (post-write-queue is forced to 0 with data-in-memory). ``omitted`` collects, per left-out
+    key, why (for the header), except plain defaults.
     """
-    table = None if show_all else table_for_build(snap.build)
+    table = table_for_build(snap.build)
 
     def keep(s: Setting) -> bool:
         if s.canonical == "null":
@@ -51,9 +93,19 @@ def settings_filter(
         if table is None or s.path.startswith("logging."):
             return True
         info = table.lookup(s.path)
-        if info is None:
+        if info is None or s.stanza:
+            reason = not_conf_reason(s.path, snap.build, table)
+            if reason is not None and omitted is not None:
+                omitted[f"{s.path}={s.value}"] = reason
+            return reason is None
+        rule = runtime_default_rule(s.path, s.canonical, settings)
+        if rule is not None:
+            if show_all and omitted is not None:
+                omitted[f"{s.path}={s.value}"] = f"the server's own value: {rule.fact}"
+            return False
+        if show_all:
             return True
-        if info.machine_dependent or is_runtime_default(s.path, s.canonical, settings):
+        if info.machine_dependent:
             return False
         return info.default_canonical is None or not same_default(
             s.canonical, info.default_canonical
@@ -99,15 +151,23 @@ def _tidy(stanza: Stanza, show_all: bool) -> None:
     stanza.children = kept
 
 
-def render_snapshot(snap: RuntimeSnapshot, *, show_all: bool = False) -> str:
-    """The snapshot as aerospike.conf text, with a header comment naming the node."""
+def render_snapshot(
+    snap: RuntimeSnapshot, *, show_all: bool = False, source: str | None = None
+) -> str:
+    """The snapshot as aerospike.conf text, with a header comment naming the node.
+
+    ``source``: how the node was reached (``aerospike+tls://…``); default ``aerospike://ADDRESS``.
+    """
     flat = runtime_to_flat(snap)
+    omitted: dict[str, str] = {}
     tree = flat_to_tree(
-        flat, include=settings_filter(snap, show_all, flat.settings), build=snap.build
+        flat,
+        include=settings_filter(snap, show_all, flat.settings, omitted),
+        build=snap.build,
     )
     _tidy(tree.root, show_all)
     head = [
-        f"# Running configuration of aerospike://{snap.address}",
+        f"# Running configuration of {source or f'aerospike://{snap.address}'}",
         f"# node {snap.node_id}, build {snap.build}"
         + (f", cluster {snap.cluster_name}" if snap.cluster_name else ""),
         "# Written by `ascad show`"
@@ -116,6 +176,14 @@ def render_snapshot(snap: RuntimeSnapshot, *, show_all: bool = False) -> str:
     ]
     for prefix, command in snap.unreadable.items():
         head.append(f"# {prefix}: the node did not answer {command}")
+    if omitted:
+        head.append("# Printed by the node but left out (not valid conf lines for this version):")
+        by_reason: dict[str, list[str]] = {}
+        for item, reason in omitted.items():
+            by_reason.setdefault(reason, []).append(item)
+        for reason, items in by_reason.items():
+            shown = ", ".join(items[:4]) + (f" and {len(items) - 4} more" if len(items) > 4 else "")
+            head.append(f"#   {shown}: {reason}")
     body = render(tree) if tree.root.children else ""
     return "\n".join(head) + "\n\n" + body
 
@@ -123,6 +191,9 @@ def render_snapshot(snap: RuntimeSnapshot, *, show_all: bool = False) -> str:
 def run(args: argparse.Namespace) -> int:
     if not is_runtime_spec(args.node):
         raise AscadError("ascad show reads a running node: give aerospike://HOST:PORT", args.node)
+    from ascad.runtime.address import parse_address
+
+    source = str(parse_address(args.node))
     snap = asyncio.run(read_node(args.node, common.node_options(args)))
-    sys.stdout.write(render_snapshot(snap, show_all=args.all))
+    sys.stdout.write(render_snapshot(snap, show_all=args.all, source=source))
     return 0

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 
 from ascad.emulator.node import EmulatedNode, load_node
-from ascad.emulator.server import EmulatorCluster, Security
+from ascad.emulator.server import EmulatorCluster, Security, ServerTls
 
 
 def load_nodes(
@@ -42,10 +42,14 @@ async def start(
     *,
     base_port: int = 0,
     security: Security | None = None,
+    tls: ServerTls | None = None,
 ) -> EmulatorCluster:
-    """Bind and start the nodes (ports ``base_port``+i, or free ones) and wire their peers."""
+    """Bind and start the nodes (ports ``base_port``+i, or free ones) and wire their peers.
+
+    ``tls``: the nodes' ports speak TLS only (like a node whose clients use its tls-port).
+    """
     ports = [base_port + i if base_port else 0 for i in range(len(nodes))]
-    cluster = EmulatorCluster(list(nodes), security=security, ports=ports)
+    cluster = EmulatorCluster(list(nodes), security=security, tls=tls, ports=ports)
     await cluster.start()
     wire(cluster, nodes)
     return cluster

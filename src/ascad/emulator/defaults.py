@@ -70,11 +70,14 @@ NOT_PRINTED = frozenset(
 PRINTED_FROM: dict[str, tuple[int, ...]] = {"service.secrets-uds-path": (7, 0)}
 
 # Printed keys the schemas lack: (pattern, first build, last build or None, default).
+# `cgroup-mem-tracking` and `tomb-raider-unmark-threads` are in the 8.1.2.2 capture and first in
+# schema 8.1.2: no capture shows them on 8.1.0/8.1.1, so they start at 8.1.2 (an 8.1.0 node that
+# printed them would make `ascad show` write lines `ascad validate` refuses for 8.1.0).
 EXTRA_KEYS: tuple[tuple[str, tuple[int, ...], tuple[int, ...] | None, str], ...] = (
-    ("service.cgroup-mem-tracking", (8, 1), None, "false"),
+    ("service.cgroup-mem-tracking", (8, 1, 2), None, "false"),
     ("service.downgrading", (5, 0), (6, 99), "false"),
     ("namespace[*].force-long-queries", (5, 0), None, "false"),
-    ("namespace[*].tomb-raider-unmark-threads", (8, 1), None, "0"),
+    ("namespace[*].tomb-raider-unmark-threads", (8, 1, 2), None, "0"),
 )
 
 # Defaults a real capture prints differently from the schema: pattern -> value.

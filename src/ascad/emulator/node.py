@@ -379,7 +379,30 @@ class EmulatedNode:
                 return self._set_config(params)
             case "log-set":
                 return self._log_set(params)
+            case "tip":
+                return self._tip(params)
         return None
+
+    def _tip(self, params: str) -> str:
+        """``tip:host=H;port=P[;tls=true]``: add a mesh seed to the running heartbeat.
+
+        Fact (conf-format-and-runtime-mapping.md f): get-config prints the heartbeat's live seed
+        list, and a seed added with ``tip`` appears there although the conf lacks it. Failures
+        answer ``error`` (the emulator's spelling: no capture shows the server's).
+        """
+        args = dict(_params(params))
+        host, port = args.get("host", ""), args.get("port", "")
+        hb = self.net["heartbeat"]
+        if hb.values.get("mode") != "mesh" or not host or not port.isdigit():
+            return "error"
+        key = (
+            "tls-mesh-seed-address-port" if args.get("tls") == "true" else "mesh-seed-address-port"
+        )
+        seeds = hb.lists.setdefault(key, [])
+        seed = f"{host}:{port}"
+        if seed not in seeds:
+            seeds.append(seed)
+        return "ok"
 
     def _answer_path(self, base: str, arg: str) -> str | None:
         match base:

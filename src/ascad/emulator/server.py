@@ -13,7 +13,8 @@ Each node speaks the info protocol (type 1) and the admin protocol (type 2) like
   answer them, so real clients can discover the emulated cluster.
 - Security: before LOGIN/AUTHENTICATE every info reply is ``ERROR:80:not authenticated`` alone,
   with no echo; admin results 52, 60, 62, 63, 65, 66 as the server spells them.
-- Faults per node: delay, refuse, hang, truncate, oversize (see :class:`Fault`).
+- Faults per node: delay, refuse, hang, truncate, oversize, split, wrong_version, wrong_type
+  (see :class:`Fault`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import asyncio
 import base64
 import contextlib
 import os
+import socket
 import ssl
 import time
 from collections import deque
@@ -92,6 +94,11 @@ class Fault:
     - ``hang``: connections are accepted and read but never answered.
     - ``truncate``: the reply header promises more bytes than are sent, then the socket closes.
     - ``oversize``: the reply header claims a body over the 128 MiB limit; nothing follows.
+    - ``split``: the whole reply, header included, is sent ``split`` bytes at a time, each piece
+      its own TCP segment (TCP_NODELAY, a short pause between pieces): a client must keep
+      reading until the size the header announced has arrived.
+    - ``wrong_version`` / ``wrong_type``: the reply header carries protocol version 3 instead of
+      2, or type 3 (a data message) instead of 1/2; the body is the normal reply.
     """
 
     delay: float = 0.0
@@ -99,6 +106,9 @@ class Fault:
     hang: bool = False
     truncate: bool = False
     oversize: bool = False
+    split: int = 0
+    wrong_version: bool = False
+    wrong_type: bool = False
 
 
 def version_tuple(build: str | None) -> tuple[int, ...]:
@@ -187,10 +197,17 @@ class EmulatorNode:
         hang: bool = False,
         truncate: bool = False,
         oversize: bool = False,
+        split: int = 0,
+        wrong_version: bool = False,
+        wrong_type: bool = False,
     ) -> None:
         """Set this node's fault (all off: behave). ``refuse`` closes and later reopens the port."""
+        if split < 0:
+            raise ValueError("split is a number of bytes per piece, 0 for off")
         was_refusing = self.fault.refuse
-        self.fault = Fault(delay, refuse, hang, truncate, oversize)
+        self.fault = Fault(
+            delay, refuse, hang, truncate, oversize, split, wrong_version, wrong_type
+        )
         if refuse and not was_refusing:
             await self._close()
         elif was_refusing and not refuse and self.cluster.running:
@@ -286,14 +303,39 @@ class EmulatorNode:
                     writer.write(reply_body[: len(reply_body) // 2])
                     await writer.drain()
                     return
-                writer.write(admin.proto_header(reply_type, len(reply_body)) + reply_body)
-                await writer.drain()
+                header = admin.proto_header(reply_type, len(reply_body))
+                if fault.wrong_version or fault.wrong_type:
+                    header = (
+                        bytes(
+                            [
+                                3 if fault.wrong_version else header[0],
+                                admin.PROTO_TYPE_DATA if fault.wrong_type else header[1],
+                            ]
+                        )
+                        + header[2:]
+                    )
+                if fault.split:
+                    await self._send_in_pieces(writer, header + reply_body, fault.split)
+                else:
+                    writer.write(header + reply_body)
+                    await writer.drain()
         except (ConnectionError, ssl.SSLError):
             return
         finally:
             self._writers.discard(writer)
             self._tasks.discard(task)
             writer.transport.abort()
+
+    async def _send_in_pieces(self, writer: asyncio.StreamWriter, data: bytes, size: int) -> None:
+        """Write ``data`` ``size`` bytes at a time, each piece pushed out on its own."""
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for start in range(0, len(data), size):
+            writer.write(data[start : start + size])
+            await writer.drain()
+            await asyncio.sleep(0.001)
 
     def _info(self, body: bytes, state: _ConnState) -> bytes:
         if self.cluster.security is not None:

@@ -25,6 +25,7 @@ from ascad.errors import AscadError
 PROTO_VERSION = 2
 PROTO_TYPE_INFO = 1
 PROTO_TYPE_SECURITY = 2
+PROTO_TYPE_DATA = 3  # record operations: never sent by ascad
 HEADER_SIZE = 8
 ADMIN_HEADER_SIZE = 16
 

@@ -339,7 +339,7 @@ def drift(
                     r.value,
                     None,
                     None,
-                    note="set at runtime, not in the conf (left: the default)",
+                    note=SET_AT_RUNTIME_NOTE.format(side="left"),
                 )
             )
 
@@ -410,11 +410,27 @@ def table_for_build(build: str | None) -> Any:
 # --- orientation and the CLI entry -------------------------------------------------------------
 
 
+SET_AT_RUNTIME_NOTE = "set at runtime, not in the conf ({side}: the default)"
+
+
 def swap(d: Difference) -> Difference:
-    """The same difference seen with the sides exchanged."""
+    """The same difference seen with the sides exchanged (a set_at_runtime note names the side
+    that now holds the default)."""
     kind = {ONLY_LEFT: ONLY_RIGHT, ONLY_RIGHT: ONLY_LEFT}.get(d.kind, d.kind)
+    note = d.note
+    if d.kind == SET_AT_RUNTIME and note in (
+        SET_AT_RUNTIME_NOTE.format(side="left"),
+        SET_AT_RUNTIME_NOTE.format(side="right"),
+    ):
+        side = "right" if note == SET_AT_RUNTIME_NOTE.format(side="left") else "left"
+        note = SET_AT_RUNTIME_NOTE.format(side=side)
     return d.with_(
-        kind=kind, left=d.right, right=d.left, left_line=d.right_line, right_line=d.left_line
+        kind=kind,
+        left=d.right,
+        right=d.left,
+        left_line=d.right_line,
+        right_line=d.left_line,
+        note=note,
     )
 
 
@@ -443,10 +459,29 @@ def node_client(spec: str, node_options: dict[str, Any]) -> Any:
 
 
 async def read_node(spec: str, node_options: dict[str, Any]) -> RuntimeSnapshot:
-    """Snapshot one node given by an ``aerospike://`` spec."""
+    """Snapshot one node given by an ``aerospike://`` spec, all of it within ``timeout``.
+
+    The client bounds each connect and each request by the timeout; a snapshot takes up to three
+    requests (and a login), so a slow node could otherwise take several timeouts. The whole read
+    gets one deadline, the same number, so the CLI never runs longer than its ``--timeout`` per
+    node: an InfoError names the node and the request in flight.
+    """
+    from ascad.runtime.info import InfoError
+
     client = node_client(spec, node_options)
+    total = float(node_options.get("timeout") or 5.0)
     async with client:
-        return await take_snapshot(client)
+        try:
+            async with asyncio.timeout(total):
+                return await take_snapshot(client)
+        except TimeoutError:
+            message = (
+                f"no reply within {total:g}s (node hung or overloaded)"
+                if client.replies == 0
+                else f"the node's configuration was not all read within {total:g}s (node slow "
+                "or overloaded; raise --timeout)"
+            )
+            raise InfoError(message, client.host, client.port, client.last_command) from None
 
 
 def _unchecked_dicts(source: str, unchecked: list[Unchecked]) -> tuple[list, list]:

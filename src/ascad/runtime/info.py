@@ -130,8 +130,9 @@ class TlsConfig:
             try:
                 ctx.load_cert_chain(self.cert_file, self.key_file)
             except (OSError, ssl.SSLError) as exc:
+                hint = "" if self.key_file else " (no key file given: is the key in another file?)"
                 raise AscadError(
-                    f"cannot load client certificate/key: {exc}", self.cert_file
+                    f"cannot load client certificate/key: {exc}{hint}", self.cert_file
                 ) from None
         return ctx
 
@@ -164,6 +165,7 @@ class _Truncated(Exception):
     def __init__(self, got: int, want: int, what: str) -> None:
         super().__init__(f"connection closed mid-{what} ({got} of {want} bytes)")
         self.got = got
+        self.what = what
 
 
 class _Conn:
@@ -267,6 +269,10 @@ class InfoClient:
         self._closed = False
         self.connections_opened = 0
         self.logins = 0
+        # The commands of the latest request and how many replies came, for an error raised
+        # around the client (a deadline over several requests).
+        self.last_command: str | None = None
+        self.replies = 0
 
     def __repr__(self) -> str:
         return f"InfoClient({endpoint(self.host, self.port)})"
@@ -310,6 +316,7 @@ class InfoClient:
         reply is returned.
         """
         label = _label(commands)
+        self.last_command = label
         for cmd in commands:
             if not cmd or any(c in cmd for c in "\t\n\r"):
                 raise self._err("an info command cannot be empty or hold TAB/CR/LF", repr(cmd))
@@ -327,6 +334,8 @@ class InfoClient:
                     if reused and exc.got == 0 and not retried_stale:
                         retried_stale = True  # the server closed an idle pooled socket
                         continue
+                    if exc.got == 0 and not reused and exc.what == "header":
+                        raise self._err(self._closed_at_once_hint(), label) from None
                     raise self._err(f"{exc} before the node finished replying", label) from None
                 except TimeoutError:
                     conn.uses = -1
@@ -338,10 +347,14 @@ class InfoClient:
                     if reused and not retried_stale:
                         retried_stale = True
                         continue
-                    raise self._err(f"connection lost: {exc}", label) from None
+                    hint = ""
+                    if not reused and self.tls is not None and not self.tls.cert_file:
+                        hint = " (does the node require a client certificate? give --tls-cert)"
+                    raise self._err(f"connection lost: {exc}{hint}", label) from None
                 except AscadError as exc:
                     conn.uses = -1
                     raise self._err(exc.message, label) from None
+            self.replies += 1
             answers, whole = parse_reply(body.decode("utf-8", errors="replace"))
             if whole is not None:
                 if whole.strip().lower() == NOT_AUTHENTICATED.lower():
@@ -370,6 +383,23 @@ class InfoClient:
                 # asadm: one command asked, a differently spelled echo; take the value anyway.
                 result[commands[0]] = next(iter(answers.values()))
             return result
+
+    def _closed_at_once_hint(self) -> str:
+        """The message for a fresh socket closed before any reply byte."""
+        if self.tls is None:
+            return (
+                "the node closed the connection without replying: is this a TLS port (use "
+                "aerospike+tls://), not the service port, or a node at its connection limit?"
+            )
+        if not self.tls.cert_file:
+            return (
+                "the node closed the TLS connection without replying: does it require a client "
+                "certificate (give --tls-cert and --tls-key)?"
+            )
+        return (
+            "the node closed the TLS connection without replying (was the client certificate "
+            "refused?)"
+        )
 
     def _hp(self) -> tuple[str, int]:
         return self.host, self.port
@@ -452,6 +482,8 @@ class InfoClient:
         try:
             _v, msg_type, body = await conn.read_message(self.max_reply)
         except _Truncated as exc:
+            if exc.got == 0 and exc.what == "header":
+                raise self._err(self._closed_at_once_hint(), "login") from None
             raise self._err(f"{exc} during login", "login") from None
         if msg_type != admin.PROTO_TYPE_SECURITY:
             raise self._err(f"login got a message of type {msg_type}, not 2 (security)", "login")
@@ -530,7 +562,17 @@ class InfoClient:
 
 
 def _label(commands: tuple[str, ...]) -> str:
+    """The commands as an error names them: all of them when short, else the first ones and how
+    many more (a snapshot request holds ten; a one-line error must stay readable)."""
     if not commands:
         return "(summary)"
     text = ",".join(commands)
-    return text if len(text) <= 120 else text[:117] + "..."
+    if len(text) <= 100:
+        return text
+    shown: list[str] = []
+    for cmd in commands:
+        if shown and len(",".join([*shown, cmd])) > 80:
+            break
+        shown.append(cmd if len(cmd) <= 80 else cmd[:77] + "...")
+    rest = len(commands) - len(shown)
+    return ",".join(shown) + (f" (+{rest} more)" if rest else "")

@@ -478,8 +478,8 @@ def flat_to_tree(
 ) -> ConfTree:
     """A FlatConfig (usually from :func:`runtime_to_flat`) as a tree that renders to conf text.
 
-    ``include(setting) -> bool`` filters parameters (stanzas are kept when they have content or
-    are named/typed). Logging contexts are written as ``context any LEVEL`` (the most common
+    ``include(setting) -> bool`` filters parameters, and stanzas: a stanza it refuses is left out
+    with everything inside it (stanzas it keeps stay when they have content or are named/typed). Logging contexts are written as ``context any LEVEL`` (the most common
     level) plus the contexts that differ, which the server expands back to the same levels.
     """
     bt = build_tuple(build)
@@ -504,8 +504,16 @@ def flat_to_tree(
         kinds[path] = kind or "plain"
         return stanza
 
+    dropped: list[str] = []  # stanzas ``include`` refused: nothing inside them is written
     for path, s in flat.settings.items():
+        if dropped and any(
+            path.startswith(d) and path[len(d) : len(d) + 1] in (".", "[") for d in dropped
+        ):
+            continue
         if s.stanza:
+            if include is not None and kinds.get(path) is None and not include(s):
+                dropped.append(path)
+                continue
             ensure(path)
             continue
         if include is not None and not include(s):

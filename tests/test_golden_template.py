@@ -99,6 +99,12 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
+@pytest.fixture(autouse=True)
+def _own_git_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """git+file:// goes through the cache: keep it in the test's directory, not ~/.cache."""
+    monkeypatch.setenv("ASCAD_GIT_CACHE", str(tmp_path / "git-cache"))
+
+
 @pytest.fixture
 def salt_repo(tmp_path: Path) -> Path:
     repo = tmp_path / "salt"
@@ -124,6 +130,7 @@ def test_template_golden_matches_rendered_node(
     assert rc == 0, out
     assert "template wildcards matched" in out
     assert "service.node-id" in out
+    assert any((tmp_path / "git-cache").iterdir())  # the cache went where the test said
 
 
 def test_template_golden_flags_a_real_difference(

@@ -489,7 +489,7 @@ def test_peer_agent(monkeypatch: pytest.MonkeyPatch) -> None:
         assert (await fetch_text(parse_source(base + "/json"))).text == CONF_MAIN
         with pytest.raises(SourceError, match="HTTP 404"):
             await fetch_text(parse_source(base + "/elsewhere"))
-        with pytest.raises(SourceError, match=r"no answer within 0.3 s"):
+        with pytest.raises(SourceError, match=r"no complete answer within 0.3 s"):
             await fetch_text(parse_source(base + "/slow"), timeout=0.3)
 
     asyncio.run(with_server(agent_app(), body))

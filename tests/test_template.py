@@ -83,7 +83,9 @@ def test_asadm_and_sed_placeholder_fixtures() -> None:
     _, out = lines_of("asadm-e2e-latest.conf.tmpl")
     assert out[23] == "" and out[64] == ""  # ${security_stanza}, ${peer_connection}
     assert out[30] == f"\tpidfile {W}"  # ${state_directory}/asd.pid
-    assert out[93] == f"namespace {W} {{"  # ${namespace}_sc
+    assert (
+        out[93] == f"namespace {W}_sc {{"
+    )  # ${namespace}_sc: a stanza name keeps its literal part
     src, out = lines_of("docker-legacy-mesh-placeholders.conf.tmpl")
     assert src[61].strip() == "MEMORY_PER_NS" and out[61] == ""
     assert out[62] == src[62]  # default-ttl 30d … unchanged
@@ -345,3 +347,106 @@ def test_wildcarded_golden_lines_up_with_a_rendered_node() -> None:
     assert len(node_lines) == len(wild_lines)
     for a, b in zip(node_lines, wild_lines, strict=True):
         assert a == b or (WILDCARD in b and a.split()[0] == b.split()[0])
+
+
+SALT_GOLDEN = """\
+{# Salt-managed: do not edit
+   by hand #}
+{%- set fdmax = pillar.get('fdmax', 15000) -%}
+{% macro seeds(nodes) -%}
+{% for n in nodes %}
+        mesh-seed-address-port {{ n }} 3002
+{% endfor %}
+{%- endmacro %}
+service {
+    proto-fd-max {{ fdmax }}
+    node-id {{ grains['id'] }}
+}
+logging {
+    file /var/log/aerospike/{{ grains['id'] }}.log {
+        context any info
+    }
+}
+network {
+    heartbeat {
+        mode mesh
+{{ seeds(pillar['seeds']) }}
+        interval 150
+    }
+}
+namespace {{ pillar['ns'] }} {
+    replication-factor 2
+    storage-engine memory
+}
+namespace {{ grains['id'] }}-local {
+    replication-factor 1
+    storage-engine memory
+}
+"""
+SALT_NODE = """\
+service {
+    proto-fd-max 15000
+    node-id A1
+}
+logging {
+    file /var/log/aerospike/A1.log {
+        context any info
+    }
+}
+network {
+    heartbeat {
+        mode mesh
+        mesh-seed-address-port 10.0.0.2 3002
+        interval 150
+    }
+}
+namespace test {
+    replication-factor 2
+    storage-engine memory
+}
+namespace A1-local {
+    replication-factor 1
+    storage-engine memory
+}
+"""
+
+
+def test_partly_templated_stanza_names_keep_their_literal_part() -> None:
+    """'namespace {{ id }}-local {' stays apart from 'namespace {{ ns }} {': before, both became
+    namespace[{{…}}], were merged with warnings, and the merged values (rf 1) were compared with
+    namespace[test] (rf 2): a false difference."""
+    out = wildcard_template_notes(SALT_GOLDEN, "golden.j2")
+    lines = out.text.split("\n")
+    assert len(lines) == len(SALT_GOLDEN.split("\n"))
+    assert lines[13] == f"    file /var/log/aerospike/{W}.log {{"
+    assert lines[24] == f"namespace {W} {{"
+    assert lines[28] == f"namespace {W}-local {{"
+    assert lines[20] == ""  # the macro call line stands for unknown lines
+    assert out.wildcards == 5
+
+
+def test_salt_golden_with_macros_and_templated_names_compares_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ascad.cli import main
+
+    golden = tmp_path / "golden.conf.j2"
+    golden.write_text(SALT_GOLDEN)
+    node = tmp_path / "node.conf"
+    node.write_text(SALT_NODE)
+    rc = main(["diff", "--peers", "--color", "never", str(golden), str(node)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    # A real difference in the templated stanza is still seen.
+    node.write_text(SALT_NODE.replace("replication-factor 1", "replication-factor 3"))
+    rc = main(["diff", "--peers", "--color", "never", str(golden), str(node)])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "replication-factor: 1" in out and "-> 3" in out
+    # Rendered for real with the values, it compares clean too.
+    node.write_text(SALT_NODE)
+    variables = tmp_path / "vars.toml"
+    variables.write_text('[grains]\nid = "A1"\n[pillar]\nns = "test"\nseeds = ["10.0.0.2"]\n')
+    rc = main(["diff", "--vars-file", str(variables), str(golden), str(node)])
+    out = capsys.readouterr().out
+    assert rc == 0, out

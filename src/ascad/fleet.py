@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -479,8 +480,14 @@ async def discover(seed: str, login: NodeLogin) -> list[Any]:
 
     addr = node_address(seed, login)
     command = "peers-tls-std" if addr.tls else "peers-clear-std"
-    async with _client(addr, login) as client:
-        value = await asyncio.wait_for(client.info(command), login.timeout)
+    try:
+        async with asyncio.timeout(login.timeout):
+            async with _client(addr, login) as client:
+                value = await client.info(command)
+    except TimeoutError:
+        raise AscadError(
+            f"the seed did not answer '{command}' within {login.timeout:g} s", str(addr)
+        ) from None
     peers = parse_peers(value)
     found = [addr]
     seen = {(addr.host, addr.port)}
@@ -557,22 +564,50 @@ def plan(options: FleetOptions, nodes: list[Any]) -> tuple[str, list[Any]]:
     return CONF, nodes
 
 
+def source_identity(spec: Any) -> tuple[str, ...]:
+    """What makes two source spellings the same node: a running node's host and port, a local
+    file's real path, an agent's URL, a repository file's (repository, path, ref). Sources that
+    cannot be parsed are their own text (their error comes when they are read)."""
+    from ascad.runtime.address import NodeAddress, parse_address
+
+    text = str(spec)
+    try:
+        if isinstance(spec, NodeAddress) or is_runtime_spec(text.lower()):
+            addr = spec if isinstance(spec, NodeAddress) else parse_address(text)
+            return ("node", addr.host.lower().strip("[]"), str(addr.port))
+        from ascad.sources import Kind, parse_source
+
+        parsed = parse_source(text)
+    except AscadError:
+        return ("raw", text)
+    if parsed.kind is Kind.FILE and parsed.path is not None:
+        return ("file", os.path.realpath(parsed.path))
+    if parsed.kind is Kind.AGENT and parsed.url is not None:
+        return ("agent", parsed.url.lower())
+    if parsed.kind in (Kind.GIT, Kind.GITLAB):
+        where = parsed.repo or f"{parsed.url}/{parsed.project}"
+        return (str(parsed.kind), where, parsed.path or "", parsed.ref or "HEAD")
+    return ("raw", text)
+
+
 async def run_fleet(options: FleetOptions) -> FleetReport:
     """Fetch (and discover), group, compare: the whole of ``ascad fleet`` without printing."""
     t0 = time.perf_counter()
     nodes: list[Any] = list(options.sources)
+    given: dict[tuple[str, ...], str] = {}
+    for spec in nodes:  # the same node twice would count it twice in the majority
+        key = source_identity(spec)
+        if key in given:
+            shown = f"{spec}" if str(spec) == given[key] else f"{spec} and {given[key]}"
+            raise AscadError(f"source given twice: {shown} (give each node once)")
+        given[key] = str(spec)
     if options.discover:
         found = await discover(options.discover, options.login)
-        known = {str(n) for n in nodes}
-        nodes += [n for n in found if str(n) not in known]
+        # A node both given and discovered is one node: the given spelling is kept.
+        nodes += [n for n in found if source_identity(n) not in given]
     if not nodes:
         raise AscadError("no nodes: give sources or --discover aerospike://SEED")
     mode, specs = plan(options, nodes)
-    seen: set[str] = set()
-    for spec in specs:
-        if str(spec) in seen:
-            raise AscadError(f"source given twice: {spec}")
-        seen.add(str(spec))
     golden = await load_conf(options.golden, options.load) if options.golden else None
     fetch = runtime_fetcher(options.login) if mode == RUNTIME else conf_fetcher(options.load)
     fetched = await gather_nodes(

@@ -52,11 +52,37 @@ def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     return Path(xdg) / "ascad" / "git"
 
 
+# Variables that point git at another repository or object store. A caller's environment may
+# hold them (git exports GIT_DIR to hooks, so an ascad run from a hook inherits it): they would
+# make ``-C DIR`` read the wrong repository and make the cache fetch write into the caller's.
+_REPO_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+)
+
+
 def _git_env(token: str | None) -> dict[str, str]:
-    env = dict(os.environ)
+    """The environment of every git command: never prompts, never reads another repository.
+
+    ``GIT_TERMINAL_PROMPT=0`` alone is not enough: git still runs ``GIT_ASKPASS``,
+    ``core.askPass`` or ``SSH_ASKPASS`` for a password (an IDE terminal or a desktop session sets
+    them, and a dialog would wait forever). An empty ``GIT_ASKPASS`` turns all three off; ssh
+    runs in ``BatchMode``. Credential helpers still work (they do not prompt).
+    """
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
     env["GIT_TERMINAL_PROMPT"] = "0"
+    env["GIT_ASKPASS"] = ""
+    env["SSH_ASKPASS"] = ""
+    env.pop("SSH_ASKPASS_REQUIRE", None)
+    env["GCM_INTERACTIVE"] = "never"  # Git Credential Manager: fail instead of opening a window
     env["LC_ALL"] = "C"
-    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=10")
+    if "GIT_SSH" not in env:  # a user's own ssh wrapper wins, as in git itself
+        env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=10")
     if token:
         basic = base64.b64encode(f"oauth2:{token}".encode()).decode()
         env["GIT_CONFIG_COUNT"] = "1"
@@ -110,9 +136,44 @@ class _Git:
         return proc.returncode, out, err.decode("utf-8", "replace")
 
 
+# git's generic trailer after a failed fetch: it follows the line that says what went wrong.
+_GENERIC = (
+    "fatal: could not read from remote repository",
+    "please make sure you have the correct access rights",
+    "and the repository exists",
+)
+
+
 def _last_line(err: str) -> str:
-    lines = [ln.strip() for ln in err.splitlines() if ln.strip() and not ln.startswith("warning:")]
-    return lines[-1] if lines else "git failed"
+    """The one line of git's stderr that says what went wrong (the first line that is not a
+    warning, a hint or git's generic "could not read from remote repository" trailer)."""
+    lines = [ln.strip() for ln in err.splitlines() if ln.strip()]
+    useful = [
+        ln
+        for ln in lines
+        if not ln.lower().startswith(("warning:", "hint:")) and not ln.lower().startswith(_GENERIC)
+    ]
+    if useful:
+        return useful[0]
+    return lines[0] if lines else "git failed"
+
+
+async def _check_local_top(git: _Git, repo: str, path: str, ref: str | None) -> None:
+    """``DIR`` in ``DIR#PATH`` must be a repository's top (or a bare repository): git would also
+    accept a sub-directory, but then read PATH from the top, not from DIR — a file other than the
+    one the user named, or a confusing "no file"."""
+    rc, out, err = await git.run("-C", repo, "rev-parse", "--show-prefix")
+    if rc != 0:
+        raise SourceError(f"not a git repository: {_last_line(err)}", git.where)
+    prefix = out.decode("utf-8", "replace").strip()
+    if prefix:
+        rc, top, _ = await git.run("-C", repo, "rev-parse", "--show-toplevel")
+        root = top.decode("utf-8", "replace").strip() if rc == 0 else "its top"
+        raise SourceError(
+            f"'{repo}' is the sub-directory '{prefix.rstrip('/')}' of the git repository "
+            f"{root}: write {root}#{prefix}{path}" + (f"@{ref}" if ref else ""),
+            git.where,
+        )
 
 
 async def _read_blob(
@@ -156,6 +217,20 @@ def _fetch_error(err: str, ref: str) -> str:
         if re.fullmatch(r"[0-9a-f]{4,39}", ref):
             hint = " (a remote is fetched by name or by the full 40-hex commit id)"
         return f"no ref '{ref}' in the remote repository{hint}"
+    if "host key verification failed" in low:
+        return (
+            "the remote's ssh host key is not in known_hosts (add it with ssh-keyscan, or ssh to"
+            " it once); ascad never answers ssh's question"
+        )
+    if (
+        "could not resolve host" in low
+        or "connection refused" in low
+        or "timed out" in low
+        or "no route to host" in low
+        or "failed to connect" in low
+        or "network is unreachable" in low
+    ):
+        return f"cannot reach the remote: {_last_line(err)}"
     if (
         "could not read username" in low
         or "authentication failed" in low
@@ -205,6 +280,7 @@ async def fetch_git(
     remote_http = spec.repo.lower().startswith(("http://", "https://"))
     git = _Git(spec.raw, timeout, token if remote_http else None)
     if spec.local:
+        await _check_local_top(git, spec.repo, spec.path, spec.ref)
         data, commit = await _read_blob(git, spec.repo, rev, spec.path)
     else:
         repo_dir = cache_root(cache_dir) / hashlib.sha256(spec.repo.encode()).hexdigest()[:16]

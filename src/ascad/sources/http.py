@@ -14,8 +14,10 @@ Every request has a total timeout; bodies over 50 MB are refused. Tokens never a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 from collections.abc import Mapping
 
 import aiohttp
@@ -43,6 +45,35 @@ def token_from_env(kind: Kind) -> str | None:
     return value or None
 
 
+async def read_body(resp: aiohttp.ClientResponse, limit: int, where: str) -> bytes:
+    """The whole body, refused past ``limit`` bytes.
+
+    ``resp.content.read(n)`` is not this: it returns as soon as *some* bytes are buffered (one
+    TCP segment), so a conf served in several segments would be silently cut short.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise SourceError(f"answer larger than {limit // (1024 * 1024)} MB: refused", where)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+MAX_REDIRECTS = 5
+
+
+def _same_site(old: URL, new: URL) -> bool:
+    """A redirect may keep the token only on the same host and port, or the same host moving
+    from http to https (never https to http: the token would then travel in clear)."""
+    if old.host != new.host:
+        return False
+    if old.scheme == new.scheme:
+        return old.port == new.port
+    return old.scheme == "http" and new.scheme == "https"
+
+
 async def _get(
     url: URL,
     headers: dict[str, str],
@@ -50,21 +81,34 @@ async def _get(
     timeout: float,
     session: aiohttp.ClientSession | None,
 ) -> tuple[int, bytes, Mapping[str, str]]:
+    """GET with one total deadline. Redirects are followed by hand, and only within the same
+    site: aiohttp drops ``Authorization`` on a cross-host redirect but would send GitLab's
+    ``PRIVATE-TOKEN`` header to any host a redirect names."""
     own = session is None
     sess = session or aiohttp.ClientSession()
     try:
-        async with sess.get(
-            url, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout), allow_redirects=True
-        ) as resp:
-            if resp.status != 200:
-                body = await resp.content.read(2048)
-                return resp.status, body, resp.headers
-            data = await resp.content.read(MAX_SOURCE_BYTES + 1)
-            if len(data) > MAX_SOURCE_BYTES:
-                raise SourceError(f"body larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MB", where)
-            return resp.status, data, resp.headers
+        async with asyncio.timeout(timeout):
+            for _ in range(MAX_REDIRECTS + 1):
+                async with sess.get(url, headers=headers, allow_redirects=False) as resp:
+                    if resp.status in (301, 302, 303, 307, 308) and "Location" in resp.headers:
+                        target = url.join(URL(resp.headers["Location"]))
+                        if not _same_site(url, target):
+                            raise SourceError(
+                                f"HTTP {resp.status}: redirected to {target.scheme}://"
+                                f"{target.host}:{target.port}; not followed with the token "
+                                "(name that host in the source if it is the right one)",
+                                where,
+                            )
+                        url = target
+                        continue
+                    if resp.status != 200:
+                        body = await resp.content.read(2048)
+                        return resp.status, body, resp.headers
+                    data = await read_body(resp, MAX_SOURCE_BYTES, where)
+                    return resp.status, data, resp.headers
+            raise SourceError(f"more than {MAX_REDIRECTS} redirects", where)
     except TimeoutError:  # asyncio.TimeoutError is TimeoutError since 3.11
-        raise SourceError(f"no answer within {timeout:g} s", where) from None
+        raise SourceError(f"no complete answer within {timeout:g} s", where) from None
     except aiohttp.ClientSSLError as exc:
         raise SourceError(f"TLS failed: {exc}", where) from None
     except aiohttp.ClientConnectorError as exc:
@@ -79,10 +123,23 @@ async def _get(
             await sess.close()
 
 
+def _refuse_html(headers: Mapping[str, str], where: str) -> None:
+    """An HTML page is never a conf: it is a login page, a proxy's error or a web UI."""
+    content_type = str(headers.get("Content-Type", "")).lower()
+    if content_type.startswith(("text/html", "application/xhtml")):
+        raise SourceError(
+            "the answer is an HTML page, not a conf (a login page, a proxy or the wrong URL?)",
+            where,
+        )
+
+
 def _status_error(
     status: int, body: bytes, where: str, token_hint: str, not_found: str
 ) -> SourceError:
-    detail = body.decode("utf-8", "replace").strip().replace("\n", " ")[:200]
+    text = body.decode("utf-8", "replace")
+    if "<" in text:  # an HTML error page: keep its words, not its markup
+        text = re.sub(r"<(script|style)\b.*?</\1>|<[^>]*>", " ", text, flags=re.S | re.I)
+    detail = " ".join(text.split())[:200]  # one line, whatever the server sent
     if status in (401, 403):
         msg = f"HTTP {status}: the token was refused or is missing ({token_hint})"
     elif status == 404:
@@ -117,10 +174,11 @@ async def fetch_agent(
             f"--token-file or {AGENT_TOKEN_ENV}",
             "no config served here (is it an ascad agent?)",
         )
+    _refuse_html(resp_headers, spec.display)
     content_type = str(resp_headers.get("Content-Type", ""))
     if content_type.startswith("application/json"):
         try:
-            doc = json.loads(body)
+            doc = json.loads(decode_text(body, spec.display))
             text = doc["text"]
             if not isinstance(text, str):
                 raise TypeError
@@ -156,9 +214,10 @@ async def fetch_gitlab(
             f"no file '{spec.path}' at ref '{spec.ref or 'HEAD'}' in project '{spec.project}'"
             " (or the token may not read that project)",
         )
+    _refuse_html(resp_headers, spec.raw)
     text = decode_text(body, spec.raw)
     version = resp_headers.get("X-Gitlab-Commit-Id") or resp_headers.get("ETag")
     return FetchedText(text, spec.display, str(version).strip('"') if version else None)
 
 
-__all__ = ["fetch_agent", "fetch_gitlab", "token_from_env"]
+__all__ = ["fetch_agent", "fetch_gitlab", "read_body", "token_from_env"]

@@ -326,6 +326,19 @@ def _code_part(line: str) -> str:
     return line.split("#", 1)[0]
 
 
+def _partial_stanza_name(tokens: list[str]) -> str | None:
+    """The name of a stanza opener (``KIND NAME {``) that is only partly templated, else None.
+
+    A value cannot be half-known, so a partly templated *value* token becomes one wildcard. A
+    stanza *name* is different: it is matched as a path (``namespace[{{…}}-local]`` pairs with
+    ``namespace[A1-local]`` and not with ``namespace[test]``), so its literal part is kept and keeps
+    two templated stanzas (``namespace {{ ns }}`` and ``namespace {{ id }}-local``) apart.
+    """
+    if len(tokens) == 3 and tokens[2] == "{" and WILDCARD in tokens[1] and tokens[1] != WILDCARD:
+        return tokens[1]
+    return None
+
+
 def _finish_line(line: str, lineno: int, result: Wildcarded) -> str:
     if "$" in line:
         line = _shell_wildcards(line)
@@ -334,12 +347,15 @@ def _finish_line(line: str, lineno: int, result: Wildcarded) -> str:
     if not tokens:
         return "" if not hash_ else line
     if WILDCARD in code:
+        name = _partial_stanza_name(tokens)
         code = _WILD_TOKEN_RE.sub(WILDCARD, code)
+        if name is not None:  # keep the literal part of a stanza's name: 'namespace W-local {'
+            code = code.replace(f" {WILDCARD} ", f" {name} ", 1)
         tokens = _TOKEN_RE.findall(code)
         if all(t == WILDCARD for t in tokens):
             result.notes.append(TemplateNote(lineno, "a line of placeholders only: blanked"))
             return ""
-        result.wildcards += tokens.count(WILDCARD)
+        result.wildcards += sum(1 for t in tokens if WILDCARD in t)
         return code + hash_ + comment
     if len(tokens) == 1 and _CAPS_LINE_RE.match(tokens[0]):
         result.notes.append(TemplateNote(lineno, f"placeholder line '{tokens[0]}': blanked"))

@@ -28,6 +28,7 @@ from ascad.emulator import cluster as emulator
 from ascad.errors import AscadError
 from ascad.riemann_sink import RiemannSink
 from ascad.runtime.info import InfoClient
+from ascad.sources.git import CACHE_ENV as GIT_CACHE_ENV
 from ascad.sources.template import render_template
 
 CLUSTER = "cakery"
@@ -146,9 +147,15 @@ async def run_demo(out: TextIO, *, colour: bool = False, keep: bool = False) -> 
     """Run the demo, printing to ``out``; 0 when ascad found exactly the injected drift."""
     p = Printer(out, colour)
     tmp = Path(tempfile.mkdtemp(prefix="ascad-demo-"))
+    saved_cache = os.environ.get(GIT_CACHE_ENV)
+    os.environ[GIT_CACHE_ENV] = str(tmp / "git-cache")  # the golden's clone goes with the rest
     try:
         return await _run(p, tmp)
     finally:
+        if saved_cache is None:
+            os.environ.pop(GIT_CACHE_ENV, None)
+        else:
+            os.environ[GIT_CACHE_ENV] = saved_cache
         if keep:
             p.say(f"\nfiles kept in {tmp}")
         else:

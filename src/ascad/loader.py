@@ -70,8 +70,10 @@ def conf_from_text(name: str, text: str, options: LoadOptions | None = None) -> 
         template = True
         if options is not None and options.variables is not None:
             text = tpl.render_template(text, options.variables, source=name)
+            # Line numbers now count lines of the rendered text, not of the template.
+            name = f"{name} (rendered)"
         else:
-            text = tpl.wildcard_template(text)
+            text = tpl.wildcard_template(text, source=name)  # keeps the template's line numbers
     tree = parse_text(text, name)
     flat = flatten(tree)
     return LoadedConf(name, text, tree, flat, template, list(tree.warnings))

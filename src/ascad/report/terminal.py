@@ -9,6 +9,7 @@ from typing import TextIO
 from ascad.compare import CHANGED, ONLY_LEFT, SET_AT_RUNTIME, CompareResult, Difference
 from ascad.conf.model import display
 from ascad.conf.paths import parent_and_leaf
+from ascad.loader import is_runtime_spec
 
 _RED, _GREEN, _YELLOW, _BOLD, _DIM, _RESET = (
     "\033[31m",
@@ -83,9 +84,10 @@ def render_differences(
                 )
             elif d.kind == SET_AT_RUNTIME:
                 # Not in the conf; the running value differs from the version's default.
+                default, running = _default_and_running(d, result.left)
                 out.append(
-                    f"  {c(_YELLOW, '!')} {name}: default {c(_RED, _show(d.left))} -> "
-                    f"running {c(_GREEN, _show(d.right))}, set at runtime, not in the conf{note}"
+                    f"  {c(_YELLOW, '!')} {name}: default {c(_RED, _show(default))} -> "
+                    f"running {c(_GREEN, _show(running))}, set at runtime, not in the conf{note}"
                 )
             elif d.kind == ONLY_LEFT:
                 out.append(
@@ -118,13 +120,23 @@ def _difference_text(d: Difference, left: str, right: str) -> str:
             f" -> {display(d.right or '')} ({_at(right, d.right_line)})"
         )
     if d.kind == SET_AT_RUNTIME:
+        default, running = _default_and_running(d, left)
+        node = left if is_runtime_spec(left) else right
         return (
-            f"{path}: default {display(d.left or '')} -> running {display(d.right or '')} "
-            f"on {right}, set at runtime, not in the conf"
+            f"{path}: default {display(default or '')} -> running {display(running or '')} "
+            f"on {node}, set at runtime, not in the conf"
         )
     if d.kind == ONLY_LEFT:
         return f"{path} = {display(d.left or '')} only in {_at(left, d.left_line)}"
     return f"{path} = {display(d.right or '')} only in {_at(right, d.right_line)}"
+
+
+def _default_and_running(d: Difference, left_name: str) -> tuple[str | None, str | None]:
+    """A set_at_runtime difference holds the default on the conf's side and the running value on
+    the node's side; the node is on the left in ``ascad diff NODE CONF``."""
+    if is_runtime_spec(left_name):
+        return d.right, d.left
+    return d.left, d.right
 
 
 def _at(name: str, line: int | None) -> str:

@@ -277,3 +277,59 @@ def test_wildcards_match_anything_and_are_reported() -> None:
         "service {\n cluster-name prod\n proto-fd-max 1\n}\nnetwork {\n heartbeat {\n  mesh-seed-address-port 10.1.1.1 3002\n }\n}\n"
     )
     assert [d.path for d in compare(golden, changed).differences] == ["service.proto-fd-max"]
+
+
+# --- logging: `context any LEVEL` sets every context of its sink -------------------------------
+
+LOG = "logging {{\n    file /var/log/a.log {{\n{lines}    }}\n}}\n"
+
+
+def _log(*lines: str) -> str:
+    return LOG.format(lines="".join(f"        {line}\n" for line in lines))
+
+
+def test_a_context_equal_to_the_other_sides_any_is_no_difference() -> None:
+    plain = _flat(_log("context any info"), "a.conf")
+    spelt_out = _flat(_log("context any info", "context misc INFO"), "b.conf")
+    assert compare(plain, spelt_out).equal
+    assert compare(spelt_out, plain).equal
+
+
+def test_a_context_that_differs_from_the_other_sides_any_is_changed() -> None:
+    plain = _flat(_log("context any info"), "a.conf")
+    louder = _flat(_log("context any info", "context misc warning"), "b.conf")
+    (d,) = compare(plain, louder).differences
+    path = "logging.file[/var/log/a.log].context[misc]"
+    assert (d.path, d.kind, d.left, d.right, d.left_line, d.right_line) == (
+        path,
+        CHANGED,
+        "info",
+        "warning",
+        3,
+        4,
+    )
+    (r,) = compare(louder, plain).differences
+    assert (r.kind, r.left, r.right, r.left_line, r.right_line) == (
+        CHANGED,
+        "warning",
+        "info",
+        4,
+        3,
+    )
+
+
+def test_only_the_any_line_differs_when_specific_contexts_agree() -> None:
+    a = _flat(_log("context any warning", "context misc info"), "a.conf")
+    b = _flat(_log("context any info", "context misc info"), "b.conf")
+    (d,) = compare(a, b).differences
+    assert d.path.endswith("context[any]")
+    b_short = _flat(_log("context any info"), "b.conf")
+    (d,) = compare(a, b_short).differences  # misc is info on both sides
+    assert d.path.endswith("context[any]")
+
+
+def test_a_context_with_no_any_on_the_other_side_is_one_sided() -> None:
+    a = _flat(_log("context misc info"), "a.conf")
+    b = _flat(_log("context migrate info"), "b.conf")
+    kinds = sorted((d.kind, d.path.rsplit(".", 1)[1]) for d in compare(a, b).differences)
+    assert kinds == [(ONLY_LEFT, "context[misc]"), (ONLY_RIGHT, "context[migrate]")]

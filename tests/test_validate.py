@@ -310,3 +310,69 @@ def test_cli_reads_version_from_a_node(capsys: pytest.CaptureFixture[str]) -> No
     assert server.requests == ["build\n"]
     assert "reports build 7.0.0.5" in err
     assert rc == 1 and "'memory-size' is obsolete in server 7.0.0.5" in out
+
+
+# --- review: storage-engine count, version notes, exit codes -----------------------------------
+
+
+def test_second_storage_engine_is_an_error_naming_the_version() -> None:
+    tree = parse_text(
+        "namespace t {\n    storage-engine memory {\n        data-size 4G\n    }\n"
+        "    storage-engine device {\n        file /a.dat\n    }\n}\n",
+        "s.conf",
+    )
+    problems = validate_tree(tree, "8.1.2.2")
+    errors = [p for p in problems if p.severity == "error"]
+    assert [(p.line, p.kind) for p in errors] == [(5, "context")]
+    assert "first at line 2" in errors[0].message and "server 8.1.2.2" in errors[0].message
+
+
+def test_namespace_without_storage_engine_from_8_1_only() -> None:
+    text = "namespace t {\n    replication-factor 2\n}\n"
+    (p,) = validate_tree(parse_text(text, "n.conf"), "8.1.0.0")
+    assert (p.line, p.severity, p.kind) == (1, "error", "context")
+    assert "no 'storage-engine'" in p.message and "8.1.0.0" in p.message
+    # 6.1 (real-6.1-xdr-18ns.conf) keeps such a namespace in memory
+    assert [
+        q for q in validate_tree(parse_text(text, "n.conf"), "6.1.0.3") if q.kind == "context"
+    ] == []
+
+
+def test_validate_cli_exit_codes_and_notes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = CONFS / "server-8.1-ssd.conf"
+    assert main(["validate", str(good), "--server-version", "8.1.2.2"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and "0 error(s), 0 warning(s) for server 8.1.2.2" in err
+    assert main(["validate", str(good), "--server-version", ""]) == 2
+    assert capsys.readouterr().err == (
+        "ascad: --server-version is empty (expected e.g. 8.1.2.2 or 7.0)\n"
+    )
+    assert main(["validate", str(good), "--server-version", "banana"]) == 2
+    assert "not a server version: 'banana'" in capsys.readouterr().err
+    old = CONFS / "server-4.0.0.1-mesh.conf"
+    main(["validate", str(old), "--server-version", "4.0.0.1"])
+    err = capsys.readouterr().err
+    assert "server 4.0.0.1 is older than the oldest schema ascad holds (4.9.0)" in err
+    assert main(["validate", str(tmp_path / "nope.conf"), "--server-version", "8.1"]) == 2
+    assert capsys.readouterr().err == f"ascad: {tmp_path / 'nope.conf'}: no such file\n"
+
+
+def test_every_error_names_the_server_version() -> None:
+    text = (
+        "service {\n    migrate-fill-delay 1K\n    enable-health-check yes\n}\n"
+        "logging {\n    console {\n        context any loud\n    }\n}\n"
+        "network {\n    heartbeat {\n        mode meshy\n        interval 1\n    }\n}\n"
+        "namespace t {\n    proto-fd-maxx 1\n    proto-fd-max 1\n    heartbeat {\n    }\n"
+        "    storage-engine memory {\n        data-size 4GB\n        read-page-cache true\n"
+        "    }\n    memory-size 4G\n}\n"
+    )
+    problems = validate_tree(parse_text(text, "e.conf"), "8.1.2.2")
+    kinds = {p.kind for p in problems}
+    assert {"unit", "enum", "unknown", "context", "engine", "version", "range"} <= kinds, problems
+    for p in problems:
+        assert p.severity == "error"
+        assert "server 8.1.2.2" in p.message, p
+    hint = next(p for p in problems if "proto-fd-maxx" in p.message)
+    assert "did you mean 'proto-fd-max' (in service)?" in hint.message

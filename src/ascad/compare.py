@@ -7,6 +7,9 @@ Kinds:
 - ``only_left`` / ``only_right``: the path is on one side only. A stanza missing on one side is
   reported once, not once per parameter inside it.
 
+A logging ``context NAME`` on one side only is compared with the other side's ``context any`` of
+the same sink, which sets it there (cf/src/log.c): equal levels are no difference.
+
 Values equal to :data:`~ascad.conf.model.WILDCARD` (from a template's ``{{ … }}``) match anything;
 such matches are counted in ``CompareResult.wildcards``. ``ignore`` takes glob patterns over paths
 where ``*`` matches any run of characters and ``?`` one character; ``[`` and ``]`` are literal, so
@@ -95,6 +98,25 @@ def values_match(left: str, right: str) -> bool | None:
     return None
 
 
+_CONTEXT_RE = re.compile(r"^(.*\.context)\[([^\]]+)\]\Z", re.DOTALL)
+
+
+def _logging_any(path: str, other: dict[str, Setting]) -> Setting | None:
+    """For a logging ``…context[NAME]`` path, the other side's ``…context[any]`` of the same sink.
+
+    ``context any LEVEL`` sets every context of the sink (cf/src/log.c); a later
+    ``context NAME LEVEL`` overrides one. So a context named on one side only is set, on the other
+    side, by that side's ``any`` line: ``context any info`` equals ``context any info`` plus
+    ``context misc info``.
+    """
+    if not path.startswith("logging."):
+        return None
+    m = _CONTEXT_RE.match(path)
+    if m is None or m.group(2) == "any":
+        return None
+    return other.get(f"{m.group(1)}[any]")
+
+
 def _under_any(path: str, stanzas: Sequence[str]) -> bool:
     return any(path.startswith(s) and path[len(s)] in ".[" for s in stanzas if len(path) > len(s))
 
@@ -154,12 +176,27 @@ def compare(
         elif not same and not skip(path):
             diffs.append((ls_.line, 0, _changed(path, ls_, rs_)))
 
+    def by_any(path: str, own: Setting, other: dict[str, Setting], left_side: bool) -> bool:
+        """A one-sided logging context compared with the other side's ``context any``."""
+        any_ = _logging_any(path, other)
+        if any_ is None:
+            return False
+        left_s, right_s = (own, any_) if left_side else (any_, own)
+        same = values_match(left_s.canonical, right_s.canonical)
+        if same is None:
+            result.wildcards.append(path)
+        elif not same and not skip(path):
+            diffs.append((left_s.line, right_s.line, _changed(path, left_s, right_s)))
+        return True
+
     missing_left_stanzas: list[str] = []
     for path in left_only:
         if path in paired:
             continue
         s = ls[path]
         if _under_any(path, missing_left_stanzas):
+            continue
+        if by_any(path, s, rs, True):
             continue
         if s.stanza:
             missing_left_stanzas.append(path)
@@ -175,6 +212,8 @@ def compare(
             continue
         s = rs[path]
         if _under_any(path, missing_right_stanzas):
+            continue
+        if by_any(path, s, ls, False):
             continue
         if s.stanza:
             missing_right_stanzas.append(path)

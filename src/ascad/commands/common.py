@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ascad.conf.model import display
 from ascad.errors import AscadError
 from ascad.loader import LoadedConf, LoadOptions
 
@@ -125,7 +126,7 @@ def node_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def warning_dicts(conf: LoadedConf) -> list[dict[str, Any]]:
     return [
-        {"source": conf.name, "line": w.line, "col": w.col, "message": w.message}
+        {"source": conf.name, "line": w.line, "col": w.col, "message": display(w.message)}
         for w in conf.warnings
     ]
 

@@ -12,6 +12,7 @@ import sys
 
 from ascad.commands import common
 from ascad.compare import compare
+from ascad.errors import AscadError
 from ascad.expected import resolve_settings
 from ascad.loader import is_runtime_spec, load_conf
 from ascad.report import jsonout, terminal
@@ -43,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    if args.left == "-" and args.right == "-":
+        # stdin can be read once: the second side would be empty
+        raise AscadError("'-' (stdin) can be only one of LEFT and RIGHT")
     options = common.load_options(args)
     settings = resolve_settings(args.settings, ignore=common.ignore_patterns(args))
     peers = args.peers

@@ -20,7 +20,7 @@ from typing import Any
 from ascad.commands import common
 from ascad.conf.parser import parse_file
 from ascad.errors import AscadError, ConfSyntaxError
-from ascad.knowledge.table import schema_version_for, schema_versions
+from ascad.knowledge.table import parse_build, schema_version_for, schema_versions
 from ascad.knowledge.validate import Problem, validate_tree
 
 SCHEMA = "ascad.validate/1"
@@ -73,13 +73,29 @@ async def server_build(address: str, args: argparse.Namespace) -> str:
 
 def _resolve_version(args: argparse.Namespace) -> tuple[str, str | None]:
     """(build, note for stderr or None)."""
-    if args.server_version:
-        return args.server_version, None
+    if args.server_version is not None:
+        build = args.server_version.strip()
+        if not build:
+            raise AscadError("--server-version is empty (expected e.g. 8.1.2.2 or 7.0)")
+        return build, _age_note(build)
     if args.server:
         build = asyncio.run(server_build(args.server, args))
-        return build, f"server {args.server} reports build {build}"
+        note = f"server {args.server} reports build {build}"
+        age = _age_note(build)
+        return build, note if age is None else f"{note}; {age}"
     newest = schema_versions()[-1]
     return newest, f"no --server-version given: checking against the newest known, {newest}"
+
+
+def _age_note(build: str) -> str | None:
+    """A note when the build is older than every schema: the oldest one stands in for it."""
+    oldest = schema_versions()[0]
+    if parse_build(build)[:3] < tuple(int(p) for p in oldest.split(".")):
+        return (
+            f"server {build} is older than the oldest schema ascad holds ({oldest}); it is "
+            "checked against that one, so a parameter of the older release may be reported"
+        )
+    return None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -58,6 +58,21 @@ def _flatten_stanza(tree: ConfTree, stanza: Stanza, prefix: str, flat: FlatConfi
                     )
                 )
             else:
+                if existing is not None and (
+                    child.kind == "storage-engine" or existing.value != value
+                ):
+                    # One storage-engine per namespace (cfg.c): a second one is a mistake. A
+                    # repeated index-type of the same type (asconfig-server70.conf) is harmless.
+                    # ascad keeps the last type and merges the parameters.
+                    tree.warnings.append(
+                        Warning_(
+                            child.line,
+                            child.col,
+                            f"second '{child.kind}' in this stanza (first at line "
+                            f"{existing.line}): a namespace has only one; their parameters "
+                            "are merged",
+                        )
+                    )
                 _add(
                     tree,
                     flat,

@@ -5,16 +5,28 @@ tokens split on whitespace, a stanza opens on its name and ``}`` closes it. Wher
 lax in ways that hide mistakes (it never checks that ``{`` is there) ascad is stricter and says
 exactly where: ``FILE:LINE:COL: message``. Things the server accepts but silently drops (extra value
 tokens, over-long lines) are warnings.
+
+Damaged text is refused with the character named, because the server splits words only on
+space, tab, CR, LF, FF and VT: a no-break space, a control character or a byte-order mark becomes
+part of a word and the server stops on an unknown name. Error messages are therefore always one
+printable line. Bytes that are not UTF-8 are refused outside comments only (the server drops
+everything after ``#`` unread).
 """
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import os
 import re
+import stat
+import threading
+import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
 
 from ascad.conf import keys
-from ascad.conf.model import ConfTree, Param, Stanza, Warning_
+from ascad.conf.model import WILDCARD, ConfTree, Param, Stanza, Warning_, display
 from ascad.errors import ConfSyntaxError
 
 # Refuse anything larger: real confs are kilobytes; the largest sample (29 namespaces) is 17 KB.
@@ -23,21 +35,39 @@ MAX_CONF_BYTES = 16 * 1024 * 1024
 SERVER_MAX_LINE = 1023
 # The server reads a name and at most 3 value tokens per line.
 SERVER_MAX_VALUES = 3
+# Seconds to wait for a named pipe's writer before giving up (a pipe nobody writes to).
+FIFO_OPEN_TIMEOUT = 10.0
 
 _TOKEN_RE = re.compile(r"[^ \t\r\n\f\v]+")
+# Bytes that were not UTF-8, as decoded with surrogateescape.
+_SURROGATE_RE = re.compile("[\udc80-\udcff]")
+# The whitespace the server splits tokens on (cfg.c); any other character that is not printable
+# (control characters, U+00A0 no-break space, U+2028 line separator, zero-width space, …) is part
+# of a token for the server, so a conf line holding one is almost surely damaged text.
+_SEPARATORS = frozenset(" \t\r\n\f\v")
+_DROP_SEPARATORS = str.maketrans("", "", " \t\r\n\f\v")
+# NUL is allowed in a line only as part of the template wildcard marker (model.WILDCARD).
+_WILDCARD_BLANK = "w" * len(WILDCARD)
 
 
-def read_conf_bytes(path: str | os.PathLike[str]) -> bytes:
-    """Read a conf file with the checks every source needs (exists, regular file, size)."""
+def read_conf_bytes(path: str | os.PathLike[str], fifo_timeout: float = FIFO_OPEN_TIMEOUT) -> bytes:
+    """Read a conf file with the checks every source needs (exists, not a directory, size).
+
+    A pipe (``<(salt-call …)``, a named pipe) is read like a file, to its end. Opening a named
+    pipe waits for a writer; after ``fifo_timeout`` seconds without one it is refused instead of
+    waiting for ever. Once open, the read waits for the writer as long as it lives, like cat(1).
+    """
     p = Path(path)
     name = str(path)
+    if not name:
+        raise ConfSyntaxError("''", 0, 0, "empty file name")  # Path('') would be '.'
     try:
         st = p.stat()
     except FileNotFoundError:
         raise ConfSyntaxError(name, 0, 0, "no such file") from None
     except OSError as exc:
         raise ConfSyntaxError(name, 0, 0, f"cannot read: {exc.strerror}") from None
-    if p.is_dir():
+    if stat.S_ISDIR(st.st_mode):
         raise ConfSyntaxError(name, 0, 0, "is a directory, not a conf file")
     if st.st_size > MAX_CONF_BYTES:
         raise ConfSyntaxError(
@@ -47,7 +77,11 @@ def read_conf_bytes(path: str | os.PathLike[str]) -> bytes:
             f"file is {st.st_size / 1e6:.1f} MB; an aerospike.conf over 16 MiB is refused",
         )
     try:
-        with p.open("rb") as fh:
+        if stat.S_ISFIFO(st.st_mode):
+            fd = _open_fifo(p, fifo_timeout, name)
+        else:
+            fd = os.open(p, os.O_RDONLY)
+        with os.fdopen(fd, "rb") as fh:
             data = fh.read(MAX_CONF_BYTES + 1)
     except OSError as exc:
         raise ConfSyntaxError(name, 0, 0, f"cannot read: {exc.strerror}") from None
@@ -56,19 +90,70 @@ def read_conf_bytes(path: str | os.PathLike[str]) -> bytes:
     return data
 
 
+def _open_fifo(path: Path, timeout: float, name: str) -> int:
+    """Open a pipe for reading; a named pipe with no writer after ``timeout`` s is refused."""
+    result: list[int | OSError] = []
+
+    def opener() -> None:
+        try:
+            result.append(os.open(path, os.O_RDONLY))
+        except OSError as exc:
+            result.append(exc)
+
+    thread = threading.Thread(target=opener, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        # Be the writer ourselves for a moment so that the blocked open returns, then drop it.
+        with contextlib.suppress(OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(1.0)
+        if result and isinstance(result[0], int):
+            os.close(result[0])
+        raise ConfSyntaxError(
+            name, 0, 0, f"a named pipe with no writer after {timeout:g} s; nothing to read"
+        )
+    outcome = result[0]
+    if isinstance(outcome, OSError):
+        raise outcome
+    return outcome
+
+
 def decode_conf(data: bytes, source: str) -> str:
-    """Bytes -> text, refusing binary and non-UTF-8 input with the line and column of the fault."""
+    """Bytes -> text, refusing binary and non-UTF-8 input with the line and column of the fault.
+
+    The server reads bytes and drops everything after ``#``, so bytes that are not UTF-8 inside a
+    comment (a Latin-1 ``# café``) are harmless: they become U+FFFD. Outside a comment they are
+    refused, as is a NUL byte anywhere. A UTF-8 byte-order mark is refused with its own message:
+    the server reads it as part of the first token and stops (``unknown config parameter``).
+    """
     nul = data.find(b"\x00")
     if nul >= 0:
         line, col = _position(data, nul)
         raise ConfSyntaxError(source, line, col, "binary data (NUL byte); not an aerospike.conf")
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise ConfSyntaxError(
+            source,
+            1,
+            1,
+            "starts with a UTF-8 byte-order mark (BOM): the server reads it as part of the first "
+            "word and refuses the file; save it without a BOM",
+        )
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line, col = _position(data, exc.start)
-        raise ConfSyntaxError(
-            source, line, col, f"not UTF-8 text (byte 0x{data[exc.start]:02x})"
-        ) from None
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("utf-8", "surrogateescape")
+    offset = 0
+    for raw_line in text.split("\n"):
+        body = raw_line.split("#", 1)[0]
+        bad = _SURROGATE_RE.search(body)
+        if bad is not None:
+            line, col = _position(data, offset + len(body[: bad.start()].encode("utf-8")))
+            byte = ord(bad.group()) - 0xDC00
+            raise ConfSyntaxError(source, line, col, f"not UTF-8 text (byte 0x{byte:02x})")
+        offset += len(raw_line.encode("utf-8", "surrogateescape")) + 1
+    return data.decode("utf-8", "replace")
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:
@@ -98,6 +183,11 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the newline that ends the last line does not start another
+    if len(lines) == 1 and "\r" in lines[0].strip():
+        # The server reads up to LF: a file with CR-only line endings is one long line to it.
+        raise ConfSyntaxError(
+            source, 1, 1, "CR-only line endings (classic Mac): the server reads lines ending in LF"
+        )
     for lineno, raw in enumerate(lines, start=1):
         last_line = lineno
         if len(raw.encode("utf-8", "replace")) > SERVER_MAX_LINE:
@@ -109,10 +199,19 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
                 )
             )
         body = raw.split("#", 1)[0]
+        if not body.isprintable() and not body.translate(_DROP_SEPARATORS).isprintable():
+            # A template's wildcard marker holds NULs: blank it out (same length, same columns).
+            _refuse_unprintable(body.replace(WILDCARD, _WILDCARD_BLANK), lineno, source)
         tokens = [(m.group(), m.start() + 1) for m in _TOKEN_RE.finditer(body)]
         if not tokens:
             continue
-        _parse_line(tree, stack, tokens, lineno, source)
+        try:
+            _parse_line(tree, stack, tokens, lineno, source)
+        except ConfSyntaxError as exc:
+            if WILDCARD not in exc.message:
+                raise
+            # A template's wildcard in the message is shown as {{…}}, never as its NUL marker.
+            raise ConfSyntaxError(source, exc.line, exc.col, display(exc.message)) from None
     if len(stack) > 1:
         open_ = stack[-1]
         raise ConfSyntaxError(
@@ -126,6 +225,37 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
             source, max(last_line, 1), 1, "empty: no stanza found (is this an aerospike.conf?)"
         )
     return tree
+
+
+def _refuse_unprintable(body: str, lineno: int, source: str) -> None:
+    """A character that is neither printable nor a separator: name it and where it is."""
+    for i, ch in enumerate(body):
+        if ch in _SEPARATORS or ch.isprintable():
+            continue
+        if _SURROGATE_RE.match(ch):
+            what = f"not UTF-8 text (byte 0x{ord(ch) - 0xDC00:02x})"
+        else:
+            name = unicodedata.name(ch, "a control character")
+            what = (
+                f"character U+{ord(ch):04X} ({name}) is not a space for the server: it becomes "
+                "part of a word; retype this line"
+            )
+        raise ConfSyntaxError(source, lineno, i + 1, what)
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` for the closest candidate, or ``""``."""
+    match = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.7)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def _stanzas_in(parent_kind: str) -> set[str]:
+    """Stanza names (plain, named, typed) that open inside a parent of ``parent_kind``."""
+    names = {k for k, homes in keys.PLAIN_STANZAS.items() if parent_kind in homes}
+    names |= {k for k, homes in keys.NAMED_STANZAS.items() if parent_kind in homes}
+    if parent_kind == "namespace":
+        names |= set(keys.TYPED_STANZAS)
+    return names
 
 
 def _describe(stanza: Stanza) -> str:
@@ -207,10 +337,26 @@ def _parse_line(
                     raise ConfSyntaxError(
                         source, lineno, tcol, f"stray token '{tok}': '{first}' takes no name"
                     )
+                if len(args) == 1:
+                    # `sett s1 {`: most likely a misspelt named stanza, not a stray name.
+                    named = {k for k, h in keys.NAMED_STANZAS.items() if parent_kind in h}
+                    raise ConfSyntaxError(
+                        source,
+                        lineno,
+                        col,
+                        f"unknown stanza '{first}' with a name ('{tok}'); stanzas that take a "
+                        f"name are {', '.join(sorted(keys.NAMED_STANZAS))}"
+                        f"{did_you_mean(first, named or keys.NAMED_STANZAS)}",
+                    )
                 raise ConfSyntaxError(source, lineno, tcol, f"stray token '{tok}' before '{{'")
             name = None
         if len(stack) == 1 and first not in keys.PLAIN_STANZAS and first not in keys.NAMED_STANZAS:
-            raise ConfSyntaxError(source, lineno, col, f"unknown top-level stanza '{first}'")
+            raise ConfSyntaxError(
+                source,
+                lineno,
+                col,
+                f"unknown top-level stanza '{first}'{did_you_mean(first, _stanzas_in(''))}",
+            )
         stanza = Stanza(kind=first, name=name, line=lineno, col=col)
         current.children.append(stanza)
         stack.append(stanza)

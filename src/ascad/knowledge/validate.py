@@ -33,7 +33,7 @@ import difflib
 from dataclasses import asdict, dataclass
 from functools import cache
 
-from ascad.conf.model import ConfTree, Param, Stanza
+from ascad.conf.model import ConfTree, Param, Stanza, display
 from ascad.conf.values import parse_duration, parse_size
 from ascad.knowledge.table import (
     ParamInfo,
@@ -66,10 +66,12 @@ class Problem:
     path: str = ""
 
     def format(self, source: str) -> str:
-        return f"{source}:{self.line}:{self.col}: {self.severity}: {self.message}"
+        return f"{source}:{self.line}:{self.col}: {self.severity}: {display(self.message)}"
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        out = asdict(self)
+        out["message"] = display(self.message)
+        return out
 
 
 def _vkey(v: str) -> tuple[int, ...]:
@@ -234,7 +236,34 @@ class Validator:
             self._memory_form(node)
             self._walk(node, pattern, node.name)
             return
+        if pattern == "namespace[*]":
+            self._storage_engines(node)
         self._walk(node, pattern, None)
+
+    def _storage_engines(self, node: Stanza) -> None:
+        """One storage-engine per namespace; from 8.1 a namespace without one is refused (cfg.c).
+
+        Before 8.1 (the 6.1 samples) a namespace without one is in memory, so it is not reported.
+        """
+        engines = list(node.stanzas("storage-engine"))
+        for extra in engines[1:]:
+            self._add(
+                extra,
+                "error",
+                "context",
+                f"second 'storage-engine' in namespace {node.name} (first at line "
+                f"{engines[0].line}): a namespace has exactly one; {self._server()} refuses this",
+                "namespace[*].storage-engine",
+            )
+        if not engines and _vkey(self.schema) >= (8, 1, 0):
+            self._add(
+                node,
+                "error",
+                "context",
+                f"namespace {node.name} has no 'storage-engine': {self._server()} refuses a "
+                "namespace without one (e.g. 'storage-engine memory { data-size 4G }')",
+                "namespace[*].storage-engine",
+            )
 
     def _memory_form(self, node: Stanza) -> None:
         if node.kind != "storage-engine" or node.name != "memory":
@@ -269,7 +298,8 @@ class Validator:
                 node,
                 "error",
                 "context",
-                f"'{node.kind}' stanza is not allowed in {_where(ctx)}; it belongs in "
+                f"'{node.kind}' stanza is not allowed in {_where(ctx)} in {self._server()}; it "
+                "belongs in "
                 f"{' or '.join(parents)}",
                 pattern,
             )
@@ -283,7 +313,8 @@ class Validator:
         self._add(
             node,
             *self._unknown_severity(),
-            f"unknown stanza '{node.kind}' in {_where(ctx)}{_did_you_mean(node.kind, candidates)}"
+            f"unknown stanza '{node.kind}' in {_where(ctx)} for {self._server()}"
+            f"{_did_you_mean(node.kind, candidates)}"
             f"{self._beyond_note()}",
             pattern,
         )
@@ -307,7 +338,8 @@ class Validator:
                 node,
                 "error",
                 "syntax",
-                f"'{node.key}' is a stanza in {_where(ctx)}: it needs '{{' … '}}'",
+                f"'{node.key}' is a stanza in {_where(ctx)} in {self._server()}: it needs "
+                "'{' … '}'",
                 pattern,
             )
             return
@@ -337,7 +369,8 @@ class Validator:
                 node,
                 "error",
                 "context",
-                f"'{node.key}' is not a parameter of {_where(ctx)}; it belongs in "
+                f"'{node.key}' is not a parameter of {_where(ctx)} in {self._server()}; it "
+                "belongs in "
                 f"{' or '.join(parents)}",
                 pattern,
             )
@@ -345,7 +378,13 @@ class Validator:
         local = self.table.keys_in(ctx)
         hint = _did_you_mean(node.key, local)
         if not hint:
-            hint = _did_you_mean(node.key, list(_param_homes(self.schema)), elsewhere=True)
+            homes = _param_homes(self.schema)
+            hint = _did_you_mean(node.key, list(homes), elsewhere=True)
+            if hint:
+                # Say where the close match lives: `proto-fd-maxx` in a namespace -> service.
+                match = hint.split("'")[1]
+                parents = sorted({split_pattern(h)[0] or "the top level" for h in homes[match]})
+                hint = f"{hint[:-1]} (in {' or '.join(parents)})?"
         self._add(
             node,
             *self._unknown_severity(),
@@ -369,7 +408,8 @@ class Validator:
                     node,
                     "error",
                     "enum",
-                    f"'{node.key}' takes true or false, not '{token}'",
+                    f"'{node.key}' takes true or false (any case) in {self._server()}, not "
+                    f"'{token}'",
                     info.path,
                 )
         elif info.type == "enum" and info.keys is not None:
@@ -379,7 +419,8 @@ class Validator:
                 node,
                 "error",
                 "enum",
-                f"'{node.key}' does not take '{token}'; one of {', '.join(info.enum)}"
+                f"'{node.key}' does not take '{token}' in {self._server()}; one of "
+                f"{', '.join(info.enum)}"
                 f"{_did_you_mean(token, list(info.enum))}",
                 info.path,
             )
@@ -392,8 +433,8 @@ class Validator:
                     node,
                     "error",
                     "unit",
-                    f"'{node.key}' is a duration: '{token}' is not digits with an optional "
-                    "s/m/h/d suffix",
+                    f"'{node.key}' is a duration in {self._server()}: '{token}' is not digits "
+                    "with an optional s/m/h/d suffix (or -1)",
                     info.path,
                 )
                 return
@@ -408,8 +449,8 @@ class Validator:
                     node,
                     "error",
                     "unit",
-                    f"'{node.key}' is an integer: '{token}' is not digits with an optional "
-                    "K/M/G/T/P suffix",
+                    f"'{node.key}' is an integer in {self._server()}: '{token}' is not digits "
+                    "with an optional K/M/G/T/P suffix",
                     info.path,
                 )
                 return
@@ -449,7 +490,7 @@ class Validator:
                 node,
                 "error",
                 "enum",
-                f"log level '{level}' is not one of {', '.join(info.enum)}",
+                f"log level '{level}' is not one of {', '.join(info.enum)} in {self._server()}",
                 info.path,
             )
 

@@ -149,3 +149,12 @@ def test_peers_skips_expected_per_node_differences(
     settings.write_text('[compare]\nignore = ["service.proto-fd-max"]\n')
     node2.write_text((base % ("a2", "10.0.0.2")).replace("1000", "2000"))
     assert main(["diff", "--peers", "--settings", str(settings), str(node1), str(node2)]) == 0
+
+
+def test_file_name_with_a_newline_is_one_line(
+    tmp_path: Path, files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    odd = tmp_path / "bad\nname.conf"
+    assert main(["diff", files["a"], str(odd)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bad\\nname.conf" in err

@@ -224,11 +224,6 @@ def test_diff_json_template_wildcards(
     assert all("{{…}}" in p or "." in p for p in doc["wildcards"])
 
 
-@pytest.mark.xfail(
-    reason="report/jsonout.py writes ignored_paths without display(): a template path that is "
-    "ignored leaks the NUL wildcard marker into JSON (reported to the lead)",
-    strict=False,
-)
 def test_diff_json_ignored_template_path_is_displayed(
     confs: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -52,13 +52,27 @@ def _command_module(module_name: str):
     return importlib.import_module(module_name)
 
 
+def one_line(text: str) -> str:
+    """An error as one line: a file name or value with a newline or control character in it is
+    shown escaped, so scripts reading stderr line by line never see half an error."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(_command_module(args._module).run(args))
     except AscadError as exc:
-        print(f"ascad: {exc}", file=sys.stderr)
+        problems = getattr(exc, "problems", None)
+        if problems and len(problems) > 1:  # several independent mistakes: one line each
+            print("ascad: invalid settings:", file=sys.stderr)
+            for problem in problems:
+                print(f"  {one_line(str(problem))}", file=sys.stderr)
+        else:
+            print(f"ascad: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ascad: interrupted", file=sys.stderr)

@@ -38,7 +38,7 @@ def result_to_dict(
         "equal": result.equal,
         "differences": [difference_to_dict(d) for d in result.differences],
         "ignored": len(result.ignored),
-        "ignored_paths": result.ignored,
+        "ignored_paths": [display(p) for p in result.ignored],
         "wildcards": [display(p) for p in result.wildcards],
         "warnings": warnings or [],
     }

@@ -283,3 +283,18 @@ def test_fleet_json_matches_the_documented_schema(
     clean = json.loads(out)
     assert clean["clean"] is True and clean["golden"] is None
     check_shape(clean, {**schema, "golden": None}, "$")
+
+
+def test_a_context_that_repeats_context_any_is_no_difference_between_nodes(tmp_path: Path) -> None:
+    """`context any info` + `context misc info` is the same logging as `context any info` alone."""
+    from ascad.cli import main
+
+    plain = "logging {\n    console {\n        context any info\n    }\n}\nnamespace t {\n    storage-engine memory {\n        data-size 1G\n    }\n}\n"
+    extra = plain.replace("context any info\n", "context any info\n        context misc info\n")
+    a, b = tmp_path / "a.conf", tmp_path / "b.conf"
+    a.write_text(plain)
+    b.write_text(extra)
+    assert main(["fleet", str(a), str(b)]) == 0  # one group: the same logging
+
+    b.write_text(extra.replace("context misc info", "context misc debug"))
+    assert main(["fleet", str(a), str(b)]) == 1

@@ -66,18 +66,24 @@ ascad-package:
 /etc/ascad/aerospike-password:
   file.managed:
     - contents_pillar: ascad:aerospike_password
+    - user: root
     - group: ascad
     - mode: '0640'
     - show_changes: False
+    - require:
+      - file: /etc/ascad
 {% endif %}
 
 {% if ascad.get('golden_token') %}
 /etc/ascad/golden-token:
   file.managed:
     - contents_pillar: ascad:golden_token
+    - user: root
     - group: ascad
     - mode: '0640'
     - show_changes: False
+    - require:
+      - file: /etc/ascad
 {% endif %}
 
 /etc/ascad/ascad.toml:
@@ -96,6 +102,8 @@ ascad-check-config:
   cmd.run:
     - name: /opt/ascad/bin/ascad agent --check-config --config /etc/ascad/ascad.toml
     - runas: ascad
+    - require:
+      - pip: ascad-package
     - onchanges:
       - file: /etc/ascad/ascad.toml
       - file: /etc/ascad/token
@@ -103,6 +111,17 @@ ascad-check-config:
 /etc/systemd/system/ascad.service:
   file.managed:
     - source: salt://ascad/ascad.service
+    - user: root
+    - group: root
+    - mode: '0644'
+
+# systemd reads a changed unit file only after a daemon-reload; it must run before the service
+# state (a plain cmd, the same on every Salt version, unlike module.run's two syntaxes).
+ascad-systemd-reload:
+  cmd.run:
+    - name: systemctl daemon-reload
+    - onchanges:
+      - file: /etc/systemd/system/ascad.service
 
 ascad-service:
   service.running:
@@ -115,8 +134,5 @@ ascad-service:
     - require:
       - pip: ascad-package
       - cmd: ascad-check-config
-      - file: /etc/systemd/system/ascad.service
-  module.run:
-    - name: service.systemctl_reload
-    - onchanges:
+      - cmd: ascad-systemd-reload
       - file: /etc/systemd/system/ascad.service

@@ -7,7 +7,7 @@ ascad:
   # golden_token: "glpat-…"         # GitLab token for the golden repository
   settings:
     agent:
-      node_name: {{ grains['id'] }}
+      node_name: {{ grains['id'] | tojson }}
       role: auto
       conf: /etc/aerospike/aerospike.conf
       interval: 6h

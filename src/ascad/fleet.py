@@ -188,6 +188,13 @@ def pair_differences(a: Group, b: Group) -> CompareResult:
     av, bv = a.values, b.values
     differing = {p for p, v in av.items() if bv.get(p) != v}
     differing.update(p for p in bv if p not in av)
+    # A logging context on one side only is judged against the other side's `context any`
+    # (compare.py), so that sibling must come along.
+    differing.update(
+        p[: p.rindex(".context[") + 1] + "context[any]"
+        for p in list(differing)
+        if ".context[" in p and not p.endswith(".context[any]")
+    )
     return compare(_restrict(a.flat, differing), _restrict(b.flat, differing))
 
 

@@ -37,12 +37,19 @@ from ascad.knowledge.restart import with_restart_flags
 from ascad.loader import LoadedConf, LoadOptions, conf_from_text, load_conf
 from ascad.report import terminal
 from ascad.report.jsonout import difference_to_dict
+from ascad.sources.http import read_body
 
 log = logging.getLogger("ascad.agent")
 
 OK, WARNING, CRITICAL = "ok", "warning", "critical"
 STATUS_SCHEMA = "ascad.agent.status/1"
 CHECKS = ("runtime", "golden", "peer")
+#: Byte budget of one event attribute (cluster, master, role, fallback). With the description's
+#: 4096 bytes, three events of at most 4096 + 4 x 512 bytes and their tags fit in one 16 KiB
+#: UDP datagram.
+ATTRIBUTE_BUDGET = 512
+#: Age after which a leftover ``.status.*.tmp`` (a writer killed mid-write) is removed.
+STALE_TEMP_SECONDS = 60.0
 
 
 @dataclass
@@ -179,8 +186,12 @@ class PeerClient:
         if cached:
             headers["If-None-Match"] = cached.etag
         try:
+            # No redirects: the bearer token goes to the configured agent and nowhere else.
             async with self.session().get(
-                url, headers=headers, timeout=aiohttp.ClientTimeout(total=self.timeout)
+                url,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                allow_redirects=False,
             ) as resp:
                 if resp.status == 304 and cached:
                     self.not_modified += 1
@@ -188,7 +199,7 @@ class PeerClient:
                 if resp.status != 200:
                     hint = " (the token was refused)" if resp.status == 401 else ""
                     raise AscadError(f"HTTP {resp.status}{hint}", url)
-                body = await resp.content.read(50 << 20)
+                body = await read_body(resp, 50 << 20, url)
                 etag = resp.headers.get("ETag")
         except AscadError:
             raise
@@ -229,9 +240,11 @@ class CycleRunner:
     """Runs cycles for one settings object; keeps the peer connection pool and ETags between
     cycles. Use :meth:`run` then :meth:`close`."""
 
-    def __init__(self, settings: AgentSettings) -> None:
+    def __init__(self, settings: AgentSettings, *, cluster: str = "") -> None:
         self.settings = settings
         self.peers = PeerClient(settings.token, settings.peers_timeout, settings.peers_ca)
+        # The cluster name the node gave last; events keep it while the node is down.
+        self.last_cluster = cluster
 
     async def close(self) -> None:
         await self.peers.close()
@@ -357,11 +370,57 @@ class CycleRunner:
         started_wall, t0 = time.time(), time.monotonic()
         own_task = asyncio.ensure_future(_guard(self.load_own()))
         runtime_task = asyncio.ensure_future(_timed("runtime", self.check_runtime))
-        local = await self.local_node()
-        own, own_error = await own_task
-
-        role, master_label, fallback = "unknown", None, None
         role_checks: list[CheckResult] = []
+        try:
+            local = await self.local_node()
+            own, own_error = await own_task
+            t1 = time.monotonic()
+            try:
+                role, master_label, fallback = await self._role_checks(
+                    local, own, own_error, role_checks
+                )
+            except Exception as exc:  # a bug must not cost the runtime check or stop the loop
+                role, master_label, fallback = "unknown", None, None
+                name = "golden" if s.role == "master" else "peer"
+                role_checks[:] = [_warning(name, _unexpected(exc), time.monotonic() - t1)]
+            runtime = await runtime_task
+        except BaseException:  # cancelled (SIGTERM): leave no task running behind
+            for task in (own_task, runtime_task):
+                task.cancel()
+            raise
+        for c in role_checks:
+            # Golden and peer findings say whether applying them needs a restart of this node.
+            c.differences = with_restart_flags(c.differences, local.build)
+            if c.result is not None:
+                c.result.differences = c.differences
+        checks = [runtime, *role_checks]
+        if fallback:
+            log.warning("master fallback: %s", fallback)
+        if local.cluster_name:
+            self.last_cluster = local.cluster_name
+        return CycleResult(
+            node=s.node_name,
+            node_id=local.node_id,
+            role=role,
+            configured_role=s.role,
+            cluster=s.cluster or local.cluster_name or self.last_cluster,
+            master=master_label,
+            started=started_wall,
+            duration=time.monotonic() - t0,
+            checks=checks,
+            fallback=fallback,
+        )
+
+    async def _role_checks(
+        self,
+        local: LocalNode,
+        own: LoadedConf | None,
+        own_error: str | None,
+        role_checks: list[CheckResult],
+    ) -> tuple[str, str | None, str | None]:
+        """The golden or peer check, appended to ``role_checks``; (role, master, fallback)."""
+        s = self.settings
+        role, master_label, fallback = "unknown", None, None
         if s.role == "master":
             role = "master"
             role_checks.append(await self._golden(own, own_error))
@@ -404,27 +463,7 @@ class CycleRunner:
                         )
                     role_checks[-1].master = master_label
                     role_checks[-1].fallback = fallback
-        runtime = await runtime_task
-        for c in role_checks:
-            # Golden and peer findings say whether applying them needs a restart of this node.
-            c.differences = with_restart_flags(c.differences, local.build)
-            if c.result is not None:
-                c.result.differences = c.differences
-        checks = [runtime, *role_checks]
-        if fallback:
-            log.warning("master fallback: %s", fallback)
-        return CycleResult(
-            node=s.node_name,
-            node_id=local.node_id,
-            role=role,
-            configured_role=s.role,
-            cluster=s.cluster or local.cluster_name or "",
-            master=master_label,
-            started=started_wall,
-            duration=time.monotonic() - t0,
-            checks=checks,
-            fallback=fallback,
-        )
+        return role, master_label, fallback
 
     async def _golden(self, own: LoadedConf | None, own_error: str | None) -> CheckResult:
         t = time.monotonic()
@@ -505,8 +544,8 @@ def build_events(cycle: CycleResult, settings: AgentSettings) -> list[Any]:
             lines = [f"could not run: {c.reason}"]
         else:
             lines = c.lines() or [f"no differences ({c.left} vs {c.right})"]
-        if c.fallback:
-            lines.insert(0, f"master fallback: {c.fallback}")
+        if c.fallback:  # cut, so that a long list of skipped masters leaves room for the findings
+            lines.insert(0, describe_differences([f"master fallback: {c.fallback}"], 1024))
         attributes = {
             "cluster": cycle.cluster or "",
             "master": c.master or cycle.master or "",
@@ -523,7 +562,13 @@ def build_events(cycle: CycleResult, settings: AgentSettings) -> list[Any]:
                 description=describe_differences(lines),
                 ttl=settings.riemann_ttl_factor * settings.interval,
                 tags=list(settings.tags),
-                attributes={k: v for k, v in attributes.items() if v},
+                # A fallback note grows with the number of skipped masters: each attribute is
+                # cut like a description line, so the event stays under the UDP limit.
+                attributes={
+                    k: describe_differences([v], ATTRIBUTE_BUDGET)
+                    for k, v in attributes.items()
+                    if v
+                },
                 time=int(c.finished or cycle.started),
             )
         )
@@ -560,7 +605,20 @@ def save_status(state_dir: str, doc: dict[str, Any]) -> str:
 
 
 def load_status(state_dir: str) -> dict[str, Any] | None:
-    """The last persisted status, or None when there is none or it cannot be read."""
+    """The last persisted status, or None when there is none or it cannot be read.
+
+    Temporary files left by a process killed while writing (``kill -9`` between the write and
+    the rename) are removed once they are a minute old (a write takes milliseconds, and ``ascad
+    check`` may read while the agent writes): the rename never happened, so they hold nothing
+    the state needs.
+    """
+    with contextlib.suppress(OSError):
+        for name in os.listdir(state_dir):
+            if name.startswith(".status.") and name.endswith(".tmp"):
+                tmp = os.path.join(state_dir, name)
+                with contextlib.suppress(OSError):
+                    if time.time() - os.stat(tmp).st_mtime > STALE_TEMP_SECONDS:
+                        os.unlink(tmp)
     try:
         with open(os.path.join(state_dir, "status.json"), encoding="utf-8") as fh:
             doc = json.load(fh)

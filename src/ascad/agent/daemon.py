@@ -3,8 +3,10 @@ signals and a low priority.
 
 Rules, and the reason for each:
 
-- **Priority.** The agent must never compete with Aerospike. At start it calls ``os.nice`` (10 by
-  default) and asks for the idle I/O class with the ``ioprio_set`` system call (Linux, through
+- **Priority.** The agent must never compete with Aerospike. At start it raises its niceness to
+  ``[agent] nice`` (10 by default) unless it already runs at that niceness or lower priority
+  (systemd's ``Nice=10`` makes this a no-op: ``os.nice`` adds, so calling it blindly would give
+  19 under the unit), and asks for the idle I/O class with the ``ioprio_set`` system call (Linux, through
   ctypes: ``IOPRIO_WHO_PROCESS``, class 3 = idle, shifted by 13 bits, as ``ionice -c3`` does).
   Where that is not permitted or not Linux, it logs one line and goes on.
 - **Timing.** One cycle at start, then every ``interval`` plus a random delay of up to
@@ -51,12 +53,13 @@ _IOPRIO_SET = {"x86_64": 251, "aarch64": 30, "i686": 289, "i386": 289, "armv7l":
 
 
 def lower_priority(nice: int = 10, ionice: bool = True) -> list[str]:
-    """Lower this process's CPU (nice) and I/O (idle class) priority; returns notes on what
-    could not be done (each also logged)."""
+    """Run at niceness ``nice`` at least (never raise the priority) and in the idle I/O class;
+    returns notes on what could not be done (each also logged)."""
     notes: list[str] = []
-    if nice:
+    current = os.nice(0)
+    if nice > current:
         try:
-            os.nice(nice)
+            os.nice(nice - current)
         except OSError as exc:
             notes.append(f"cannot lower the CPU priority: {exc.strerror}")
     if ionice:
@@ -111,11 +114,20 @@ class Agent:
     def __init__(self, settings: AgentSettings, *, serve: bool = True) -> None:
         self.settings = settings
         self.serve = serve
-        self.runner = CycleRunner(settings)
         self.server: ConfigServer | None = None
         self.last: CycleResult | None = None
         self.status_doc: dict[str, Any] | None = load_status(settings.state_dir)
-        self.last_success: dict[str, float] = {}
+        cluster = (self.status_doc or {}).get("cluster")
+        self.runner = CycleRunner(settings, cluster=cluster if isinstance(cluster, str) else "")
+        # /metrics' last success times survive a restart: they come from the persisted status.
+        self.last_success: dict[str, float] = {
+            c["check"]: float(c["finished"])
+            for c in (self.status_doc or {}).get("checks", [])
+            if isinstance(c, dict)
+            and c.get("state") in ("ok", "critical")
+            and isinstance(c.get("finished"), int | float)
+            and c["finished"] > 0
+        }
         self.cycles = 0
         self.delivered = 0  # cycles whose events Riemann accepted
         self.riemann_error: str | None = None
@@ -126,12 +138,14 @@ class Agent:
     def url(self) -> str | None:
         return self.server.url if self.server else None
 
+    def _new_server(self, settings: AgentSettings) -> ConfigServer:
+        return ConfigServer(settings, lambda: self.status_doc, lambda: self.last_success)
+
     async def start(self) -> None:
         if self.serve and self.server is None:
-            self.server = ConfigServer(
-                self.settings, lambda: self.status_doc, lambda: self.last_success
-            )
-            await self.server.start()
+            server = self._new_server(self.settings)
+            await server.start()
+            self.server = server
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -183,7 +197,9 @@ class Agent:
             await client.send(events)
         except (AscadError, OSError, ssl.SSLError) as exc:
             self.riemann_error = str(exc)
-            log.warning("Riemann: %s; the events go with the next cycle", exc)
+            log.warning(
+                "Riemann: %s; this cycle's events are dropped, the next cycle sends its own", exc
+            )
             return False
         self.riemann_error = None
         self.delivered += 1
@@ -226,17 +242,29 @@ class Agent:
                 w.cancel()
 
     async def reload(self, settings: AgentSettings) -> None:
-        """Use new settings; restart the HTTP server if what it depends on changed."""
+        """Use new settings; restart the HTTP server if what it depends on changed.
+
+        If the new server cannot start (port taken, bad TLS files), the old one is started again
+        on its old address and the old settings stay in force: AscadError says why.
+        """
         old = self.settings
-        self.settings = settings
-        self._retired.append(self.runner)  # closed before the next cycle, not under a running one
-        self.runner = CycleRunner(settings)
         if self.server is not None and old.server_key() != settings.server_key():
-            await self.server.stop()
+            old_server = self.server
+            await old_server.stop()
             self.server = None
-            await self.start()
+            new_server = self._new_server(settings)
+            try:
+                await new_server.start()
+            except AscadError:
+                await old_server.start(port=old_server.port)
+                self.server = old_server
+                raise
+            self.server = new_server
         elif self.server is not None:
             self.server.settings = settings
+        self.settings = settings
+        self._retired.append(self.runner)  # closed before the next cycle, not under a running one
+        self.runner = CycleRunner(settings, cluster=self.runner.last_cluster)
         configure_logging(settings.log_level)
         log.info("settings reloaded from %s", settings.source)
 
@@ -286,7 +314,7 @@ async def run_daemon(
         try:
             await agent.reload(new)
         except AscadError as exc:
-            log.error("reload failed: %s", exc)
+            log.error("reload refused, old settings kept: %s", exc)
 
     def on_hup() -> None:
         task = asyncio.ensure_future(do_reload())

@@ -33,6 +33,7 @@ from typing import Any
 import aiohttp
 
 from ascad.errors import AscadError
+from ascad.sources.http import read_body
 
 
 @dataclass
@@ -184,11 +185,14 @@ async def fetch_status(
     where = f"{url}/v1/status"
     try:
         async with session.get(
-            where, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
+            where,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            allow_redirects=False,  # the token goes to the configured agent only
         ) as resp:
             if resp.status != 200:
                 raise AscadError(f"HTTP {resp.status}", where)
-            doc = json.loads(await resp.content.read(1 << 22))
+            doc = json.loads(await read_body(resp, 1 << 22, where))
     except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
         raise AscadError(f"no answer: {exc.__class__.__name__} {exc}".strip(), where) from None
     if not isinstance(doc, dict):

@@ -50,6 +50,7 @@ log = logging.getLogger("ascad.agent.http")
 
 PUBLIC_PATHS = frozenset({"/healthz"})
 _UNAUTHORIZED = b"401 unauthorized\n"
+SERVER_HEADER = "ascad"
 
 
 class ConfCache:
@@ -185,6 +186,7 @@ class ConfigServer:
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._auth], client_max_size=1024)
+        app.on_response_prepare.append(_server_header)
         app.router.add_get("/v1/config", self._config)
         app.router.add_get("/v1/config.json", self._config_json)
         app.router.add_get("/v1/status", self._status)
@@ -207,26 +209,24 @@ class ConfigServer:
             raise AscadError(f"cannot load the server's TLS files: {exc}", s.tls_cert) from None
         return ctx
 
-    async def start(self) -> None:
-        """Listen (port 0 picks a free port; :attr:`port` holds the real one)."""
+    async def start(self, port: int | None = None) -> None:
+        """Listen on ``port`` (default: the settings'; 0 picks a free port; :attr:`port` then
+        holds the real one)."""
+        port = self.settings.port if port is None else port
         ctx = self.ssl_context()
         self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         host = self.settings.listen.strip("[]")
-        self._site = web.TCPSite(
-            self._runner, host, self.settings.port, ssl_context=ctx, backlog=2048
-        )
+        self._site = web.TCPSite(self._runner, host, port, ssl_context=ctx, backlog=2048)
         try:
             await self._site.start()
         except OSError as exc:
             await self._runner.cleanup()
             self._runner = None
-            raise AscadError(
-                f"cannot listen: {exc.strerror or exc}", f"{host}:{self.settings.port}"
-            ) from None
+            raise AscadError(f"cannot listen: {exc.strerror or exc}", f"{host}:{port}") from None
         server = self._site._server
         sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else self.settings.port
+        self.port = sockets[0].getsockname()[1] if sockets else port
         log.info("serving on %s", self.url)
 
     async def stop(self) -> None:
@@ -273,7 +273,12 @@ class ConfigServer:
             return _json({"error": "the conf file cannot be read"}, 503)
         except AscadError as exc:
             return _json({"error": str(exc)}, 500)
-        return _json(doc, headers={"ETag": self.conf.etag})
+        # The JSON is made from the conf bytes alone: the conf's tag validates it too.
+        headers = {"ETag": self.conf.etag, "Cache-Control": "no-cache"}
+        inm = request.headers.get("If-None-Match")
+        if inm is not None and etag_matches(inm, self.conf.etag):
+            return web.Response(status=304, headers=headers)
+        return _json(doc, headers=headers)
 
     async def _status(self, request: web.Request) -> web.StreamResponse:
         doc = self.status()
@@ -287,6 +292,11 @@ class ConfigServer:
     async def _metrics(self, request: web.Request) -> web.StreamResponse:
         text = render_metrics(metrics_samples(self.status(), self.last_success()))
         return web.Response(body=text.encode(), headers={"Content-Type": METRICS_TYPE})
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """``Server: ascad``: no Python or aiohttp version for a scanner to match against CVEs."""
+    response.headers["Server"] = SERVER_HEADER
 
 
 def _json(doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

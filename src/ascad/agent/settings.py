@@ -22,6 +22,7 @@ Rules, and the reason for each:
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import socket
@@ -40,6 +41,8 @@ DISCOVERY = ("aerospike", "static")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 TRANSPORTS = ("tcp", "udp")
 ENV_PREFIX = "ASCAD_"
+#: The agent's tables (``[compare]`` belongs to ascad.expected).
+SECTIONS = ("agent", "aerospike", "golden", "peers", "server", "riemann")
 
 
 class SettingsError(AscadError):
@@ -137,8 +140,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+_HOST_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+def _is_host(text: str) -> bool:
+    """An IP address (IPv6 with or without brackets) or a DNS host name."""
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return bool(_HOST_RE.fullmatch(text)) and len(text) <= 253
+    return True
+
+
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+#: Longest duration accepted (365 days). Riemann's ttl is a 32-bit float and an event's ttl is
+#: 2.5 x the interval: an absurd interval would make events that never expire (or overflow).
+MAX_DURATION = 365 * 86400.0
 
 
 def parse_duration(value: Any) -> float:
@@ -146,11 +164,15 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 6h, 30m or 45s")
     if isinstance(value, int | float):
-        return float(value)
-    m = _DURATION_RE.match(str(value))
-    if not m:
-        raise ValueError(f"{value!r} is not a duration such as 6h, 30m or 45s")
-    return float(m.group(1)) * _UNITS[m.group(2)]
+        seconds = float(value)
+    else:
+        m = _DURATION_RE.match(str(value))
+        if not m:
+            raise ValueError(f"{value!r} is not a duration such as 6h, 30m or 45s")
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if not math.isfinite(seconds) or seconds > MAX_DURATION:
+        raise ValueError(f"{value!r} is not a duration of at most 365d")
+    return seconds
 
 
 # --- the schema: (section, key) -> (attribute, kind) ----------------------------------------------
@@ -239,9 +261,12 @@ def _convert(kind: str, value: Any, from_env: bool) -> Any:
         if isinstance(value, bool):
             raise ValueError("expected a number")
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"{value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise ValueError(f"{value!r} is not a finite number")
+        return number
     if kind == "duration":
         return parse_duration(value)
     if kind == "bool":
@@ -328,6 +353,7 @@ def load_settings(
     # (section, key) -> (value, from_env, where): the file first, the environment over it, so a
     # file value that the environment replaces is never read (a token_file path, say).
     raw: dict[tuple[str, str], tuple[Any, bool, str]] = {}
+    refused: set[tuple[str, str]] = set()  # (section, key) whose value was refused
 
     for section, table in data.items():
         if section == "compare":
@@ -336,11 +362,15 @@ def load_settings(
             else:
                 settings.compare = table
             continue
-        if not isinstance(table, dict) or section not in {s for s, _ in _SCHEMA}:
+        if section not in SECTIONS:
             problems.append(f"{where_file}: unknown section [{section}]")
+            continue
+        if not isinstance(table, dict):
+            problems.append(f"{where_file}: [{section}] must be a table, not {table!r}")
             continue
         for key, value in table.items():
             if (section, key) in _INLINE_SECRETS:
+                refused.add((section, key))
                 problems.append(
                     f"{where_file}: [{section}] {key}: secrets are not written in the file; set"
                     f' {_INLINE_SECRETS[(section, key)]} = "/path" or'
@@ -356,16 +386,32 @@ def load_settings(
         name = env_name(section, key)
         if name in env:
             raw[(section, key)] = (env[name], True, f"environment {name}")
+    problems.extend(_unknown_env(env))
     for (section, key), (value, from_env, where) in raw.items():
-        _apply(settings, _SCHEMA[(section, key)], value, from_env, where, problems)
+        if not _apply(settings, _SCHEMA[(section, key)], value, from_env, where, problems):
+            refused.add((section, key))
     for name, attr in SECRET_ENV.items():
         if env.get(name, "").strip():
             setattr(settings, attr, env[name].strip())
 
-    problems.extend(validate(settings, serving=serving))
+    # A token whose source was refused above is not reported a second time as missing.
+    token_failed = ("server", "token") in refused or ("server", "token_file") in refused
+    problems.extend(validate(settings, serving=serving and not token_failed))
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def _unknown_env(env: Mapping[str, str]) -> list[str]:
+    """``ASCAD_<SECTION>_<KEY>`` variables of the agent's sections that name no setting: a typo
+    such as ``ASCAD_RIEMANN_HOTS`` would otherwise be ignored without a word."""
+    known = {env_name(s, k) for s, k in _SCHEMA} | set(SECRET_ENV)
+    prefixes = tuple(f"{ENV_PREFIX}{s.upper()}_" for s in SECTIONS)
+    return [
+        f"environment {name}: unknown setting"
+        for name in sorted(env)
+        if name.startswith(prefixes) and name not in known
+    ]
 
 
 def _apply(
@@ -375,7 +421,8 @@ def _apply(
     from_env: bool,
     where: str,
     problems: list[str],
-) -> None:
+) -> bool:
+    """Set one value; False (and a line in ``problems``) when it is refused."""
     attr, kind = spec
     try:
         if kind == "secret-file":
@@ -385,6 +432,8 @@ def _apply(
             setattr(settings, attr, _convert(kind, value, from_env))
     except ValueError as exc:
         problems.append(f"{where}: {exc}")
+        return False
+    return True
 
 
 def _key(attr: str) -> str:
@@ -415,6 +464,8 @@ def validate(s: AgentSettings, *, serving: bool = True) -> list[str]:
         bad("jitter", "must not be negative")
     elif s.interval > 0 and s.jitter > s.interval:
         bad("jitter", "must not exceed the interval")
+    if os.path.exists(s.state_dir) and not os.path.isdir(s.state_dir):
+        bad("state_dir", f"{s.state_dir} exists and is not a directory")
     if s.log_level.lower() not in LOG_LEVELS:
         bad("log_level", f"{s.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
     s.log_level = s.log_level.lower()
@@ -454,10 +505,24 @@ def validate(s: AgentSettings, *, serving: bool = True) -> list[str]:
         bad("static", "discovery = static needs the list of agent URLs")
     if "{host}" not in s.url_template and s.discovery == "aerospike" and s.role == "auto":
         bad("url_template", "must contain {host}")
+    else:
+        try:
+            url = s.url_template.format(host="127.0.0.1", port=3000, node_id="BB9")
+        except (KeyError, IndexError, ValueError) as exc:
+            detail = f"unknown placeholder {{{exc.args[0]}}}" if isinstance(exc, KeyError) else exc
+            bad(
+                "url_template",
+                f"{s.url_template!r}: {detail} (use {{host}}, {{port}}, {{node_id}})",
+            )
+        else:
+            if not re.match(r"^https?://[^/\s]+", url):
+                bad("url_template", f"{s.url_template!r} is not an http(s):// agent URL")
     if not 0 <= s.port < 65536:
         bad("port", "must be between 0 and 65535")
     if not s.listen:
         bad("listen", "must not be empty")
+    elif not _is_host(s.listen):
+        bad("listen", f"{s.listen!r} is not an IP address or a host name")
     elif serving and not s.loopback_only and not s.token:
         bad(
             "token",

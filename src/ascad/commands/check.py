@@ -75,6 +75,7 @@ def render_text(
         if c.state == WARNING:
             out.write(f" (could not run)\n{c.reason}\n")
             continue
-        out.write(f" ({len(c.differences)} differences, {c.duration:.2f}s)\n")
+        n = len(c.differences)
+        out.write(f" ({n} difference{'' if n == 1 else 's'}, {c.duration:.2f}s)\n")
         if c.result is not None:
             out.write(terminal.render_differences(c.result, colour=colour, verbose=verbose))

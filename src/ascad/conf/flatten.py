@@ -117,6 +117,12 @@ def _flatten_param(
         setting = Setting(
             path, " ".join(rest), canonical_values(param.key, rest), param.line, param.col
         )
+        any_level = flat.settings.get(join(prefix, f"{param.key}[any]"))
+        if sub != "any" and any_level is not None and any_level.canonical == setting.canonical:
+            # `context any info` then `context misc info`: the second line changes nothing, so
+            # it is no setting of its own (a node without it logs exactly the same).
+            flat.settings.pop(path, None)
+            return
         _add(tree, flat, setting, f"'{param.key} {param.values[0]}'")
         return
     canonical = canonical_values(param.key, param.values, known_unit(join(prefix, param.key)))

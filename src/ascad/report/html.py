@@ -28,7 +28,9 @@ def _environment() -> jinja2.Environment:
 
 def render_diff_html(doc: dict[str, Any]) -> str:
     """An ``ascad.diff/1`` document as an HTML page."""
-    return _environment().get_template("diff.html.j2").render(doc=_defaults(doc), version=__version__)
+    return (
+        _environment().get_template("diff.html.j2").render(doc=_defaults(doc), version=__version__)
+    )
 
 
 def render_fleet_html(doc: dict[str, Any]) -> str:

@@ -158,3 +158,40 @@ def test_file_name_with_a_newline_is_one_line(
     assert main(["diff", files["a"], str(odd)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bad\\nname.conf" in err
+
+
+def test_a_default_stated_on_one_side_only_is_no_difference_for_a_known_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    golden = tmp_path / "golden.conf"
+    node = tmp_path / "node.conf"
+    golden.write_text(
+        "namespace test {\n    replication-factor 2\n    default-ttl 0\n    storage-engine memory {\n        data-size 4G\n    }\n}\n"
+    )
+    node.write_text(
+        "namespace test {\n    storage-engine memory {\n        data-size 4G\n    }\n}\n"
+    )
+    # Without a version ascad cannot know the defaults: both lines are differences.
+    assert main(["diff", "--format", "json", str(golden), str(node)]) == 1
+    assert [d["path"] for d in json.loads(capsys.readouterr().out)["differences"]] == [
+        "namespace[test].replication-factor",
+        "namespace[test].default-ttl",
+    ]
+    assert (
+        main(["diff", "--format", "json", "--server-version", "8.1.2.2", str(golden), str(node)])
+        == 0
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["defaults"] == ["namespace[test].replication-factor", "namespace[test].default-ttl"]
+    # A value that is not the default still counts, and says whether it needs a restart.
+    golden.write_text(golden.read_text().replace("replication-factor 2", "replication-factor 3"))
+    assert (
+        main(["diff", "--format", "json", "--server-version", "8.1.2.2", str(golden), str(node)])
+        == 1
+    )
+    [d] = json.loads(capsys.readouterr().out)["differences"]
+    assert (d["path"], d["kind"], d["restart"]) == (
+        "namespace[test].replication-factor",
+        "only_left",
+        True,
+    )

@@ -99,6 +99,7 @@ def test_the_doc_table_is_read() -> None:
         "ignored",
         "ignored_paths",
         "wildcards",
+        "defaults",
         "warnings",
     }
     assert diff == {

@@ -59,6 +59,8 @@ class CompareResult:
     differences: list[Difference] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # paths skipped by ignore patterns
     wildcards: list[str] = field(default_factory=list)  # paths matched by a template wildcard
+    # paths stated on one side at the server version's default, left out on the other (no drift)
+    defaults: list[str] = field(default_factory=list)
 
     @property
     def equal(self) -> bool:

@@ -33,6 +33,7 @@ from ascad.agent import roles
 from ascad.agent.settings import AgentSettings
 from ascad.compare import CompareResult, Difference, compare
 from ascad.errors import AscadError
+from ascad.knowledge.defaults import settle_defaults
 from ascad.knowledge.restart import with_restart_flags
 from ascad.loader import LoadedConf, LoadOptions, conf_from_text, load_conf
 from ascad.report import terminal
@@ -245,6 +246,8 @@ class CycleRunner:
         self.peers = PeerClient(settings.token, settings.peers_timeout, settings.peers_ca)
         # The cluster name the node gave last; events keep it while the node is down.
         self.last_cluster = cluster
+        # The local node's server build (this cycle's), for defaults and restart flags.
+        self.build: str | None = None
 
     async def close(self) -> None:
         await self.peers.close()
@@ -339,6 +342,7 @@ class CycleRunner:
         )
         golden = conf_from_text(fetched.name, fetched.text)
         result = compare(own.flat, golden.flat, self.compare_settings().peer_patterns())
+        result = settle_defaults(result, own.flat, golden.flat, self.build)
         out = _from_compare("golden", result)
         out.master = golden.name
         return out
@@ -347,6 +351,7 @@ class CycleRunner:
         name, text = master.value
         theirs = conf_from_text(name, text)
         result = compare(own.flat, theirs.flat, self.compare_settings().peer_patterns())
+        result = settle_defaults(result, own.flat, theirs.flat, self.build)
         out = _from_compare("peer", result)
         out.master = master.master.label if master.master else None
         out.fallback = master.fallback_note
@@ -373,6 +378,7 @@ class CycleRunner:
         role_checks: list[CheckResult] = []
         try:
             local = await self.local_node()
+            self.build = local.build
             own, own_error = await own_task
             t1 = time.monotonic()
             try:

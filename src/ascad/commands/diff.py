@@ -14,6 +14,8 @@ from ascad.commands import common
 from ascad.compare import compare
 from ascad.errors import AscadError
 from ascad.expected import resolve_settings
+from ascad.knowledge.defaults import settle_defaults
+from ascad.knowledge.restart import with_restart_flags
 from ascad.loader import is_runtime_spec, load_conf
 from ascad.report import jsonout, terminal
 
@@ -34,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--settings", metavar="FILE", help="ascad.toml with a [compare] section (docs/settings.md)"
+    )
+    parser.add_argument(
+        "--server-version",
+        metavar="BUILD",
+        help="the nodes' server version: a parameter stated at its default on one side only is "
+        "no difference, and each difference says whether it needs a restart",
     )
     common.add_source_arguments(parser)
     common.add_node_arguments(parser)
@@ -64,6 +72,9 @@ async def _run(args: argparse.Namespace) -> int:
         left = await load_conf(args.left, options)
         right = await load_conf(args.right, options)
         result = compare(left.flat, right.flat, ignore)
+        if args.server_version:
+            result = settle_defaults(result, left.flat, right.flat, args.server_version)
+            result.differences = with_restart_flags(result.differences, args.server_version)
         warnings = common.warning_dicts(left)
         if right.name != left.name:
             warnings += common.warning_dicts(right)

@@ -40,6 +40,7 @@ def result_to_dict(
         "ignored": len(result.ignored),
         "ignored_paths": [display(p) for p in result.ignored],
         "wildcards": [display(p) for p in result.wildcards],
+        "defaults": [display(p) for p in result.defaults],
         "warnings": warnings or [],
     }
     if extra:

@@ -102,6 +102,9 @@ def render_differences(
     if verbose and result.wildcards:
         out.append(c(_DIM, "template wildcards matched:"))
         out.extend(c(_DIM, f"  * {display(p)}") for p in result.wildcards)
+    if verbose and result.defaults:
+        out.append(c(_DIM, "stated at the default on one side, left out on the other (no drift):"))
+        out.extend(c(_DIM, f"  = {display(p)}") for p in result.defaults)
     out.append(summary_line(result))
     return "\n".join(out) + "\n"
 
@@ -169,6 +172,8 @@ def summary_line(result: CompareResult) -> str:
         extras.append(f"ignored: {len(result.ignored)}")
     if result.wildcards:
         extras.append(f"template wildcards: {len(result.wildcards)}")
+    if result.defaults:
+        extras.append(f"stated at the default on one side only: {len(result.defaults)}")
     return text + (f"; {'; '.join(extras)}" if extras else "")
 
 

@@ -270,7 +270,7 @@ def test_wildcards_match_anything_and_are_reported() -> None:
     result = compare(golden, node)
     assert result.differences == []
     assert sorted(result.wildcards) == [
-        "network.heartbeat.mesh-seed-address-port[\x00wildcard\x00:3002]",
+        "network.heartbeat.mesh-seed-address-port[10.1.1.1:3002]",
         "service.cluster-name",
     ]
     changed = _flat(

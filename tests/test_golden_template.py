@@ -205,3 +205,74 @@ def test_missing_variable_is_a_clear_error(
     err = capsys.readouterr().err
     assert rc == 2
     assert "undefined" in err and err.count("\n") == 1
+
+
+LOOP_GOLDEN = """\
+service {
+    proto-fd-max 15000
+}
+{% for ns in pillar['namespaces'] %}
+namespace {{ ns['name'] }} {
+    replication-factor 2
+    default-ttl {{ ns['ttl'] }}
+    storage-engine memory {
+        data-size 4G
+    }
+}
+{% endfor %}
+"""
+
+SINGLE_GOLDEN = LOOP_GOLDEN.replace("{% for ns in pillar['namespaces'] %}\n", "").replace(
+    "{% endfor %}\n", ""
+)
+
+
+def _nodes_conf(*names: str, rf: int = 2) -> str:
+    out = "service {\n    proto-fd-max 15000\n}\n"
+    for n in names:
+        out += f"namespace {n} {{\n    replication-factor {rf if n != 'c' else 3}\n    default-ttl 1d\n    storage-engine memory {{\n        data-size 4G\n    }}\n}}\n"
+    return out
+
+
+def test_a_loop_body_stanza_pairs_with_every_namespace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    golden = tmp_path / "golden.conf.j2"
+    golden.write_text(LOOP_GOLDEN)
+    node = tmp_path / "node.conf"
+    node.write_text(_nodes_conf("a", "b"))
+    assert main(["diff", "--format", "json", str(golden), str(node)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (
+        "namespace[a].default-ttl" in doc["wildcards"]
+        and "namespace[b].default-ttl" in doc["wildcards"]
+    )
+    # every namespace made by the loop is still checked against the loop body
+    node.write_text(_nodes_conf("a", "b", "c"))
+    assert main(["diff", "--format", "json", str(golden), str(node)]) == 1
+    [d] = json.loads(capsys.readouterr().out)["differences"]
+    assert (d["path"], d["left"], d["right"], d["left_line"]) == (
+        "namespace[c].replication-factor",
+        "2",
+        "3",
+        6,
+    )
+
+
+def test_a_single_wildcard_stanza_pairs_with_one_and_flags_an_extra(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    golden = tmp_path / "golden.conf.j2"
+    golden.write_text(SINGLE_GOLDEN)
+    node = tmp_path / "node.conf"
+    node.write_text(_nodes_conf("a"))
+    assert main(["diff", str(golden), str(node)]) == 0
+    capsys.readouterr()
+    node.write_text(_nodes_conf("a", "b"))
+    assert main(["diff", "--format", "json", str(golden), str(node)]) == 1
+    diffs = json.loads(capsys.readouterr().out)["differences"]
+    assert [(d["path"], d["kind"]) for d in diffs] == [("namespace[b]", "only_right")]

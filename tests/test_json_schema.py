@@ -222,7 +222,8 @@ def test_diff_json_template_wildcards(
     assert code == 0, doc
     check_diff_document(doc)
     assert "service.cluster-name" in doc["wildcards"]
-    assert all("{{…}}" in p or "." in p for p in doc["wildcards"])
+    assert all("\x00" not in p for p in doc["wildcards"])  # the node's real paths, never a marker
+    assert "namespace[test].replication-factor" in doc["wildcards"]
 
 
 def test_diff_json_ignored_template_path_is_displayed(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ascad.conf.model import WILDCARD
+from ascad.conf.model import WILDCARD, WILDCARD_MANY
 from ascad.errors import AscadError
 from ascad.sources.template import (
     is_template,
@@ -24,6 +24,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 TEMPLATES = sorted((FIXTURES / "templates").iterdir())
 CONFS = sorted((FIXTURES / "confs").glob("*.conf"))
 W = WILDCARD
+WM = WILDCARD_MANY
 
 
 def lines_of(name: str) -> tuple[list[str], list[str]]:
@@ -61,9 +62,10 @@ def test_jinja_fixture_lines() -> None:
     assert out[15] == f"\tfile {W} {{"  # line 16: a stanza name from a variable
     assert out[16] == ""  # line 17: {{ logging_file_content }} alone stands for unknown lines
     assert out[36] == "" and out[37] == ""  # {% for %} and {% if %} lines blank
-    assert out[38] == f"    mesh-seed-address-port {W} {W}"  # the loop body kept once
-    assert out[58] == f"namespace {W} {{"
-    assert out[77] == "  #\t\tfile " + W  # a {{ }} inside a conf comment is harmless
+    # the loop body kept once, its wildcards marked as standing for any number of lines
+    assert out[38] == f"    mesh-seed-address-port {WM} {WM}"
+    assert out[58] == f"namespace {WM} {{"  # inside {% for ns in namespaces %}
+    assert out[77] == "  #\t\tfile " + WM  # a {{ }} inside a conf comment is harmless
     assert src[96] == "{% endfor %}" and out[96] == ""
 
 
@@ -153,7 +155,7 @@ def test_nested_blocks_for_else_macro_set_and_raw() -> None:
     )
     out = wildcard_template(text).split("\n")
     assert out[1] == ""  # macro body is not output
-    assert out[6] == f"    mesh-seed-address-port {W} 3002"
+    assert out[6] == f"    mesh-seed-address-port {WM} 3002"  # inside the loop
     assert out[8] == ""  # the for-else branch
     assert out[11] == ""  # block set
     assert out[15] == "# {{ literally }}"

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ascad.conf.model import WILDCARD, FlatConfig, Setting
+from ascad.conf.model import WILDCARD_MANY, WILDCARD_RE, FlatConfig, Setting, is_wild
 
 CHANGED = "changed"
 ONLY_LEFT = "only_left"
@@ -89,13 +89,13 @@ def values_match(left: str, right: str) -> bool | None:
     """True/False for equal/different; None when equal only through a wildcard."""
     if left == right:
         return True
-    if WILDCARD not in left and WILDCARD not in right:
+    if not is_wild(left) and not is_wild(right):
         return False
     lt, rt = left.split(" "), right.split(" ")
     if len(lt) != len(rt):
-        return WILDCARD in (left, right) or False
+        return None if WILDCARD_RE.fullmatch(left) or WILDCARD_RE.fullmatch(right) else False
     for a, b in zip(lt, rt, strict=True):
-        if a != b and WILDCARD not in (a, b):
+        if a != b and not WILDCARD_RE.fullmatch(a) and not WILDCARD_RE.fullmatch(b):
             return False
     return None
 
@@ -124,8 +124,13 @@ def _under_any(path: str, stanzas: Sequence[str]) -> bool:
 
 
 def _wildcard_regex(path: str) -> re.Pattern[str]:
-    parts = [".+?" if p == WILDCARD else re.escape(p) for p in re.split(f"({WILDCARD})", path)]
-    return re.compile("".join(p for p in parts if p) + r"\Z", re.DOTALL)
+    """A wildcard path as a regex; a wildcard never spans past the ``]`` that ends its name."""
+    out, pos = [], 0
+    for m in WILDCARD_RE.finditer(path):
+        out += [re.escape(path[pos : m.start()]), r"[^\]]+?"]
+        pos = m.end()
+    out.append(re.escape(path[pos:]))
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
 
 
 def compare(
@@ -140,17 +145,23 @@ def compare(
     left_only = [p for p in ls if p not in rs]
     right_only = [p for p in rs if p not in ls]
 
-    # A path holding a template wildcard pairs with one unmatched path on the other side.
+    # A path holding a template wildcard pairs with one unmatched path on the other side; one from
+    # a `{% for %}` body (WILDCARD_MANY) with every matching one.
     paired: dict[str, str] = {}
-    for own, other, other_settings in ((left_only, right_only, rs), (right_only, left_only, ls)):
+    pairs: list[tuple[str, str]] = []  # (left path, right path)
+    for own, other, left_side in ((left_only, right_only, True), (right_only, left_only, False)):
         for path in own:
-            if WILDCARD not in path or path in paired:
+            if path in paired or not is_wild(path):
                 continue
             rx = _wildcard_regex(path)
+            many = WILDCARD_MANY in path
             for candidate in other:
-                if candidate not in paired and candidate in other_settings and rx.match(candidate):
-                    paired[path] = candidate
-                    paired[candidate] = path
+                if candidate in paired or is_wild(candidate) or not rx.match(candidate):
+                    continue
+                paired.setdefault(path, candidate)
+                paired[candidate] = path
+                pairs.append((path, candidate) if left_side else (candidate, path))
+                if not many:
                     break
 
     ignored: list[str] = []
@@ -162,14 +173,15 @@ def compare(
             return True
         return False
 
+    for lpath, rpath in pairs:
+        ls_, rs_ = ls[lpath], rs[rpath]
+        concrete = rpath if is_wild(lpath) else lpath  # report the node's real name
+        result.wildcards.append(concrete)
+        if values_match(ls_.canonical, rs_.canonical) is False and not skip(concrete):
+            diffs.append((ls_.line, rs_.line, _changed(concrete, ls_, rs_)))
+
     for path, ls_ in ls.items():
         rs_ = rs.get(path)
-        if rs_ is None and path in paired:
-            rs_ = rs[paired[path]]
-            result.wildcards.append(path)
-            if values_match(ls_.canonical, rs_.canonical) is False and not skip(path):
-                diffs.append((ls_.line, 0, _changed(path, ls_, rs_)))
-            continue
         if rs_ is None:
             continue
         same = values_match(ls_.canonical, rs_.canonical)

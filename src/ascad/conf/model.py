@@ -7,6 +7,7 @@ and column it came from. The compare stage works on the flat form, :class:`FlatC
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -74,11 +75,20 @@ class ConfTree:
 
 # A wildcard value from a template (``{{ … }}``): equal to anything on the other side.
 WILDCARD = "\x00wildcard\x00"
+# The same inside a ``{% for %}`` body: the line stands for any number of lines, so a path holding
+# it pairs with every matching path on the other side (``namespace {{ ns }}`` in a loop).
+WILDCARD_MANY = "\x00wildcards\x00"
+WILDCARD_RE = re.compile("\x00wildcards?\x00")
+
+
+def is_wild(text: str) -> bool:
+    """True if ``text`` holds either wildcard marker."""
+    return "\x00wildcard" in text
 
 
 def display(text: str) -> str:
-    """A value or path for humans and JSON: the wildcard marker is shown as ``{{…}}``."""
-    return text.replace(WILDCARD, "{{…}}")
+    """A value or path for humans and JSON: a wildcard marker is shown as ``{{…}}``."""
+    return WILDCARD_RE.sub("{{…}}", text) if "\x00" in text else text
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ascad.conf import keys
-from ascad.conf.model import WILDCARD, ConfTree, Param, Stanza, Warning_, display
+from ascad.conf.model import WILDCARD_RE, ConfTree, Param, Stanza, Warning_, display, is_wild
 from ascad.errors import ConfSyntaxError
 
 # Refuse anything larger: real confs are kilobytes; the largest sample (29 namespaces) is 17 KB.
@@ -46,8 +46,6 @@ _SURROGATE_RE = re.compile("[\udc80-\udcff]")
 # of a token for the server, so a conf line holding one is almost surely damaged text.
 _SEPARATORS = frozenset(" \t\r\n\f\v")
 _DROP_SEPARATORS = str.maketrans("", "", " \t\r\n\f\v")
-# NUL is allowed in a line only as part of the template wildcard marker (model.WILDCARD).
-_WILDCARD_BLANK = "w" * len(WILDCARD)
 
 
 def read_conf_bytes(path: str | os.PathLike[str], fifo_timeout: float = FIFO_OPEN_TIMEOUT) -> bytes:
@@ -201,14 +199,15 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
         body = raw.split("#", 1)[0]
         if not body.isprintable() and not body.translate(_DROP_SEPARATORS).isprintable():
             # A template's wildcard marker holds NULs: blank it out (same length, same columns).
-            _refuse_unprintable(body.replace(WILDCARD, _WILDCARD_BLANK), lineno, source)
+            blanked = WILDCARD_RE.sub(lambda m: "w" * len(m.group()), body)
+            _refuse_unprintable(blanked, lineno, source)
         tokens = [(m.group(), m.start() + 1) for m in _TOKEN_RE.finditer(body)]
         if not tokens:
             continue
         try:
             _parse_line(tree, stack, tokens, lineno, source)
         except ConfSyntaxError as exc:
-            if WILDCARD not in exc.message:
+            if not is_wild(exc.message):
                 raise
             # A template's wildcard in the message is shown as {{…}}, never as its NUL marker.
             raise ConfSyntaxError(source, exc.line, exc.col, display(exc.message)) from None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from ascad.conf.model import WILDCARD
+from ascad.conf.model import is_wild
 
 # cfg_seconds parameters, by key (cfg.c, server 8.1). All are durations wherever they appear
 # (default-ttl: namespace and set). Older names kept for old confs.
@@ -81,7 +81,7 @@ def canonical_token(key: str, token: str, unit: str | None = None) -> str:
     ``unit`` is the parameter's kind from the knowledge table (``duration``, ``size``, ``bool``,
     ``plain``) when it is known; unknown parameters fall back on the token's shape.
     """
-    if token == WILDCARD:
+    if is_wild(token):
         return token
     if unit == "plain" and key != "node-id":
         return token
@@ -117,7 +117,7 @@ def canonical_values(key: str, tokens: tuple[str, ...], unit: str | None = None)
     """
     if key == "context":
         # `context NAME LEVEL`: both case-insensitive (cf/src/log.c).
-        return " ".join(t.lower() if t != WILDCARD else t for t in tokens)
+        return " ".join(t if is_wild(t) else t.lower() for t in tokens)
     if len(tokens) > 1:
         unit = None
     return " ".join(canonical_token(key, t, unit) for t in tokens)

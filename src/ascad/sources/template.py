@@ -21,7 +21,10 @@ N of the output is line N of the template, so every report points at the templat
   ignored: it would move lines.
 - ``{% if %}`` / ``{% elif %}`` / ``{% else %}`` / ``{% endif %}``: the **first branch** is kept
   and every other branch is blanked (one branch of a conditional is what a node gets; the first is
-  the one a template author writes as the usual case). A ``{% for %}`` body is kept once; its
+  the one a template author writes as the usual case). A ``{% for %}`` body is kept once, and
+  its ``{{ … }}`` become :data:`ascad.conf.model.WILDCARD_MANY`: a path holding it (``namespace
+  {{ ns }}`` in a loop over namespaces, a seed in a loop over hosts) pairs with *every* matching
+  path on the node, so each namespace the loop made is checked against the loop body. Its
   ``{% else %}`` (empty-loop branch) is blanked. Bodies that produce no output — ``{% macro %}``,
   block ``{% set %}``, Salt's ``{% load_yaml %}``/``load_json``/``load_text`` — are blanked.
   ``{% raw %}`` … ``{% endraw %}`` is kept as text.
@@ -46,7 +49,7 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from ascad.conf.model import WILDCARD
+from ascad.conf.model import WILDCARD, WILDCARD_MANY, WILDCARD_RE, is_wild
 from ascad.errors import AscadError
 
 _JINJA_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
@@ -54,7 +57,7 @@ _JINJA_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 # the server substitutes them, so they are literal conf text, never template placeholders.
 _SERVER_TOKENS = frozenset({"${un}", "${dn}"})
 _CAPS_LINE_RE = re.compile(r"^[A-Z][A-Z0-9_]+$")
-_WILD_TOKEN_RE = re.compile(r"\S*" + re.escape(WILDCARD) + r"\S*")
+_WILD_TOKEN_RE = re.compile(r"\S*\x00wildcards?\x00\S*")
 _TOKEN_RE = re.compile(r"\S+")
 _OPEN_RE = re.compile(r"\{[{%#]")
 _CLOSE = {"{{": "}}", "{%": "%}", "{#": "#}"}
@@ -212,7 +215,9 @@ def wildcard_template_notes(text: str, source: str = "<template>") -> Wildcarded
             out.append(seg.body if active() else "\n" * seg.newlines)
             continue
         if seg.kind == "{{":
-            out.append((WILDCARD if active() else "") + "\n" * seg.newlines)
+            # Inside a `{% for %}` body the line stands for any number of lines (WILDCARD_MANY).
+            marker = WILDCARD_MANY if any(f.word == "for" for f in stack) else WILDCARD
+            out.append((marker if active() else "") + "\n" * seg.newlines)
             continue
         out.append("\n" * seg.newlines)
         if seg.kind == "{#":
@@ -334,9 +339,19 @@ def _partial_stanza_name(tokens: list[str]) -> str | None:
     ``namespace[A1-local]`` and not with ``namespace[test]``), so its literal part is kept and keeps
     two templated stanzas (``namespace {{ ns }}`` and ``namespace {{ id }}-local``) apart.
     """
-    if len(tokens) == 3 and tokens[2] == "{" and WILDCARD in tokens[1] and tokens[1] != WILDCARD:
+    if (
+        len(tokens) == 3
+        and tokens[2] == "{"
+        and is_wild(tokens[1])
+        and not WILDCARD_RE.fullmatch(tokens[1])
+    ):
         return tokens[1]
     return None
+
+
+def _one_marker(m: re.Match[str]) -> str:
+    """A token that holds a wildcard becomes one marker (a loop body's if any part is)."""
+    return WILDCARD_MANY if WILDCARD_MANY in m.group() else WILDCARD
 
 
 def _finish_line(line: str, lineno: int, result: Wildcarded) -> str:
@@ -346,16 +361,16 @@ def _finish_line(line: str, lineno: int, result: Wildcarded) -> str:
     tokens = _TOKEN_RE.findall(code)
     if not tokens:
         return "" if not hash_ else line
-    if WILDCARD in code:
+    if is_wild(code):
         name = _partial_stanza_name(tokens)
-        code = _WILD_TOKEN_RE.sub(WILDCARD, code)
+        code = _WILD_TOKEN_RE.sub(_one_marker, code)
         if name is not None:  # keep the literal part of a stanza's name: 'namespace W-local {'
-            code = code.replace(f" {WILDCARD} ", f" {name} ", 1)
+            code = re.sub(r" \x00wildcards?\x00 ", lambda _m: f" {name} ", code, count=1)
         tokens = _TOKEN_RE.findall(code)
-        if all(t == WILDCARD for t in tokens):
+        if all(WILDCARD_RE.fullmatch(t) for t in tokens):
             result.notes.append(TemplateNote(lineno, "a line of placeholders only: blanked"))
             return ""
-        result.wildcards += sum(1 for t in tokens if WILDCARD in t)
+        result.wildcards += sum(1 for t in tokens if is_wild(t))
         return code + hash_ + comment
     if len(tokens) == 1 and _CAPS_LINE_RE.match(tokens[0]):
         result.notes.append(TemplateNote(lineno, f"placeholder line '{tokens[0]}': blanked"))

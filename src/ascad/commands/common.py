@@ -13,17 +13,21 @@ from ascad.errors import AscadError
 from ascad.loader import LoadedConf, LoadOptions
 
 
-def add_output_arguments(
-    parser: argparse.ArgumentParser, formats: tuple[str, ...] = ("text", "json")
-) -> None:
-    parser.add_argument("--format", choices=formats, default="text", help="output format")
+def add_colour_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--color",
         "--colour",
         choices=("auto", "always", "never"),
         default="auto",
-        help="colour output",
+        help="colour output (auto: on a terminal, unless NO_COLOR is set)",
     )
+
+
+def add_output_arguments(
+    parser: argparse.ArgumentParser, formats: tuple[str, ...] = ("text", "json")
+) -> None:
+    parser.add_argument("--format", choices=formats, default="text", help="output format")
+    add_colour_argument(parser)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="also list template wildcard matches"
     )

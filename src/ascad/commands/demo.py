@@ -6,17 +6,12 @@ import argparse
 import asyncio
 import sys
 
+from ascad.commands import common
 from ascad.report.terminal import use_colour
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--color",
-        "--colour",
-        choices=("auto", "always", "never"),
-        default="auto",
-        help="colour output",
-    )
+    common.add_colour_argument(parser)
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary files (confs, git repo)"
     )

@@ -23,6 +23,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from ascad.conf import keys
 from ascad.conf.model import Param, Stanza
 from ascad.conf.parser import parse_text
 from ascad.conf.values import canonical_token
@@ -49,33 +50,9 @@ _SERVICE_ORDER = (
     "tls-authenticate-client*",
     "disable-localhost",
 )
-_LIST_KEYS = frozenset(
-    {
-        "address",
-        "access-address",
-        "alternate-access-address",
-        "tls-address",
-        "tls-access-address",
-        "tls-alternate-access-address",
-        "tls-authenticate-client",
-        "multicast-group",
-        "mesh-seed-address-port",
-        "tls-mesh-seed-address-port",
-        "feature-key-file",
-        "file",
-        "device",
-        "mount",
-        "node-address-port",
-        "ship-bin",
-        "ignore-bin",
-        "ship-set",
-        "ignore-set",
-        "role-query-pattern",
-        "report-data-op",
-        "report-data-op-role",
-        "report-data-op-user",
-    }
-)
+# Keys the server keeps as lists (cfg.c): one value per conf line. The fact is the grammar's, so
+# it is shared with the parser (ascad.conf.keys), not restated here.
+_LIST_KEYS = keys.ORDERED_KEYS | (keys.SET_KEYS - {"dc-node-address-port", "xdr-remote-datacenter"})
 _GEO_ORDER = ("strict", "min-level", "max-level", "max-cells", "level-mod", "earth-radius-meters")
 _TLS_ORDER = (
     "ca-file",

@@ -12,18 +12,10 @@ from typing import TextIO
 from ascad.compare import CHANGED, ONLY_LEFT, ONLY_RIGHT, Difference
 from ascad.conf.model import display
 from ascad.fleet import FleetReport, ValueHolders
+from ascad.report.terminal import BOLD, DIM, GREEN, RED, RESET, YELLOW
 
 NODE_MATRIX_MAX = 40
 MEMBERS_SHOWN = 8
-
-_RED, _GREEN, _YELLOW, _BOLD, _DIM, _RESET = (
-    "\033[31m",
-    "\033[32m",
-    "\033[33m",
-    "\033[1m",
-    "\033[2m",
-    "\033[0m",
-)
 
 
 def _plural(n: int, word: str) -> str:
@@ -67,19 +59,19 @@ def render(report: FleetReport, *, colour: bool = False, verbose: bool = False) 
     """The whole report as one string (ends with a newline)."""
 
     def c(code: str, text: str) -> str:
-        return f"{code}{text}{_RESET}" if colour else text
+        return f"{code}{text}{RESET}" if colour else text
 
     out: list[str] = []
     reachable = [n for n in report.nodes if n.reachable]
     out.append(
         c(
-            _BOLD,
+            BOLD,
             f"fleet ({report.mode}): {_plural(len(report.nodes), 'node')}, "
             f"{len(reachable)} reachable, {_plural(len(report.groups), 'group')}",
         )
     )
 
-    out.append(c(_BOLD, "groups (identical configs once per-node paths are ignored)"))
+    out.append(c(BOLD, "groups (identical configs once per-node paths are ignored)"))
     for g in report.groups:
         out.append(
             f"  g{g.id}  {_plural(len(g.members), 'node'):>9}  {g.fingerprint[:12]}  "
@@ -87,17 +79,17 @@ def render(report: FleetReport, *, colour: bool = False, verbose: bool = False) 
         )
 
     if report.unreachable:
-        out.append(c(_BOLD, "unreachable (not compared)"))
+        out.append(c(BOLD, "unreachable (not compared)"))
         for n in report.unreachable:
-            out.append(f"  {c(_RED, '!')} {n.name}: {n.error}")
+            out.append(f"  {c(RED, '!')} {n.name}: {n.error}")
 
     if report.parameters:
-        out.append(c(_BOLD, "parameters that differ (most nodes first)"))
+        out.append(c(BOLD, "parameters that differ (most nodes first)"))
         for p in report.parameters:
             some = any(h.value is None for h in p.values)
             note = "  (not on every node)" if some else ""
             out.append(
-                f"  {c(_YELLOW, '~')} {display(p.path)}{' (stanza)' if p.stanza else ''}{note}"
+                f"  {c(YELLOW, '~')} {display(p.path)}{' (stanza)' if p.stanza else ''}{note}"
             )
             for i, h in enumerate(p.values):
                 groups = " ".join(f"g{g}" for g in h.groups)
@@ -105,13 +97,13 @@ def render(report: FleetReport, *, colour: bool = False, verbose: bool = False) 
                 if i > 0 or len(p.values) == 1:
                     who += f": {_members(h.nodes, verbose)}"
                 val = _value(h)
-                out.append(f"      {c(_GREEN if i == 0 else _RED, val)}  {who}")
+                out.append(f"      {c(GREEN if i == 0 else RED, val)}  {who}")
 
     if len(report.groups) > 1:
         out.extend(_matrix_lines(report, c))
 
     if report.golden is not None:
-        out.append(c(_BOLD, f"golden: {report.golden}"))
+        out.append(c(BOLD, f"golden: {report.golden}"))
         for gr in report.golden_results:
             res = gr.result
             if res.equal:
@@ -120,9 +112,9 @@ def render(report: FleetReport, *, colour: bool = False, verbose: bool = False) 
             out.append(f"  g{gr.group}: {_plural(len(res.differences), 'difference')}")
             out.extend(_golden_lines(res.differences, f"g{gr.group}", c))
             if verbose and res.wildcards:
-                out.append(c(_DIM, f"    template wildcards matched: {len(res.wildcards)}"))
+                out.append(c(DIM, f"    template wildcards matched: {len(res.wildcards)}"))
 
-    out.append(c(_BOLD, summary_line(report)))
+    out.append(c(BOLD, summary_line(report)))
     return "\n".join(out) + "\n"
 
 
@@ -137,19 +129,19 @@ def _golden_lines(diffs: list[Difference], group: str, c) -> list[str]:  # type:
         path = display(d.path)
         if d.kind == CHANGED:
             out.append(
-                f"    {c(_YELLOW, '~')} {path}: {c(_RED, _text(d.left))}{where_l} -> "
-                f"{c(_GREEN, _text(d.right))}{where_r}{note}"
+                f"    {c(YELLOW, '~')} {path}: {c(RED, _text(d.left))}{where_l} -> "
+                f"{c(GREEN, _text(d.right))}{where_r}{note}"
             )
         elif d.kind == ONLY_LEFT:
-            out.append(f"    {c(_RED, '-')} {path} {_text(d.left)}  only in golden{where_l}{note}")
+            out.append(f"    {c(RED, '-')} {path} {_text(d.left)}  only in golden{where_l}{note}")
         elif d.kind == ONLY_RIGHT:
             out.append(
-                f"    {c(_GREEN, '+')} {path} {_text(d.right)}  only in {group}{where_r}{note}"
+                f"    {c(GREEN, '+')} {path} {_text(d.right)}  only in {group}{where_r}{note}"
             )
         else:  # set at runtime and other kinds from the runtime reader
             tag = "" if d.note else f" [{d.kind.replace('_', ' ')}]"
             out.append(
-                f"    {c(_YELLOW, '*')} {path}: {_text(d.left)} -> {c(_GREEN, _text(d.right))}"
+                f"    {c(YELLOW, '*')} {path}: {_text(d.left)} -> {c(GREEN, _text(d.right))}"
                 f"{tag}{note}"
             )
     return out
@@ -177,10 +169,10 @@ def _matrix_lines(report: FleetReport, c) -> list[str]:  # type: ignore[no-untyp
         head = "difference matrix (group × group; nodes in one group are identical)"
     width = max(3, *(len(lab) for lab in labels), *(len(str(x)) for row in cells for x in row)) + 1
     lw = max(len(lab) for lab in labels)
-    lines = [c(_BOLD, head), " " * (lw + 2) + "".join(f"{lab:>{width}}" for lab in labels)]
+    lines = [c(BOLD, head), " " * (lw + 2) + "".join(f"{lab:>{width}}" for lab in labels)]
     for k, row in enumerate(cells):
         text = "".join(f"{('.' if v == 0 else str(v)):>{width}}" for v in row)
-        lines.append(f"  {labels[k]:>{lw}}{text}  {c(_DIM, titles[k])}")
+        lines.append(f"  {labels[k]:>{lw}}{text}  {c(DIM, titles[k])}")
     return lines
 
 

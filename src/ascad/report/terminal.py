@@ -11,7 +11,7 @@ from ascad.conf.model import display
 from ascad.conf.paths import parent_and_leaf
 from ascad.loader import is_runtime_spec
 
-_RED, _GREEN, _YELLOW, _BOLD, _DIM, _RESET = (
+RED, GREEN, YELLOW, BOLD, DIM, RESET = (
     "\033[31m",
     "\033[32m",
     "\033[33m",
@@ -54,18 +54,18 @@ def render_differences(
     """The whole human report as one string (ends with a newline)."""
 
     def c(code: str, text: str) -> str:
-        return f"{code}{text}{_RESET}" if colour else text
+        return f"{code}{text}{RESET}" if colour else text
 
     lname = left_name or result.left
     rname = right_name or result.right
-    out: list[str] = [c(_BOLD, f"--- {lname}"), c(_BOLD, f"+++ {rname}")]
+    out: list[str] = [c(BOLD, f"--- {lname}"), c(BOLD, f"+++ {rname}")]
     current_group: str | None = None
     groups: dict[str, list[Difference]] = {}
     for d in result.differences:
         groups.setdefault(d.path if d.stanza else group_of(d.path)[0], []).append(d)
     for group, diffs in groups.items():
         if group != current_group:
-            out.append(c(_BOLD, display(group) or "(top level)"))
+            out.append(c(BOLD, display(group) or "(top level)"))
             current_group = group
         for d in diffs:
             name = display(
@@ -78,33 +78,33 @@ def render_differences(
             right_at = _at(rname, d.right_line)
             if d.kind == CHANGED:
                 out.append(
-                    f"  {c(_YELLOW, '~')} {name}: "
-                    f"{c(_RED, _show(d.left))} ({left_at}) -> "
-                    f"{c(_GREEN, _show(d.right))} ({right_at}){note}"
+                    f"  {c(YELLOW, '~')} {name}: "
+                    f"{c(RED, _show(d.left))} ({left_at}) -> "
+                    f"{c(GREEN, _show(d.right))} ({right_at}){note}"
                 )
             elif d.kind == SET_AT_RUNTIME:
                 # Not in the conf; the running value differs from the version's default.
                 default, running = _default_and_running(d, result.left)
                 out.append(
-                    f"  {c(_YELLOW, '!')} {name}: default {c(_RED, _show(default))} -> "
-                    f"running {c(_GREEN, _show(running))}, set at runtime, not in the conf{note}"
+                    f"  {c(YELLOW, '!')} {name}: default {c(RED, _show(default))} -> "
+                    f"running {c(GREEN, _show(running))}, set at runtime, not in the conf{note}"
                 )
             elif d.kind == ONLY_LEFT:
                 out.append(
-                    f"  {c(_RED, '-')} {name} {_show(d.left, d.stanza)}".rstrip()
+                    f"  {c(RED, '-')} {name} {_show(d.left, d.stanza)}".rstrip()
                     + f"  only in {left_at}{note}"
                 )
             else:
                 out.append(
-                    f"  {c(_GREEN, '+')} {name} {_show(d.right, d.stanza)}".rstrip()
+                    f"  {c(GREEN, '+')} {name} {_show(d.right, d.stanza)}".rstrip()
                     + f"  only in {right_at}{note}"
                 )
     if verbose and result.wildcards:
-        out.append(c(_DIM, "template wildcards matched:"))
-        out.extend(c(_DIM, f"  * {display(p)}") for p in result.wildcards)
+        out.append(c(DIM, "template wildcards matched:"))
+        out.extend(c(DIM, f"  * {display(p)}") for p in result.wildcards)
     if verbose and result.defaults:
-        out.append(c(_DIM, "stated at the default on one side, left out on the other (no drift):"))
-        out.extend(c(_DIM, f"  = {display(p)}") for p in result.defaults)
+        out.append(c(DIM, "stated at the default on one side, left out on the other (no drift):"))
+        out.extend(c(DIM, f"  = {display(p)}") for p in result.defaults)
     out.append(summary_line(result))
     return "\n".join(out) + "\n"
 

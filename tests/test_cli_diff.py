@@ -195,3 +195,12 @@ def test_a_default_stated_on_one_side_only_is_no_difference_for_a_known_version(
         "only_left",
         True,
     )
+
+
+def test_server_version_is_refused_when_empty_or_beside_a_node(
+    files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["diff", "--server-version", " ", files["a"], files["b"]]) == 2
+    assert "--server-version is empty" in capsys.readouterr().err
+    assert main(["diff", "--server-version", "8.1.2.2", files["a"], "aerospike://127.0.0.1:9"]) == 2
+    assert "gives its own build" in capsys.readouterr().err

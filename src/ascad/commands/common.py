@@ -29,7 +29,10 @@ def add_output_arguments(
     parser.add_argument("--format", choices=formats, default="text", help="output format")
     add_colour_argument(parser)
     parser.add_argument(
-        "-v", "--verbose", action="store_true", help="also list template wildcard matches"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also list template wildcard matches and defaults stated on one side only",
     )
 
 

@@ -56,6 +56,13 @@ async def _run(args: argparse.Namespace) -> int:
         # stdin can be read once: the second side would be empty
         raise AscadError("'-' (stdin) can be only one of LEFT and RIGHT")
     options = common.load_options(args)
+    if args.server_version is not None:
+        if not args.server_version.strip():
+            raise AscadError("--server-version is empty: give a build such as 8.1.2.2")
+        if is_runtime_spec(args.left) or is_runtime_spec(args.right):
+            raise AscadError(
+                "--server-version is for two conf files: a running node gives its own build"
+            )
     settings = resolve_settings(args.settings, ignore=common.ignore_patterns(args))
     peers = args.peers
     if peers is None:

@@ -204,3 +204,48 @@ def test_server_version_is_refused_when_empty_or_beside_a_node(
     assert "--server-version is empty" in capsys.readouterr().err
     assert main(["diff", "--server-version", "8.1.2.2", files["a"], "aerospike://127.0.0.1:9"]) == 2
     assert "gives its own build" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "secret"),
+    [
+        (["diff", "--password", "s3cret", "a", "b"], "s3cret"),
+        (["diff", "--password=s3cret", "a", "b"], "s3cret"),
+        (["fleet", "--token", "tok3n", "a"], "tok3n"),
+        (["show", "aerospike://u:s3cret@127.0.0.1:1"], "s3cret"),
+    ],
+)
+def test_secrets_on_the_command_line_are_refused_and_never_echoed(
+    argv: list[str], secret: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        rc = exc.code
+    out, err = capsys.readouterr()
+    assert rc == 2
+    assert secret not in out + err
+    assert "--password-file" in err or "--token-file" in err
+
+
+def test_options_are_never_abbreviated(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["diff", "--password-f", "pw", "a", "b"])
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_term_dumb_means_no_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from ascad.report.terminal import use_colour
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert use_colour(Tty())
+    monkeypatch.setenv("TERM", "dumb")
+    assert not use_colour(Tty())
+    assert use_colour(Tty(), "always")

@@ -27,9 +27,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+EPILOG = (
+    "exit status: 0 nothing found, 1 differences or problems found, 2 could not run\n"
+    "docs: README.md and docs/ in the ascad repository"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ascad",
+        allow_abbrev=False,  # `--password X` must never be read as `--password-file X`
         description="Aerospike config anomaly detector: peer, golden and runtime drift.",
     )
     parser.add_argument("--version", action="version", version=f"ascad {__version__}")
@@ -42,7 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name != module_name:
                 raise
             continue  # a command not built yet
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EPILOG,
+            allow_abbrev=False,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.set_defaults(_module=module_name)
         module.add_arguments(p)
     return parser

@@ -39,6 +39,14 @@ class LoadedConf:
     warnings: list[Warning_] = field(default_factory=list)
 
 
+def warning_dicts(conf: LoadedConf) -> list[dict[str, Any]]:
+    """A conf's parse warnings as JSON-ready dicts (source, line, col, message)."""
+    return [
+        {"source": conf.name, "line": w.line, "col": w.col, "message": w.message}
+        for w in conf.warnings
+    ]
+
+
 def _is_plain_path(spec: str) -> bool:
     """A local file path; ``DIR#PATH@REF`` (a local git repository, docs/sources.md) is not."""
     if "://" in spec or spec.startswith(("git+", "gitlab+")):

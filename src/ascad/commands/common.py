@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ascad.conf.model import display
 from ascad.errors import AscadError
-from ascad.loader import LoadedConf, LoadOptions
+from ascad.loader import LoadOptions, warning_dicts  # noqa: F401  (re-exported)
 
 
 def add_colour_argument(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +51,9 @@ def ignore_patterns(args: argparse.Namespace) -> list[str]:
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--token", action=_RefuseSecret, use="--token-file FILE, $ASCAD_TOKEN or $GITLAB_TOKEN"
+    )
+    parser.add_argument(
         "--token-file",
         metavar="FILE",
         help="bearer/GitLab token file (else $ASCAD_TOKEN, $GITLAB_TOKEN)",
@@ -64,10 +66,30 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         help="template variable (repeatable)",
     )
     parser.add_argument("--vars-file", metavar="FILE", help="template variables (TOML or JSON)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds for each network step")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds allowed to read each source or node (default 10)",
+    )
+
+
+class _RefuseSecret(argparse.Action):
+    """``--password``/``--token`` on the command line: refused without echoing the value (a
+    command line is visible to every user in ps and lands in shell history)."""
+
+    def __init__(self, *args: Any, use: str = "", **kwargs: Any) -> None:
+        self.use = use
+        super().__init__(*args, nargs="?", help=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        parser.error(f"{self.option_strings[0]} is never taken on the command line: use {self.use}")
 
 
 def add_node_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password", action=_RefuseSecret, use="--password-file FILE or $ASCAD_PASSWORD"
+    )
     parser.add_argument("--user", help="Aerospike user (security enabled)")
     parser.add_argument(
         "--password-file", metavar="FILE", help="file holding the password (else $ASCAD_PASSWORD)"
@@ -129,13 +151,6 @@ def node_options(args: argparse.Namespace) -> dict[str, Any]:
         "tls_key": getattr(args, "tls_key", None),
         "timeout": getattr(args, "timeout", 10.0),
     }
-
-
-def warning_dicts(conf: LoadedConf) -> list[dict[str, Any]]:
-    return [
-        {"source": conf.name, "line": w.line, "col": w.col, "message": display(w.message)}
-        for w in conf.warnings
-    ]
 
 
 def print_warnings(warnings: list[dict[str, Any]]) -> None:

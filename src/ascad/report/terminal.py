@@ -22,10 +22,10 @@ RED, GREEN, YELLOW, BOLD, DIM, RESET = (
 
 
 def use_colour(stream: TextIO, choice: str = "auto") -> bool:
-    """``always``/``never``/``auto`` (auto: a terminal, and NO_COLOR not set)."""
+    """``always``/``never``/``auto`` (auto: a terminal, NO_COLOR not set, TERM not ``dumb``)."""
     if choice == "always":
         return True
-    if choice == "never" or os.environ.get("NO_COLOR"):
+    if choice == "never" or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     return hasattr(stream, "isatty") and stream.isatty()
 

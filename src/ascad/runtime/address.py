@@ -64,9 +64,11 @@ def parse_address(text: str) -> NodeAddress:
     if not host:
         raise AscadError("node address has no host", text)
     if parts.password is not None:
+        user = parts.username or ""
+        shown = text.replace(f"{user}:{parts.password}@", f"{user}:***@", 1)
         raise AscadError(
-            "do not put the password in the address; use a password file or the environment",
-            text,
+            "do not put the password in the address; use --password-file or $ASCAD_PASSWORD",
+            shown,
         )
     if parts.path not in ("", "/"):
         raise AscadError(f"unexpected path {parts.path!r} in node address", text)

@@ -507,6 +507,16 @@ def _node_info(snap: RuntimeSnapshot) -> dict[str, Any]:
     }
 
 
+async def _both(first: Any, second: Any) -> tuple[Any, Any]:
+    """Await both; if either fails, raise the first side's error after the other has finished
+    (a plain gather would leave the second error unretrieved and print a traceback at exit)."""
+    a, b = await asyncio.gather(first, second, return_exceptions=True)
+    for outcome in (a, b):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return a, b
+
+
 async def runtime_diff(
     left_spec: str,
     right_spec: str,
@@ -519,7 +529,7 @@ async def runtime_diff(
 
     left_node, right_node = is_runtime_spec(left_spec), is_runtime_spec(right_spec)
     if left_node and right_node:
-        ls, rs = await asyncio.gather(
+        ls, rs = await _both(
             read_node(left_spec, node_options), read_node(right_spec, node_options)
         )
         result = compare(runtime_to_flat(ls), runtime_to_flat(rs), list(ignore))
@@ -530,7 +540,7 @@ async def runtime_diff(
         return DriftOutcome(result, [], {"nodes": [_node_info(ls), _node_info(rs)]})
 
     conf_spec, node_spec = (right_spec, left_spec) if left_node else (left_spec, right_spec)
-    loaded, snap = await asyncio.gather(
+    loaded, snap = await _both(
         load_conf(conf_spec, load_options), read_node(node_spec, node_options)
     )
     result, unchecked = drift(
@@ -540,7 +550,7 @@ async def runtime_diff(
     if left_node:
         result.left, result.right = node_spec, loaded.name
         result.differences = [swap(d) for d in result.differences]
-    from ascad.commands.common import warning_dicts
+    from ascad.loader import warning_dicts
 
     extra_list, unchecked_warnings = _unchecked_dicts(loaded.name, unchecked)
     return DriftOutcome(

@@ -20,6 +20,7 @@ import pytest
 
 from ascad.agent import roles
 from ascad.agent.daemon import io_priority_class
+from ascad.agent.settings import DEFAULT_CONFIG, load_settings, origin_line
 from ascad.emulator import cluster as ec
 from ascad.errors import AscadError
 
@@ -132,6 +133,7 @@ def test_agent_subprocess_priority_sighup_sigterm(tmp_path: Path) -> None:
         )
         try:
             lines = Lines(proc)
+            assert lines.wait_for("settings from ").rstrip().endswith(f"settings from {config}")
             url = lines.wait_for("serving on ").rsplit(" ", 1)[1].strip()
             lines.wait_for("check golden: ok")
             # priority: nice raised by 10 over ours, idle I/O class (or a logged note)
@@ -225,6 +227,66 @@ def test_check_exit_codes(tmp_path: Path) -> None:
     assert down.returncode == 2
     assert "== runtime: WARNING (could not run)" in down.stdout
     assert "refused" in down.stdout
+
+
+def test_check_names_its_settings_and_exits_2_when_events_are_not_delivered(
+    tmp_path: Path,
+) -> None:
+    base = BASE_CONF.read_text()
+    (tmp_path / "aerospike.conf").write_text(base)
+    golden = tmp_path / "golden.conf"
+    golden.write_text(base)
+    config = tmp_path / "ascad.toml"
+    with ThreadedNode(tmp_path / "aerospike.conf") as node:
+        write_toml(config, tmp_path, node.port, golden)
+        ok = _check(config)
+        assert ok.returncode == 0, ok.stderr
+        assert ok.stderr.splitlines()[0] == f"ascad: settings from {config}"
+
+        # events asked for, no Riemann configured: the report, then one line, exit 2
+        none = _check(config, "--send-events")
+        assert none.returncode == 2, none.stderr
+        assert "== runtime: OK" in none.stdout
+        assert none.stderr.splitlines()[-1] == (
+            "ascad: --send-events: no Riemann configured (set [riemann] host or ASCAD_RIEMANN_HOST)"
+        )
+
+        # Riemann configured but down: exit 2, one line, no agent wording
+        port = free_port()
+        with config.open("a") as f:
+            f.write(f'\n[riemann]\nhost = "127.0.0.1"\nport = {port}\ntimeout = 2\n')
+        down = _check(config, "--send-events")
+        assert down.returncode == 2, down.stderr
+        [line] = [x for x in down.stderr.splitlines() if "--send-events" in x]
+        assert line.startswith(
+            f"ascad: --send-events: Riemann at 127.0.0.1:{port} (tcp): events not delivered:"
+        )
+        assert "next cycle" not in down.stderr and "Traceback" not in down.stderr
+        # without --send-events the same settings are fine
+        assert _check(config).returncode == 0
+
+
+def test_check_without_a_settings_file_says_defaults_are_used(tmp_path: Path) -> None:
+    if os.path.exists(DEFAULT_CONFIG):
+        pytest.skip(f"{DEFAULT_CONFIG} exists on this machine")
+    env = _env()
+    env["ASCAD_AEROSPIKE_ADDRESS"] = f"aerospike://127.0.0.1:{free_port()}"
+    env["ASCAD_AGENT_STATE_DIR"] = str(tmp_path / "state")
+    proc = subprocess.run(
+        [sys.executable, "-m", "ascad.cli", "check"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.stderr.splitlines()[0] == (
+        f"ascad: no settings file (no --config, and {DEFAULT_CONFIG} does not exist): "
+        "built-in defaults and ASCAD_* environment variables"
+    )
+    assert proc.stdout.startswith("node ")  # the report still runs on the defaults
+    defaults = load_settings(None, {}, serving=False)
+    assert origin_line(defaults) == proc.stderr.splitlines()[0][len("ascad: ") :]
 
 
 # --- election ------------------------------------------------------------------------------------

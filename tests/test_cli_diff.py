@@ -249,3 +249,110 @@ def test_term_dumb_means_no_colour(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TERM", "dumb")
     assert not use_colour(Tty())
     assert use_colour(Tty(), "always")
+
+
+ORDER_A = (
+    "service {\n    proto-fd-max 15000\n}\nnetwork {\n    service {\n        port 3000\n    }\n}\n"
+    "namespace test {\n    replication-factor 2\n    storage-engine device {\n"
+    "        file /opt/a.dat\n    }\n}\n"
+)
+ORDER_B = (
+    "service {\n    proto-fd-max 15000\n    migrate-threads 2\n}\nnetwork {\n    service {\n"
+    "        port 3001\n    }\n}\nnamespace test {\n    replication-factor 3\n"
+    "    storage-engine memory\n}\n"
+)
+
+
+def _pair(tmp_path: Path, a: str, b: str, suffix: str = ".conf") -> tuple[str, str]:
+    pa, pb = tmp_path / f"a{suffix}", tmp_path / "b.conf"
+    pa.write_text(a)
+    pb.write_text(b)
+    return str(pa), str(pb)
+
+
+def test_stanzas_are_listed_in_file_order_and_a_type_change_under_its_parent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A parameter only on the right (service.migrate-threads) is listed where it sits in the
+    files, not after every change; a storage-engine type change is `storage-engine` under the
+    namespace (its path has no `.type`)."""
+    a, b = _pair(tmp_path, ORDER_A, ORDER_B)
+    assert main(["diff", a, b]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    groups = [x for x in lines[2:-1] if not x.startswith("  ")]
+    assert groups == [
+        "service",
+        "network.service",
+        "namespace[test]",
+        "namespace[test].storage-engine",
+    ]
+    assert f"  ~ storage-engine: device ({a}:11) -> memory ({b}:12) (stanza type)" in lines
+    assert lines[lines.index("namespace[test]") + 2].startswith("  ~ storage-engine:")
+
+
+def test_ignore_warns_on_a_pattern_that_matches_nothing_and_lists_with_verbose(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = _pair(tmp_path, ORDER_A, ORDER_B)
+    argv = ["diff", a, b, "--ignore", "namespace[tset].*", "--ignore", "service.*"]
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert err == (
+        "ascad: --ignore 'namespace[tset].*' matches no path on either side (a typo? paths are "
+        "spelled as in docs/paths.md, e.g. 'namespace[test].*')\n"
+    )
+    assert "migrate-threads" not in out and out.rstrip().endswith("; ignored: 1")
+    assert main([*argv, "-v"]) == 1
+    out = capsys.readouterr().out
+    assert "ignored (--ignore and expected per-node paths):\n  x service.migrate-threads\n" in out
+
+
+TEMPLATE = (
+    "service {\n{% if grains['id'] == 'a' %}\n    proto-fd-max 15000\n{% else %}\n"
+    "    proto-fd-max 20000\n{% endif %}\n}\nnamespace test {\n    replication-factor {{ rf }}\n}\n"
+)
+NODE_B = "service {\n    proto-fd-max 20000\n}\nnamespace test {\n    replication-factor 3\n}\n"
+
+
+def test_template_notes_explain_a_difference_from_the_else_branch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t, b = _pair(tmp_path, TEMPLATE, NODE_B, suffix=".conf.j2")
+    assert main(["diff", t, b]) == 1
+    out = capsys.readouterr().out
+    assert "{% else %}" not in out
+    assert out.rstrip().endswith("template: 1 branch blanked, see -v")
+    assert main(["diff", t, b, "-v"]) == 1
+    out = capsys.readouterr().out
+    assert f"template (parts not compared):\n  {t}:4: '{{% else %}}' branch blanked" in out
+    assert "see -v" not in out
+
+
+def test_http_source_on_an_aerospike_port_gets_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
+    """An Aerospike node reads an HTTP request as a bad message header and hangs up."""
+    import asyncio
+
+    from ascad.emulator.cluster import load_node, running
+
+    node = load_node(str(FIXTURES / "confs" / "server-8.1-dev.conf"), build="8.1.2.2")
+
+    async def go() -> tuple[int, int]:
+        async with running([node]) as cluster:
+            port = cluster.nodes[0].port
+            argv = [
+                "diff",
+                f"http://127.0.0.1:{port}/",
+                str(FIXTURES / "confs" / "server-8.1-dev.conf"),
+                "--timeout",
+                "5",
+            ]
+            return await asyncio.wait_for(asyncio.to_thread(main, argv), 30), port
+
+    rc, port = asyncio.run(go())
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert "ServerDisconnectedError" not in err
+    assert (
+        "the server closed the connection without an HTTP answer: is this an Aerospike service "
+        f"port? (read a node with aerospike://127.0.0.1:{port})"
+    ) in err

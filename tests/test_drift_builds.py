@@ -151,11 +151,11 @@ def test_reverse_order_swaps_sides_and_names_the_default_side(
         "3",
         "1",
     )
-    assert d["note"] == "set at runtime, not in the conf (right: the default)"
+    assert d["note"] == "not in the conf; right is the default, the other side the running value"
     rc, doc = _diff(tmp_path, build, "set-config:context=service;migrate-threads=3", capsys)
     [d] = doc["differences"]
     assert (d["left"], d["right"]) == ("1", "3")
-    assert d["note"] == "set at runtime, not in the conf (left: the default)"
+    assert d["note"] == "not in the conf; left is the default, the other side the running value"
 
 
 def test_tip_needs_mesh_and_a_port() -> None:

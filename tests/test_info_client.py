@@ -378,12 +378,21 @@ def test_node_down() -> None:
     run(t)
 
 
-def test_wrong_version_reply() -> None:
-    """A peer that answers with a non-Aerospike header (e.g. some other service)."""
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        # an HTTP server (an ascad agent's port given as aerospike://) answers the binary request
+        (b"HTTP/1.0 400 Bad Request\r\n\r\n", "the reply starts with 'HTTP/'"),
+        # some other service
+        (b"SSH-2.0-OpenSSH_9.6\r\n", "not an Aerospike info/admin message"),
+    ],
+)
+def test_wrong_version_reply(reply: bytes, message: str) -> None:
+    """A peer that answers with a non-Aerospike header."""
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(100)
-        writer.write(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+        writer.write(reply)
         await writer.drain()
         writer.close()
 
@@ -392,8 +401,11 @@ def test_wrong_version_reply() -> None:
         port = server.sockets[0].getsockname()[1]
         try:
             async with InfoClient("127.0.0.1", port, timeout=1.0) as c:
-                with pytest.raises(InfoError, match="not an Aerospike info/admin message"):
+                with pytest.raises(InfoError, match=message) as exc:
                     await c.info("build")
+                if reply.startswith(b"HTTP/"):
+                    assert "an HTTP server (an ascad agent?" in exc.value.message
+                    assert "info/admin" not in exc.value.message
         finally:
             server.close()
             await server.wait_closed()
@@ -452,7 +464,7 @@ def test_login_failures_are_clear(user: str, password: str, result: int, message
 def test_no_user_on_secured_node() -> None:
     async def t(cluster: EmulatorCluster) -> None:
         async with client(cluster) as c:
-            with pytest.raises(NotAuthenticated, match="give a user and password"):
+            with pytest.raises(NotAuthenticated, match="give --user USER with --password-file"):
                 await c.info("build")
 
     run(t, security=USERS)
@@ -662,7 +674,8 @@ def test_parse_address_forms() -> None:
 def test_parse_address_errors(text: str, message: str) -> None:
     with pytest.raises(AscadError, match=message) as exc:
         parse_address(text)
-    assert exc.value.where == text
+    # the address as given, except that a password in it is never repeated
+    assert exc.value.where == text.replace("u:pw@", "u:***@")
 
 
 def _capture_value(name: str) -> str:

@@ -480,3 +480,30 @@ def test_masking_context_is_known_from_8_1_1_only(tmp_path: Path) -> None:
         7,
     )
     assert "8.1.0.1" in d.note and "refuse" in d.note
+
+
+def test_heartbeat_mtu_0_asks_for_the_interface_mtu(tmp_path: Path) -> None:
+    # Found by tests/test_runtime_properties.py: `mtu 0` is the schema's default, the same stored
+    # value as a silent conf, so the node prints its smallest interface MTU (facts c: the
+    # effective MTU). Not drift: unverifiable. Any other value is compared as usual.
+    text = (
+        "network {\n    heartbeat {\n        mode mesh\n        port 3002\n"
+        "        mtu %s\n    }\n}\nnamespace test {\n"
+        "    storage-engine memory {\n        data-size 1G\n    }\n}\n"
+    )
+    conf = tmp_path / "mtu.conf"
+    conf.write_text(text % "0K")
+    out = asyncio.run(_emulated(str(conf), None))
+    assert out.result.differences == []
+    [u] = [u for u in out.extra["unverifiable"] if u["path"] == "network.heartbeat.mtu"]
+    assert u["line"] == 5 and "derives" in u["reason"]
+    conf.write_text(text % "9000")
+    out = asyncio.run(_emulated(str(conf), "set-config:context=network;heartbeat.mtu=1400"))
+    [d] = out.result.differences
+    assert (d.path, d.kind, d.left, d.right, d.left_line) == (
+        "network.heartbeat.mtu",
+        CHANGED,
+        "9000",
+        "1400",
+        5,
+    )

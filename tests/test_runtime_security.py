@@ -106,7 +106,26 @@ def test_no_login_on_a_secured_node(capsys: pytest.CaptureFixture[str]) -> None:
         lambda port: ["diff", str(CONF), f"aerospike://127.0.0.1:{port}"], capsys
     )
     assert rc == 2
-    assert "security enabled: give a user and password" in err and err.count("\n") == 1
+    assert err.count("\n") == 1
+    # the options are named; a connection-level failure names the node only, no command list
+    assert err.startswith("ascad: 127.0.0.1:") and err.split(": ")[1].count(" ") == 0, err
+    assert "security enabled: give --user USER with --password-file FILE or $ASCAD_PASSWORD" in err
+
+
+def test_password_file_without_user_says_user_is_missing(
+    password_file: Callable[[str], str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ASCAD_PASSWORD", raising=False)
+    pw = password_file("s3cret")
+    rc, out, err = run_against_node(
+        lambda port: ["diff", "--password-file", pw, str(CONF), f"aerospike://127.0.0.1:{port}"],
+        capsys,
+    )
+    assert rc == 2 and out == ""
+    assert err.count("\n") == 1
+    assert "security enabled: --user is missing (a password was given)" in err
 
 
 def test_user_without_password_is_refused_before_connecting(

@@ -85,6 +85,13 @@ def matches_any(path: str, patterns: Iterable[str]) -> bool:
     return any(glob_regex(p).match(path) for p in patterns)
 
 
+def unmatched_patterns(patterns: Iterable[str], *configs: FlatConfig) -> list[str]:
+    """The patterns that match no path of any of ``configs``: likely a typo in an ``--ignore``
+    (``namespace[tset].*``), since a pattern that matches nothing ignores nothing."""
+    paths = [p for conf in configs for p in conf.settings]
+    return [p for p in dict.fromkeys(patterns) if not any(glob_regex(p).match(x) for x in paths)]
+
+
 def values_match(left: str, right: str) -> bool | None:
     """True/False for equal/different; None when equal only through a wildcard."""
     if left == right:
@@ -138,7 +145,8 @@ def compare(
     right: FlatConfig,
     ignore: Sequence[str] = (),
 ) -> CompareResult:
-    """Every real difference between ``left`` and ``right``, in left-file order then right's."""
+    """Every real difference between ``left`` and ``right``, in file order: left lines, with each
+    right-only path placed after the left line of the path that precedes it in the right file."""
     result = CompareResult(left=left.source, right=right.source)
     ls, rs = left.settings, right.settings
 
@@ -220,6 +228,17 @@ def compare(
             (s.line, 0, Difference(path, ONLY_LEFT, s.value, None, s.line, None, stanza=s.stanza))
         )
 
+    # A right-only path sorts after the left line of the last path before it in the right file
+    # that the left side has too: the report follows both files in one merged order, like a diff.
+    anchor: dict[str, int] = {}
+    last = 0
+    for path in rs:
+        partner = path if path in ls else paired.get(path)
+        if partner is not None and partner in ls:
+            last = ls[partner].line
+        else:
+            anchor[path] = last
+
     missing_right_stanzas: list[str] = []
     for path in right_only:
         if path in paired:
@@ -235,7 +254,7 @@ def compare(
             continue
         diffs.append(
             (
-                10**9,
+                anchor.get(path, 0),
                 s.line,
                 Difference(path, ONLY_RIGHT, None, s.value, None, s.line, stanza=s.stanza),
             )

@@ -37,6 +37,9 @@ class LoadedConf:
     flat: FlatConfig
     template: bool = False
     warnings: list[Warning_] = field(default_factory=list)
+    # What wildcarding a template did (a blanked `{% else %}` branch, an include, a placeholder
+    # line): ``ascad.sources.template.TemplateNote``s, shown by ``ascad diff -v``.
+    template_notes: list[Any] = field(default_factory=list)
 
 
 def warning_dicts(conf: LoadedConf) -> list[dict[str, Any]]:
@@ -70,6 +73,7 @@ async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
 def conf_from_text(name: str, text: str, options: LoadOptions | None = None) -> LoadedConf:
     """Parse text (rendering or wildcarding it first if it is a template)."""
     template = False
+    notes: list[Any] = []
     try:
         from ascad.sources import template as tpl
     except ImportError:  # pragma: no cover - sources always ship with the package
@@ -81,10 +85,16 @@ def conf_from_text(name: str, text: str, options: LoadOptions | None = None) -> 
             # Line numbers now count lines of the rendered text, not of the template.
             name = f"{name} (rendered)"
         else:
-            text = tpl.wildcard_template(text, source=name)  # keeps the template's line numbers
+            wildcarded = tpl.wildcard_template_notes(text, source=name)
+            text, notes = wildcarded.text, wildcarded.notes  # the template's line numbers kept
     tree = parse_text(text, name)
     flat = flatten(tree)
-    return LoadedConf(name, text, tree, flat, template, list(tree.warnings))
+    return LoadedConf(name, text, tree, flat, template, list(tree.warnings), notes)
+
+
+def template_note_tuples(conf: LoadedConf) -> list[tuple[str, int, str]]:
+    """A conf's template notes as (source, line, message), for the terminal report."""
+    return [(conf.name, n.line, n.message) for n in conf.template_notes]
 
 
 def load_conf_file(path: str) -> LoadedConf:

@@ -39,7 +39,7 @@ from typing import Any
 
 from ascad.agent.cycle import CycleResult, CycleRunner, build_events, load_status, save_status
 from ascad.agent.server import ConfigServer
-from ascad.agent.settings import AgentSettings, SettingsError
+from ascad.agent.settings import AgentSettings, SettingsError, origin_line
 from ascad.errors import AscadError
 
 log = logging.getLogger("ascad.agent")
@@ -180,9 +180,26 @@ class Agent:
         return cycle
 
     async def send_events(self, cycle: CycleResult) -> bool:
+        """The agent's delivery: False (and a warning) when Riemann is down; True when sent.
+        Without ``[riemann] host`` it is False and silent (events are optional)."""
+        if not self.settings.riemann_host:
+            return False
+        try:
+            await self.deliver_events(cycle)
+        except AscadError as exc:
+            log.warning(
+                "%s; this cycle's events are dropped, the next cycle sends its own", exc.message
+            )
+            return False
+        return True
+
+    async def deliver_events(self, cycle: CycleResult) -> None:
+        """Send the cycle's events once; AscadError (one line) when there is no Riemann to send
+        to or it could not take them (``ascad check --send-events`` turns that into exit 2)."""
         s = self.settings
         if not s.riemann_host:
-            return False
+            self.riemann_error = "no Riemann configured (set [riemann] host or ASCAD_RIEMANN_HOST)"
+            raise AscadError(self.riemann_error)
         from ascad.report.riemann import RiemannClient
 
         try:
@@ -197,13 +214,12 @@ class Agent:
             await client.send(events)
         except (AscadError, OSError, ssl.SSLError) as exc:
             self.riemann_error = str(exc)
-            log.warning(
-                "Riemann: %s; this cycle's events are dropped, the next cycle sends its own", exc
-            )
-            return False
+            raise AscadError(
+                f"Riemann at {s.riemann_host}:{s.riemann_port} ({s.riemann_transport}): "
+                f"events not delivered: {exc}"
+            ) from None
         self.riemann_error = None
         self.delivered += 1
-        return True
 
     def next_delay(self) -> float:
         return self.settings.interval + random.uniform(0, self.settings.jitter)
@@ -295,6 +311,7 @@ async def run_daemon(
     """
     settings = load()
     configure_logging(settings.log_level)
+    log.info("%s", origin_line(settings))
     if priority:
         lower_priority(settings.nice, settings.ionice)
     agent = Agent(settings)

@@ -402,6 +402,17 @@ def load_settings(
     return settings
 
 
+def origin_line(settings: AgentSettings) -> str:
+    """Which settings file was read, or that none was and the built-in defaults are used: the
+    first thing a user needs when ``ascad check`` reports on the wrong node or role."""
+    if settings.source == "<defaults>":
+        return (
+            f"no settings file (no --config, and {DEFAULT_CONFIG} does not exist): "
+            f"built-in defaults and {ENV_PREFIX}* environment variables"
+        )
+    return f"settings from {settings.source}"
+
+
 def _unknown_env(env: Mapping[str, str]) -> list[str]:
     """``ASCAD_<SECTION>_<KEY>`` variables of the agent's sections that name no setting: a typo
     such as ``ASCAD_RIEMANN_HOTS`` would otherwise be ignored without a word."""

@@ -2,7 +2,9 @@
 
 For cron, Salt and humans: the same checks as the agent (runtime; golden on the master; peer on a
 slave) with the agent's settings. Exit 0 when every check is ok, 1 when one found drift, 2 when a
-check could not run (or the settings are bad). ``--send-events`` also sends the Riemann events.
+check could not run (or the settings are bad). ``--send-events`` also sends the Riemann events;
+when they cannot be delivered (no Riemann configured, or it is down) the exit status is 2. The
+first stderr line names the settings file used, or says that none was found.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import TextIO
 
 from ascad.agent.cycle import WARNING, CycleResult
 from ascad.agent.daemon import Agent
-from ascad.agent.settings import DEFAULT_CONFIG, load_settings
+from ascad.agent.settings import DEFAULT_CONFIG, AgentSettings, load_settings, origin_line
 from ascad.commands import common
+from ascad.errors import AscadError
 from ascad.report import jsonout, terminal
 
 
@@ -24,14 +27,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", metavar="FILE", help=f"settings file (default {DEFAULT_CONFIG} if present)"
     )
     parser.add_argument(
-        "--send-events", action="store_true", help="also send the events to Riemann"
+        "--send-events",
+        action="store_true",
+        help="also send the events to Riemann (exit 2 when they cannot be delivered)",
     )
     common.add_output_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, serving=False)
-    cycle = asyncio.run(_cycle(settings, args.send_events))
+    print(f"ascad: {origin_line(settings)}", file=sys.stderr)
+    cycle, send_error = asyncio.run(_cycle(settings, args.send_events))
     if args.format == "json":
         sys.stdout.write(jsonout.dumps(cycle.to_dict()))
     else:
@@ -41,16 +47,25 @@ def run(args: argparse.Namespace) -> int:
             colour=terminal.use_colour(sys.stdout, args.color),
             verbose=args.verbose,
         )
+    if send_error is not None:
+        # Events were asked for and not delivered: the caller (cron, Salt) must see it.
+        print(f"ascad: --send-events: {send_error}", file=sys.stderr)
+        return 2
     return cycle.exit_code
 
 
-async def _cycle(settings, send: bool) -> CycleResult:  # type: ignore[no-untyped-def]
+async def _cycle(settings: AgentSettings, send: bool) -> tuple[CycleResult, str | None]:
+    """The cycle, and why its events could not be delivered (None: sent, or not asked for)."""
     agent = Agent(settings, serve=False)
     try:
         cycle = await agent.runner.run()
-        if send and not await agent.send_events(cycle):
-            print(f"ascad: Riemann: {agent.riemann_error or 'not configured'}", file=sys.stderr)
-        return cycle
+        error = None
+        if send:
+            try:
+                await agent.deliver_events(cycle)
+            except AscadError as exc:
+                error = exc.message
+        return cycle, error
     finally:
         await agent.stop()
 

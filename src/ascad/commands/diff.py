@@ -11,12 +11,12 @@ import asyncio
 import sys
 
 from ascad.commands import common
-from ascad.compare import compare
+from ascad.compare import compare, unmatched_patterns
 from ascad.errors import AscadError
 from ascad.expected import resolve_settings
 from ascad.knowledge.defaults import settle_defaults
 from ascad.knowledge.restart import with_restart_flags
-from ascad.loader import is_runtime_spec, load_conf
+from ascad.loader import is_runtime_spec, load_conf, template_note_tuples
 from ascad.report import jsonout, terminal
 
 
@@ -75,10 +75,20 @@ async def _run(args: argparse.Namespace) -> int:
             args.left, args.right, options, common.node_options(args), ignore
         )
         result, warnings, extra = outcome.result, outcome.warnings, outcome.extra
+        notes: list[tuple[str, int, str]] = []
     else:
         left = await load_conf(args.left, options)
         right = await load_conf(args.right, options)
         result = compare(left.flat, right.flat, ignore)
+        for pattern in unmatched_patterns(common.ignore_patterns(args), left.flat, right.flat):
+            print(
+                f"ascad: --ignore {pattern!r} matches no path on either side (a typo? paths are "
+                "spelled as in docs/paths.md, e.g. 'namespace[test].*')",
+                file=sys.stderr,
+            )
+        notes = template_note_tuples(left)
+        if right.name != left.name:
+            notes += template_note_tuples(right)
         if args.server_version:
             result = settle_defaults(result, left.flat, right.flat, args.server_version)
             result.differences = with_restart_flags(result.differences, args.server_version)
@@ -101,5 +111,6 @@ async def _run(args: argparse.Namespace) -> int:
             sys.stdout,
             colour=terminal.use_colour(sys.stdout, args.color),
             verbose=args.verbose,
+            template_notes=notes,
         )
     return 0 if result.equal else 1

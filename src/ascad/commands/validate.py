@@ -1,8 +1,11 @@
 """`ascad validate CONF`: check a conf against a server version's parameters.
 
 The version comes from ``--server-version 7.0.0.0`` or from a running node
-(``--server aerospike://host:port``: its ``build`` info command); with neither, the newest schema
-is used and a note says so. Each problem is one line ``FILE:LINE:COL: severity: message`` (or a
+(``--server aerospike://host:port`` or ``aerospike+tls://``: its ``build`` info command, with
+``--user``/``--password-file`` and ``--tls-ca/--tls-cert/--tls-key`` as for ``ascad diff``); with
+neither, the newest schema is used and a note says so, as it does for a version older or newer
+than every schema ascad holds. Parser and flatten warnings (a duplicate key, extra tokens) are
+warnings at their lines. Each problem is one line ``FILE:LINE:COL: severity: message`` (or a
 JSON document, schema ``ascad.validate/1``). Exit 0 clean, 1 problems found, 2 could not run.
 
 A conf the server could not read at all (a syntax error at a line) is a problem in the file, so it
@@ -18,10 +21,12 @@ import sys
 from typing import Any
 
 from ascad.commands import common
+from ascad.conf.flatten import flatten
 from ascad.conf.parser import parse_file
 from ascad.errors import AscadError, ConfSyntaxError
 from ascad.knowledge.table import parse_build, schema_version_for, schema_versions
 from ascad.knowledge.validate import Problem, validate_tree
+from ascad.loader import is_runtime_spec
 
 SCHEMA = "ascad.validate/1"
 
@@ -40,31 +45,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="read the version from a running node: aerospike://host:port or aerospike+tls://…",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    parser.add_argument("--user", help="Aerospike user for --server (security enabled)")
-    parser.add_argument(
-        "--password-file", metavar="FILE", help="file holding the password (else $ASCAD_PASSWORD)"
-    )
+    # --user, --password-file and --tls-ca/--tls-cert/--tls-key, for --server
+    common.add_node_arguments(parser)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds for each network step")
 
 
 async def server_build(address: str, args: argparse.Namespace) -> str:
-    """The build a running node reports (info command ``build``, e.g. ``8.1.2.2``)."""
+    """The build a running node reports (info command ``build``, e.g. ``8.1.2.2``); login and TLS
+    as for ``ascad diff`` (``--user``, ``--password-file``, ``--tls-ca/--tls-cert/--tls-key``)."""
     from ascad.runtime.address import parse_address
-    from ascad.runtime.info import InfoClient
+    from ascad.runtime.drift import node_client
 
     node = parse_address(address)
     opts = common.node_options(args)
     user = opts["user"] or node.user
     if user and opts["password"] is None:
         raise AscadError("a user needs a password: give --password-file or set ASCAD_PASSWORD")
-    async with InfoClient(
-        node.host,
-        node.port,
-        tls=node.tls,
-        user=user,
-        password=opts["password"],
-        timeout=opts["timeout"],
-    ) as client:
+    async with node_client(address, opts) as client:
         build = (await client.info("build")).strip()
     if not build:
         raise AscadError("node answered an empty build", address)
@@ -88,21 +85,33 @@ def _resolve_version(args: argparse.Namespace) -> tuple[str, str | None]:
 
 
 def _age_note(build: str) -> str | None:
-    """A note when the build is older than every schema: the oldest one stands in for it."""
-    oldest = schema_versions()[0]
+    """A note when the build is older than every schema (the oldest one stands in for it) or of
+    a newer minor release than the newest one (which stands in; unknown names are warnings)."""
+    oldest, newest = schema_versions()[0], schema_versions()[-1]
     if parse_build(build)[:3] < tuple(int(p) for p in oldest.split(".")):
         return (
             f"server {build} is older than the oldest schema ascad holds ({oldest}); it is "
             "checked against that one, so a parameter of the older release may be reported"
         )
+    if parse_build(build)[:2] > tuple(int(p) for p in newest.split("."))[:2]:
+        return (
+            f"server {build} is newer than the newest schema ascad holds ({newest}); it is "
+            "checked against that one, and a name that schema does not know is a warning"
+        )
     return None
 
 
 def run(args: argparse.Namespace) -> int:
+    if is_runtime_spec(args.conf):
+        raise AscadError(
+            f"validate takes a conf file; give the node with --server {args.conf} for its version"
+        )
     build, note = _resolve_version(args)
     schema = schema_version_for(build)  # raises AscadError for a malformed version
     try:
         tree = parse_file(args.conf)
+        # Flattening adds its warnings (a plain key given twice, …) to the parser's.
+        flatten(tree)
         problems = validate_tree(tree, build)
     except ConfSyntaxError as exc:
         if exc.line <= 0:

@@ -234,6 +234,7 @@ class Validator:
                 )
                 return
             self._memory_form(node)
+            self._device_needs_storage(node)
             self._walk(node, pattern, node.name)
             return
         if pattern == "namespace[*]":
@@ -264,6 +265,23 @@ class Validator:
                 "namespace without one (e.g. 'storage-engine memory { data-size 4G }')",
                 "namespace[*].storage-engine",
             )
+
+    def _device_needs_storage(self, node: Stanza) -> None:
+        """``storage-engine device`` keeps records on devices or files: with neither the storage
+        layer refuses the namespace and the server stops at startup (aerospike-server
+        as/src/storage/drv_ssd.c: ``{ns} has no devices or files``, then startup fails)."""
+        if node.kind != "storage-engine" or node.name != "device":
+            return
+        if any(True for _ in node.params("device")) or any(True for _ in node.params("file")):
+            return
+        self._add(
+            node,
+            "error",
+            "context",
+            "'storage-engine device' names no 'device' and no 'file': the server refuses a "
+            "device namespace without storage (add 'device /dev/…' or 'file /opt/…')",
+            "namespace[*].storage-engine",
+        )
 
     def _memory_form(self, node: Stanza) -> None:
         if node.kind != "storage-engine" or node.name != "memory":

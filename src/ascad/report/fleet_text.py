@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ascad.compare import CHANGED, ONLY_LEFT, ONLY_RIGHT, Difference
+from ascad.compare import CHANGED, ONLY_LEFT, ONLY_RIGHT, SET_AT_RUNTIME, Difference
 from ascad.conf.model import display
 from ascad.fleet import FleetReport, ValueHolders
-from ascad.report.terminal import BOLD, DIM, GREEN, RED, RESET, YELLOW
+from ascad.report.terminal import (
+    BOLD,
+    DIM,
+    GREEN,
+    RED,
+    RESET,
+    YELLOW,
+    restart_note,
+    set_at_runtime_text,
+)
 
 NODE_MATRIX_MAX = 40
 MEMBERS_SHOWN = 8
@@ -124,8 +133,7 @@ def _golden_lines(diffs: list[Difference], group: str, c) -> list[str]:  # type:
     for d in diffs:
         where_l = f" (golden:{d.left_line})" if d.left_line else ""
         where_r = f" ({group}:{d.right_line})" if d.right_line else ""
-        note = " [restart needed]" if d.restart else " [dynamic]" if d.restart is False else ""
-        note += f" ({d.note})" if d.note else ""
+        note = restart_note(d) + (f" ({d.note})" if d.note else "")
         path = display(d.path)
         if d.kind == CHANGED:
             out.append(
@@ -138,11 +146,15 @@ def _golden_lines(diffs: list[Difference], group: str, c) -> list[str]:  # type:
             out.append(
                 f"    {c(GREEN, '+')} {path} {_text(d.right)}  only in {group}{where_r}{note}"
             )
-        else:  # set at runtime and other kinds from the runtime reader
-            tag = "" if d.note else f" [{d.kind.replace('_', ' ')}]"
+        elif d.kind == SET_AT_RUNTIME:
+            # The golden (a conf) is on the left: it holds the default, the group the running
+            # value. Same marker and words as `ascad diff`; the JSON note is not repeated.
+            text = set_at_runtime_text(d, d.left, d.right, c)
+            out.append(f"    {c(YELLOW, '!')} {path}: {text}{restart_note(d)}")
+        else:  # any other kind a runtime reader may add
             out.append(
                 f"    {c(YELLOW, '*')} {path}: {_text(d.left)} -> {c(GREEN, _text(d.right))}"
-                f"{tag}{note}"
+                f" [{d.kind.replace('_', ' ')}]{note}"
             )
     return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from ascad.compare import CHANGED, ONLY_LEFT, SET_AT_RUNTIME, CompareResult, Difference
@@ -35,12 +36,41 @@ def group_of(path: str) -> tuple[str, str]:
     return parent_and_leaf(path)
 
 
-def _restart_note(d: Difference) -> str:
+def restart_note(d: Difference) -> str:
+    """`` [restart needed]`` (static), `` [dynamic]``, or nothing when unknown."""
     if d.restart is True:
         return " [restart needed]"
     if d.restart is False:
         return " [dynamic]"
     return ""
+
+
+def set_at_runtime_text(
+    d: Difference,
+    default: str | None,
+    running: str | None,
+    c: Callable[[str, str], str] | None = None,
+) -> str:
+    """The one statement for a ``set_at_runtime`` difference (its JSON ``note`` is not repeated):
+    the conf does not set the parameter and the node runs another value than the default. A
+    dynamic one was most likely changed by a ``set-config`` never written back to the conf."""
+    paint = c or (lambda _code, text: text)
+    text = (
+        f"not in the conf; the node runs {paint(GREEN, _show(running))}, "
+        f"the default is {paint(RED, _show(default))}"
+    )
+    if d.restart is False:
+        text += " (likely a set-config not written to the conf)"
+    return text
+
+
+def _target(d: Difference) -> tuple[str, str]:
+    """(group, name) a difference is listed under. A typed stanza whose type changed is listed
+    under its parent stanza by its own name (``storage-engine``), since its path has no ``type``
+    segment; a stanza on one side only is its own group, as ``(whole stanza)``."""
+    if d.stanza and d.kind != CHANGED:
+        return d.path, "(whole stanza)"
+    return group_of(d.path)
 
 
 def render_differences(
@@ -50,8 +80,14 @@ def render_differences(
     verbose: bool = False,
     left_name: str | None = None,
     right_name: str | None = None,
+    template_notes: Sequence[tuple[str, int, str]] = (),
 ) -> str:
-    """The whole human report as one string (ends with a newline)."""
+    """The whole human report as one string (ends with a newline).
+
+    ``template_notes`` are (source, line, message) from wildcarding a template (a blanked
+    ``{% else %}`` branch, an include, a placeholder line): listed with ``verbose``, counted in the
+    summary line otherwise, since they explain why a node on another branch differs.
+    """
 
     def c(code: str, text: str) -> str:
         return f"{code}{text}{RESET}" if colour else text
@@ -62,32 +98,30 @@ def render_differences(
     current_group: str | None = None
     groups: dict[str, list[Difference]] = {}
     for d in result.differences:
-        groups.setdefault(d.path if d.stanza else group_of(d.path)[0], []).append(d)
+        groups.setdefault(_target(d)[0], []).append(d)
     for group, diffs in groups.items():
         if group != current_group:
             out.append(c(BOLD, display(group) or "(top level)"))
             current_group = group
         for d in diffs:
-            name = display(
-                ("type" if d.kind == CHANGED else "(whole stanza)")
-                if d.stanza
-                else group_of(d.path)[1]
-            )
-            note = _restart_note(d) + (f" ({d.note})" if d.note else "")
+            name = display(_target(d)[1])
+            note = restart_note(d) + (f" ({d.note})" if d.note else "")
             left_at = _at(lname, d.left_line)
             right_at = _at(rname, d.right_line)
             if d.kind == CHANGED:
+                kind = " (stanza type)" if d.stanza else ""
                 out.append(
                     f"  {c(YELLOW, '~')} {name}: "
                     f"{c(RED, _show(d.left))} ({left_at}) -> "
-                    f"{c(GREEN, _show(d.right))} ({right_at}){note}"
+                    f"{c(GREEN, _show(d.right))} ({right_at}){kind}{note}"
                 )
             elif d.kind == SET_AT_RUNTIME:
-                # Not in the conf; the running value differs from the version's default.
+                # Not in the conf; the running value differs from the version's default. The
+                # line says so itself: the JSON note would only repeat it.
                 default, running = _default_and_running(d, result.left)
                 out.append(
-                    f"  {c(YELLOW, '!')} {name}: default {c(RED, _show(default))} -> "
-                    f"running {c(GREEN, _show(running))}, set at runtime, not in the conf{note}"
+                    f"  {c(YELLOW, '!')} {name}: {set_at_runtime_text(d, default, running, c)}"
+                    + restart_note(d)
                 )
             elif d.kind == ONLY_LEFT:
                 out.append(
@@ -105,14 +139,20 @@ def render_differences(
     if verbose and result.defaults:
         out.append(c(DIM, "stated at the default on one side, left out on the other (no drift):"))
         out.extend(c(DIM, f"  = {display(p)}") for p in result.defaults)
-    out.append(summary_line(result))
+    if verbose and result.ignored:
+        out.append(c(DIM, "ignored (--ignore and expected per-node paths):"))
+        out.extend(c(DIM, f"  x {display(p)}") for p in result.ignored)
+    if verbose and template_notes:
+        out.append(c(DIM, "template (parts not compared):"))
+        out.extend(c(DIM, f"  {src}:{line}: {message}") for src, line, message in template_notes)
+    out.append(summary_line(result, () if verbose else template_notes))
     return "\n".join(out) + "\n"
 
 
 def difference_line(d: Difference, left: str, right: str) -> str:
     """One difference on one plain line (Riemann descriptions, logs): path, values, lines, and
     whether fixing it needs a restart."""
-    return _difference_text(d, left, right) + _restart_note(d)
+    return _difference_text(d, left, right) + restart_note(d)
 
 
 def _difference_text(d: Difference, left: str, right: str) -> str:
@@ -126,8 +166,8 @@ def _difference_text(d: Difference, left: str, right: str) -> str:
         default, running = _default_and_running(d, left)
         node = left if is_runtime_spec(left) else right
         return (
-            f"{path}: default {display(default or '')} -> running {display(running or '')} "
-            f"on {node}, set at runtime, not in the conf"
+            f"{path}: not in the conf; {node} runs {_show(running)}, the default is "
+            f"{_show(default)}"
         )
     if d.kind == ONLY_LEFT:
         return f"{path} = {display(d.left or '')} only in {_at(left, d.left_line)}"
@@ -155,7 +195,26 @@ def _show(value: str | None, stanza: bool = False) -> str:
     return display(value) if value != "" else '""'
 
 
-def summary_line(result: CompareResult) -> str:
+# How the summary line counts each kind ("set at runtime" would be wrong for a static parameter,
+# whose running value comes from a conf that has changed since the node started).
+_KIND_LABELS = {SET_AT_RUNTIME: "not in the conf, off the default"}
+
+
+def template_summary(notes: Sequence[tuple[str, int, str]]) -> str | None:
+    """``template: 2 branches blanked, 1 other note, see -v`` (None without notes)."""
+    if not notes:
+        return None
+    blanked = sum("branch blanked" in message for _src, _line, message in notes)
+    other = len(notes) - blanked
+    parts = []
+    if blanked:
+        parts.append(f"{blanked} branch{'es' if blanked != 1 else ''} blanked")
+    if other:
+        parts.append(f"{other} other note{'s' if other != 1 else ''}")
+    return f"template: {', '.join(parts)}, see -v"
+
+
+def summary_line(result: CompareResult, template_notes: Sequence[tuple[str, int, str]] = ()) -> str:
     n = len(result.differences)
     counts: dict[str, int] = {}
     for d in result.differences:
@@ -165,7 +224,8 @@ def summary_line(result: CompareResult) -> str:
         text = "no differences"
     else:
         for kind in sorted(counts):
-            parts.append(f"{counts[kind]} {kind.replace('_', ' ')}")
+            label = _KIND_LABELS.get(kind, kind.replace("_", " "))
+            parts.append(f"{counts[kind]} {label}")
         text = f"{n} difference{'s' if n != 1 else ''} ({', '.join(parts)})"
     extras = []
     if result.ignored:
@@ -174,6 +234,9 @@ def summary_line(result: CompareResult) -> str:
         extras.append(f"template wildcards: {len(result.wildcards)}")
     if result.defaults:
         extras.append(f"stated at the default on one side only: {len(result.defaults)}")
+    template = template_summary(template_notes)
+    if template:
+        extras.append(template)
     return text + (f"; {'; '.join(extras)}" if extras else "")
 
 

@@ -23,6 +23,8 @@ Rules (shared/aerospike/conf-format-and-runtime-mapping.md sections c and f, doc
   Engine-specific parameters are compared with their default only under their engine, and a
   running value the server forces (``mapping.RUNTIME_DEFAULTS``: ``post-write-queue`` 0 with
   ``data-in-memory``) is neither ``set_at_runtime`` nor, against a conf line, drift (unverifiable).
+  A conf value that asks the server to derive the value (``mapping.DERIVED_VALUES``: heartbeat
+  ``mtu 0``, the interface MTU) is unverifiable too.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from ascad.errors import AscadError
 from ascad.knowledge.restart import restart_flag
 from ascad.runtime.mapping import (
     DEFAULT_SYSLOG_PATHS,
+    derived_value_rule,
     is_runtime_default,
     runtime_default_rule,
     runtime_to_flat,
@@ -211,8 +214,11 @@ def drift(
         if r is not None:
             same = values_match(s.canonical, r.canonical)
             forced = runtime_default_rule(path, r.canonical, rs) if same is False else None
+            derived = derived_value_rule(path, s.canonical) if same is False else None
             if forced is not None and forced.forced:
                 unchecked.append(Unchecked(path, s.line, f"the server overrides it: {forced.fact}"))
+            elif derived is not None:
+                unchecked.append(Unchecked(path, s.line, f"the server derives it: {derived.fact}"))
             elif same is None:
                 result.wildcards.append(path)
             elif not same and not skip(path):
@@ -410,7 +416,7 @@ def table_for_build(build: str | None) -> Any:
 # --- orientation and the CLI entry -------------------------------------------------------------
 
 
-SET_AT_RUNTIME_NOTE = "set at runtime, not in the conf ({side}: the default)"
+SET_AT_RUNTIME_NOTE = "not in the conf; {side} is the default, the other side the running value"
 
 
 def swap(d: Difference) -> Difference:

@@ -186,6 +186,11 @@ class _Conn:
             header = await self.reader.readexactly(admin.HEADER_SIZE)
         except asyncio.IncompleteReadError as exc:
             raise _Truncated(len(exc.partial), admin.HEADER_SIZE, "header") from None
+        if header.startswith(b"HTTP/"):
+            raise AscadError(
+                "the reply starts with 'HTTP/': this is an HTTP server (an ascad agent? read it "
+                "with http://HOST:PORT), not an Aerospike service port"
+            )
         version, msg_type, size = admin.parse_proto_header(header)
         if version != admin.PROTO_VERSION or msg_type not in (
             admin.PROTO_TYPE_INFO,
@@ -335,7 +340,7 @@ class InfoClient:
                         retried_stale = True  # the server closed an idle pooled socket
                         continue
                     if exc.got == 0 and not reused and exc.what == "header":
-                        raise self._err(self._closed_at_once_hint(), label) from None
+                        raise self._err(self._closed_at_once_hint(), None) from None
                     raise self._err(f"{exc} before the node finished replying", label) from None
                 except TimeoutError:
                     conn.uses = -1
@@ -360,9 +365,11 @@ class InfoClient:
                 if whole.strip().lower() == NOT_AUTHENTICATED.lower():
                     if self.user is None:
                         raise NotAuthenticated(
-                            "node has security enabled: give a user and password",
+                            "node has security enabled: --user is missing (a password was given)"
+                            if self.password is not None
+                            else "node has security enabled: give --user USER with "
+                            "--password-file FILE or $ASCAD_PASSWORD",
                             *self._hp(),
-                            label,
                         )
                     if not retried_auth:
                         retried_auth = True
@@ -437,12 +444,13 @@ class InfoClient:
             raise self._err(
                 f"timed out after {self.timeout:g}s connecting"
                 + (" and logging in" if self.user else ""),
-                label,
+                None,
             ) from None
         except AscadError:
             raise
         except (OSError, ssl.SSLError) as exc:
-            raise self._err(_connect_error(exc), label) from None
+            # A connection-level failure: the node, not a command, is what failed.
+            raise self._err(_connect_error(exc), None) from None
 
     async def _connect(self) -> _Conn:
         if self._ssl is not None:

@@ -204,6 +204,38 @@ RUNTIME_DEFAULTS: tuple[RuntimeDefault, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class DerivedValue:
+    """A conf value that asks the server to work the running value out itself.
+
+    Such a line cannot be checked: the node prints what it derived (its machine's value), never
+    the conf's token, so drift lists it as unverifiable instead of comparing.
+    """
+
+    pattern: str
+    value: str  # canonical conf value
+    fact: str
+
+
+DERIVED_VALUES: tuple[DerivedValue, ...] = (
+    DerivedValue(
+        "network.heartbeat.mtu",
+        "0",
+        "heartbeat mtu 0 is the schema's default, which makes the node print its smallest "
+        "interface MTU (the effective MTU, facts c); an explicit 0 is the same stored value as a "
+        "silent conf",
+    ),
+)
+
+
+def derived_value_rule(path: str, conf_value: str) -> DerivedValue | None:
+    """The :data:`DERIVED_VALUES` rule for a conf value at ``path``, or None."""
+    for rule in DERIVED_VALUES:
+        if conf_value == rule.value and glob_regex(rule.pattern).match(path):
+            return rule
+    return None
+
+
 def runtime_default_rule(
     path: str, value: str, settings: dict[str, Setting] | None = None
 ) -> RuntimeDefault | None:

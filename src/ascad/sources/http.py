@@ -114,6 +114,14 @@ async def _get(
     except aiohttp.ClientConnectorError as exc:
         reason = exc.os_error.strerror if exc.os_error and exc.os_error.strerror else str(exc)
         raise SourceError(f"cannot connect: {reason}", where) from None
+    except aiohttp.ServerDisconnectedError:
+        # An Aerospike node reads "GET / HT" as a message header of a wrong version and hangs up.
+        host = f"[{url.host}]" if url.host and ":" in url.host else url.host
+        raise SourceError(
+            "the server closed the connection without an HTTP answer: is this an Aerospike "
+            f"service port? (read a node with aerospike://{host}:{url.port})",
+            where,
+        ) from None
     except aiohttp.ClientError as exc:
         raise SourceError(f"HTTP request failed: {exc.__class__.__name__}: {exc}", where) from None
     except OSError as exc:

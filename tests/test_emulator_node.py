@@ -416,6 +416,33 @@ def test_units_follow_the_parameter_type() -> None:
     assert other.endswith(";namespaces=t") and "node-address-port=;" in other
 
 
+def test_string_values_are_kept_verbatim() -> None:
+    # Found by tests/test_runtime_properties.py: the emulator read every token by its shape, so
+    # `cluster-name 10K` printed 10240 and `pidfile True` printed true. Facts b: strings are
+    # taken verbatim; only integers take K/M/G (durations s/m/h/d) and only booleans are
+    # case-insensitive; the parameter's type comes from the table.
+    conf = """
+    service {
+        cluster-name 10K
+        pidfile True
+        proto-fd-max 2k
+        node-id 00a22
+    }
+    namespace t {
+        default-ttl 2M
+        storage-engine memory {
+            data-size 1G
+        }
+    }
+    """
+    node = EmulatedNode(conf, source="s.conf", build="8.1.2.2")
+    service = dict(pairs(node.answer("get-config:context=service") or ""))
+    assert (service["cluster-name"], service["pidfile"]) == ("10K", "True")
+    assert (service["proto-fd-max"], service["node-id"]) == ("2048", "A22")
+    ns = dict(pairs(node.answer("get-config:context=namespace;namespace=t") or ""))
+    assert ns["default-ttl"] == "120"
+
+
 def test_network_repeated_and_indexed_keys() -> None:
     conf = """
     network {

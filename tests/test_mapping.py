@@ -304,3 +304,28 @@ def test_a_dc_namespace_whose_query_fails_is_unreadable_not_fatal() -> None:
     reasons = {u.path: u.reason for u in unchecked}
     assert "namespace=ns1" in reasons["xdr.dc[dc1].namespace[ns1]"]
     assert "xdr.dc[dc1].namespace[ns1].forward" not in reasons  # the stanza stands for its body
+
+
+def test_string_values_keep_their_spelling_on_both_sides() -> None:
+    # Found by tests/test_runtime_properties.py: the runtime side read every value by its shape,
+    # so `cluster-name=10K` became 10240 and `pidfile=True` became true, while the conf side
+    # (with the table's type) kept them: a false `changed`. Facts b: strings are verbatim.
+    snap = _snap(
+        service=parse_kv("cluster-name=10K;pidfile=True;proto-fd-max=2048;node-id=A22"),
+        namespaces={"t": parse_kv("default-ttl=120;storage-engine=memory")},
+    )
+    run = runtime_to_flat(snap).settings
+    assert run["service.cluster-name"].canonical == "10K"
+    assert run["service.pidfile"].canonical == "True"
+    conf = conf_flat(
+        "service {\n cluster-name 10K\n pidfile True\n proto-fd-max 2K\n node-id 0a22\n}\n"
+        "namespace t {\n default-ttl 2m\n storage-engine memory\n}\n"
+    ).settings
+    for path in (
+        "service.cluster-name",
+        "service.pidfile",
+        "service.proto-fd-max",
+        "service.node-id",
+        "namespace[t].default-ttl",
+    ):
+        assert run[path].canonical == conf[path].canonical, path

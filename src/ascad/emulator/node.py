@@ -29,6 +29,7 @@ from ascad.conf.parser import parse_text
 from ascad.conf.values import canonical_token
 from ascad.emulator import defaults as d
 from ascad.errors import AscadError
+from ascad.knowledge.table import ParamInfo
 
 EDITION = "Aerospike Enterprise Edition"
 
@@ -96,13 +97,31 @@ class _Dc:
     namespaces: dict[str, _Ctx] = field(default_factory=dict)
 
 
-def _token_value(key: str, tokens: tuple[str, ...]) -> str:
-    """A conf line's runtime value: canonical units, multi-token lines joined with ``:``."""
+def _token_value(key: str, tokens: tuple[str, ...], unit: str | None = None) -> str:
+    """A conf line's runtime value: canonical units, multi-token lines joined with ``:``.
+
+    ``unit`` is the parameter's kind in the node's schema (:func:`_unit_of`): a string keeps its
+    token verbatim (``cluster-name 10K`` prints ``10K``, not 10240).
+    """
     if not tokens:
         return "true" if key == "run-as-daemon" else ""
     if len(tokens) == 1 or key in ("file", "device", "mount", "address", "multicast-group"):
-        return canonical_token(key, tokens[0])
+        return canonical_token(key, tokens[0], unit)
     return ":".join(tokens)
+
+
+def _unit_of(info: ParamInfo | None) -> str | None:
+    """How the server reads a parameter's token, from its schema type (facts b: strings are
+    taken verbatim, booleans lowercased, integers take K/M/G or, for durations, s/m/h/d)."""
+    if info is None:
+        return None
+    if info.type == "boolean":
+        return "bool"
+    if info.type in ("string", "enum"):
+        return "plain"
+    if info.type == "integer":
+        return info.unit
+    return None
 
 
 def _kv(pairs: list[tuple[str, str]]) -> str:
@@ -192,7 +211,8 @@ class EmulatedNode:
             else:
                 ctx.lists.setdefault(p.key, []).append(_token_value(p.key, p.values))
             return
-        ctx.values[p.key] = _token_value(p.key, p.values)
+        unit = _unit_of(d.param_info(self.build, f"{ctx.pattern}.{p.key}"))
+        ctx.values[p.key] = _token_value(p.key, p.values, unit)
 
     def _load(self) -> None:
         root = self.tree.root

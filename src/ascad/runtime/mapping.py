@@ -19,7 +19,8 @@ The running server prints its configuration per context as flat ``key=value`` pa
 - a single key that reads several tokens (``keys.MAX_VALUES``: ``secrets-address-port h p [tls]``)
   prints them joined by ``:`` too (``h:p[:tls]``) and is split back the same way;
 - values are already canonical (bytes, seconds, lowercase booleans); they are still passed
-  through :func:`ascad.conf.values.canonical_values` so both sides use one function;
+  through :func:`ascad.conf.values.canonical_values` with the parameter's kind so both sides use
+  one function (a string value stays verbatim);
 - logging: ``logs`` (``id:sink``) and ``log/ID`` (``context:LEVEL``) become
   ``logging.file[PATH].context[ctx]`` (level lowercase); the sink ``stderr`` is ``logging.console``
   and a syslog sink shows only its path (``/dev/log`` by default), so it is recognised by path.
@@ -40,6 +41,7 @@ from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Param, Setting, Stanza
 from ascad.conf.paths import segment_parts, split_path
 from ascad.conf.values import canonical_values
+from ascad.knowledge.table import known_unit
 from ascad.runtime.snapshot import KV, RuntimeSnapshot, build_tuple
 
 Version = tuple[int, ...]
@@ -419,7 +421,9 @@ def map_context(b: _Builder, context: str, prefix: str, kv: KV, build: Version |
             tokens = element_tokens(base, v)
             b.param(prefix + key, " ".join(tokens), canonical_values(base, tokens))
             continue
-        b.param(prefix + key, v, canonical_values(base, (v,)))
+        # the parameter's kind, as the conf side reads it (ascad.conf.flatten): a string stays
+        # verbatim (`cluster-name=10K`, `pidfile=True`; facts b "Strings. Taken verbatim")
+        b.param(prefix + key, v, canonical_values(base, (v,), known_unit(prefix + key)))
     for path, shadow in shadows:
         s = b.flat.settings.get(path)
         if s is not None and shadow and shadow != "null":

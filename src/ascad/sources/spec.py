@@ -218,15 +218,7 @@ def _parse_http(spec: str) -> SourceSpec:
         project = unquote(match["project"])
         path = _clean_repo_path(unquote(match["path"]), shown)
         ref = query.get("ref") or None
-        return SourceSpec(
-            Kind.GITLAB,
-            shown,
-            f"gitlab:{ref or 'HEAD'}:{path}",
-            url=base,
-            project=project,
-            path=path,
-            ref=ref,
-        )
+        return _gitlab_spec(shown, base, project, path, ref)
     if parts.query or parts.fragment:
         raise SourceError(
             "a peer agent URL takes no query or fragment: write http(s)://HOST:PORT", shown
@@ -274,6 +266,11 @@ def _parse_gitlab_short(spec: str) -> SourceSpec:
         )
     path, ref = _split_fragment(parts.fragment, shown)
     base = urlunsplit((parts.scheme.lower(), parts.netloc, "/api/v4", "", ""))
+    return _gitlab_spec(shown, base, project, path, ref)
+
+
+def _gitlab_spec(shown: str, base: str, project: str, path: str, ref: str | None) -> SourceSpec:
+    """A GitLab raw-file source, named ``gitlab:REF:PATH`` in reports."""
     return SourceSpec(
         Kind.GITLAB,
         shown,

@@ -1,4 +1,4 @@
-"""Shared test helpers: fixture paths."""
+"""Shared test fixtures; the shared helpers themselves are in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures"
-CONFS = sorted((FIXTURES / "confs").glob("*.conf"))
+from tests.helpers import FIXTURES
 
 
 @pytest.fixture
 def fixtures() -> Path:
+    """The fixture folder (tests/fixtures)."""
     return FIXTURES

@@ -6,140 +6,41 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import queue
 import signal
-import socket
 import subprocess
-import sys
-import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from ascad.agent import roles
-from ascad.agent.daemon import io_priority_class
 from ascad.agent.settings import DEFAULT_CONFIG, load_settings, origin_line
-from ascad.emulator import cluster as ec
 from ascad.errors import AscadError
-
-FIXTURES = Path(__file__).parent / "fixtures"
-BASE_CONF = FIXTURES / "confs" / "server-8.1-default-systemd.conf"
-SRC = str(Path(__file__).parent.parent / "src")
-
-
-class ThreadedNode:
-    """One emulated node served from its own thread and event loop, for subprocess tests."""
-
-    def __init__(self, conf: Path) -> None:
-        self.conf = conf
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.cluster = None
-        self.port = 0
-
-    def __enter__(self) -> ThreadedNode:
-        self.thread.start()
-        nodes = [ec.load_node(str(self.conf), node_id="A1")]
-        fut = asyncio.run_coroutine_threadsafe(ec.start(nodes), self.loop)
-        self.cluster = fut.result(timeout=10)
-        self.port = self.cluster.nodes[0].port
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.cluster.stop(), self.loop).result(timeout=10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        self.loop.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def write_toml(path: Path, tmp: Path, node_port: int, golden: Path, extra: str = "") -> None:
-    path.write_text(
-        f"""
-[agent]
-node_name = "n1"
-role = "master"
-conf = "{tmp / "aerospike.conf"}"
-interval = "1h"
-jitter = 0
-state_dir = "{tmp / "state"}"
-{extra}
-
-[aerospike]
-address = "aerospike://127.0.0.1:{node_port}"
-timeout = 3
-
-[golden]
-source = "{golden}"
-
-[server]
-listen = "127.0.0.1"
-port = 0
-"""
-    )
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASCAD_")}
-    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-class Lines:
-    """A subprocess's stderr lines, read on a thread; wait_for() has a deadline."""
-
-    def __init__(self, proc: subprocess.Popen) -> None:
-        self.q: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
-
-    def _read(self, proc: subprocess.Popen) -> None:
-        for line in proc.stderr:  # type: ignore[union-attr]
-            self.q.put(line)
-
-    def wait_for(self, text: str, timeout: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.q.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            self.seen.append(line)
-            if text in line:
-                return line
-        raise AssertionError(f"{text!r} not logged; got:\n{''.join(self.seen)}")
+from tests.helpers import (
+    AGENT_CONF,
+    ThreadedNode,
+    agent_files,
+    ascad_agent,
+    free_port,
+    ioprio_class,
+    proc_priority,
+    run_ascad,
+    subprocess_env,
+    write_agent_toml,
+)
 
 
 def test_agent_subprocess_priority_sighup_sigterm(tmp_path: Path) -> None:
-    (tmp_path / "aerospike.conf").write_text(BASE_CONF.read_text())
-    golden = tmp_path / "golden.conf"
-    golden.write_text(BASE_CONF.read_text())
-    config = tmp_path / "ascad.toml"
+    golden, config = agent_files(tmp_path)
     with ThreadedNode(tmp_path / "aerospike.conf") as node:
-        write_toml(config, tmp_path, node.port, golden)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ascad.cli", "agent", "--config", str(config)],
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-            env=_env(),
-        )
-        try:
-            lines = Lines(proc)
+        write_agent_toml(config, tmp_path, node.port, golden)
+        with ascad_agent(config) as (proc, lines):
             assert lines.wait_for("settings from ").rstrip().endswith(f"settings from {config}")
             url = lines.wait_for("serving on ").rsplit(" ", 1)[1].strip()
             lines.wait_for("check golden: ok")
             # priority: nice raised by 10 over ours, idle I/O class (or a logged note)
-            stat = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            assert int(stat[16]) == min(19, os.nice(0) + 10)
-            ioclass = io_priority_class(proc.pid)
+            assert proc_priority(proc.pid)[1] == min(19, os.nice(0) + 10)
+            ioclass = ioprio_class(proc.pid)
             assert ioclass in (3, None) or any("I/O" in s for s in lines.seen)
             with urllib.request.urlopen(url + "/v1/status", timeout=5) as r:
                 status = json.load(r)
@@ -151,7 +52,7 @@ def test_agent_subprocess_priority_sighup_sigterm(tmp_path: Path) -> None:
             assert json.loads((tmp_path / "state" / "status.json").read_text()) == status
 
             # SIGHUP with a good new file: reloaded
-            write_toml(config, tmp_path, node.port, golden, 'tags = ["reloaded"]')
+            write_agent_toml(config, tmp_path, node.port, golden, 'tags = ["reloaded"]')
             proc.send_signal(signal.SIGHUP)
             lines.wait_for("settings reloaded")
             # SIGHUP with a bad file: refused, old settings kept, server still up
@@ -165,22 +66,12 @@ def test_agent_subprocess_priority_sighup_sigterm(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=15) == 0
             lines.wait_for("stopped")
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
 
 
 def test_agent_refuses_bad_settings_at_start(tmp_path: Path) -> None:
     config = tmp_path / "ascad.toml"
     config.write_text("[agent]\nrole = 'emperor'\ninterval = 'later'\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "ascad.cli", "agent", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=30,
-    )
+    proc = run_ascad("agent", "--config", str(config), timeout=30)
     assert proc.returncode == 2
     assert f"{config}: [agent] interval: 'later' is not a duration" in proc.stderr
     assert "'emperor' is not one of master, slave, auto" in proc.stderr
@@ -188,23 +79,14 @@ def test_agent_refuses_bad_settings_at_start(tmp_path: Path) -> None:
 
 
 def _check(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ascad.cli", "check", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=60,
-    )
+    return run_ascad("check", "--config", str(config), *args)
 
 
 def test_check_exit_codes(tmp_path: Path) -> None:
-    base = BASE_CONF.read_text()
-    (tmp_path / "aerospike.conf").write_text(base)
-    golden = tmp_path / "golden.conf"
-    golden.write_text(base)
-    config = tmp_path / "ascad.toml"
+    base = AGENT_CONF.read_text()
+    golden, config = agent_files(tmp_path)
     with ThreadedNode(tmp_path / "aerospike.conf") as node:
-        write_toml(config, tmp_path, node.port, golden)
+        write_agent_toml(config, tmp_path, node.port, golden)
         ok = _check(config)
         assert ok.returncode == 0, ok.stderr
         assert "== runtime: OK" in ok.stdout and "== golden: OK" in ok.stdout
@@ -222,7 +104,7 @@ def test_check_exit_codes(tmp_path: Path) -> None:
         assert "proto-fd-max: 15000" in text.stdout and "9000" in text.stdout
 
     # the node is gone: the runtime check cannot run -> exit 2, with the reason
-    write_toml(config, tmp_path, free_port(), golden)
+    write_agent_toml(config, tmp_path, free_port(), golden)
     down = _check(config)
     assert down.returncode == 2
     assert "== runtime: WARNING (could not run)" in down.stdout
@@ -232,13 +114,9 @@ def test_check_exit_codes(tmp_path: Path) -> None:
 def test_check_names_its_settings_and_exits_2_when_events_are_not_delivered(
     tmp_path: Path,
 ) -> None:
-    base = BASE_CONF.read_text()
-    (tmp_path / "aerospike.conf").write_text(base)
-    golden = tmp_path / "golden.conf"
-    golden.write_text(base)
-    config = tmp_path / "ascad.toml"
+    golden, config = agent_files(tmp_path)
     with ThreadedNode(tmp_path / "aerospike.conf") as node:
-        write_toml(config, tmp_path, node.port, golden)
+        write_agent_toml(config, tmp_path, node.port, golden)
         ok = _check(config)
         assert ok.returncode == 0, ok.stderr
         assert ok.stderr.splitlines()[0] == f"ascad: settings from {config}"
@@ -269,17 +147,10 @@ def test_check_names_its_settings_and_exits_2_when_events_are_not_delivered(
 def test_check_without_a_settings_file_says_defaults_are_used(tmp_path: Path) -> None:
     if os.path.exists(DEFAULT_CONFIG):
         pytest.skip(f"{DEFAULT_CONFIG} exists on this machine")
-    env = _env()
+    env = subprocess_env()
     env["ASCAD_AEROSPIKE_ADDRESS"] = f"aerospike://127.0.0.1:{free_port()}"
     env["ASCAD_AGENT_STATE_DIR"] = str(tmp_path / "state")
-    proc = subprocess.run(
-        [sys.executable, "-m", "ascad.cli", "check"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    proc = run_ascad("check", env=env, cwd=tmp_path)
     assert proc.stderr.splitlines()[0] == (
         f"ascad: no settings file (no --config, and {DEFAULT_CONFIG} does not exist): "
         "built-in defaults and ASCAD_* environment variables"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,36 +19,12 @@ from ascad.agent.settings import load_settings
 from ascad.emulator import cluster as ec
 from ascad.riemann_sink import RiemannSink
 from ascad.runtime.info import InfoClient
+from tests.helpers import AGENT_CONF, commit_file, init_repo
 
-FIXTURES = Path(__file__).parent / "fixtures"
-BASE_CONF = FIXTURES / "confs" / "server-8.1-default-systemd.conf"
 NODE_IDS = ("A1", "B2", "C3")  # hex: A1 < B2 < C3, so node1 is the master
 TOKEN = "e2e-secret-token"
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), *args],
-        check=True,
-        capture_output=True,
-        env={
-            "GIT_AUTHOR_NAME": "t",
-            "GIT_AUTHOR_EMAIL": "t@example.com",
-            "GIT_COMMITTER_NAME": "t",
-            "GIT_COMMITTER_EMAIL": "t@example.com",
-            "HOME": str(repo),
-            "PATH": "/usr/bin:/bin",
-        },
-        timeout=30,
-    )
-
-
-def commit_golden(repo: Path, text: str, message: str) -> None:
-    (repo / "aerospike.conf").write_text(text)
-    git(repo, "add", "aerospike.conf")
-    git(repo, "commit", "-q", "-m", message)
 
 
 def seen(events: list[dict]) -> set[tuple]:
@@ -79,12 +54,9 @@ def agent_settings(tmp: Path, i: int, node_port: int, golden: str, riemann_port:
 
 
 async def _scenario(tmp: Path) -> None:
-    base = BASE_CONF.read_text()
+    base = AGENT_CONF.read_text()
     (tmp / "token").write_text(TOKEN + "\n")
-    repo = tmp / "golden"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    commit_golden(repo, base, "golden")
+    repo = init_repo(tmp / "golden", {"aerospike.conf": base})
     golden = f"{repo}#aerospike.conf@main"
     confs = []
     for i in (1, 2, 3):
@@ -111,9 +83,8 @@ async def _scenario(tmp: Path) -> None:
             confs[1].write_text(base.replace("proto-fd-max 15000", "proto-fd-max 16000"))
             async with InfoClient("127.0.0.1", cluster.nodes[2].port) as c:
                 assert await c.info("set-config:context=service;proto-fd-max=20000") == "ok"
-            commit_golden(
-                repo, base.replace("replication-factor 2", "replication-factor 3", 1), "rf 3"
-            )
+            rf3 = base.replace("replication-factor 2", "replication-factor 3", 1)
+            commit_file(repo, "aerospike.conf", rf3, "rf 3")
             cycles = await asyncio.gather(*(a.run_cycle() for a in agents))
             events = await sink.wait_for(6, timeout=10)
             assert len(events) == 6
@@ -146,7 +117,7 @@ async def _scenario(tmp: Path) -> None:
             confs[1].write_text(base)
             async with InfoClient("127.0.0.1", cluster.nodes[2].port) as c:
                 assert await c.info("set-config:context=service;proto-fd-max=15000") == "ok"
-            commit_golden(repo, base, "back to rf 2")
+            commit_file(repo, "aerospike.conf", base, "back to rf 2")
             before = len(sink.events)
             cycles = await asyncio.gather(*(a.run_cycle() for a in agents))
             events = (await sink.wait_for(before + 6, timeout=10))[before:]

@@ -10,15 +10,15 @@ header, the cluster name while the node is down, a failing role check that cost 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import json
 import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,19 @@ from ascad.agent.daemon import Agent
 from ascad.agent.settings import SettingsError, load_settings
 from ascad.commands.check import render_text
 from ascad.emulator import cluster as ec
-from tests.test_agent_daemon import BASE_CONF, Lines, ThreadedNode, _env, free_port, write_toml
+from tests.helpers import (
+    AGENT_CONF,
+    ThreadedNode,
+    agent_files,
+    ascad_agent,
+    free_port,
+    ioprio_class,
+    proc_priority,
+    run_ascad,
+    served,
+    subprocess_env,
+    write_agent_toml,
+)
 from tests.test_metrics import parse as strict_parse
 
 TOKEN = "review-token"
@@ -126,54 +138,26 @@ def test_an_unreadable_token_is_reported_once(tmp_path: Path) -> None:
 # --- priority -------------------------------------------------------------------------------------
 
 
-def _ioprio_class(pid: int) -> int | None:
-    """The I/O class of ``pid``, read with util-linux ionice or the ioprio_get system call (not
-    with the code under test)."""
-    if shutil.which("ionice"):
-        out = subprocess.run(["ionice", "-p", str(pid)], capture_output=True, text=True, timeout=5)
-        word = out.stdout.split(":")[0].strip()
-        return {"none": 0, "realtime": 1, "best-effort": 2, "idle": 3}.get(word)
-    if os.uname().machine != "x86_64":
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    value = libc.syscall(252, 1, pid)  # ioprio_get(IOPRIO_WHO_PROCESS, pid)
-    return None if value < 0 else value >> 13
-
-
 @pytest.mark.skipif(sys.platform != "linux", reason="/proc and ioprio are Linux")
 @pytest.mark.parametrize(("start_nice", "expected"), [(0, 10), (5, 10), (15, 15)])
 def test_agent_runs_at_its_niceness_not_above_it(
     tmp_path: Path, start_nice: int, expected: int
 ) -> None:
     # Before: os.nice(10) added to systemd's Nice=10 and the agent ran at 19.
-    (tmp_path / "aerospike.conf").write_text(BASE_CONF.read_text())
-    golden = tmp_path / "golden.conf"
-    golden.write_text(BASE_CONF.read_text())
-    config = tmp_path / "ascad.toml"
+    golden, config = agent_files(tmp_path)
     base = os.nice(0)
     if base > start_nice:
         pytest.skip(f"the test runs at niceness {base}")
     with ThreadedNode(tmp_path / "aerospike.conf") as node:
-        write_toml(config, tmp_path, node.port, golden)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ascad.cli", "agent", "--config", str(config)],
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-            env=_env(),
-            preexec_fn=lambda: os.nice(start_nice - base),
-        )
-        try:
-            lines = Lines(proc)
+        write_agent_toml(config, tmp_path, node.port, golden)
+        with ascad_agent(config, preexec_fn=lambda: os.nice(start_nice - base)) as (proc, lines):
             lines.wait_for("check golden: ok")
-            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            priority, nice = int(fields[15]), int(fields[16])  # stat fields 18 and 19
+            priority, nice = proc_priority(proc.pid)
             assert nice == expected
             assert priority == 20 + expected
-            assert _ioprio_class(proc.pid) in (3, None)
+            assert ioprio_class(proc.pid) in (3, None)
             if shutil.which("ionice"):
-                assert _ioprio_class(proc.pid) == 3  # idle
-        finally:
+                assert ioprio_class(proc.pid) == 3  # idle
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=15) == 0
 
@@ -190,7 +174,7 @@ def _black_hole() -> socket.socket:
 
 
 def test_sigterm_during_a_cycle_exits_0_and_keeps_the_state_file(tmp_path: Path) -> None:
-    (tmp_path / "aerospike.conf").write_text(BASE_CONF.read_text())
+    (tmp_path / "aerospike.conf").write_text(AGENT_CONF.read_text())
     state = tmp_path / "state"
     previous = {"schema": "ascad.agent.status/1", "node": "n1", "checks": [], "duration": 1.0}
     save_status(str(state), previous)
@@ -214,58 +198,35 @@ listen = "127.0.0.1"
 port = 0
 """
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ascad.cli", "agent", "--config", str(config), "--no-priority"],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        env=_env(),
-    )
     try:
-        lines = Lines(proc)
-        lines.wait_for("serving on ")
-        conn, _ = hole.accept()  # the cycle's peer request is waiting on the black hole
-        conn.settimeout(10)
-        assert conn.recv(4096).startswith(b"GET /v1/config ")
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=15) == 0
-        lines.wait_for("stopped")
-        assert not any("Traceback" in line for line in lines.seen)
-        conn.close()
+        with ascad_agent(config, "--no-priority") as (proc, lines):
+            lines.wait_for("serving on ")
+            conn, _ = hole.accept()  # the cycle's peer request is waiting on the black hole
+            conn.settimeout(10)
+            assert conn.recv(4096).startswith(b"GET /v1/config ")
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=15) == 0
+            lines.wait_for("stopped")
+            assert not any("Traceback" in line for line in lines.seen)
+            conn.close()
     finally:
         hole.close()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
     assert json.loads((state / "status.json").read_text()) == previous
     assert [p.name for p in state.iterdir()] == ["status.json"]
 
 
 def test_kill_9_never_leaves_a_half_written_state_file(tmp_path: Path) -> None:
-    (tmp_path / "aerospike.conf").write_text(BASE_CONF.read_text())
-    golden = tmp_path / "golden.conf"
-    golden.write_text(BASE_CONF.read_text())
-    config = tmp_path / "ascad.toml"
+    golden, config = agent_files(tmp_path)
     status = tmp_path / "state" / "status.json"
     with ThreadedNode(tmp_path / "aerospike.conf") as node:
         # one cycle a second, so the kills land before, during and after writes
-        write_toml(config, tmp_path, node.port, golden)
+        write_agent_toml(config, tmp_path, node.port, golden)
         config.write_text(config.read_text().replace('interval = "1h"', 'interval = "1s"'))
         for i in range(4):
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "ascad.cli", "agent", "--config", str(config)],
-                stderr=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                text=True,
-                env=_env(),
-            )
-            try:
-                lines = Lines(proc)
+            with ascad_agent(config) as (proc, lines):
                 lines.wait_for("next cycle in")  # the first state file is written
                 time.sleep(0.3 * i)
-            finally:
                 proc.send_signal(signal.SIGKILL)
-                proc.wait(timeout=10)
             doc = json.loads(status.read_text())
             assert doc["schema"] == "ascad.agent.status/1" and doc["node"] == "n1"
 
@@ -288,16 +249,27 @@ def test_stale_temporary_state_files_are_removed(tmp_path: Path) -> None:
 def _loop_settings(tmp: Path, port: int, golden: Path | None = None, **agent: Any):  # type: ignore[no-untyped-def]
     """Settings on loopback with a token; ``golden`` (written here) for a master."""
     conf = tmp / "aerospike.conf"
-    conf.write_text(BASE_CONF.read_text())
+    conf.write_text(AGENT_CONF.read_text())
     (tmp / "token").write_text(TOKEN + "\n")
     data: dict[str, Any] = {
         "agent": {"conf": str(conf), "state_dir": str(tmp / "state"), "node_name": "n1", **agent},
         "server": {"listen": "127.0.0.1", "port": port, "token_file": str(tmp / "token")},
     }
     if golden is not None:
-        golden.write_text(BASE_CONF.read_text())
+        golden.write_text(AGENT_CONF.read_text())
         data["golden"] = {"source": str(golden)}
     return load_settings(data=data, env={})
+
+
+@asynccontextmanager
+async def _serving_agent(tmp: Path) -> AsyncIterator[Agent]:
+    """A started Agent on loopback (_loop_settings, a free port), stopped on the way out."""
+    agent = Agent(_loop_settings(tmp, 0))
+    await agent.start()
+    try:
+        yield agent
+    finally:
+        await agent.stop()
 
 
 def test_reload_to_a_port_in_use_keeps_the_old_server_and_settings(tmp_path: Path) -> None:
@@ -308,10 +280,8 @@ def test_reload_to_a_port_in_use_keeps_the_old_server_and_settings(tmp_path: Pat
     taken.listen(1)
 
     async def main() -> None:
-        agent = Agent(_loop_settings(tmp_path, 0))
-        await agent.start()
-        url, old, server = agent.url, agent.settings, agent.server
-        try:
+        async with _serving_agent(tmp_path) as agent:
+            url, old, server = agent.url, agent.settings, agent.server
             new = _loop_settings(tmp_path, taken.getsockname()[1], tags=["new"])
             with pytest.raises(Exception, match="cannot listen"):
                 await agent.reload(new)
@@ -321,8 +291,6 @@ def test_reload_to_a_port_in_use_keeps_the_old_server_and_settings(tmp_path: Pat
             # a good reload still works afterwards
             await agent.reload(_loop_settings(tmp_path, 0, tags=["new"]))
             assert agent.settings.tags == ["new"] and agent.runner.settings.tags == ["new"]
-        finally:
-            await agent.stop()
 
     try:
         asyncio.run(asyncio.wait_for(main(), 30))
@@ -335,43 +303,33 @@ def test_reload_to_a_port_in_use_keeps_the_old_server_and_settings(tmp_path: Pat
 
 def test_no_response_names_the_server_software(tmp_path: Path) -> None:
     async def main() -> None:
-        agent = Agent(_loop_settings(tmp_path, 0))
-        await agent.start()
         auth = {"Authorization": f"Bearer {TOKEN}"}
-        try:
-            async with aiohttp.ClientSession() as s:
-                for method, path, headers, status in [
-                    ("GET", "/v1/config", {}, 401),
-                    ("GET", "/v1/config", auth, 200),
-                    ("GET", "/nope", auth, 404),
-                    ("POST", "/v1/config", auth, 405),
-                    ("GET", "/healthz", {}, 200),
-                ]:
-                    async with s.request(method, agent.url + path, headers=headers) as r:
-                        assert r.status == status
-                        assert r.headers["Server"] == "ascad"
-                        assert "aiohttp" not in str(r.headers) and "Python" not in str(r.headers)
-        finally:
-            await agent.stop()
+        async with _serving_agent(tmp_path) as agent, aiohttp.ClientSession() as s:
+            for method, path, headers, status in [
+                ("GET", "/v1/config", {}, 401),
+                ("GET", "/v1/config", auth, 200),
+                ("GET", "/nope", auth, 404),
+                ("POST", "/v1/config", auth, 405),
+                ("GET", "/healthz", {}, 200),
+            ]:
+                async with s.request(method, agent.url + path, headers=headers) as r:
+                    assert r.status == status
+                    assert r.headers["Server"] == "ascad"
+                    assert "aiohttp" not in str(r.headers) and "Python" not in str(r.headers)
 
     asyncio.run(asyncio.wait_for(main(), 30))
 
 
 def test_config_json_answers_304_to_its_etag(tmp_path: Path) -> None:
     async def main() -> None:
-        agent = Agent(_loop_settings(tmp_path, 0))
-        await agent.start()
         auth = {"Authorization": f"Bearer {TOKEN}"}
-        try:
-            async with aiohttp.ClientSession() as s:
-                async with s.get(agent.url + "/v1/config.json", headers=auth) as r:
-                    assert r.status == 200
-                    etag = r.headers["ETag"]
-                inm = {**auth, "If-None-Match": etag}
-                async with s.get(agent.url + "/v1/config.json", headers=inm) as r:
-                    assert r.status == 304 and await r.read() == b""
-        finally:
-            await agent.stop()
+        async with _serving_agent(tmp_path) as agent, aiohttp.ClientSession() as s:
+            async with s.get(agent.url + "/v1/config.json", headers=auth) as r:
+                assert r.status == 200
+                etag = r.headers["ETag"]
+            inm = {**auth, "If-None-Match": etag}
+            async with s.get(agent.url + "/v1/config.json", headers=inm) as r:
+                assert r.status == 304 and await r.read() == b""
 
     asyncio.run(asyncio.wait_for(main(), 30))
 
@@ -402,7 +360,7 @@ def _served_metrics(tmp: Path) -> str:
         finally:
             await agent.stop()
 
-    (tmp / "aerospike.conf").write_text(BASE_CONF.read_text())
+    (tmp / "aerospike.conf").write_text(AGENT_CONF.read_text())
     return asyncio.run(asyncio.wait_for(main(), 60))
 
 
@@ -445,7 +403,7 @@ def test_a_bug_in_the_peer_check_does_not_cost_the_runtime_check(tmp_path: Path)
         assert (peer.check, peer.state) == ("peer", "warning")
         assert peer.reason.startswith("internal error: TypeError")
 
-    (tmp_path / "aerospike.conf").write_text(BASE_CONF.read_text())
+    (tmp_path / "aerospike.conf").write_text(AGENT_CONF.read_text())
     asyncio.run(asyncio.wait_for(main(), 30))
 
 
@@ -476,7 +434,7 @@ def test_events_keep_the_cluster_name_while_the_node_is_down(tmp_path: Path) -> 
         save_status(s.state_dir, second.to_dict())
         assert Agent(s, serve=False).runner.last_cluster == "cakery"
 
-    (tmp_path / "aerospike.conf").write_text(BASE_CONF.read_text())
+    (tmp_path / "aerospike.conf").write_text(AGENT_CONF.read_text())
     asyncio.run(asyncio.wait_for(main(), 30))
 
 
@@ -491,31 +449,20 @@ def test_peer_fetches_do_not_follow_redirects(tmp_path: Path) -> None:
 
         app2 = web.Application()
         app2.router.add_get("/v1/config", elsewhere)
-        r2 = web.AppRunner(app2)
-        await r2.setup()
-        site2 = web.TCPSite(r2, "127.0.0.1", 0)
-        await site2.start()
-        port2 = site2._server.sockets[0].getsockname()[1]
+        async with served(app2) as port2:
 
-        async def redirect(request: web.Request) -> web.Response:
-            raise web.HTTPFound(f"http://127.0.0.1:{port2}/v1/config")
+            async def redirect(request: web.Request) -> web.Response:
+                raise web.HTTPFound(f"http://127.0.0.1:{port2}/v1/config")
 
-        app1 = web.Application()
-        app1.router.add_get("/v1/config", redirect)
-        r1 = web.AppRunner(app1)
-        await r1.setup()
-        site1 = web.TCPSite(r1, "127.0.0.1", 0)
-        await site1.start()
-        port1 = site1._server.sockets[0].getsockname()[1]
-        s = _loop_settings(tmp_path, 0)
-        runner = CycleRunner(s)
-        try:
-            with pytest.raises(Exception, match="HTTP 302"):
-                await runner.peers.fetch_config(f"http://127.0.0.1:{port1}")
-        finally:
-            await runner.close()
-            await r1.cleanup()
-            await r2.cleanup()
+            app1 = web.Application()
+            app1.router.add_get("/v1/config", redirect)
+            async with served(app1) as port1:
+                runner = CycleRunner(_loop_settings(tmp_path, 0))
+                try:
+                    with pytest.raises(Exception, match="HTTP 302"):
+                        await runner.peers.fetch_config(f"http://127.0.0.1:{port1}")
+                finally:
+                    await runner.close()
 
     asyncio.run(asyncio.wait_for(main(), 30))
     assert seen == []
@@ -543,12 +490,8 @@ def test_check_report_says_1_difference() -> None:
 def test_check_with_bad_settings_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:
     config = tmp_path / "ascad.toml"
     config.write_text('[agent]\ninterval = "soon"\n[peers]\nurl_template = "http://{x}"\n')
-    proc = subprocess.run(
-        [sys.executable, "-m", "ascad.cli", "check", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        env={**_env(), "ASCAD_RIEMANN_PROT": "1"},
-        timeout=60,
+    proc = run_ascad(
+        "check", "--config", str(config), env={**subprocess_env(), "ASCAD_RIEMANN_PROT": "1"}
     )
     assert proc.returncode == 2 and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()

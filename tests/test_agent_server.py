@@ -14,8 +14,8 @@ import pytest
 
 from ascad.agent.server import ConfigServer, etag_matches
 from ascad.agent.settings import SettingsError, load_settings
+from tests.helpers import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 TLS = FIXTURES / "tls"
 CONF = FIXTURES / "confs" / "server-8.1-default-systemd.conf"
 TOKEN = "s3cret-token-for-tests"

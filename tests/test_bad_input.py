@@ -19,7 +19,7 @@ from ascad.cli import main
 from ascad.conf.flatten import flatten
 from ascad.conf.parser import parse_bytes, parse_file, parse_text, read_conf_bytes
 from ascad.errors import ConfSyntaxError
-from tests.conftest import CONFS
+from tests.helpers import CONFS
 
 GOOD = b"service {\n    proto-fd-max 15000\n}\n"
 SSD = next(p for p in CONFS if p.name == "server-8.1-ssd.conf")

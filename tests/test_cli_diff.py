@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ascad.cli import main
-from tests.conftest import CONFS, FIXTURES
+from tests.helpers import CONFS, FIXTURES, cli_against_node
 
 A = "service {\n    proto-fd-max 15K\n    cluster-name prod\n}\nnamespace test {\n    replication-factor 2\n    default-ttl 30d\n    storage-engine memory {\n        data-size 4G\n    }\n}\n"
 B = "# same, other spellings\nnamespace test {\n  storage-engine memory {\n    data-size 4096M\n  }\n  default-ttl 2592000\n  replication-factor 2\n}\nservice {\n  cluster-name prod\n  proto-fd-max 15360\n}\n"
@@ -330,25 +330,14 @@ def test_template_notes_explain_a_difference_from_the_else_branch(
 
 def test_http_source_on_an_aerospike_port_gets_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
     """An Aerospike node reads an HTTP request as a bad message header and hangs up."""
-    import asyncio
+    from ascad.emulator.cluster import load_node
 
-    from ascad.emulator.cluster import load_node, running
-
-    node = load_node(str(FIXTURES / "confs" / "server-8.1-dev.conf"), build="8.1.2.2")
-
-    async def go() -> tuple[int, int]:
-        async with running([node]) as cluster:
-            port = cluster.nodes[0].port
-            argv = [
-                "diff",
-                f"http://127.0.0.1:{port}/",
-                str(FIXTURES / "confs" / "server-8.1-dev.conf"),
-                "--timeout",
-                "5",
-            ]
-            return await asyncio.wait_for(asyncio.to_thread(main, argv), 30), port
-
-    rc, port = asyncio.run(go())
+    conf = str(FIXTURES / "confs" / "server-8.1-dev.conf")
+    rc, port = cli_against_node(
+        load_node(conf, build="8.1.2.2"),
+        lambda port: ["diff", f"http://127.0.0.1:{port}/", conf, "--timeout", "5"],
+        timeout=30,
+    )
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1
     assert "ServerDisconnectedError" not in err

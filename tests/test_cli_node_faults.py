@@ -5,11 +5,8 @@ aerospike+tls://."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from ascad.cli import main
-from ascad.emulator.cluster import load_node, running
-from tests.conftest import FIXTURES
+from ascad.emulator.cluster import load_node
+from ascad.emulator.server import EmulatorCluster
+from tests.helpers import FIXTURES, ROOT, cli_against_node, free_port, node_url, subprocess_env
 
 CONF = str(FIXTURES / "confs" / "server-8.1-dev.conf")
 TLS = FIXTURES / "tls"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _one_line_error(err: str, port: int) -> str:
@@ -36,16 +33,15 @@ def _one_line_error(err: str, port: int) -> str:
 
 
 def _with_fault(fault: dict[str, object], argv_of, capsys: pytest.CaptureFixture[str]):
-    node = load_node(CONF, build="8.1.2.2")
+    async def setup(cluster: EmulatorCluster) -> None:
+        await cluster.nodes[0].set_fault(**fault)  # type: ignore[arg-type]
 
-    async def go() -> tuple[int, int]:
-        async with running([node]) as cluster:
-            await cluster.nodes[0].set_fault(**fault)  # type: ignore[arg-type]
-            port = cluster.nodes[0].port
-            argv = argv_of(f"aerospike://127.0.0.1:{port}")
-            return await asyncio.wait_for(asyncio.to_thread(main, argv), 30), port
-
-    rc, port = asyncio.run(go())
+    rc, port = cli_against_node(
+        load_node(CONF, build="8.1.2.2"),
+        lambda port: argv_of(node_url(port)),
+        setup=setup,
+        timeout=30,
+    )
     captured = capsys.readouterr()
     return rc, port, captured.out, captured.err
 
@@ -114,9 +110,7 @@ def test_reply_in_small_segments_reads_the_same_config(
 
 
 def test_port_where_nothing_listens(capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     rc = main(["show", f"aerospike://127.0.0.1:{port}", "--timeout", "2"])
     captured = capsys.readouterr()
     assert rc == 2 and captured.out == ""
@@ -126,16 +120,11 @@ def test_port_where_nothing_listens(capsys: pytest.CaptureFixture[str]) -> None:
 def test_tls_port_read_in_clear_text_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     from ascad.emulator.server import ServerTls
 
-    node = load_node(CONF, build="8.1.2.2")
-
-    async def go() -> tuple[int, int]:
-        tls = ServerTls(str(TLS / "server.pem"), str(TLS / "server.key"))
-        async with running([node], tls=tls) as cluster:
-            port = cluster.nodes[0].port
-            spec = f"aerospike://127.0.0.1:{port}"
-            return await asyncio.to_thread(main, ["show", spec, "--timeout", "2"]), port
-
-    rc, port = asyncio.run(go())
+    rc, port = cli_against_node(
+        load_node(CONF, build="8.1.2.2"),
+        lambda port: ["show", node_url(port), "--timeout", "2"],
+        tls=ServerTls(str(TLS / "server.pem"), str(TLS / "server.key")),
+    )
     line = _one_line_error(capsys.readouterr().err, port)
     assert rc == 2 and "use aerospike+tls://" in line
 
@@ -143,17 +132,19 @@ def test_tls_port_read_in_clear_text_says_so(capsys: pytest.CaptureFixture[str])
 # --- `ascad emulator` with TLS, read by the CLI --------------------------------------------------
 
 
+SERVER_TLS = ["--tls-cert", str(TLS / "server.pem"), "--tls-key", str(TLS / "server.key")]
+
+
 class EmulatorProcess:
     """``ascad emulator`` in a subprocess; its first stdout line says where the node listens."""
 
     def __init__(self, *args: str) -> None:
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ascad.cli", "emulator", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=env,
+            env=subprocess_env(),
             cwd=ROOT,
         )
 
@@ -179,15 +170,7 @@ def test_emulator_command_serves_tls_read_by_show_and_diff(
 ) -> None:
     password = tmp_path / "pw"
     password.write_text("s3cret\n")
-    emu = EmulatorProcess(
-        CONF,
-        "--tls-cert",
-        str(TLS / "server.pem"),
-        "--tls-key",
-        str(TLS / "server.key"),
-        "--security",
-        f"admin:{password}",
-    )
+    emu = EmulatorProcess(CONF, *SERVER_TLS, "--security", f"admin:{password}")
     try:
         port = emu.port()
         spec = f"aerospike+tls://127.0.0.1:{port}?tls-name=node1.ascad.test&ca={TLS / 'ca.pem'}"
@@ -215,15 +198,7 @@ def test_emulator_command_serves_tls_read_by_show_and_diff(
 
 
 def test_emulator_command_mutual_tls(capsys: pytest.CaptureFixture[str]) -> None:
-    emu = EmulatorProcess(
-        CONF,
-        "--tls-cert",
-        str(TLS / "server.pem"),
-        "--tls-key",
-        str(TLS / "server.key"),
-        "--tls-ca",
-        str(TLS / "ca.pem"),
-    )
+    emu = EmulatorProcess(CONF, *SERVER_TLS, "--tls-ca", str(TLS / "ca.pem"))
     try:
         port = emu.port()
         spec = f"aerospike+tls://127.0.0.1:{port}?tls-name=node1.ascad.test&ca={TLS / 'ca.pem'}"

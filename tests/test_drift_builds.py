@@ -4,16 +4,13 @@ kind and the restart flag; in both argument orders."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
-from ascad.cli import main
-from ascad.emulator.cluster import running
 from ascad.emulator.node import EmulatedNode
-from ascad.runtime.info import InfoClient
+from tests.helpers import cli_against_node, info_on_first, node_url
 
 BUILDS = ["4.9.0.10", "5.7.0.17", "6.4.0.1", "7.0.0.0", "7.2.0.1", "8.1.2.2"]
 
@@ -56,17 +53,11 @@ def _diff(
     conf.write_text(conf_text(build, extra_namespace=extra_namespace))
     node = EmulatedNode(conf_text(build), source="node.conf", build=build)
 
-    async def go() -> int:
-        async with running([node]) as cluster:
-            port = cluster.nodes[0].port
-            if action:
-                async with InfoClient("127.0.0.1", port, timeout=5) as client:
-                    assert await client.info(action) == "ok"
-            spec = f"aerospike://127.0.0.1:{port}"
-            sides = [spec, str(conf)] if node_left else [str(conf), spec]
-            return await asyncio.to_thread(main, ["diff", "--format", "json", *sides])
+    def argv(port: int) -> list[str]:
+        sides = [node_url(port), str(conf)] if node_left else [str(conf), node_url(port)]
+        return ["diff", "--format", "json", *sides]
 
-    rc = asyncio.run(go())
+    rc, _ = cli_against_node(node, argv, setup=info_on_first(action, "ok") if action else None)
     return rc, json.loads(capsys.readouterr().out)
 
 

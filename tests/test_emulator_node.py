@@ -14,9 +14,8 @@ import pytest
 from ascad.emulator import cluster as emu_cluster
 from ascad.emulator.defaults import log_contexts
 from ascad.emulator.node import EmulatedNode, load_node
+from tests.helpers import CONFS, FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
-CONFS = sorted((FIXTURES / "confs").glob("*.conf"))
 RUNTIME = FIXTURES / "runtime"
 FULL_8 = RUNTIME / "full-captures" / "exporter-8.1.2.2-mock_test_data.txt"
 FULL_6 = RUNTIME / "full-captures" / "exporter-6.x-pre7x_mock_test_data.txt"

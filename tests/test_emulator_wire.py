@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import struct
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -16,29 +15,10 @@ from ascad.errors import AscadError
 from ascad.runtime import admin
 from ascad.runtime.address import parse_peers
 from ascad.runtime.info import InfoClient
+from tests.helpers import DictHandler, run_cluster
 
 RUNTIME = Path(__file__).parent / "fixtures" / "runtime"
 EXPORTER = RUNTIME / "exporter-8.1.2.2"
-
-
-class DictHandler:
-    def __init__(self, answers: dict[str, str] | None = None, build: str = "8.1.2.2") -> None:
-        self.answers = {"build": build, **(answers or {})}
-
-    def answer(self, command: str) -> str | None:
-        return self.answers.get(command)
-
-
-def run(test: Callable[[EmulatorCluster], Awaitable[None]], handlers: list, **kw: object) -> None:
-    async def main() -> None:
-        cluster = EmulatorCluster(handlers, **kw)  # type: ignore[arg-type]
-        await cluster.start()
-        try:
-            await asyncio.wait_for(test(cluster), 30)
-        finally:
-            await cluster.stop()
-
-    asyncio.run(main())
 
 
 class Raw:
@@ -79,7 +59,7 @@ def test_exact_reply_bytes() -> None:
         assert reply[8:] == b"build\t8.1.2.2\n"
         await raw.close()
 
-    run(t, [DictHandler({"node": "BB9020011AC4202"})])
+    run_cluster(t, [DictHandler({"node": "BB9020011AC4202"})])
 
 
 def test_echo_is_exact_and_in_order() -> None:
@@ -89,7 +69,7 @@ def test_echo_is_exact_and_in_order() -> None:
         assert reply[8:] == b"b;\tB\na\tA\nb;\tB\n"
         await raw.close()
 
-    run(t, [DictHandler({"a": "A", "b;": "B"})])
+    run_cluster(t, [DictHandler({"a": "A", "b;": "B"})])
 
 
 @pytest.mark.parametrize(
@@ -107,7 +87,7 @@ def test_unknown_command_by_version(build: str, expected: bytes) -> None:
         assert (await raw.exchange(info_message(b"zz\nbuild\n")))[8:] == expected
         await raw.close()
 
-    run(t, [DictHandler(build=build)])
+    run_cluster(t, [DictHandler(build=build)])
 
 
 def test_version_tuple() -> None:
@@ -125,7 +105,7 @@ def test_empty_body_gives_summary() -> None:
         assert lines["cluster-name"] == "c9"
         await raw.close()
 
-    run(t, [DictHandler()], cluster_name="c9")
+    run_cluster(t, [DictHandler()], cluster_name="c9")
 
 
 def test_not_authenticated_has_no_echo() -> None:
@@ -136,7 +116,7 @@ def test_not_authenticated_has_no_echo() -> None:
         assert reply[:2] == b"\x02\x01"
         await raw.close()
 
-    run(t, [DictHandler()], security=Security({"admin": "admin"}))
+    run_cluster(t, [DictHandler()], security=Security({"admin": "admin"}))
 
 
 def test_admin_exchange_with_asadm_bytes() -> None:
@@ -167,7 +147,7 @@ def test_admin_exchange_with_asadm_bytes() -> None:
         assert (await raw.exchange(admin.login_request("admin", "nope")))[9] == 62
         await raw.close()
 
-    run(t, [DictHandler()], security=Security({"admin": "admin"}, session_ttl=120))
+    run_cluster(t, [DictHandler()], security=Security({"admin": "admin"}, session_ttl=120))
 
 
 def test_admin_without_security_answers_52() -> None:
@@ -177,7 +157,7 @@ def test_admin_without_security_answers_52() -> None:
         assert reply == admin.result_reply(admin.SECURITY_NOT_ENABLED)
         await raw.close()
 
-    run(t, [DictHandler()])
+    run_cluster(t, [DictHandler()])
 
 
 def test_topology_of_three_nodes() -> None:
@@ -192,7 +172,7 @@ def test_topology_of_three_nodes() -> None:
         assert got["peers-generation"] == "1"
         assert len({n.node_id for n in cluster.nodes}) == 3
 
-    run(t, [DictHandler() for _ in range(3)])
+    run_cluster(t, [DictHandler() for _ in range(3)])
 
 
 def test_replicas_cover_every_partition_once() -> None:
@@ -207,7 +187,7 @@ def test_replicas_cover_every_partition_once() -> None:
                 owners[p] += bool(bitmap[p >> 3] & (0x80 >> (p & 7)))
         assert set(owners) == {1}
 
-    run(t, [DictHandler({"namespaces": "test;bar"}) for _ in range(3)])
+    run_cluster(t, [DictHandler({"namespaces": "test;bar"}) for _ in range(3)])
 
 
 def test_handler_answer_beats_topology() -> None:
@@ -218,7 +198,7 @@ def test_handler_answer_beats_topology() -> None:
         assert cluster.nodes[0].answer("service-clear-std") == "172.17.0.4:3000"
         assert cluster.nodes[1].answer("service-clear-std") == f"127.0.0.1:{cluster.nodes[1].port}"
 
-    run(t, [handler, live])
+    run_cluster(t, [handler, live])
 
 
 def test_stop_closes_everything() -> None:
@@ -240,7 +220,7 @@ def test_stop_closes_everything() -> None:
         raw.writer.close()
         idle.writer.close()
 
-    run(t, [DictHandler()])
+    run_cluster(t, [DictHandler()])
 
 
 def test_truncate_and_oversize_headers() -> None:
@@ -260,7 +240,7 @@ def test_truncate_and_oversize_headers() -> None:
         assert admin.parse_proto_header(header)[2] > 128 * 1024 * 1024
         raw.writer.close()
 
-    run(t, [DictHandler()])
+    run_cluster(t, [DictHandler()])
 
 
 def test_refuse_then_recover_same_port() -> None:
@@ -276,7 +256,7 @@ def test_refuse_then_recover_same_port() -> None:
         assert (await raw.exchange(info_message(b"build\n")))[8:] == b"build\t8.1.2.2\n"
         await raw.close()
 
-    run(t, [DictHandler()])
+    run_cluster(t, [DictHandler()])
 
 
 # --- replay --------------------------------------------------------------------------------------
@@ -304,7 +284,7 @@ def test_replay_serves_captures_byte_for_byte() -> None:
             command, value = read_capture(path)
             assert got[command] == value
 
-    run(t, [handler])
+    run_cluster(t, [handler])
 
 
 def test_replay_old_server_drops_unknown() -> None:
@@ -313,7 +293,7 @@ def test_replay_old_server_drops_unknown() -> None:
             got = await c.request("build", "get-config:context=service", "services")
         assert got == {"build": "4.5.1.5", "get-config:context=service": None, "services": ""}
 
-    run(t, [ReplayHandler(RUNTIME / "jdbc-4.5.1.5")])
+    run_cluster(t, [ReplayHandler(RUNTIME / "jdbc-4.5.1.5")])
 
 
 def test_replay_overrides() -> None:

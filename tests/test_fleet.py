@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ascad.cli import main
 from ascad.conf.flatten import flatten
 from ascad.conf.parser import parse_text
 from ascad.emulator import cluster as emu
@@ -31,6 +28,7 @@ from ascad.fleet import (
 )
 from ascad.report.fleet_text import render
 from ascad.runtime.info import InfoClient
+from tests.helpers import BackgroundLoop, init_repo, run_cli
 
 N = 20
 DRIFT_VALUE = 2  # n03: a namespace value differs in its conf
@@ -225,12 +223,6 @@ def conf_files(tmp_path: Path) -> list[str]:
     return paths
 
 
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_cli_conf_files_json(conf_files: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["fleet", *conf_files, "--format", "json"], capsys)
     assert code == 1
@@ -330,30 +322,8 @@ def test_per_node_paths_option(tmp_path: Path, capsys) -> None:
     assert run_cli(["fleet", *files, "--per-node-paths"], capsys)[0] == 0
 
 
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-C", str(repo), *args],
-        check=True,
-        capture_output=True,
-        env={
-            "GIT_AUTHOR_NAME": "t",
-            "GIT_AUTHOR_EMAIL": "t@example.invalid",
-            "GIT_COMMITTER_NAME": "t",
-            "GIT_COMMITTER_EMAIL": "t@example.invalid",
-            "HOME": str(repo),
-            "PATH": "/usr/bin:/bin:/usr/local/bin",
-        },
-    )
-
-
 def test_golden_from_git_and_template(conf_files: list[str], tmp_path: Path, capsys) -> None:
-    repo = tmp_path / "salt"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "aerospike").mkdir()
-    (repo / "aerospike" / "aerospike.conf").write_text(node_conf(0), encoding="utf-8")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "golden")
+    repo = init_repo(tmp_path / "salt", {"aerospike/aerospike.conf": node_conf(0)})
     spec = f"{repo}#aerospike/aerospike.conf@main"
 
     code, out, _ = run_cli(["fleet", *conf_files, "--golden", spec, "--format", "json"], capsys)
@@ -397,27 +367,10 @@ def test_golden_from_git_and_template(conf_files: list[str], tmp_path: Path, cap
 # --- emulated cluster ---------------------------------------------------------------------------
 
 
-class Background:
-    """An event loop in a thread running the emulated cluster, so the CLI can asyncio.run()."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Any, timeout: float = 30.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
 @pytest.fixture
-def drifted_cluster() -> Iterator[tuple[Background, Any]]:
+def drifted_cluster() -> Iterator[tuple[BackgroundLoop, Any]]:
     """20 emulated nodes: n03 and n07 drift in their confs, n11 only at runtime, n15 is down."""
-    bg = Background()
+    bg = BackgroundLoop()
     nodes = [
         EmulatedNode(text, source=f"n{i + 1:02d}.conf") for i, text in enumerate(fleet_confs())
     ]

@@ -20,9 +20,8 @@ from ascad.conf.parser import parse_text
 from ascad.errors import AscadError
 from ascad.expected import CompareSettings
 from ascad.fleet import FleetOptions, NodeConfig, NodeLogin, analyse, run_fleet, source_identity
+from tests.helpers import CONFS, ROOT, run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFS = sorted((ROOT / "tests" / "fixtures" / "confs").glob("*.conf"))
 PATTERNS = CompareSettings().peer_patterns()
 
 _ADDR = re.compile(
@@ -89,12 +88,6 @@ def write_nodes(tmp_path: Path, count: int = 3) -> list[str]:
         p.write_text(as_node(base, n, count))
         paths.append(str(p))
     return paths
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_zero_one_and_duplicate_sources(
@@ -287,7 +280,6 @@ def test_fleet_json_matches_the_documented_schema(
 
 def test_a_context_that_repeats_context_any_is_no_difference_between_nodes(tmp_path: Path) -> None:
     """`context any info` + `context misc info` is the same logging as `context any info` alone."""
-    from ascad.cli import main
 
     plain = "logging {\n    console {\n        context any info\n    }\n}\nnamespace t {\n    storage-engine memory {\n        data-size 1G\n    }\n}\n"
     extra = plain.replace("context any info\n", "context any info\n        context misc info\n")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from ascad.cli import main
+from tests.helpers import init_repo
 
 GOLDEN = """\
 # managed by Salt: {{ grains['id'] }}
@@ -93,12 +93,6 @@ namespace test {
 """
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, timeout=30
-    ).stdout
-
-
 @pytest.fixture(autouse=True)
 def _own_git_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """git+file:// goes through the cache: keep it in the test's directory, not ~/.cache."""
@@ -107,16 +101,7 @@ def _own_git_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def salt_repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "salt"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.email", "ops@example.org")
-    git(repo, "config", "user.name", "ops")
-    (repo / "aerospike").mkdir()
-    (repo / "aerospike" / "aerospike.conf.j2").write_text(GOLDEN)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "golden")
-    return repo
+    return init_repo(tmp_path / "salt", {"aerospike/aerospike.conf.j2": GOLDEN})
 
 
 def test_template_golden_matches_rendered_node(

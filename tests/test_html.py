@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ascad.cli import main
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 BASE = (FIXTURES / "confs" / "server-8.1-default-systemd.conf").read_text()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import pytest
 
@@ -31,35 +30,17 @@ from ascad.runtime.info import (
     match_tls_name,
     parse_reply,
 )
+from tests.helpers import FIXTURES, DictHandler, run_cluster
 
-FIXTURES = Path(__file__).parent / "fixtures"
 TLS = FIXTURES / "tls"
 RUNTIME = FIXTURES / "runtime"
 
 
-class DictHandler:
-    """A tiny content handler: fixed answers, None for anything else."""
-
-    def __init__(self, answers: dict[str, str] | None = None, build: str = "8.1.2.2") -> None:
-        self.answers = {"build": build, **(answers or {})}
-
-    def answer(self, command: str) -> str | None:
-        return self.answers.get(command)
-
-
 def run(test: Callable[..., Awaitable[None]], *handlers: DictHandler, **kwargs: object) -> None:
-    """Run ``test(cluster)`` against a started cluster, bounded, always stopping it."""
-
-    async def main() -> None:
-        cluster = EmulatorCluster(list(handlers) or [DictHandler()], **kwargs)  # type: ignore[arg-type]
-        await cluster.start()
-        try:
-            await asyncio.wait_for(test(cluster), 30)
-        finally:
-            await cluster.stop()
-        assert all(n.open_connections == 0 for n in cluster.nodes)
-
-    asyncio.run(main())
+    """Run ``test(cluster)`` against a started cluster, bounded, always stopping it; no connection
+    may be left open."""
+    cluster = run_cluster(test, list(handlers) or [DictHandler()], **kwargs)
+    assert all(n.open_connections == 0 for n in cluster.nodes)
 
 
 def client(cluster: EmulatorCluster, i: int = 0, **kwargs: object) -> InfoClient:

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from ascad.cli import main
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "json-schema.md").read_text(encoding="utf-8")
 
 A = """\

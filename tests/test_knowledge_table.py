@@ -16,8 +16,8 @@ from ascad.knowledge.table import (
     unit_kind,
     versions_of,
 )
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "src" / "ascad" / "knowledge" / "params.json"
 
 

@@ -11,7 +11,7 @@ from ascad.conf.model import Param, Stanza
 from ascad.conf.parser import parse_bytes, parse_file, parse_text
 from ascad.conf.render import render
 from ascad.errors import ConfSyntaxError
-from tests.conftest import CONFS
+from tests.helpers import CONFS
 
 
 def _tree_shape(node: Stanza | Param) -> tuple:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import ssl
 import struct
 import subprocess
@@ -31,6 +30,7 @@ from ascad.report.riemann import (
 )
 from ascad.report.riemann_proto import Event, Msg
 from ascad.riemann_sink import RiemannSink
+from tests.helpers import free_port
 
 C_CLIENT = Path("/usr/bin/riemann-client")
 
@@ -57,13 +57,6 @@ def sample_event(check: str = "golden", **over: Any) -> Any:
     }
     args.update(over)
     return build_event(**args)
-
-
-def free_port() -> int:
-    """A port nobody listens on (bound then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def with_sink(body: Callable[[RiemannSink], Awaitable[Any]], **kw: Any) -> Any:

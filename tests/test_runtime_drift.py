@@ -20,8 +20,8 @@ from ascad.loader import LoadOptions
 from ascad.runtime.drift import SET_AT_RUNTIME, drift, runtime_diff, table_for_build
 from ascad.runtime.info import InfoClient
 from ascad.runtime.snapshot import RuntimeSnapshot, kv_get, parse_kv
+from tests.helpers import FIXTURES, cli_against_node, free_port, info_on_first, node_url
 
-FIXTURES = Path(__file__).parent / "fixtures"
 RUNTIME = FIXTURES / "runtime"
 CONFS = FIXTURES / "runtime-confs"
 OPTS = {"timeout": 5.0}
@@ -155,9 +155,7 @@ async def _emulated(conf: str, action, *, node_left: bool = False, build: str = 
     async with emu.running([node]) as cluster:
         port = cluster.nodes[0].port
         if action is not None:
-            async with InfoClient("127.0.0.1", port, timeout=5) as client:
-                reply = await client.info(action)
-                assert reply == "ok", reply
+            await info_on_first(action, "ok")(cluster)
         spec = f"aerospike://127.0.0.1:{port}"
         left, right = (spec, conf) if node_left else (conf, spec)
         return await runtime_diff(left, right, LoadOptions(), OPTS, [])
@@ -329,19 +327,14 @@ def _cli_against_emulated(args_of, action=None) -> tuple[int, str]:
     import contextlib
     import io
 
-    async def go():
-        node = load_node(CONF_81, build="8.1.2.2")
-        async with emu.running([node]) as cluster:
-            port = cluster.nodes[0].port
-            if action:
-                async with InfoClient("127.0.0.1", port, timeout=5) as client:
-                    await client.info(action)
-            buf = io.StringIO()
-            with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
-                code = await asyncio.to_thread(main, args_of(f"aerospike://127.0.0.1:{port}"))
-            return code, buf.getvalue()
-
-    return asyncio.run(go())
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
+        code, _ = cli_against_node(
+            load_node(CONF_81, build="8.1.2.2"),
+            lambda port: args_of(node_url(port)),
+            setup=info_on_first(action) if action else None,
+        )
+    return code, buf.getvalue()
 
 
 def test_cli_exit_0_when_equal() -> None:
@@ -363,11 +356,7 @@ def test_cli_exit_1_and_json_with_line_and_restart() -> None:
 
 
 def test_cli_exit_2_when_node_is_down(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     code = main(["diff", CONF_81, f"aerospike://127.0.0.1:{port}", "--timeout", "2"])
     assert code == 2
 

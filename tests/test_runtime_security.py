@@ -15,7 +15,7 @@ from ascad.emulator.cluster import load_node, running
 from ascad.emulator.server import Security, User
 from ascad.runtime.info import InfoClient
 from ascad.runtime.snapshot import take_snapshot
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES, cli_against_node
 
 CONF = FIXTURES / "confs" / "server-8.1-default-systemd.conf"
 USERS: dict[str, str | User] = {"admin": "s3cret", "old": User("pw", password_expired=True)}
@@ -24,13 +24,7 @@ USERS: dict[str, str | User] = {"admin": "s3cret", "old": User("pw", password_ex
 def run_against_node(
     argv: Callable[[int], list[str]], capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, str, str]:
-    node = load_node(str(CONF))
-
-    async def go() -> int:
-        async with running([node], security=Security(USERS)) as cluster:
-            return await asyncio.to_thread(main, argv(cluster.nodes[0].port))
-
-    rc = asyncio.run(asyncio.wait_for(go(), 60))
+    rc, _ = cli_against_node(load_node(str(CONF)), argv, security=Security(USERS))
     out, err = capsys.readouterr()
     return rc, out, err
 

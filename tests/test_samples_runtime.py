@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
+from pathlib import Path
 
 import pytest
 
-from ascad.cli import main
-from ascad.emulator.cluster import load_node, running
-from tests.conftest import FIXTURES
+from ascad.emulator.cluster import load_node
+from ascad.emulator.node import EmulatedNode
+from tests.helpers import FIXTURES, cli_against_node, node_url
 from tests.test_validate import sample_versions
 
 
@@ -18,6 +18,16 @@ def build_of(version: str) -> str:
     """A four-part build for a SOURCES.md version (`8.1` -> `8.1.0.0`, `7.2.0.0-rc1` -> `7.2.0.0`)."""
     parts = re.findall(r"\d+", version.split("-")[0])
     return ".".join([*parts, "0", "0", "0", "0"][:4])
+
+
+def diff_json(
+    node: EmulatedNode, path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, list[dict]]:
+    """``ascad diff --format json PATH NODE`` with the node emulated: (exit code, differences)."""
+    rc, _ = cli_against_node(
+        node, lambda port: ["diff", "--format", "json", str(path), node_url(port)]
+    )
+    return rc, json.loads(capsys.readouterr().out)["differences"]
 
 
 SAMPLES = sample_versions()
@@ -30,16 +40,8 @@ def test_sample_conf_in_emulator_has_zero_drift(
     path = FIXTURES / "confs" / name
     node = load_node(str(path), build=build_of(version))
 
-    async def run() -> int:
-        async with running([node]) as cluster:
-            port = cluster.nodes[0].port
-            return await asyncio.to_thread(
-                main, ["diff", "--format", "json", str(path), f"aerospike://127.0.0.1:{port}"]
-            )
-
-    rc = asyncio.run(run())
-    doc = json.loads(capsys.readouterr().out)
-    assert doc["differences"] == [], doc["differences"]
+    rc, differences = diff_json(node, path, capsys)
+    assert differences == [], differences
     assert rc == 0
 
 
@@ -59,26 +61,12 @@ def test_machine_dependent_values_never_show_as_set_at_runtime(
     assert service["service-threads"] != "1" and service["batch-index-threads"] != "1"
     assert network["heartbeat.mtu"] == "1500"
 
-    async def run() -> int:
-        async with running([node]) as cluster:
-            port = cluster.nodes[0].port
-            return await asyncio.to_thread(
-                main, ["diff", "--format", "json", str(path), f"aerospike://127.0.0.1:{port}"]
-            )
-
-    rc = asyncio.run(run())
-    doc = json.loads(capsys.readouterr().out)
-    assert rc == 0 and doc["differences"] == []
+    rc, differences = diff_json(node, path, capsys)
+    assert rc == 0 and differences == []
     # and an operator's set-config of a machine-dependent parameter is not "set at runtime" either:
     # its default is the machine's, which ascad cannot know.
     assert node.answer("set-config:context=service;service-threads=7") == "ok"
 
-    async def again() -> int:
-        async with running([node]) as cluster:
-            port = cluster.nodes[0].port
-            return await asyncio.to_thread(
-                main, ["diff", "--format", "json", str(path), f"aerospike://127.0.0.1:{port}"]
-            )
-
-    assert asyncio.run(again()) == 0
-    assert json.loads(capsys.readouterr().out)["differences"] == []
+    rc, differences = diff_json(node, path, capsys)
+    assert rc == 0
+    assert differences == []

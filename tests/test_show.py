@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ascad.cli import main
 from ascad.conf.parser import parse_text
-from ascad.emulator import cluster as emu
 from ascad.emulator.node import load_node
 from ascad.emulator.replay import ReplayHandler
 from ascad.emulator.server import EmulatorCluster
-from ascad.runtime.info import InfoClient
+from tests.helpers import FIXTURES, call_with_emulated, info_on_first, node_url
 
-FIXTURES = Path(__file__).parent / "fixtures"
+T = TypeVar("T")
+
 CONF_81 = str(FIXTURES / "runtime-confs" / "exporter-8.1.2.2.conf")
 
 
@@ -26,18 +28,18 @@ def _run(argv: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-async def _with_node(fn, *, action: str | None = None):
-    node = load_node(CONF_81, build="8.1.2.2")
-    async with emu.running([node]) as cluster:
-        port = cluster.nodes[0].port
-        if action:
-            async with InfoClient("127.0.0.1", port, timeout=5) as client:
-                await client.info(action)
-        return await asyncio.to_thread(fn, f"aerospike://127.0.0.1:{port}")
+def _with_node(fn: Callable[[str], T], *, action: str | None = None) -> T:
+    """``fn(address)`` in a thread while an emulated node of CONF_81 serves (``action`` sent
+    first)."""
+    return call_with_emulated(
+        [load_node(CONF_81, build="8.1.2.2")],
+        lambda cluster: fn(node_url(cluster.nodes[0].port)),
+        setup=info_on_first(action) if action else None,
+    )
 
 
 def test_show_prints_non_default_values_that_parse() -> None:
-    code, out, _ = asyncio.run(_with_node(lambda spec: _run(["show", spec])))
+    code, out, _ = _with_node(lambda spec: _run(["show", spec]))
     assert code == 0
     tree = parse_text(out, "shown.conf")
     assert tree.root.find("namespace", "employees_flash") is not None
@@ -50,7 +52,7 @@ def test_show_prints_non_default_values_that_parse() -> None:
 
 
 def test_show_all_includes_defaults_and_still_parses() -> None:
-    code, out, _ = asyncio.run(_with_node(lambda spec: _run(["show", spec, "--all"])))
+    code, out, _ = _with_node(lambda spec: _run(["show", spec, "--all"]))
     assert code == 0
     assert "migrate-threads 1" in out and "index-type shmem" in out
     parse_text(out, "all.conf")
@@ -63,8 +65,8 @@ def test_show_reflects_set_config_and_saved_output_has_zero_drift(tmp_path: Path
         saved.write_text(out)
         return code, out, _run(["diff", str(saved), spec])
 
-    code, out, (dcode, dout, _) = asyncio.run(
-        _with_node(both, action="set-config:context=service;migrate-threads=3")
+    code, out, (dcode, dout, _) = _with_node(
+        both, action="set-config:context=service;migrate-threads=3"
     )
     assert code == 0 and "migrate-threads 3" in out
     assert dcode == 0, dout

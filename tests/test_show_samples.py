@@ -18,7 +18,7 @@ from ascad.knowledge.table import table_for
 from ascad.knowledge.validate import validate_tree
 from ascad.runtime.drift import drift, read_node, table_for_build
 from ascad.runtime.snapshot import RuntimeSnapshot
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES, cli_against_node, node_url
 from tests.test_samples_runtime import build_of
 from tests.test_validate import EXPECTED_ERRORS, NO_STORAGE, sample_versions
 
@@ -87,13 +87,8 @@ def test_not_conf_reason_keeps_keys_of_a_node_between_schemas() -> None:
 
 def test_show_cli_names_the_address_as_given(capsys: pytest.CaptureFixture[str]) -> None:
     node = load_node(str(FIXTURES / "confs" / "server-8.1-dev.conf"), build="8.1.2.2")
-
-    async def go() -> tuple[int, str]:
-        async with running([node]) as cluster:
-            spec = f"aerospike://127.0.0.1:{cluster.nodes[0].port}"
-            return await asyncio.to_thread(main, ["show", spec]), spec
-
-    code, spec = asyncio.run(go())
+    code, port = cli_against_node(node, lambda port: ["show", node_url(port)])
+    spec = node_url(port)
     out = capsys.readouterr().out
     assert code == 0
     assert out.startswith(f"# Running configuration of {spec}\n")

@@ -4,8 +4,6 @@ through git's file:// transport, and loopback HTTP servers standing in for GitLa
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -23,41 +21,12 @@ from ascad.sources import (
     read_token_file,
 )
 from ascad.sources.spec import gitlab_raw_url
+from tests.helpers import commit_file, fetch, free_port, git, served
 
 CONF_MAIN = "service {\n\tproto-fd-max 15000\n}\n"
 CONF_MAIN2 = "service {\n\tproto-fd-max 20000\n}\n"
 CONF_OTHER = "service {\n\tproto-fd-max 30000\n}\n"
 TEMPLATE = "service {\n\tnode-id {{ grains['id'] }}\n}\n"
-GIT = [
-    "git",
-    "-c",
-    "user.name=t",
-    "-c",
-    "user.email=t@example.invalid",
-    "-c",
-    "commit.gpgsign=false",
-]
-
-
-def fetch(spec: str, **kw: object) -> FetchedText:
-    return asyncio.run(fetch_text(parse_source(spec), **kw))  # type: ignore[arg-type]
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    out = subprocess.run(
-        [*GIT, "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
-    )
-    return out.stdout.strip()
-
-
-def write_commit(repo: Path, rel: str, text: str, message: str) -> str:
-    path = repo / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    git(repo, "add", rel)
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
 
 
 @pytest.fixture(scope="module")
@@ -67,15 +36,15 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     work = root / "salt"
     work.mkdir()
     git(work, "init", "-q", "-b", "main")
-    sha_v1 = write_commit(work, "aerospike/aerospike.conf", CONF_MAIN, "first")
+    sha_v1 = commit_file(work, "aerospike/aerospike.conf", CONF_MAIN, "first")
     git(work, "tag", "-a", "v1", "-m", "release 1")
     git(work, "checkout", "-q", "-b", "other")
-    write_commit(work, "aerospike/aerospike.conf", CONF_OTHER, "other value")
-    sha_other = write_commit(work, "aerospike/aerospike.conf.j2", TEMPLATE, "template")
+    commit_file(work, "aerospike/aerospike.conf", CONF_OTHER, "other value")
+    sha_other = commit_file(work, "aerospike/aerospike.conf.j2", TEMPLATE, "template")
     git(work, "checkout", "-q", "main")
-    sha_main = write_commit(work, "aerospike/aerospike.conf", CONF_MAIN2, "second")
+    sha_main = commit_file(work, "aerospike/aerospike.conf", CONF_MAIN2, "second")
     bare = root / "salt.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+    git(root, "clone", "-q", "--bare", str(work), str(bare))
     git(bare, "config", "uploadpack.allowFilter", "true")  # as GitLab: serve blobless fetches
     return {"work": work, "bare": bare, "v1": sha_v1, "main": sha_main, "other": sha_other}
 
@@ -325,7 +294,7 @@ def test_git_remote_errors(repo: dict[str, object], tmp_path: Path) -> None:
 def test_git_commit_in_cache_is_not_fetched_again(repo: dict[str, object], tmp_path: Path) -> None:
     """A commit id never changes: once cached it is read with the remote gone; a branch is not."""
     remote = tmp_path / "copy.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(repo["bare"]), str(remote)], check=True)
+    git(tmp_path, "clone", "-q", "--bare", str(repo["bare"]), str(remote))
     cache = tmp_path / "cache"
     sha = str(repo["main"])
     url = f"git+file://{remote}#aerospike/aerospike.conf"
@@ -351,18 +320,14 @@ RELEASE = web.AppKey("release", asyncio.Event)
 
 
 async def with_server(app: web.Application, body: Callable[[int], Awaitable[object]]) -> object:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        return await asyncio.wait_for(body(port), 30)
-    finally:
-        release = app.get(RELEASE)
-        if release is not None:
-            release.set()
-        await runner.cleanup()
+    """``body(port)`` with ``app`` served; a handler waiting on the app's RELEASE is let go first."""
+    async with served(app) as port:
+        try:
+            return await asyncio.wait_for(body(port), 30)
+        finally:
+            release = app.get(RELEASE)
+            if release is not None:
+                release.set()
 
 
 GITLAB_TOKEN = "glpat-test-token"
@@ -495,14 +460,8 @@ def test_peer_agent(monkeypatch: pytest.MonkeyPatch) -> None:
     asyncio.run(with_server(agent_app(), body))
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_refused_connection() -> None:
-    port = closed_port()
+    port = free_port()
     with pytest.raises(SourceError) as err:
         fetch(f"http://127.0.0.1:{port}", timeout=5)
     assert "cannot connect" in str(err.value) and f"127.0.0.1:{port}" in str(err.value)

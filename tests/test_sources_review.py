@@ -8,9 +8,7 @@ names the source."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,6 +20,7 @@ from ascad.cli import main
 from ascad.errors import SourceError
 from ascad.sources import fetch_text, parse_source
 from ascad.sources.spec import MAX_SOURCE_BYTES
+from tests.helpers import fetch, free_port, init_repo, served
 
 TOKEN = "glpat-review-token"
 # A conf of about 200 kB: far more than one TCP segment or one aiohttp read.
@@ -32,15 +31,8 @@ BIG_CONF = "service {\n\tproto-fd-max 15000\n}\n" + "".join(
 
 
 async def serve(app: web.Application, body: Callable[[int], Awaitable[object]]) -> object:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
+    async with served(app) as port:
         return await asyncio.wait_for(body(port), 60)
-    finally:
-        await runner.cleanup()
 
 
 def one_line(err: BaseException) -> str:
@@ -230,33 +222,10 @@ def test_gitlab_from_the_cli_with_token_file_and_env(
 # --- git ---------------------------------------------------------------------------------------
 
 
-def run_git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    env.pop("GIT_DIR", None)
-    out = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(repo), *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=30,
-    )
-    return out.stdout.strip()
-
-
 @pytest.fixture
 def salt(tmp_path: Path) -> Path:
-    repo = tmp_path / "salt"
-    (repo / "aerospike").mkdir(parents=True)
-    run_git(repo, "init", "-q", "-b", "main")
-    (repo / "aerospike" / "aerospike.conf").write_text("service {\n\tproto-fd-max 15000\n}\n")
-    run_git(repo, "add", "-A")
-    run_git(repo, "commit", "-q", "-m", "golden")
-    return repo
-
-
-def fetch(spec: str, **kw: object):  # type: ignore[no-untyped-def]
-    return asyncio.run(fetch_text(parse_source(spec), **kw))  # type: ignore[arg-type]
+    conf = "service {\n\tproto-fd-max 15000\n}\n"
+    return init_repo(tmp_path / "salt", {"aerospike/aerospike.conf": conf})
 
 
 def test_git_error_names_what_went_wrong_not_the_trailer(tmp_path: Path) -> None:
@@ -271,9 +240,7 @@ def test_git_error_names_what_went_wrong_not_the_trailer(tmp_path: Path) -> None
 
 @pytest.mark.skipif(shutil.which("ssh") is None, reason="needs the ssh client")
 def test_ssh_remote_with_no_server_fails_fast_without_prompting(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     spec = f"git+ssh://git@127.0.0.1:{port}/ops/salt.git#aerospike/aerospike.conf@main"
     with pytest.raises(SourceError) as err:
         fetch(spec, cache_dir=tmp_path / "c", timeout=20)

@@ -19,10 +19,9 @@ from ascad.sources.template import (
     wildcard_template,
     wildcard_template_notes,
 )
+from tests.helpers import CONFS, FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 TEMPLATES = sorted((FIXTURES / "templates").iterdir())
-CONFS = sorted((FIXTURES / "confs").glob("*.conf"))
 W = WILDCARD
 WM = WILDCARD_MANY
 

@@ -14,6 +14,7 @@ import pytest
 from ascad.cli import main
 from ascad.conf.parser import parse_file, parse_text
 from ascad.knowledge.validate import Problem, validate_tree
+from tests.helpers import call_with_emulated, run_cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CONFS = FIXTURES / "confs"
@@ -76,11 +77,32 @@ def _one(path: Path, version: str) -> Problem:
     return problems[0]
 
 
-def test_typo_gives_did_you_mean() -> None:
-    p = _one(BAD / "typo-8.1.conf", "8.1")
-    assert (p.line, p.col, p.severity, p.kind) == (33, 2, "error", "unknown")
-    assert "'replication-factr'" in p.message
-    assert "did you mean 'replication-factor'?" in p.message
+ONE_PROBLEM = {
+    "typo-did-you-mean": (
+        "typo-8.1.conf",
+        (33, 2, "error", "unknown"),
+        ["'replication-factr'", "did you mean 'replication-factor'?"],
+    ),
+    "out-of-range-value": (
+        "out-of-range-8.1.conf",
+        (24, 3, "error", "range"),
+        ["'timeout' 1 is out of range", "3 to 4294967295"],
+    ),
+    "misplaced-stanza": (
+        "misplaced-stanza-8.1.conf",
+        (36, 3, "error", "context"),
+        ["'set' stanza is not allowed in namespace[*].storage-engine", "belongs in namespace[*]"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ONE_PROBLEM))
+def test_one_bad_line_is_one_problem_at_its_place(case: str) -> None:
+    name, place, words = ONE_PROBLEM[case]
+    p = _one(BAD / name, "8.1")
+    assert (p.line, p.col, p.severity, p.kind) == place
+    for word in words:
+        assert word in p.message
 
 
 def test_obsolete_parameter_for_the_version() -> None:
@@ -96,19 +118,6 @@ def test_obsolete_parameter_for_the_version() -> None:
     old = _only(BAD / "obsolete-memory-size-7.0.conf", "6.4.0.1")
     assert [(q.line, q.kind) for q in old] == [(35, "syntax"), (36, "version")]
     assert "first appears in schema 7.0.0" in old[1].message
-
-
-def test_out_of_range_value() -> None:
-    p = _one(BAD / "out-of-range-8.1.conf", "8.1")
-    assert (p.line, p.col, p.severity, p.kind) == (24, 3, "error", "range")
-    assert "'timeout' 1 is out of range" in p.message and "3 to 4294967295" in p.message
-
-
-def test_misplaced_stanza() -> None:
-    p = _one(BAD / "misplaced-stanza-8.1.conf", "8.1")
-    assert (p.line, p.col, p.severity, p.kind) == (36, 3, "error", "context")
-    assert "'set' stanza is not allowed in namespace[*].storage-engine" in p.message
-    assert "belongs in namespace[*]" in p.message
 
 
 def test_unparsable_and_wrong_values() -> None:
@@ -444,27 +453,25 @@ def test_validate_a_node_address_says_to_use_server(capsys: pytest.CaptureFixtur
 def test_validate_server_over_tls_takes_the_tls_options(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import asyncio
-
-    from ascad.emulator.cluster import load_node, running
-    from ascad.emulator.server import ServerTls
+    from ascad.emulator.cluster import load_node
+    from ascad.emulator.server import EmulatorCluster, ServerTls
 
     tls_dir = FIXTURES / "tls"
     conf = str(CONFS / "server-8.1-dev.conf")
-    node = load_node(conf, build="8.1.2.2")
 
-    async def go() -> tuple[int, str, int, str]:
-        tls = ServerTls(str(tls_dir / "server.pem"), str(tls_dir / "server.key"))
-        async with running([node], tls=tls) as cluster:
-            spec = f"aerospike+tls://127.0.0.1:{cluster.nodes[0].port}?tls-name=node1.ascad.test"
-            ok = ["validate", conf, "--server", spec, "--tls-ca", str(tls_dir / "ca.pem")]
-            rc = await asyncio.to_thread(main, ok)
-            err = capsys.readouterr().err
-            bad = ["validate", conf, "--server", spec, "--tls-ca", str(tls_dir / "other-ca.pem")]
-            rc_bad = await asyncio.to_thread(main, bad)
-            return rc, err, rc_bad, capsys.readouterr().err
+    def validate(cluster: EmulatorCluster) -> tuple[int, str, int, str]:
+        spec = f"aerospike+tls://127.0.0.1:{cluster.nodes[0].port}?tls-name=node1.ascad.test"
+        ok = ["validate", conf, "--server", spec, "--tls-ca", str(tls_dir / "ca.pem")]
+        rc, _, err = run_cli(ok, capsys)
+        bad = ["validate", conf, "--server", spec, "--tls-ca", str(tls_dir / "other-ca.pem")]
+        rc_bad, _, err_bad = run_cli(bad, capsys)
+        return rc, err, rc_bad, err_bad
 
-    rc, err, rc_bad, err_bad = asyncio.run(asyncio.wait_for(go(), 60))
+    rc, err, rc_bad, err_bad = call_with_emulated(
+        [load_node(conf, build="8.1.2.2")],
+        validate,
+        tls=ServerTls(str(tls_dir / "server.pem"), str(tls_dir / "server.key")),
+    )
     assert rc == 0, err
     assert "reports build 8.1.2.2" in err
     assert rc_bad == 2 and "TLS certificate not trusted by the CA file" in err_bad

@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from lines import Lines
+
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "tests" / "fixtures" / "confs" / "server-8.1-default-systemd.conf"
 TOKEN = "bench-token"
@@ -44,17 +46,13 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _readline(proc: subprocess.Popen, pattern: str, timeout: float = 30) -> str:
+def _readline(lines: Lines, pattern: str, timeout: float = 30) -> str:
+    """The first line containing ``pattern``; exits the bench if none comes within ``timeout``."""
     deadline = time.monotonic() + timeout
-    stream = proc.stderr if pattern.startswith("stderr:") else proc.stdout
-    pattern = pattern.removeprefix("stderr:")
-    while time.monotonic() < deadline:
-        line = stream.readline()  # type: ignore[union-attr]
-        if not line:
-            break
+    while (line := lines.next(deadline)) is not None:
         if pattern in line:
             return line
-    raise SystemExit(f"bench: {pattern!r} not seen")
+    raise SystemExit(f"bench: {pattern!r} not seen within {timeout:g} s")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -172,7 +170,7 @@ def main() -> int:
         )
         agent = None
         try:
-            line = _readline(emu, str(node_conf))
+            line = _readline(Lines(emu.stdout), str(node_conf))
             port = int(re.search(r":(\d+)\s", line).group(1))  # type: ignore[union-attr]
             (tmp / "token").write_text(TOKEN + "\n")
             config = tmp / "ascad.toml"
@@ -202,9 +200,10 @@ token_file = "{tmp / "token"}"
                 text=True,
                 env=_env(),
             )
-            url = _readline(agent, "stderr:serving on ").rsplit(" ", 1)[1].strip()
+            agent_log = Lines(agent.stderr)
+            url = _readline(agent_log, "serving on ").rsplit(" ", 1)[1].strip()
             cpu_before = _cpu_seconds(agent.pid)
-            _readline(agent, "stderr:check golden")
+            _readline(agent_log, "check golden")
             cpu_cycle = _cpu_seconds(agent.pid) - cpu_before
             time.sleep(2)
             rss = _rss_mib(agent.pid)
@@ -249,6 +248,7 @@ token_file = "{tmp / "token"}"
                         proc.wait(timeout=10)
                     except subprocess.TimeoutExpired:
                         proc.kill()
+                        proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from lines import Lines
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
@@ -124,8 +126,10 @@ def bench(n: int, drift: bool, repeat: int) -> list[tuple[str, int, bool, float,
         text=True,
     )
     try:
-        assert child.stdout is not None
-        seed = json.loads(child.stdout.readline())["seed"]
+        line = Lines(child.stdout).next(time.monotonic() + 60)
+        if line is None:
+            raise SystemExit("bench: the emulated fleet did not start within 60 s")
+        seed = json.loads(line)["seed"]
         t, _, doc = timed(
             ["--discover", f"aerospike://127.0.0.1:{seed}", "--concurrency", "64"], repeat
         )

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from lines import Lines
+
 from ascad.conf.flatten import flatten
 from ascad.conf.parser import parse_file
 from ascad.runtime.drift import drift
@@ -36,15 +38,13 @@ def start_emulator(count: int) -> tuple[subprocess.Popen[str], list[int]]:
         start_new_session=True,
     )
     ports = []
-    assert proc.stdout is not None
+    lines = Lines(proc.stdout)
     deadline = time.monotonic() + 60
-    while len(ports) < count and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
+    while len(ports) < count and (line := lines.next(deadline)) is not None:
         ports.append(int(line.split()[1].rsplit(":", 1)[1]))
     if len(ports) < count:
         proc.kill()
+        proc.wait(timeout=10)
         raise SystemExit(f"emulator started {len(ports)} of {count} nodes")
     return proc, ports
 

@@ -17,15 +17,14 @@ from ascad.emulator.node import EmulatedNode
 from ascad.errors import AscadError
 from ascad.expected import CompareSettings
 from ascad.fleet import (
-    SCHEMA,
     FleetOptions,
     NodeConfig,
     analyse,
     fingerprint,
     gather_nodes,
-    report_to_dict,
     run_fleet,
 )
+from ascad.report.fleet_json import SCHEMA, report_to_dict
 from ascad.report.fleet_text import render
 from ascad.runtime.info import InfoClient
 from tests.helpers import BackgroundLoop, init_repo, run_cli

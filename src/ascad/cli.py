@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from ascad import __version__
 from ascad.errors import AscadError
@@ -34,6 +35,7 @@ EPILOG = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``ascad`` parser with one sub-command per module in :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(
         prog="ascad",
         allow_abbrev=False,  # `--password X` must never be read as `--password-file X`
@@ -62,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command_module(module_name: str):
+def _command_module(module_name: str) -> ModuleType:
     return importlib.import_module(module_name)
 
 
@@ -75,6 +77,7 @@ def one_line(text: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit status (2 for an AscadError, printed as one line)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -211,23 +211,6 @@ def compare(
             diffs.append((left_s.line, right_s.line, _changed(path, left_s, right_s)))
         return True
 
-    missing_left_stanzas: list[str] = []
-    for path in left_only:
-        if path in paired:
-            continue
-        s = ls[path]
-        if _under_any(path, missing_left_stanzas):
-            continue
-        if by_any(path, s, rs, True):
-            continue
-        if s.stanza:
-            missing_left_stanzas.append(path)
-        if skip(path):
-            continue
-        diffs.append(
-            (s.line, 0, Difference(path, ONLY_LEFT, s.value, None, s.line, None, stanza=s.stanza))
-        )
-
     # A right-only path sorts after the left line of the last path before it in the right file
     # that the left side has too: the report follows both files in one merged order, like a diff.
     anchor: dict[str, int] = {}
@@ -239,26 +222,30 @@ def compare(
         else:
             anchor[path] = last
 
-    missing_right_stanzas: list[str] = []
-    for path in right_only:
-        if path in paired:
-            continue
-        s = rs[path]
-        if _under_any(path, missing_right_stanzas):
-            continue
-        if by_any(path, s, ls, False):
-            continue
-        if s.stanza:
-            missing_right_stanzas.append(path)
-        if skip(path):
-            continue
-        diffs.append(
-            (
-                anchor.get(path, 0),
-                s.line,
-                Difference(path, ONLY_RIGHT, None, s.value, None, s.line, stanza=s.stanza),
-            )
-        )
+    def one_sided(
+        only: list[str], own: dict[str, Setting], other: dict[str, Setting], left_side: bool
+    ) -> None:
+        """Paths on one side only; a missing stanza is reported once, not its contents."""
+        missing_stanzas: list[str] = []
+        for path in only:
+            if path in paired:
+                continue
+            s = own[path]
+            if _under_any(path, missing_stanzas) or by_any(path, s, other, left_side):
+                continue
+            if s.stanza:
+                missing_stanzas.append(path)
+            if skip(path):
+                continue
+            if left_side:
+                d = Difference(path, ONLY_LEFT, s.value, None, s.line, None, stanza=s.stanza)
+                diffs.append((s.line, 0, d))
+            else:
+                d = Difference(path, ONLY_RIGHT, None, s.value, None, s.line, stanza=s.stanza)
+                diffs.append((anchor.get(path, 0), s.line, d))
+
+    one_sided(left_only, ls, rs, True)
+    one_sided(right_only, rs, ls, False)
 
     diffs.sort(key=lambda t: (t[0], t[1]))
     result.differences = [d for _, _, d in diffs]

@@ -22,7 +22,7 @@ from typing import TextIO
 
 from ascad.agent.cycle import CycleResult
 from ascad.agent.daemon import Agent
-from ascad.agent.settings import load_settings
+from ascad.agent.settings import AgentSettings, load_settings
 from ascad.commands.check import render_text
 from ascad.emulator import cluster as emulator
 from ascad.errors import AscadError
@@ -92,17 +92,21 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def template_text() -> str:
+    """The demo's golden Salt/Jinja template (shipped in ascad.demo_data)."""
     return resources.files("ascad.demo_data").joinpath("aerospike.conf.j2").read_text("utf-8")
 
 
 def node_vars(node_id: str, address: str) -> dict[str, object]:
+    """The grains and pillar Salt would render the template with for one node."""
     return {
         "grains": {"aerospike_node_id": node_id, "ipv4": [address]},
         "pillar": {"aerospike": {"cluster": CLUSTER, "seeds": [a for _, _, a in NODES]}},
     }
 
 
-def _settings(tmp: Path, name: str, node_port: int, golden: str, riemann_port: int):  # type: ignore[no-untyped-def]
+def _settings(
+    tmp: Path, name: str, node_port: int, golden: str, riemann_port: int
+) -> AgentSettings:
     return load_settings(
         data={
             "agent": {
@@ -258,7 +262,7 @@ async def _run(p: Printer, tmp: Path) -> int:
 
     found = {(e["host"], e["service"]): (e["state"], e["metric"]) for e in events}
     p.head("shut down")
-    p.say("  agents, emulated nodes and Riemann sink stopped; temporary files removed")
+    p.say("  agents, emulated nodes and Riemann sink stopped")
     if found != EXPECTED:
         p.say("ascad demo: the events differ from the drift injected:")
         for key in sorted(set(found) | set(EXPECTED)):

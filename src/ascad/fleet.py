@@ -1,6 +1,7 @@
 """Many nodes' configs -> groups, a difference matrix, per-parameter values, unreachable nodes.
 
-The logic of ``ascad fleet`` (no printing: report/fleet_text.py renders, commands/fleet.py runs).
+The logic of ``ascad fleet`` (no printing: report/fleet_text.py and report/fleet_json.py render,
+commands/fleet.py runs).
 
 Rules, and the reason for each:
 
@@ -30,10 +31,10 @@ import hashlib
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ascad.compare import ONLY_LEFT, ONLY_RIGHT, CompareResult, compare
+from ascad.compare import CompareResult, compare
 from ascad.conf.model import FlatConfig, Setting
 from ascad.conf.paths import ancestors
 from ascad.errors import AscadError
@@ -168,7 +169,9 @@ def fingerprint(values: dict[str, str]) -> str:
     return h.hexdigest()
 
 
-def compared_values(flat: FlatConfig, skip: Callable[[str], bool], ignored: set[str]) -> dict:
+def compared_values(
+    flat: FlatConfig, skip: Callable[[str], bool], ignored: set[str]
+) -> dict[str, str]:
     """path -> canonical for every path not skipped; skipped paths are added to ``ignored``."""
     out: dict[str, str] = {}
     for path, setting in flat.settings.items():
@@ -290,9 +293,9 @@ def analyse(
     if golden is not None:
         report.golden = golden.name
         first: dict[int, NodeConfig] = {}
-        for n in nodes:
-            if n.group is not None:
-                first.setdefault(n.group, n)
+        for node in nodes:
+            if node.group is not None:
+                first.setdefault(node.group, node)
         for g in groups:
             if mode == RUNTIME:
                 result = golden_vs_runtime(golden, first[g.id], patterns)
@@ -309,13 +312,9 @@ def golden_vs_runtime(
     """The golden conf against a running node, judged as conf-vs-runtime drift
     (:func:`ascad.runtime.drift.drift`: logging ``any`` expanded, defaults and unverifiable
     paths not counted, a parameter set at runtime only is a finding), per-node paths skipped."""
-    assert node.flat is not None
-    try:
-        from ascad.runtime.drift import drift, table_for_build
-    except ImportError:  # pragma: no cover - drift ships with ascad
-        return conf_vs_runtime(compare(golden.flat, node.flat, list(patterns)), node.build)
-    if node.snapshot is None:
-        return conf_vs_runtime(compare(golden.flat, node.flat, list(patterns)), node.build)
+    from ascad.runtime.drift import drift, table_for_build
+
+    assert node.snapshot is not None, "runtime_fetcher keeps every running node's snapshot"
     result, _unchecked = drift(
         golden.tree,
         golden.flat,
@@ -324,27 +323,6 @@ def golden_vs_runtime(
         table=table_for_build(node.build),
     )
     return result
-
-
-def conf_vs_runtime(result: CompareResult, build: str | None = None) -> CompareResult:
-    """A conf (left) against a running config (right), as the runtime reader judges it:
-
-    - a key the conf does not set is the server's default, not drift (the runtime prints every
-      parameter); whole stanzas present only at runtime (a namespace, a dc) stay: they are real;
-    - a conf path the server never prints (``service.user``, mod-lua, …) is unverifiable, not
-      drift (:data:`ascad.runtime.mapping.UNVERIFIABLE`).
-    """
-    from ascad.runtime.mapping import unverifiable_reason
-    from ascad.runtime.snapshot import build_tuple
-
-    version = build_tuple(build)
-    kept = [
-        d
-        for d in result.differences
-        if not (d.kind == ONLY_RIGHT and not d.stanza)
-        and not (d.kind == ONLY_LEFT and unverifiable_reason(d.path, version) is not None)
-    ]
-    return CompareResult(result.left, result.right, kept, result.ignored, result.wildcards)
 
 
 # --- fetching -------------------------------------------------------------------------------------
@@ -423,8 +401,6 @@ class NodeLogin:
 
 def node_address(spec: Any, login: NodeLogin) -> Any:
     """An ``aerospike://`` string (or a NodeAddress) with the login's TLS files filled in."""
-    from dataclasses import replace
-
     from ascad.runtime.address import NodeAddress, parse_address
 
     addr = spec if isinstance(spec, NodeAddress) else parse_address(str(spec))
@@ -458,11 +434,9 @@ def runtime_fetcher(login: NodeLogin) -> Fetcher:
     """Read a running node's configuration (snapshot, then mapped to conf paths)."""
 
     async def fetch(spec: Any) -> NodeConfig:
-        try:
-            from ascad.runtime.mapping import runtime_to_flat
-            from ascad.runtime.snapshot import take_snapshot
-        except ImportError as exc:  # pragma: no cover - the runtime package ships with ascad
-            raise AscadError(f"runtime reading is not available: {exc}") from None
+        from ascad.runtime.mapping import runtime_to_flat
+        from ascad.runtime.snapshot import take_snapshot
+
         addr = node_address(spec, login)
         async with _client(addr, login) as client:
             snapshot = await take_snapshot(client)
@@ -481,8 +455,6 @@ async def discover(seed: str, login: NodeLogin) -> list[Any]:
     are returned seed first, then in the order the seed lists them. AscadError if the seed cannot
     be asked (the fleet cannot be found at all).
     """
-    from dataclasses import replace
-
     from ascad.runtime.address import parse_peers
 
     addr = node_address(seed, login)
@@ -631,87 +603,3 @@ async def run_fleet(options: FleetOptions) -> FleetReport:
     report = analyse(fetched, options.patterns, mode=mode, golden=golden)
     report.seconds = time.perf_counter() - t0
     return report
-
-
-# --- JSON (docs/fleet.md, schema ascad.fleet/1) ---------------------------------------------------
-
-SCHEMA = "ascad.fleet/1"
-
-
-def report_to_dict(report: FleetReport) -> dict[str, Any]:
-    """The report as the documented ``ascad.fleet/1`` JSON document."""
-    from ascad.conf.model import display
-    from ascad.report.jsonout import difference_to_dict
-
-    doc: dict[str, Any] = {
-        "schema": SCHEMA,
-        "mode": report.mode,
-        "clean": report.clean,
-        "summary": {
-            "nodes": len(report.nodes),
-            "reachable": len(report.nodes) - len(report.unreachable),
-            "unreachable": len(report.unreachable),
-            "groups": len(report.groups),
-            "parameters": len(report.parameters),
-            "golden_differences": report.golden_differences,
-        },
-        "nodes": [
-            {
-                "name": n.name,
-                "node_id": n.node_id,
-                "reachable": n.reachable,
-                "group": n.group,
-                "error": n.error,
-                "seconds": round(n.seconds, 6),
-            }
-            for n in report.nodes
-        ],
-        "groups": [
-            {"id": g.id, "fingerprint": g.fingerprint, "size": len(g.members), "members": g.members}
-            for g in report.groups
-        ],
-        "matrix": {
-            "by": "group",
-            "groups": [g.id for g in report.groups],
-            "counts": report.matrix,
-        },
-        "parameters": [
-            {
-                "path": display(p.path),
-                "stanza": p.stanza,
-                "values": [
-                    {
-                        "value": None if h.value is None else display(h.value),
-                        "canonical": None if h.canonical is None else display(h.canonical),
-                        "absent": h.value is None,
-                        "groups": h.groups,
-                        "nodes": h.nodes,
-                    }
-                    for h in p.values
-                ],
-            }
-            for p in report.parameters
-        ],
-        "unreachable": [{"name": n.name, "error": n.error} for n in report.unreachable],
-        "golden": None,
-        "ignored": len(report.ignored),
-        "ignored_paths": report.ignored,
-        "patterns": report.patterns,
-        "seconds": round(report.seconds, 6),
-    }
-    if report.golden is not None:
-        doc["golden"] = {
-            "source": report.golden,
-            "differences": report.golden_differences,
-            "groups": [
-                {
-                    "group": gr.group,
-                    "equal": gr.result.equal,
-                    "differences": [difference_to_dict(d) for d in gr.result.differences],
-                    "wildcards": len(gr.result.wildcards),
-                    "ignored": len(gr.result.ignored),
-                }
-                for gr in report.golden_results
-            ],
-        }
-    return doc

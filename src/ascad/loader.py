@@ -13,12 +13,13 @@ from typing import Any
 
 from ascad.conf.flatten import flatten
 from ascad.conf.model import ConfTree, FlatConfig, Warning_
-from ascad.conf.parser import parse_file, parse_text
+from ascad.conf.parser import decode_conf, parse_text, read_conf_bytes
 
 RUNTIME_SCHEMES = ("aerospike://", "aerospike+tls://")
 
 
 def is_runtime_spec(spec: str) -> bool:
+    """True for a running node's address (``aerospike://``, ``aerospike+tls://``)."""
     return spec.startswith(RUNTIME_SCHEMES)
 
 
@@ -60,8 +61,6 @@ def _is_plain_path(spec: str) -> bool:
 async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
     """(display name, text) of a non-runtime source."""
     if _is_plain_path(spec) and spec != "-":
-        from ascad.conf.parser import decode_conf, read_conf_bytes
-
         return spec, decode_conf(read_conf_bytes(spec), spec)
     from ascad.sources import fetch_text, parse_source
 
@@ -72,13 +71,11 @@ async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
 
 def conf_from_text(name: str, text: str, options: LoadOptions | None = None) -> LoadedConf:
     """Parse text (rendering or wildcarding it first if it is a template)."""
+    from ascad.sources import template as tpl  # imported late: it loads Jinja2 and aiohttp
+
     template = False
     notes: list[Any] = []
-    try:
-        from ascad.sources import template as tpl
-    except ImportError:  # pragma: no cover - sources always ship with the package
-        tpl = None
-    if tpl is not None and tpl.is_template(text):
+    if tpl.is_template(text):
         template = True
         if options is not None and options.variables is not None:
             text = tpl.render_template(text, options.variables, source=name)
@@ -97,13 +94,8 @@ def template_note_tuples(conf: LoadedConf) -> list[tuple[str, int, str]]:
     return [(conf.name, n.line, n.message) for n in conf.template_notes]
 
 
-def load_conf_file(path: str) -> LoadedConf:
-    tree = parse_file(path)
-    flat = flatten(tree)
-    return LoadedConf(path, "", tree, flat, False, list(tree.warnings))
-
-
 async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf:
+    """Fetch a non-runtime source and parse it (a template rendered or wildcarded)."""
     options = options or LoadOptions()
     name, text = await fetch_conf_text(spec, options)
     return conf_from_text(name, text, options)

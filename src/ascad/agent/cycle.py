@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from ascad.agent import roles
 from ascad.agent.settings import AgentSettings
@@ -38,7 +39,8 @@ from ascad.knowledge.restart import with_restart_flags
 from ascad.loader import LoadedConf, LoadOptions, conf_from_text, load_conf
 from ascad.report import terminal
 from ascad.report.jsonout import difference_to_dict
-from ascad.sources.http import read_body
+from ascad.sources.http import http_get
+from ascad.sources.spec import decode_text
 
 log = logging.getLogger("ascad.agent")
 
@@ -180,41 +182,27 @@ class PeerClient:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     async def fetch_config(self, base_url: str) -> tuple[str, str]:
-        """(display name, text) of ``{base_url}/v1/config``; AscadError naming the URL."""
+        """(display name, text) of ``{base_url}/v1/config``; AscadError naming the URL.
+
+        Through :func:`ascad.sources.http.http_get`, the sources' reader: one deadline, bodies
+        over 50 MB refused, and redirects followed only on the same host and port, so the bearer
+        token goes to the configured agent and nowhere else."""
         url = f"{base_url.rstrip('/')}/v1/config"
         headers = self._headers()
         cached = self._cache.get(url)
         if cached:
             headers["If-None-Match"] = cached.etag
-        try:
-            # No redirects: the bearer token goes to the configured agent and nowhere else.
-            async with self.session().get(
-                url,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-                allow_redirects=False,
-            ) as resp:
-                if resp.status == 304 and cached:
-                    self.not_modified += 1
-                    return url, cached.text
-                if resp.status != 200:
-                    hint = " (the token was refused)" if resp.status == 401 else ""
-                    raise AscadError(f"HTTP {resp.status}{hint}", url)
-                body = await read_body(resp, 50 << 20, url)
-                etag = resp.headers.get("ETag")
-        except AscadError:
-            raise
-        except TimeoutError:
-            raise AscadError(f"no answer within {self.timeout:g}s", url) from None
-        except aiohttp.ClientConnectorError as exc:
-            reason = exc.os_error.strerror if exc.os_error and exc.os_error.strerror else str(exc)
-            raise AscadError(f"cannot connect: {reason}", url) from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise AscadError(f"HTTP request failed: {exc.__class__.__name__}", url) from None
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise AscadError("the config is not UTF-8 text", url) from None
+        status, body, resp_headers = await http_get(
+            URL(url), headers, url, self.timeout, self.session()
+        )
+        if status == 304 and cached:
+            self.not_modified += 1
+            return url, cached.text
+        if status != 200:
+            hint = " (the token was refused)" if status == 401 else ""
+            raise AscadError(f"HTTP {status}{hint}", url)
+        text = decode_text(body, url)
+        etag = resp_headers.get("ETag")
         if etag:
             self._cache[url] = _Cached(etag, text)
         return url, text
@@ -271,31 +259,15 @@ class CycleRunner:
         return parse_settings({"compare": self.settings.compare}, self.settings.source)
 
     async def local_node(self) -> LocalNode:
-        """The local node's id, cluster name and peers list, in one info request."""
-        from ascad.runtime.address import parse_address
-        from ascad.runtime.info import InfoClient, TlsConfig
+        """The local node's id, cluster name and peers list, in one info request (the client
+        the runtime check uses too: same address, login and TLS files)."""
+        from ascad.runtime.drift import node_client
 
         s = self.settings
         try:
-            addr = parse_address(s.aerospike_address)
-            tls = addr.tls
-            if tls is not None and (s.aerospike_tls_ca or s.aerospike_tls_cert):
-                tls = TlsConfig(
-                    s.aerospike_tls_ca or tls.ca_file,
-                    s.aerospike_tls_cert or tls.cert_file,
-                    s.aerospike_tls_key or tls.key_file,
-                    tls.tls_name,
-                )
-            peers_cmd = "peers-tls-std" if tls else "peers-clear-std"
-            async with InfoClient(
-                addr.host,
-                addr.port,
-                tls=tls,
-                user=s.aerospike_user or addr.user,
-                password=s.aerospike_password if (s.aerospike_user or addr.user) else None,
-                timeout=s.aerospike_timeout,
-                pool_size=1,
-            ) as client:
+            client = node_client(s.aerospike_address, self.node_options())
+            peers_cmd = "peers-tls-std" if client.tls else "peers-clear-std"
+            async with client:
                 reply = await client.request("node", "cluster-name", peers_cmd, "build")
         except AscadError as exc:
             return LocalNode(error=str(exc))

@@ -48,7 +48,7 @@ log = logging.getLogger("ascad.agent")
 IOPRIO_WHO_PROCESS = 1
 IOPRIO_CLASS_IDLE = 3
 IOPRIO_CLASS_SHIFT = 13
-# asm/unistd.h: ioprio_set per architecture
+# asm/unistd.h: the ioprio_set system call's number per architecture
 _IOPRIO_SET = {"x86_64": 251, "aarch64": 30, "i686": 289, "i386": 289, "armv7l": 314}
 
 
@@ -79,19 +79,6 @@ def _ionice_idle() -> list[str]:
         err = ctypes.get_errno()
         return [f"cannot set the idle I/O class: {os.strerror(err)}"]
     return []
-
-
-def io_priority_class(pid: int = 0) -> int | None:
-    """A process's I/O scheduling class (``ioprio_get``; 0 = this one), or None where unknown."""
-    nr_set = _IOPRIO_SET.get(platform.machine())
-    if platform.system() != "Linux" or nr_set is None:
-        return None
-    nr_get = {"x86_64": 252, "aarch64": 31, "i686": 290, "i386": 290, "armv7l": 315}[
-        platform.machine()
-    ]
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    value = libc.syscall(nr_get, IOPRIO_WHO_PROCESS, pid)
-    return None if value < 0 else value >> IOPRIO_CLASS_SHIFT
 
 
 def riemann_tls_context(s: AgentSettings) -> ssl.SSLContext | None:

@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from ascad.errors import AscadError
-from ascad.sources.http import read_body
+from ascad.sources.http import http_get
 
 
 @dataclass
@@ -183,18 +184,13 @@ async def fetch_status(
     """``GET {url}/v1/status`` from a peer agent; AscadError naming the URL on any failure."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     where = f"{url}/v1/status"
+    status, body, _ = await http_get(URL(where), headers, where, timeout, session)
+    if status != 200:
+        raise AscadError(f"HTTP {status}", where)
     try:
-        async with session.get(
-            where,
-            headers=headers,
-            timeout=aiohttp.ClientTimeout(total=timeout),
-            allow_redirects=False,  # the token goes to the configured agent only
-        ) as resp:
-            if resp.status != 200:
-                raise AscadError(f"HTTP {resp.status}", where)
-            doc = json.loads(await read_body(resp, 1 << 22, where))
-    except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
-        raise AscadError(f"no answer: {exc.__class__.__name__} {exc}".strip(), where) from None
+        doc = json.loads(body)
+    except ValueError:
+        raise AscadError("status is not JSON", where) from None
     if not isinstance(doc, dict):
         raise AscadError("status is not a JSON object", where)
     return doc

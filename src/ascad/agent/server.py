@@ -34,12 +34,12 @@ import json
 import logging
 import os
 import ssl
-import time
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
+from ascad.agent.cycle import STATUS_SCHEMA
 from ascad.agent.settings import AgentSettings
 from ascad.conf.model import Param, Stanza, display
 from ascad.errors import AscadError
@@ -172,7 +172,6 @@ class ConfigServer:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self.port: int | None = None
-        self.started = time.time()
         token = settings.token
         self._token = token.encode() if token else None
 
@@ -283,7 +282,7 @@ class ConfigServer:
     async def _status(self, request: web.Request) -> web.StreamResponse:
         doc = self.status()
         if doc is None:
-            return _json({"schema": "ascad.agent.status/1", "pending": True}, 503)
+            return _json({"schema": STATUS_SCHEMA, "pending": True}, 503)
         return _json(doc)
 
     async def _healthz(self, request: web.Request) -> web.StreamResponse:

@@ -27,8 +27,8 @@ import os
 import re
 import socket
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +177,7 @@ def parse_duration(value: Any) -> float:
 
 # --- the schema: (section, key) -> (attribute, kind) ----------------------------------------------
 # kinds: str, int, float, duration, bool, list, table, secret-file (the key names a file whose
-# content is the secret; the matching *_SECRET env var gives the secret itself).
+# first non-empty line is the secret; SECRET_ENV's variables give the secret itself).
 
 _SCHEMA: dict[tuple[str, str], tuple[str, str]] = {
     ("agent", "node_name"): ("node_name", "str"),
@@ -337,7 +337,8 @@ def load_settings(
 
     ``data`` gives the file's content directly (tests, the demo); ``env`` defaults to
     ``os.environ``. ``serving`` False (``ascad check``) skips the rule that a server on a
-    non-loopback address needs a token, since no server runs. Raises :class:`SettingsError` listing every bad value.
+    non-loopback address needs a token, since no server runs. Raises :class:`SettingsError`
+    listing every bad value.
     """
     env = os.environ if env is None else env
     where_file = path or DEFAULT_CONFIG
@@ -578,14 +579,6 @@ def validate(s: AgentSettings, *, serving: bool = True) -> list[str]:
     return p
 
 
-def settings_fields() -> list[str]:
-    """Every attribute name (for docs and tests)."""
-    return [f.name for f in fields(AgentSettings)]
-
-
 def describe_schema() -> list[tuple[str, str, str]]:
     """(``[section] key``, env var, kind) for every setting, for docs."""
     return [(f"[{s}] {k}", env_name(s, k), kind) for (s, k), (_, kind) in _SCHEMA.items()]
-
-
-Loader = Callable[[], AgentSettings]

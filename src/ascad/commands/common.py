@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ascad.errors import AscadError
-from ascad.loader import LoadOptions, warning_dicts  # noqa: F401  (re-exported)
+from ascad.loader import LoadOptions
 
 
 def add_colour_argument(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +46,7 @@ def add_ignore_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def ignore_patterns(args: argparse.Namespace) -> list[str]:
+    """The ``--ignore`` globs given, in order."""
     return list(args.ignore or [])
 
 
@@ -100,6 +101,7 @@ def add_node_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_secret_file(path: str, what: str) -> str:
+    """A token or password file's text, stripped; AscadError naming the file."""
     try:
         return Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:
@@ -109,7 +111,7 @@ def read_secret_file(path: str, what: str) -> str:
 
 
 def load_options(args: argparse.Namespace) -> LoadOptions:
-    token = None
+    """Token, template variables and timeout for reading conf sources."""
     if getattr(args, "token_file", None):
         token = read_secret_file(args.token_file, "token file")
     else:
@@ -154,5 +156,6 @@ def node_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def print_warnings(warnings: list[dict[str, Any]]) -> None:
+    """Parse warnings on stderr, one ``FILE:LINE:COL: warning: message`` line each."""
     for w in warnings:
         print(f"{w['source']}:{w['line']}:{w['col']}: warning: {w['message']}", file=sys.stderr)

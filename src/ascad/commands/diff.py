@@ -16,7 +16,7 @@ from ascad.errors import AscadError
 from ascad.expected import resolve_settings
 from ascad.knowledge.defaults import settle_defaults
 from ascad.knowledge.restart import with_restart_flags
-from ascad.loader import is_runtime_spec, load_conf, template_note_tuples
+from ascad.loader import is_runtime_spec, load_conf, template_note_tuples, warning_dicts
 from ascad.report import jsonout, terminal
 
 
@@ -92,9 +92,9 @@ async def _run(args: argparse.Namespace) -> int:
         if args.server_version:
             result = settle_defaults(result, left.flat, right.flat, args.server_version)
             result.differences = with_restart_flags(result.differences, args.server_version)
-        warnings = common.warning_dicts(left)
+        warnings = warning_dicts(left)
         if right.name != left.name:
-            warnings += common.warning_dicts(right)
+            warnings += warning_dicts(right)
         extra = {}
     if args.format in ("json", "html"):
         doc = jsonout.result_to_dict(result, warnings=warnings, extra=extra)

@@ -17,14 +17,9 @@ import sys
 from ascad.commands import common
 from ascad.errors import AscadError
 from ascad.expected import resolve_settings
-from ascad.fleet import (
-    DEFAULT_CONCURRENCY,
-    FleetOptions,
-    NodeLogin,
-    report_to_dict,
-    run_fleet,
-)
-from ascad.report import fleet_text, jsonout
+from ascad.fleet import DEFAULT_CONCURRENCY, FleetOptions, NodeLogin, run_fleet
+from ascad.report import fleet_text, jsonout, terminal
+from ascad.report.fleet_json import report_to_dict
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -129,13 +124,7 @@ def run(args: argparse.Namespace) -> int:
         fleet_text.print_report(
             report,
             sys.stdout,
-            colour=fleet_text_colour(args),
+            colour=terminal.use_colour(sys.stdout, args.color),
             verbose=args.verbose,
         )
     return 0 if report.clean else 1
-
-
-def fleet_text_colour(args: argparse.Namespace) -> bool:
-    from ascad.report.terminal import use_colour
-
-    return use_colour(sys.stdout, args.color)

@@ -17,12 +17,20 @@ from collections.abc import Callable
 from typing import Any
 
 from ascad.commands import common
-from ascad.conf.model import Setting, Stanza
+from ascad.conf.model import Param, Setting, Stanza
 from ascad.conf.render import render
 from ascad.conf.values import DURATION_KEYS
 from ascad.errors import AscadError
+from ascad.knowledge.defaults import same_default
+from ascad.knowledge.table import (
+    next_schema_after,
+    parse_build,
+    pattern_of,
+    version_key,
+    versions_of,
+)
 from ascad.loader import is_runtime_spec
-from ascad.runtime.drift import read_node, same_default, table_for_build
+from ascad.runtime.drift import read_node, table_for_build
 from ascad.runtime.mapping import flat_to_tree, runtime_default_rule, runtime_to_flat
 from ascad.runtime.snapshot import RuntimeSnapshot
 
@@ -51,8 +59,6 @@ def not_conf_reason(path: str, build: str | None, table: Any) -> str | None:
     next schema has it (the node sits between two schemas: 6.3 prints 6.4's set
     ``stop-writes-size``); otherwise it is not a parameter of the node's version.
     """
-    from ascad.knowledge.table import next_schema_after, parse_build, pattern_of, versions_of
-
     if table is None or path.startswith("logging.") or table.lookup(path) is not None:
         return None
     pattern = pattern_of(path)
@@ -61,8 +67,8 @@ def not_conf_reason(path: str, build: str | None, table: Any) -> str | None:
     )
     if not versions:
         return "printed by the node, but no conf line sets it"
-    mine = tuple(int(p) for p in table.version.split("."))
-    later = [v for v in versions if tuple(int(p) for p in v.split(".")) > mine]
+    mine = version_key(table.version)
+    later = [v for v in versions if version_key(v) > mine]
     if not later:
         return f"obsolete in server {build}: it would refuse the line at startup"
     nxt = next_schema_after(table.version)
@@ -134,7 +140,7 @@ def human_size(key: str, value: str) -> str:
 
 def _tidy(stanza: Stanza, show_all: bool) -> None:
     """Sizes with suffixes; default index types (one-liners ``shmem``) dropped unless --all."""
-    kept: list = []
+    kept: list[Stanza | Param] = []
     for child in stanza.children:
         if isinstance(child, Stanza):
             _tidy(child, show_all)

@@ -24,7 +24,7 @@ from ascad.commands import common
 from ascad.conf.flatten import flatten
 from ascad.conf.parser import parse_file
 from ascad.errors import AscadError, ConfSyntaxError
-from ascad.knowledge.table import parse_build, schema_version_for, schema_versions
+from ascad.knowledge.table import parse_build, schema_version_for, schema_versions, version_key
 from ascad.knowledge.validate import Problem, validate_tree
 from ascad.loader import is_runtime_spec
 
@@ -88,12 +88,12 @@ def _age_note(build: str) -> str | None:
     """A note when the build is older than every schema (the oldest one stands in for it) or of
     a newer minor release than the newest one (which stands in; unknown names are warnings)."""
     oldest, newest = schema_versions()[0], schema_versions()[-1]
-    if parse_build(build)[:3] < tuple(int(p) for p in oldest.split(".")):
+    if parse_build(build)[:3] < version_key(oldest):
         return (
             f"server {build} is older than the oldest schema ascad holds ({oldest}); it is "
             "checked against that one, so a parameter of the older release may be reported"
         )
-    if parse_build(build)[:2] > tuple(int(p) for p in newest.split("."))[:2]:
+    if parse_build(build)[:2] > version_key(newest)[:2]:
         return (
             f"server {build} is newer than the newest schema ascad holds ({newest}); it is "
             "checked against that one, and a name that schema does not know is a warning"

@@ -16,6 +16,7 @@ def stanza_segment(stanza: Stanza) -> str:
 
 
 def join(prefix: str, segment: str) -> str:
+    """``prefix.segment``, or ``segment`` at the top level."""
     return f"{prefix}.{segment}" if prefix else segment
 
 

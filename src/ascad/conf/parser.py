@@ -167,6 +167,7 @@ def parse_file(path: str | os.PathLike[str]) -> ConfTree:
 
 
 def parse_bytes(data: bytes, source: str) -> ConfTree:
+    """Parse conf bytes fetched from elsewhere (same size and text checks as a file)."""
     if len(data) > MAX_CONF_BYTES:
         raise ConfSyntaxError(source, 0, 0, "more than 16 MiB; an aerospike.conf is refused")
     return parse_text(decode_conf(data, source), source)

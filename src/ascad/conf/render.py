@@ -6,6 +6,7 @@ from ascad.conf.model import ConfTree, Param, Stanza
 
 
 def render(tree: ConfTree) -> str:
+    """The whole tree as conf text, a blank line after each top-level stanza."""
     lines: list[str] = []
     for child in tree.root.children:
         _render(child, 0, lines)
@@ -13,6 +14,7 @@ def render(tree: ConfTree) -> str:
 
 
 def render_stanza(stanza: Stanza) -> str:
+    """One stanza (and its body) as conf text."""
     lines: list[str] = []
     _render(stanza, 0, lines)
     return "\n".join(lines) + "\n"

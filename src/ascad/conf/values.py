@@ -52,9 +52,6 @@ _INT_RE = re.compile(r"^(\d+)([kmgtpKMGTP]?)$")
 _DURATION_RE = re.compile(r"^(\d+)([smhdSMHD]?)$")
 _NEG_INT_RE = re.compile(r"^-\d+$")
 _HEX_RE = re.compile(r"^(?:0[xX])?([0-9a-fA-F]+)$")
-_LOG_LEVELS = frozenset({"critical", "warning", "info", "debug", "detail"})
-
-U64_MAX = (1 << 64) - 1
 
 
 def parse_size(token: str) -> int | None:
@@ -121,7 +118,3 @@ def canonical_values(key: str, tokens: tuple[str, ...], unit: str | None = None)
     if len(tokens) > 1:
         unit = None
     return " ".join(canonical_token(key, t, unit) for t in tokens)
-
-
-def is_log_level(token: str) -> bool:
-    return token.lower() in _LOG_LEVELS

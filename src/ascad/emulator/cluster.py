@@ -57,10 +57,15 @@ async def start(
 
 @contextlib.asynccontextmanager
 async def running(
-    nodes: Sequence[EmulatedNode], **kwargs: object
+    nodes: Sequence[EmulatedNode],
+    *,
+    base_port: int = 0,
+    security: Security | None = None,
+    tls: ServerTls | None = None,
 ) -> AsyncIterator[EmulatorCluster]:
-    """``async with running(nodes) as cluster:`` start, wire, yield, always stop."""
-    cluster = await start(nodes, **kwargs)  # type: ignore[arg-type]
+    """``async with running(nodes) as cluster:`` start (as :func:`start`), wire, yield, always
+    stop."""
+    cluster = await start(nodes, base_port=base_port, security=security, tls=tls)
     try:
         yield cluster
     finally:

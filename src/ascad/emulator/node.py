@@ -137,6 +137,12 @@ def _params(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def _storage_files(se: _Ctx) -> tuple[str, list[str]]:
+    """(``device`` or ``file``, the storage engine's ``path[:shadow]`` items): devices win."""
+    devices = se.lists.get("device")
+    return ("device", devices) if devices else ("file", se.lists.get("file") or [])
+
+
 def _default_node_id(source: str, port: int | None) -> str:
     digest = hashlib.sha1(f"{source}:{port}".encode()).hexdigest().upper()
     return "BB9" + digest[:12]
@@ -545,8 +551,7 @@ class EmulatedNode:
         pairs.append(("storage-engine", se.kind or "memory"))
         if se.kind == "memory" and self.v < (7, 0):
             return _kv(pairs)
-        files = se.lists.get("device") or se.lists.get("file") or []
-        tag = "device" if se.lists.get("device") else "file"
+        tag, files = _storage_files(se)
         if se.kind == "memory":
             n_stripes = len(files) or 8
             base = int(hashlib.sha1(f"{self.node_id}:{ns}".encode()).hexdigest()[:4], 16)
@@ -592,8 +597,7 @@ class EmulatedNode:
             pairs += [("index_used_bytes", "0"), ("data_used_bytes", "0"), ("data_used_pct", "0")]
         else:
             pairs += [("memory_used_bytes", "0"), ("memory_free_pct", "100")]
-        files = se.lists.get("device") or se.lists.get("file") or []
-        tag = "device" if se.lists.get("device") else "file"
+        tag, files = _storage_files(se)
         for i in range(len(files)):
             pairs += [(f"storage-engine.{tag}[{i}].used_bytes", "0")]
             pairs += [(f"storage-engine.{tag}[{i}].age", "-1")]
@@ -826,11 +830,25 @@ class EmulatedNode:
         return "ok"
 
 
-def load_node(path: str, **kwargs: object) -> EmulatedNode:
+def load_node(
+    path: str,
+    *,
+    build: str = "8.1.2.2",
+    node_id: str | None = None,
+    cluster_name: str | None = None,
+    service_port: int | None = None,
+) -> EmulatedNode:
     """An :class:`EmulatedNode` from a conf file; AscadError naming the file if it cannot be read."""
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as f:
             text = f.read()
     except OSError as exc:
         raise AscadError(f"cannot read conf: {exc.strerror}", path) from None
-    return EmulatedNode(text, source=path, **kwargs)  # type: ignore[arg-type]
+    return EmulatedNode(
+        text,
+        source=path,
+        build=build,
+        node_id=node_id,
+        cluster_name=cluster_name,
+        service_port=service_port,
+    )

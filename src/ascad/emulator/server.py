@@ -77,6 +77,7 @@ class ServerTls:
     ca_file: str | None = None
 
     def context(self) -> ssl.SSLContext:
+        """The server-side SSLContext for the node ports."""
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.cert_file, self.key_file)
         if self.ca_file:
@@ -303,17 +304,11 @@ class EmulatorNode:
                     writer.write(reply_body[: len(reply_body) // 2])
                     await writer.drain()
                     return
-                header = admin.proto_header(reply_type, len(reply_body))
-                if fault.wrong_version or fault.wrong_type:
-                    header = (
-                        bytes(
-                            [
-                                3 if fault.wrong_version else header[0],
-                                admin.PROTO_TYPE_DATA if fault.wrong_type else header[1],
-                            ]
-                        )
-                        + header[2:]
-                    )
+                header = admin.proto_header(
+                    admin.PROTO_TYPE_DATA if fault.wrong_type else reply_type,
+                    len(reply_body),
+                    3 if fault.wrong_version else admin.PROTO_VERSION,
+                )
                 if fault.split:
                     await self._send_in_pieces(writer, header + reply_body, fault.split)
                 else:

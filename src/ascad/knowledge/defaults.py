@@ -13,12 +13,15 @@ from ascad.conf.model import FlatConfig
 from ascad.knowledge.table import table_for
 
 
-def _same(value: str, default: str) -> bool:
+def same_default(value: str, default: str) -> bool:
+    """Equal, or the same huge integer: a JSON number over 2**53 (u64 max) comes back rounded."""
     if value == default:
         return True
-    # Huge integers (u64 max) may come back from JSON rounded.
-    if value.isdigit() and default.replace(".", "", 1).isdigit() and len(value) > 15:
-        return float(value) == float(default)
+    if value.isdigit() and len(value) > 15:
+        try:
+            return float(value) == float(default)
+        except ValueError:
+            return False
     return False
 
 
@@ -41,7 +44,7 @@ def settle_defaults(
             info is not None
             and not info.machine_dependent
             and info.default_canonical is not None
-            and _same(setting.canonical, info.default_canonical)
+            and same_default(setting.canonical, info.default_canonical)
         ):
             result.defaults.append(d.path)
         else:

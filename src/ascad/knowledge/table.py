@@ -152,7 +152,8 @@ def schema_versions() -> tuple[str, ...]:
     return tuple(_data()["schemas"])
 
 
-def _vkey(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
+    """A schema version as numbers for ordering: ``8.1.1`` -> (8, 1, 1)."""
     return tuple(int(p) for p in version.split("."))
 
 
@@ -170,7 +171,7 @@ def schema_version_for(build: str) -> str:
     key = parse_build(build)[:3]
     chosen = schema_versions()[0]
     for version in schema_versions():
-        if _vkey(version) <= key:
+        if version_key(version) <= key:
             chosen = version
     return chosen
 
@@ -201,7 +202,7 @@ def _present(pattern: str) -> tuple[str, ...]:
     out: list[str] = []
     for v in variants:
         out.extend(_versions_between(*v["versions"]))
-    return tuple(sorted(out, key=_vkey))
+    return tuple(sorted(out, key=version_key))
 
 
 def _info(pattern: str, version: str, variant: dict[str, Any]) -> ParamInfo:
@@ -278,9 +279,4 @@ def unit_kind(path: str) -> str:
 
     Taken from the newest schema that has the parameter; ``plain`` when no schema knows it.
     """
-    units = _units()
-    pattern = pattern_of(path)
-    unit = units.get(pattern)
-    if unit is None and pattern.endswith("[*]"):
-        unit = units.get(pattern[:-3])
-    return unit or "plain"
+    return known_unit(path) or "plain"

@@ -33,6 +33,7 @@ import difflib
 from dataclasses import asdict, dataclass
 from functools import cache
 
+from ascad.conf.keys import TYPED_STANZAS
 from ascad.conf.model import ConfTree, Param, Stanza, display
 from ascad.conf.values import parse_duration, parse_size
 from ascad.knowledge.table import (
@@ -45,10 +46,9 @@ from ascad.knowledge.table import (
     schema_versions,
     split_pattern,
     table_for,
+    version_key,
     versions_of,
 )
-
-NAMED_KINDS_TYPED = frozenset({"storage-engine", "index-type", "sindex-type"})
 
 # Contexts the server reads but ignores from a version on (cfg.c): pattern -> first schema.
 IGNORED_FROM = {"network.info": "8.1.0"}
@@ -74,16 +74,17 @@ class Problem:
         return out
 
 
-def _vkey(v: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in v.split("."))
-
-
 def _join(ctx: str, segment: str) -> str:
     return f"{ctx}.{segment}" if ctx else segment
 
 
 def _where(ctx: str) -> str:
     return ctx or "the top level"
+
+
+def _parents(patterns: list[str]) -> list[str]:
+    """The contexts the patterns live in, sorted: ``service``, ``the top level``."""
+    return sorted({_where(split_pattern(h)[0]) for h in patterns})
 
 
 @cache
@@ -139,10 +140,12 @@ class Validator:
         self.table: ParamTable = table_for(build)
         # A build newer than its schema's version may already have the next schema's parameters.
         nxt = next_schema_after(self.schema)
-        self.next_schema = nxt if nxt and parse_build(build)[:3] > _vkey(self.schema) else None
+        self.next_schema = (
+            nxt if nxt and parse_build(build)[:3] > version_key(self.schema) else None
+        )
         # A build of a newer minor release than any schema may have parameters we cannot know.
         newest = schema_versions()[-1]
-        self.beyond = parse_build(build)[:2] > _vkey(newest)[:2]
+        self.beyond = parse_build(build)[:2] > version_key(newest)[:2]
         self.problems: list[Problem] = []
 
     # --- helpers -------------------------------------------------------------------------------
@@ -163,9 +166,9 @@ class Validator:
         if self.next_schema and self.next_schema in present:
             return True  # may exist in this build (between two schemas): not reported
         what = "stanza" if _is_stanza_anywhere(pattern) else "parameter"
-        mine = _vkey(self.schema)
-        older = [v for v in present if _vkey(v) < mine]
-        newer = [v for v in present if _vkey(v) > mine]
+        mine = version_key(self.schema)
+        older = [v for v in present if version_key(v) < mine]
+        newer = [v for v in present if version_key(v) > mine]
         if older and not newer:
             gone = next_schema_after(older[-1])
             message = (
@@ -202,13 +205,13 @@ class Validator:
                 self._param(child, ctx, engine)
 
     def _stanza(self, node: Stanza, ctx: str) -> None:
-        typed = node.kind in NAMED_KINDS_TYPED
+        typed = node.kind in TYPED_STANZAS
         named = node.name is not None and not typed
         pattern = _join(ctx, f"{node.kind}[*]" if named else node.kind)
         info = self.table.get(pattern)
         if info is None or not info.is_stanza:
             ignored_from = IGNORED_FROM.get(pattern)
-            if ignored_from and _vkey(self.schema) >= _vkey(ignored_from):
+            if ignored_from and version_key(self.schema) >= version_key(ignored_from):
                 self._add(
                     node,
                     "warning",
@@ -256,7 +259,7 @@ class Validator:
                 f"{engines[0].line}): a namespace has exactly one; {self._server()} refuses this",
                 "namespace[*].storage-engine",
             )
-        if not engines and _vkey(self.schema) >= (8, 1, 0):
+        if not engines and version_key(self.schema) >= (8, 1, 0):
             self._add(
                 node,
                 "error",
@@ -286,7 +289,7 @@ class Validator:
     def _memory_form(self, node: Stanza) -> None:
         if node.kind != "storage-engine" or node.name != "memory":
             return
-        body_from_70 = _vkey(self.schema) >= (7, 0, 0)
+        body_from_70 = version_key(self.schema) >= (7, 0, 0)
         if body_from_70 and not node.braces:
             self._add(
                 node,
@@ -311,7 +314,7 @@ class Validator:
         homes = [h for h in _stanza_homes().get(node.kind, []) if h != pattern]
         here = [h for h in homes if self.table.get(h) is not None] or homes
         if here:
-            parents = sorted({split_pattern(h)[0] or "the top level" for h in here})
+            parents = _parents(here)
             self._add(
                 node,
                 "error",
@@ -382,7 +385,7 @@ class Validator:
     def _misplaced_or_unknown_param(self, node: Param, ctx: str, pattern: str) -> None:
         homes = _param_homes(self.schema).get(node.key, [])
         if homes:
-            parents = sorted({split_pattern(h)[0] or "the top level" for h in homes})
+            parents = _parents(homes)
             self._add(
                 node,
                 "error",
@@ -401,7 +404,7 @@ class Validator:
             if hint:
                 # Say where the close match lives: `proto-fd-maxx` in a namespace -> service.
                 match = hint.split("'")[1]
-                parents = sorted({split_pattern(h)[0] or "the top level" for h in homes[match]})
+                parents = _parents(homes[match])
                 hint = f"{hint[:-1]} (in {' or '.join(parents)})?"
         self._add(
             node,

@@ -19,8 +19,10 @@ from ascad.report.terminal import (
     RED,
     RESET,
     YELLOW,
+    Paint,
     restart_note,
     set_at_runtime_text,
+    show_value,
 )
 
 NODE_MATRIX_MAX = 40
@@ -38,9 +40,7 @@ def _members(names: list[str], verbose: bool) -> str:
 
 
 def _value(h: ValueHolders) -> str:
-    if h.value is None:
-        return "(absent)"
-    return display(h.value) if h.value != "" else '""'
+    return "(absent)" if h.value is None else show_value(h.value)
 
 
 def summary_line(report: FleetReport) -> str:
@@ -127,7 +127,7 @@ def render(report: FleetReport, *, colour: bool = False, verbose: bool = False) 
     return "\n".join(out) + "\n"
 
 
-def _golden_lines(diffs: list[Difference], group: str, c) -> list[str]:  # type: ignore[no-untyped-def]
+def _golden_lines(diffs: list[Difference], group: str, c: Paint) -> list[str]:
     """One line per difference, golden on the left; lines only where the side has them."""
     out = []
     for d in diffs:
@@ -137,14 +137,16 @@ def _golden_lines(diffs: list[Difference], group: str, c) -> list[str]:  # type:
         path = display(d.path)
         if d.kind == CHANGED:
             out.append(
-                f"    {c(YELLOW, '~')} {path}: {c(RED, _text(d.left))}{where_l} -> "
-                f"{c(GREEN, _text(d.right))}{where_r}{note}"
+                f"    {c(YELLOW, '~')} {path}: {c(RED, show_value(d.left))}{where_l} -> "
+                f"{c(GREEN, show_value(d.right))}{where_r}{note}"
             )
         elif d.kind == ONLY_LEFT:
-            out.append(f"    {c(RED, '-')} {path} {_text(d.left)}  only in golden{where_l}{note}")
+            out.append(
+                f"    {c(RED, '-')} {path} {show_value(d.left)}  only in golden{where_l}{note}"
+            )
         elif d.kind == ONLY_RIGHT:
             out.append(
-                f"    {c(GREEN, '+')} {path} {_text(d.right)}  only in {group}{where_r}{note}"
+                f"    {c(GREEN, '+')} {path} {show_value(d.right)}  only in {group}{where_r}{note}"
             )
         elif d.kind == SET_AT_RUNTIME:
             # The golden (a conf) is on the left: it holds the default, the group the running
@@ -153,19 +155,13 @@ def _golden_lines(diffs: list[Difference], group: str, c) -> list[str]:  # type:
             out.append(f"    {c(YELLOW, '!')} {path}: {text}{restart_note(d)}")
         else:  # any other kind a runtime reader may add
             out.append(
-                f"    {c(YELLOW, '*')} {path}: {_text(d.left)} -> {c(GREEN, _text(d.right))}"
+                f"    {c(YELLOW, '*')} {path}: {show_value(d.left)} -> {c(GREEN, show_value(d.right))}"
                 f" [{d.kind.replace('_', ' ')}]{note}"
             )
     return out
 
 
-def _text(value: str | None) -> str:
-    if value is None:
-        return ""
-    return display(value) if value != "" else '""'
-
-
-def _matrix_lines(report: FleetReport, c) -> list[str]:  # type: ignore[no-untyped-def]
+def _matrix_lines(report: FleetReport, c: Paint) -> list[str]:
     reachable = [n for n in report.nodes if n.reachable]
     if len(reachable) <= NODE_MATRIX_MAX:
         names, rows = report.node_matrix()

@@ -35,8 +35,8 @@ def render_diff_html(doc: dict[str, Any]) -> str:
 
 def render_fleet_html(doc: dict[str, Any]) -> str:
     """An ``ascad.fleet/1`` document as an HTML page: groups, matrix, parameters, golden."""
-    counts = doc.get("matrix", {}).get("counts") or [[0]]
-    max_count = max((max(row) if row else 0) for row in counts) if counts else 0
+    counts = doc.get("matrix", {}).get("counts") or []
+    max_count = max((max(row, default=0) for row in counts), default=0)
     return (
         _environment()
         .get_template("fleet.html.j2")

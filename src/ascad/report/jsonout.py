@@ -12,6 +12,7 @@ SCHEMA = "ascad.diff/1"
 
 
 def difference_to_dict(d: Difference) -> dict[str, Any]:
+    """One difference as JSON: wildcard markers shown as ``{{…}}``."""
     return {
         "path": display(d.path),
         "kind": d.kind,
@@ -31,6 +32,7 @@ def result_to_dict(
     warnings: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A comparison as an ``ascad.diff/1`` document; ``extra`` adds keys (runtime reads)."""
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "left": result.left,
@@ -49,4 +51,5 @@ def result_to_dict(
 
 
 def dumps(doc: dict[str, Any]) -> str:
+    """A document as indented JSON text ending with a newline."""
     return json.dumps(doc, indent=2, sort_keys=False) + "\n"

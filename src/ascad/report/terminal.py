@@ -45,19 +45,23 @@ def restart_note(d: Difference) -> str:
     return ""
 
 
+# Paints a text in an ANSI colour (or leaves it plain): ``c(RED, "x")``.
+Paint = Callable[[str, str], str]
+
+
 def set_at_runtime_text(
     d: Difference,
     default: str | None,
     running: str | None,
-    c: Callable[[str, str], str] | None = None,
+    c: Paint | None = None,
 ) -> str:
     """The one statement for a ``set_at_runtime`` difference (its JSON ``note`` is not repeated):
     the conf does not set the parameter and the node runs another value than the default. A
     dynamic one was most likely changed by a ``set-config`` never written back to the conf."""
     paint = c or (lambda _code, text: text)
     text = (
-        f"not in the conf; the node runs {paint(GREEN, _show(running))}, "
-        f"the default is {paint(RED, _show(default))}"
+        f"not in the conf; the node runs {paint(GREEN, show_value(running))}, "
+        f"the default is {paint(RED, show_value(default))}"
     )
     if d.restart is False:
         text += " (likely a set-config not written to the conf)"
@@ -112,8 +116,8 @@ def render_differences(
                 kind = " (stanza type)" if d.stanza else ""
                 out.append(
                     f"  {c(YELLOW, '~')} {name}: "
-                    f"{c(RED, _show(d.left))} ({left_at}) -> "
-                    f"{c(GREEN, _show(d.right))} ({right_at}){kind}{note}"
+                    f"{c(RED, show_value(d.left))} ({left_at}) -> "
+                    f"{c(GREEN, show_value(d.right))} ({right_at}){kind}{note}"
                 )
             elif d.kind == SET_AT_RUNTIME:
                 # Not in the conf; the running value differs from the version's default. The
@@ -125,12 +129,12 @@ def render_differences(
                 )
             elif d.kind == ONLY_LEFT:
                 out.append(
-                    f"  {c(RED, '-')} {name} {_show(d.left, d.stanza)}".rstrip()
+                    f"  {c(RED, '-')} {name} {show_value(d.left, d.stanza)}".rstrip()
                     + f"  only in {left_at}{note}"
                 )
             else:
                 out.append(
-                    f"  {c(GREEN, '+')} {name} {_show(d.right, d.stanza)}".rstrip()
+                    f"  {c(GREEN, '+')} {name} {show_value(d.right, d.stanza)}".rstrip()
                     + f"  only in {right_at}{note}"
                 )
     if verbose and result.wildcards:
@@ -166,8 +170,8 @@ def _difference_text(d: Difference, left: str, right: str) -> str:
         default, running = _default_and_running(d, left)
         node = left if is_runtime_spec(left) else right
         return (
-            f"{path}: not in the conf; {node} runs {_show(running)}, the default is "
-            f"{_show(default)}"
+            f"{path}: not in the conf; {node} runs {show_value(running)}, the default is "
+            f"{show_value(default)}"
         )
     if d.kind == ONLY_LEFT:
         return f"{path} = {display(d.left or '')} only in {_at(left, d.left_line)}"
@@ -187,7 +191,9 @@ def _at(name: str, line: int | None) -> str:
     return f"{name}:{line}" if line else name
 
 
-def _show(value: str | None, stanza: bool = False) -> str:
+def show_value(value: str | None, stanza: bool = False) -> str:
+    """A value for the report: wildcards as ``{{…}}``, an empty value as ``""`` (nothing for a
+    stanza's empty type, nor for a side without the value)."""
     if value is None:
         return ""
     if stanza:

@@ -47,6 +47,7 @@ from ascad.compare import (
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Setting, Stanza
 from ascad.errors import AscadError
+from ascad.knowledge.defaults import same_default
 from ascad.knowledge.restart import restart_flag
 from ascad.runtime.mapping import (
     DEFAULT_SYSLOG_PATHS,
@@ -74,6 +75,8 @@ class DriftOutcome:
 
 @dataclass
 class Unchecked:
+    """A conf path drift cannot check against the node, at its line, and why."""
+
     path: str
     line: int
     reason: str
@@ -379,18 +382,6 @@ def _for_engine(path: str, info: Any, settings: dict[str, Setting]) -> bool:
     return stanza is None or not stanza.value or stanza.value in engines
 
 
-def same_default(value: str, default: str) -> bool:
-    """Equal, or the same huge integer: a JSON number over 2**53 (u64 max) comes back rounded."""
-    if value == default:
-        return True
-    if value.isdigit() and len(value) > 15:
-        try:
-            return float(value) == float(default)
-        except ValueError:
-            return False
-    return False
-
-
 def _known_elsewhere(path: str) -> bool:
     """True if some schema version knows the parameter (so this version's table lacks it)."""
     from ascad.knowledge.table import pattern_of, versions_of
@@ -531,7 +522,7 @@ async def runtime_diff(
     ignore: list[str] | tuple[str, ...] = (),
 ) -> DriftOutcome:
     """``ascad diff`` when one side (or both) is a running node."""
-    from ascad.loader import is_runtime_spec, load_conf
+    from ascad.loader import is_runtime_spec, load_conf, warning_dicts
 
     left_node, right_node = is_runtime_spec(left_spec), is_runtime_spec(right_spec)
     if left_node and right_node:
@@ -556,8 +547,6 @@ async def runtime_diff(
     if left_node:
         result.left, result.right = node_spec, loaded.name
         result.differences = [swap(d) for d in result.differences]
-    from ascad.loader import warning_dicts
-
     extra_list, unchecked_warnings = _unchecked_dicts(loaded.name, unchecked)
     return DriftOutcome(
         result,

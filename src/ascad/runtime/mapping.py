@@ -274,6 +274,7 @@ def unverifiable_reason(path: str, build: Version | None) -> str | None:
 
 
 def row_for(context: str, key: str, build: Version | None) -> Row | None:
+    """The :data:`ROWS` exception for a runtime key of ``context`` on ``build``, or None."""
     for row in ROWS:
         if row.context == context and row.applies(build) and glob_regex(row.runtime).match(key):
             return row
@@ -356,18 +357,20 @@ class _Builder:
     def __init__(self, source: str) -> None:
         self.flat = FlatConfig(source=source)
 
-    def stanza(self, path: str, value: str = "") -> None:
+    def _parents(self, path: str) -> None:
+        """Add the stanzas that enclose ``path`` (empty, line 0) that are not there yet."""
         for parent, _ in stanza_prefixes(path):
             if parent not in self.flat.settings:
                 self.flat.settings[parent] = Setting(parent, "", "", 0, stanza=True)
+
+    def stanza(self, path: str, value: str = "") -> None:
+        self._parents(path)
         old = self.flat.settings.get(path)
         if old is None or (value and old.value != value):
             self.flat.settings[path] = Setting(path, value, value, 0, stanza=True)
 
     def param(self, path: str, value: str, canonical: str) -> None:
-        for parent, _ in stanza_prefixes(path):
-            if parent not in self.flat.settings:
-                self.flat.settings[parent] = Setting(parent, "", "", 0, stanza=True)
+        self._parents(path)
         self.flat.settings[path] = Setting(path, value, canonical, 0)
 
 
@@ -378,7 +381,7 @@ _INDEXED_RE = re.compile(r"\[\d+\]\.")
 
 def map_context(b: _Builder, context: str, prefix: str, kv: KV, build: Version | None) -> None:
     """Add one context's pairs to the flat config under ``prefix``."""
-    tls_names = {}
+    tls_names: dict[str, str] = {}
     for k, v in kv:
         m = _TLS_RE.match(k)
         if m and m.group(2) == "name":
@@ -515,8 +518,9 @@ def flat_to_tree(
     """A FlatConfig (usually from :func:`runtime_to_flat`) as a tree that renders to conf text.
 
     ``include(setting) -> bool`` filters parameters, and stanzas: a stanza it refuses is left out
-    with everything inside it (stanzas it keeps stay when they have content or are named/typed). Logging contexts are written as ``context any LEVEL`` (the most common
-    level) plus the contexts that differ, which the server expands back to the same levels.
+    with everything inside it (stanzas it keeps stay when they have content or are named/typed).
+    Logging contexts are written as ``context any LEVEL`` (the most common level) plus the
+    contexts that differ, which the server expands back to the same levels.
     """
     bt = build_tuple(build)
     root = Stanza(kind="", name=None, line=0)

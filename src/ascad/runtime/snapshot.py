@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ascad.errors import AscadError
+from ascad.runtime.info import endpoint, is_error_value
 
 KV = list[tuple[str, str]]
 
@@ -80,10 +81,7 @@ class RuntimeSnapshot:
 
 def is_error(value: str | None) -> bool:
     """``None`` (left out), ``ERROR…``, ``FAIL…`` or ``error…``: the command gave nothing usable."""
-    if value is None:
-        return True
-    low = value.lstrip().lower()
-    return low.startswith("error") or low.startswith("fail")
+    return value is None or is_error_value(value.lstrip())
 
 
 def parse_kv(value: str, sep: str = ";") -> KV:
@@ -164,6 +162,7 @@ def parse_levels(value: str) -> KV:
 
 
 def parse_list(value: str, sep: str) -> list[str]:
+    """``a,b,,c`` -> [a, b, c]: the items between ``sep``, blanks stripped and dropped."""
     return [v.strip() for v in value.split(sep) if v.strip()]
 
 
@@ -235,6 +234,7 @@ CMD_XDR = "get-config:context=xdr"
 
 
 def dc_command(dc: str, namespace: str | None = None) -> str:
+    """The get-config command of one xdr dc, or of one namespace under it."""
     cmd = f"{CMD_XDR};dc={dc}"
     return f"{cmd};namespace={namespace}" if namespace is not None else cmd
 
@@ -252,9 +252,7 @@ async def take_snapshot(
     ``namespace``, ``logging``, ``security``, ``xdr``); None reads them all.
     """
     want = frozenset(contexts_needed) if contexts_needed is not None else ALL_CONTEXTS
-    where = f"{client.host}:{client.port}"
-    if ":" in client.host:
-        where = f"[{client.host}]:{client.port}"
+    where = endpoint(client.host, client.port)
     snap = RuntimeSnapshot(address=where, fetched=want)
 
     first = ["node", "build", "release", "cluster-name", "namespaces", "logs"]

@@ -299,10 +299,9 @@ async def _fetch_and_read(
             raise SourceError(
                 f"cannot create the git cache at {gitdir}: {_last_line(err)}", git.where
             )
-        await git.run("-C", gitdir, "config", "remote.origin.url", url)
-    else:
-        # The directory name is a hash of the URL; keep the URL in step if the cache was copied.
-        await git.run("-C", gitdir, "config", "remote.origin.url", url)
+    # Set on every read: the directory name is a hash of the URL, and a copied cache must still
+    # fetch from this one.
+    await git.run("-C", gitdir, "config", "remote.origin.url", url)
     if _FULL_SHA.match(rev):
         rc, _, _ = await git.run("-C", gitdir, "cat-file", "-e", f"{rev}^{{commit}}")
         if rc == 0:

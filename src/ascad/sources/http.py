@@ -74,16 +74,19 @@ def _same_site(old: URL, new: URL) -> bool:
     return old.scheme == "http" and new.scheme == "https"
 
 
-async def _get(
+async def http_get(
     url: URL,
     headers: dict[str, str],
     where: str,
     timeout: float,
     session: aiohttp.ClientSession | None,
 ) -> tuple[int, bytes, Mapping[str, str]]:
-    """GET with one total deadline. Redirects are followed by hand, and only within the same
-    site: aiohttp drops ``Authorization`` on a cross-host redirect but would send GitLab's
-    ``PRIVATE-TOKEN`` header to any host a redirect names."""
+    """GET with one total deadline: (status, body, headers); SourceError naming ``where``.
+
+    Redirects are followed by hand, and only within the same site: aiohttp drops
+    ``Authorization`` on a cross-host redirect but would send GitLab's ``PRIVATE-TOKEN`` header to
+    any host a redirect names. A non-200 answer comes back with at most 2 KiB of its body. Shared
+    by the sources and the agent's peer reads (``session``: the caller's pool, left open)."""
     own = session is None
     sess = session or aiohttp.ClientSession()
     try:
@@ -173,7 +176,7 @@ async def fetch_agent(
     if token:
         headers["Authorization"] = f"Bearer {token}"
     url = URL(spec.url + AGENT_CONFIG_PATH)
-    status, body, resp_headers = await _get(url, headers, spec.display, timeout, session)
+    status, body, resp_headers = await http_get(url, headers, spec.display, timeout, session)
     if status != 200:
         raise _status_error(
             status,
@@ -212,7 +215,7 @@ async def fetch_gitlab(
     if token:
         headers["PRIVATE-TOKEN"] = token
     url = URL(gitlab_raw_url(spec), encoded=True)
-    status, body, resp_headers = await _get(url, headers, spec.raw, timeout, session)
+    status, body, resp_headers = await http_get(url, headers, spec.raw, timeout, session)
     if status != 200:
         raise _status_error(
             status,
@@ -228,4 +231,4 @@ async def fetch_gitlab(
     return FetchedText(text, spec.display, str(version).strip('"') if version else None)
 
 
-__all__ = ["fetch_agent", "fetch_gitlab", "read_body", "token_from_env"]
+__all__ = ["fetch_agent", "fetch_gitlab", "http_get", "read_body", "token_from_env"]

@@ -1,0 +1,88 @@
+"""``ascad fleet --format json``: a :class:`~ascad.fleet.FleetReport` as the documented
+``ascad.fleet/1`` document (docs/fleet.md); the HTML page is rendered from the same document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ascad.conf.model import display
+from ascad.fleet import FleetReport
+from ascad.report.jsonout import difference_to_dict
+
+SCHEMA = "ascad.fleet/1"
+
+
+def report_to_dict(report: FleetReport) -> dict[str, Any]:
+    """The report as the documented ``ascad.fleet/1`` JSON document."""
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "mode": report.mode,
+        "clean": report.clean,
+        "summary": {
+            "nodes": len(report.nodes),
+            "reachable": len(report.nodes) - len(report.unreachable),
+            "unreachable": len(report.unreachable),
+            "groups": len(report.groups),
+            "parameters": len(report.parameters),
+            "golden_differences": report.golden_differences,
+        },
+        "nodes": [
+            {
+                "name": n.name,
+                "node_id": n.node_id,
+                "reachable": n.reachable,
+                "group": n.group,
+                "error": n.error,
+                "seconds": round(n.seconds, 6),
+            }
+            for n in report.nodes
+        ],
+        "groups": [
+            {"id": g.id, "fingerprint": g.fingerprint, "size": len(g.members), "members": g.members}
+            for g in report.groups
+        ],
+        "matrix": {
+            "by": "group",
+            "groups": [g.id for g in report.groups],
+            "counts": report.matrix,
+        },
+        "parameters": [
+            {
+                "path": display(p.path),
+                "stanza": p.stanza,
+                "values": [
+                    {
+                        "value": None if h.value is None else display(h.value),
+                        "canonical": None if h.canonical is None else display(h.canonical),
+                        "absent": h.value is None,
+                        "groups": h.groups,
+                        "nodes": h.nodes,
+                    }
+                    for h in p.values
+                ],
+            }
+            for p in report.parameters
+        ],
+        "unreachable": [{"name": n.name, "error": n.error} for n in report.unreachable],
+        "golden": None,
+        "ignored": len(report.ignored),
+        "ignored_paths": report.ignored,
+        "patterns": report.patterns,
+        "seconds": round(report.seconds, 6),
+    }
+    if report.golden is not None:
+        doc["golden"] = {
+            "source": report.golden,
+            "differences": report.golden_differences,
+            "groups": [
+                {
+                    "group": gr.group,
+                    "equal": gr.result.equal,
+                    "differences": [difference_to_dict(d) for d in gr.result.differences],
+                    "wildcards": len(gr.result.wildcards),
+                    "ignored": len(gr.result.ignored),
+                }
+                for gr in report.golden_results
+            ],
+        }
+    return doc

@@ -32,10 +32,9 @@ from yarl import URL
 
 from ascad.agent import roles
 from ascad.agent.settings import AgentSettings
+from ascad.annotate import settle_defaults, with_restart_flags
 from ascad.compare import CompareResult, Difference, compare
 from ascad.errors import AscadError
-from ascad.knowledge.defaults import settle_defaults
-from ascad.knowledge.restart import with_restart_flags
 from ascad.loader import LoadedConf, LoadOptions, conf_from_text, load_conf
 from ascad.report import terminal
 from ascad.report.jsonout import difference_to_dict

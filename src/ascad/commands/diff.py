@@ -10,12 +10,11 @@ import argparse
 import asyncio
 import sys
 
+from ascad.annotate import settle_defaults, with_restart_flags
 from ascad.commands import common
 from ascad.compare import compare, unmatched_patterns
 from ascad.errors import AscadError
 from ascad.expected import resolve_settings
-from ascad.knowledge.defaults import settle_defaults
-from ascad.knowledge.restart import with_restart_flags
 from ascad.loader import is_runtime_spec, load_conf, template_note_tuples, warning_dicts
 from ascad.report import jsonout, terminal
 

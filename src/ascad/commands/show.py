@@ -21,11 +21,11 @@ from ascad.conf.model import Param, Setting, Stanza
 from ascad.conf.render import render
 from ascad.conf.values import DURATION_KEYS
 from ascad.errors import AscadError
-from ascad.knowledge.defaults import same_default
 from ascad.knowledge.table import (
     next_schema_after,
     parse_build,
     pattern_of,
+    same_default,
     version_key,
     versions_of,
 )

@@ -280,3 +280,15 @@ def unit_kind(path: str) -> str:
     Taken from the newest schema that has the parameter; ``plain`` when no schema knows it.
     """
     return known_unit(path) or "plain"
+
+
+def same_default(value: str, default: str) -> bool:
+    """Equal, or the same huge integer: a JSON number over 2**53 (u64 max) comes back rounded."""
+    if value == default:
+        return True
+    if value.isdigit() and len(value) > 15:
+        try:
+            return float(value) == float(default)
+        except ValueError:
+            return False
+    return False

@@ -33,6 +33,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from ascad.annotate import restart_flag
 from ascad.compare import (
     CHANGED,
     ONLY_LEFT,
@@ -47,8 +48,7 @@ from ascad.compare import (
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Setting, Stanza
 from ascad.errors import AscadError
-from ascad.knowledge.defaults import same_default
-from ascad.knowledge.restart import restart_flag
+from ascad.knowledge.table import same_default
 from ascad.runtime.mapping import (
     DEFAULT_SYSLOG_PATHS,
     derived_value_rule,

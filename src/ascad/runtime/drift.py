@@ -200,6 +200,13 @@ def drift(
             return True
         return False
 
+    def conf_only(path: str, s: Setting, note: str) -> None:
+        """A conf line with nothing to match on the node: one ``only_left`` difference."""
+        if not skip(path):
+            diffs.append(
+                Difference(path, ONLY_LEFT, s.value, None, s.line, None, stanza=s.stanza, note=note)
+            )
+
     for path, s in conf.settings.items():
         if _under(path, gone):
             continue
@@ -234,58 +241,29 @@ def drift(
             kind = prefixes[-1][1] if prefixes else "plain"
             if kind in ("named", "typed") or "." not in path or _is_named_stanza(path):
                 gone.append(path)
-                if not skip(path):
-                    diffs.append(
-                        Difference(
-                            path,
-                            ONLY_LEFT,
-                            s.value,
-                            None,
-                            s.line,
-                            None,
-                            stanza=True,
-                            note="not on the node",
-                        )
-                    )
+                conf_only(path, s, "not on the node")
             continue
         if split_path(path)[-1].startswith("context["):
             # log/ID lists every context the server knows; one it does not list is unknown to
             # it, and cfg.c stops startup on an unknown logging context.
-            if not skip(path):
-                diffs.append(
-                    Difference(
-                        path,
-                        ONLY_LEFT,
-                        s.value,
-                        None,
-                        s.line,
-                        None,
-                        note=f"the node (server {snap.build}) does not list this log context: "
-                        "it would refuse this line at its next restart",
-                    )
-                )
+            conf_only(
+                path,
+                s,
+                f"the node (server {snap.build}) does not list this log context: "
+                "it would refuse this line at its next restart",
+            )
             continue
         if _is_element(path) is not None:
-            if not skip(path):
-                diffs.append(
-                    Difference(path, ONLY_LEFT, s.value, None, s.line, None, note="not on the node")
-                )
+            conf_only(path, s, "not on the node")
             continue
         info = table.lookup(path) if table is not None else None
         if table is not None and info is None and _known_elsewhere(path):
-            if not skip(path):
-                diffs.append(
-                    Difference(
-                        path,
-                        ONLY_LEFT,
-                        s.value,
-                        None,
-                        s.line,
-                        None,
-                        note=f"not a parameter of server {snap.build}: the node would refuse "
-                        "this line at its next restart",
-                    )
-                )
+            conf_only(
+                path,
+                s,
+                f"not a parameter of server {snap.build}: the node would refuse "
+                "this line at its next restart",
+            )
             continue
         unchecked.append(Unchecked(path, s.line, "the node does not print it"))
 

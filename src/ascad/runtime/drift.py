@@ -207,6 +207,22 @@ def drift(
                 Difference(path, ONLY_LEFT, s.value, None, s.line, None, stanza=s.stanza, note=note)
             )
 
+    def node_only(path: str, r: Setting) -> None:
+        """Something the node has and the conf lacks: one ``only_right`` difference."""
+        if not skip(path):
+            diffs.append(
+                Difference(
+                    path,
+                    ONLY_RIGHT,
+                    None,
+                    r.value,
+                    None,
+                    None,
+                    stanza=r.stanza,
+                    note="on the node, not in the conf",
+                )
+            )
+
     for path, s in conf.settings.items():
         if _under(path, gone):
             continue
@@ -276,35 +292,13 @@ def drift(
         if element is not None:
             parent, base = element
             prefix = f"{parent}.{base}["
-            if any(p.startswith(prefix) for p in conf.settings) and not skip(path):
-                diffs.append(
-                    Difference(
-                        path,
-                        ONLY_RIGHT,
-                        None,
-                        r.value,
-                        None,
-                        None,
-                        note="on the node, not in the conf",
-                    )
-                )
+            if any(p.startswith(prefix) for p in conf.settings):
+                node_only(path, r)
             continue
         if r.stanza:
             if _is_named_stanza(path):
                 reported.append(path)
-                if not skip(path):
-                    diffs.append(
-                        Difference(
-                            path,
-                            ONLY_RIGHT,
-                            None,
-                            r.value,
-                            None,
-                            None,
-                            stanza=True,
-                            note="on the node, not in the conf",
-                        )
-                    )
+                node_only(path, r)
             continue
         if table is None or path.split(".")[0] == "logging":
             continue

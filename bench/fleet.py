@@ -86,8 +86,8 @@ def conf_text(i: int, drift: bool) -> str:
 async def serve(n: int, drift: bool) -> None:
     """Child: start N emulated nodes, print the seed's port, run until stdin closes."""
     sys.path.insert(0, str(ROOT / "src"))
-    from ascad.emulator import cluster as emu
-    from ascad.emulator.node import EmulatedNode
+    from ascad.lab.emulator import cluster as emu
+    from ascad.lab.emulator.node import EmulatedNode
 
     nodes = [EmulatedNode(conf_text(i, drift), source=f"n{i}.conf") for i in range(n)]
     cluster = await emu.start(nodes)

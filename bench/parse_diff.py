@@ -9,7 +9,7 @@ import statistics
 import time
 from pathlib import Path
 
-from ascad.compare import compare
+from ascad.compare.diff import compare
 from ascad.conf.flatten import flatten
 from ascad.conf.parser import parse_text
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from lines import Lines
 
+from ascad.compare.drift import drift
 from ascad.conf.flatten import flatten
 from ascad.conf.parser import parse_file
-from ascad.runtime.drift import drift
 from ascad.runtime.info import InfoClient
 from ascad.runtime.snapshot import take_snapshot
 

@@ -25,9 +25,9 @@ import pytest
 from aiohttp import web
 
 from ascad.cli import main
-from ascad.emulator import cluster as ec
-from ascad.emulator.node import EmulatedNode
-from ascad.emulator.server import EmulatorCluster
+from ascad.lab.emulator import cluster as ec
+from ascad.lab.emulator.node import EmulatedNode
+from ascad.lab.emulator.server import EmulatorCluster
 from ascad.runtime.info import InfoClient
 from ascad.sources import FetchedText, fetch_text, parse_source
 

@@ -16,8 +16,8 @@ import pytest
 
 from ascad.agent.daemon import Agent
 from ascad.agent.settings import load_settings
-from ascad.emulator import cluster as ec
-from ascad.riemann_sink import RiemannSink
+from ascad.lab.emulator import cluster as ec
+from ascad.lab.riemann_sink import RiemannSink
 from ascad.runtime.info import InfoClient
 from tests.helpers import AGENT_CONF, commit_file, init_repo
 

@@ -30,7 +30,7 @@ from ascad.agent.cycle import STALE_TEMP_SECONDS, CycleRunner, load_status, save
 from ascad.agent.daemon import Agent
 from ascad.agent.settings import SettingsError, load_settings
 from ascad.commands.check import render_text
-from ascad.emulator import cluster as ec
+from ascad.lab.emulator import cluster as ec
 from tests.helpers import (
     AGENT_CONF,
     ThreadedNode,
@@ -475,7 +475,7 @@ def test_check_report_says_1_difference() -> None:
     import io
 
     from ascad.agent.cycle import CheckResult, CycleResult
-    from ascad.compare import Difference
+    from ascad.compare.diff import Difference
 
     diff = Difference("service.proto-fd-max", "changed", "1", "2", 4, None)
     cycle = CycleResult(
@@ -512,7 +512,7 @@ def test_events_of_a_huge_cycle_stay_under_the_udp_limit() -> None:
     """Every field as the issue gives it, and one Msg with all three events under 16384 bytes,
     even with 10,000 differences per check, a very long reason and 200 skipped masters."""
     from ascad.agent.cycle import CheckResult, CycleResult, build_events
-    from ascad.compare import Difference
+    from ascad.compare.diff import Difference
     from ascad.report.riemann import UDP_MAX_BYTES, encode_msg
 
     s = load_settings(data={**LOOP, "agent": {"node_name": "aero-1", "interval": "6h"}}, env={})

@@ -330,7 +330,7 @@ def test_template_notes_explain_a_difference_from_the_else_branch(
 
 def test_http_source_on_an_aerospike_port_gets_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
     """An Aerospike node reads an HTTP request as a bad message header and hangs up."""
-    from ascad.emulator.cluster import load_node
+    from ascad.lab.emulator.cluster import load_node
 
     conf = str(FIXTURES / "confs" / "server-8.1-dev.conf")
     rc, port = cli_against_node(

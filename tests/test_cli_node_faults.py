@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from ascad.cli import main
-from ascad.emulator.cluster import load_node
-from ascad.emulator.server import EmulatorCluster
+from ascad.lab.emulator.cluster import load_node
+from ascad.lab.emulator.server import EmulatorCluster
 from tests.helpers import FIXTURES, ROOT, cli_against_node, free_port, node_url, subprocess_env
 
 CONF = str(FIXTURES / "confs" / "server-8.1-dev.conf")
@@ -118,7 +118,7 @@ def test_port_where_nothing_listens(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_tls_port_read_in_clear_text_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    from ascad.emulator.server import ServerTls
+    from ascad.lab.emulator.server import ServerTls
 
     rc, port = cli_against_node(
         load_node(CONF, build="8.1.2.2"),

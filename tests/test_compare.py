@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ascad.compare import CHANGED, ONLY_LEFT, ONLY_RIGHT, compare, matches_any
+from ascad.compare.diff import CHANGED, ONLY_LEFT, ONLY_RIGHT, compare, matches_any
 from ascad.conf.flatten import flatten
 from ascad.conf.model import WILDCARD
 from ascad.conf.parser import parse_text

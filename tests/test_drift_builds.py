@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ascad.emulator.node import EmulatedNode
+from ascad.lab.emulator.node import EmulatedNode
 from tests.helpers import cli_against_node, info_on_first, node_url
 
 BUILDS = ["4.9.0.10", "5.7.0.17", "6.4.0.1", "7.0.0.0", "7.2.0.1", "8.1.2.2"]

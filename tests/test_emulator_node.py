@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ascad.emulator import cluster as emu_cluster
-from ascad.emulator.defaults import log_contexts
-from ascad.emulator.node import EmulatedNode, load_node
+from ascad.lab.emulator import cluster as emu_cluster
+from ascad.lab.emulator.defaults import log_contexts
+from ascad.lab.emulator.node import EmulatedNode, load_node
 from tests.helpers import CONFS, FIXTURES
 
 RUNTIME = FIXTURES / "runtime"

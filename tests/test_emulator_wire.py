@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ascad.emulator.replay import ReplayHandler, read_capture
-from ascad.emulator.server import EmulatorCluster, EmulatorNode, Security, version_tuple
 from ascad.errors import AscadError
+from ascad.lab.emulator.replay import ReplayHandler, read_capture
+from ascad.lab.emulator.server import EmulatorCluster, EmulatorNode, Security, version_tuple
 from ascad.runtime import admin
 from ascad.runtime.address import parse_peers
 from ascad.runtime.info import InfoClient

@@ -6,11 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ascad.compare import compare
-from ascad.conf.flatten import flatten
-from ascad.conf.parser import parse_text
-from ascad.errors import AscadError
-from ascad.expected import (
+from ascad.compare.diff import compare
+from ascad.compare.expected import (
     DEFAULT_PER_NODE,
     STORAGE_PATHS,
     CompareSettings,
@@ -19,6 +16,9 @@ from ascad.expected import (
     load_settings,
     resolve_settings,
 )
+from ascad.conf.flatten import flatten
+from ascad.conf.parser import parse_text
+from ascad.errors import AscadError
 
 NODE = """
 service {

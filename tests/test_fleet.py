@@ -10,13 +10,7 @@ from typing import Any
 
 import pytest
 
-from ascad.conf.flatten import flatten
-from ascad.conf.parser import parse_text
-from ascad.emulator import cluster as emu
-from ascad.emulator.node import EmulatedNode
-from ascad.errors import AscadError
-from ascad.expected import CompareSettings
-from ascad.fleet import (
+from ascad.checks.fleet import (
     FleetOptions,
     NodeConfig,
     analyse,
@@ -24,6 +18,12 @@ from ascad.fleet import (
     gather_nodes,
     run_fleet,
 )
+from ascad.compare.expected import CompareSettings
+from ascad.conf.flatten import flatten
+from ascad.conf.parser import parse_text
+from ascad.errors import AscadError
+from ascad.lab.emulator import cluster as emu
+from ascad.lab.emulator.node import EmulatedNode
 from ascad.report.fleet_json import SCHEMA, report_to_dict
 from ascad.report.fleet_text import render
 from ascad.runtime.info import InfoClient

@@ -14,12 +14,19 @@ from typing import Any
 
 import pytest
 
+from ascad.checks.fleet import (
+    FleetOptions,
+    NodeConfig,
+    NodeLogin,
+    analyse,
+    run_fleet,
+    source_identity,
+)
 from ascad.cli import main
+from ascad.compare.expected import CompareSettings
 from ascad.conf.flatten import flatten
 from ascad.conf.parser import parse_text
 from ascad.errors import AscadError
-from ascad.expected import CompareSettings
-from ascad.fleet import FleetOptions, NodeConfig, NodeLogin, analyse, run_fleet, source_identity
 from tests.helpers import CONFS, ROOT, run_cli
 
 PATTERNS = CompareSettings().peer_patterns()

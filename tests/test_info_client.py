@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from ascad.emulator.server import EmulatorCluster, Security, ServerTls, User
 from ascad.errors import AscadError
+from ascad.lab.emulator.server import EmulatorCluster, Security, ServerTls, User
 from ascad.runtime import admin
 from ascad.runtime.address import (
     format_peers,

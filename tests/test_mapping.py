@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ascad.compare.drift import drift
 from ascad.conf.flatten import flatten
 from ascad.conf.parser import parse_text
 from ascad.conf.render import render
-from ascad.emulator.replay import ReplayHandler
-from ascad.runtime.drift import drift
+from ascad.lab.emulator.replay import ReplayHandler
 from ascad.runtime.mapping import flat_to_tree, runtime_to_flat, split_path
 from ascad.runtime.snapshot import (
     RuntimeSnapshot,

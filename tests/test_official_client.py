@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from ascad.emulator.replay import ReplayHandler, read_capture
-from ascad.emulator.server import EmulatorCluster, Security
+from ascad.lab.emulator.replay import ReplayHandler, read_capture
+from ascad.lab.emulator.server import EmulatorCluster, Security
 
 aerospike = pytest.importorskip("aerospike")
 exception = pytest.importorskip("aerospike.exception")

@@ -12,13 +12,13 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ascad.compare import compare
+from ascad.checks.validate import validate_tree
+from ascad.compare.diff import compare
 from ascad.conf.flatten import flatten
 from ascad.conf.model import ConfTree, Param, Stanza
 from ascad.conf.parser import parse_bytes, parse_text
 from ascad.conf.render import render
 from ascad.errors import ConfSyntaxError
-from ascad.knowledge.validate import validate_tree
 
 WHERE = re.compile(r"^f\.conf(?::(\d+):(\d+))?: \S")
 

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ascad.errors import AscadError
+from ascad.lab.riemann_sink import RiemannSink
 from ascad.report.riemann import (
     DESCRIPTION_BUDGET,
     UDP_MAX_BYTES,
@@ -29,7 +30,6 @@ from ascad.report.riemann import (
     frame,
 )
 from ascad.report.riemann_proto import Event, Msg
-from ascad.riemann_sink import RiemannSink
 from tests.helpers import free_port
 
 C_CLIENT = Path("/usr/bin/riemann-client")
@@ -598,7 +598,7 @@ def test_standalone_sink_prints_json_lines() -> None:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "ascad.riemann_sink",
+            "ascad.lab.riemann_sink",
             "--port",
             "0",
             "--count",

@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 
 from ascad.cli import main
-from ascad.compare import CHANGED, ONLY_LEFT, ONLY_RIGHT
+from ascad.compare.diff import CHANGED, ONLY_LEFT, ONLY_RIGHT
+from ascad.compare.drift import SET_AT_RUNTIME, drift, runtime_diff, table_for_build
 from ascad.conf.flatten import flatten
 from ascad.conf.parser import parse_text
-from ascad.emulator import cluster as emu
-from ascad.emulator.node import load_node
-from ascad.emulator.replay import ReplayHandler
-from ascad.emulator.server import EmulatorCluster
-from ascad.loader import LoadOptions
-from ascad.runtime.drift import SET_AT_RUNTIME, drift, runtime_diff, table_for_build
+from ascad.lab.emulator import cluster as emu
+from ascad.lab.emulator.node import load_node
+from ascad.lab.emulator.replay import ReplayHandler
+from ascad.lab.emulator.server import EmulatorCluster
 from ascad.runtime.info import InfoClient
 from ascad.runtime.snapshot import RuntimeSnapshot, kv_get, parse_kv
+from ascad.sources.loader import LoadOptions
 from tests.helpers import FIXTURES, cli_against_node, free_port, info_on_first, node_url
 
 RUNTIME = FIXTURES / "runtime"

@@ -10,7 +10,7 @@ range or enum and is written in a random equivalent spelling: size suffixes K/M/
 integers, s/m/h/d on durations, either case (section b of the facts), booleans in any case, a
 bare ``run-as-daemon``, random blanks between tokens and trailing comments.
 
-Each conf is parsed, loaded into an :class:`~ascad.emulator.node.EmulatedNode` of its build,
+Each conf is parsed, loaded into an :class:`~ascad.lab.emulator.node.EmulatedNode` of its build,
 served on 127.0.0.1 by the emulator's wire server, read back with ``read_node`` and compared with
 ``drift``. Then one dynamic parameter the conf sets gets another valid value (``set-config`` or
 ``log-set``): exactly one ``changed`` difference at that path, at the conf's line, with
@@ -32,15 +32,15 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ascad.compare import CHANGED, SET_AT_RUNTIME
+from ascad.compare.diff import CHANGED, SET_AT_RUNTIME
+from ascad.compare.drift import Unchecked, drift, read_node, table_for_build
 from ascad.conf.paths import segment_parts, split_path
 from ascad.conf.values import canonical_token
-from ascad.emulator.cluster import running
-from ascad.emulator.node import EmulatedNode
 from ascad.knowledge.table import ParamInfo, ParamTable, pattern_of, table_for
-from ascad.loader import LoadedConf, conf_from_text
-from ascad.runtime.drift import Unchecked, drift, read_node, table_for_build
+from ascad.lab.emulator.cluster import running
+from ascad.lab.emulator.node import EmulatedNode
 from ascad.runtime.info import InfoClient
+from ascad.sources.loader import LoadedConf, conf_from_text
 
 BUILDS = ("6.4.0.1", "7.2.0.1", "8.1.2.2")
 

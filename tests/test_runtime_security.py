@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from ascad.cli import main
-from ascad.emulator.cluster import load_node, running
-from ascad.emulator.server import Security, User
+from ascad.lab.emulator.cluster import load_node, running
+from ascad.lab.emulator.server import Security, User
 from ascad.runtime.info import InfoClient
 from ascad.runtime.snapshot import take_snapshot
 from tests.helpers import FIXTURES, cli_against_node

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ascad.emulator.cluster import load_node
-from ascad.emulator.node import EmulatedNode
+from ascad.lab.emulator.cluster import load_node
+from ascad.lab.emulator.node import EmulatedNode
 from tests.helpers import FIXTURES, cli_against_node, node_url
 from tests.test_validate import sample_versions
 

@@ -11,9 +11,9 @@ from typing import TypeVar
 
 from ascad.cli import main
 from ascad.conf.parser import parse_text
-from ascad.emulator.node import load_node
-from ascad.emulator.replay import ReplayHandler
-from ascad.emulator.server import EmulatorCluster
+from ascad.lab.emulator.node import load_node
+from ascad.lab.emulator.replay import ReplayHandler
+from ascad.lab.emulator.server import EmulatorCluster
 from tests.helpers import FIXTURES, call_with_emulated, info_on_first, node_url
 
 T = TypeVar("T")

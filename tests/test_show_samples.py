@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from ascad.checks.validate import validate_tree
 from ascad.cli import main
 from ascad.commands.show import not_conf_reason, render_snapshot
+from ascad.compare.drift import drift, read_node, table_for_build
 from ascad.conf.flatten import flatten
 from ascad.conf.parser import parse_text
-from ascad.emulator.cluster import load_node, running
 from ascad.knowledge.table import table_for
-from ascad.knowledge.validate import validate_tree
-from ascad.runtime.drift import drift, read_node, table_for_build
+from ascad.lab.emulator.cluster import load_node, running
 from ascad.runtime.snapshot import RuntimeSnapshot
 from tests.helpers import FIXTURES, cli_against_node, node_url
 from tests.test_samples_runtime import build_of
@@ -119,7 +119,7 @@ def test_saved_show_output_diffs_clean_through_the_cli(
 def test_show_of_real_captures_is_valid_with_zero_drift(capture: str, show_all: bool) -> None:
     """The same over the real captured answers (replayed byte for byte). The 6.4 excerpts are
     left out: they hold only a few keys per context, not a node's whole configuration."""
-    from ascad.emulator.server import EmulatorCluster
+    from ascad.lab.emulator.server import EmulatorCluster
     from tests.test_runtime_drift import replay
 
     async def go() -> RuntimeSnapshot:

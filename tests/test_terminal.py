@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ascad.compare import CHANGED, SET_AT_RUNTIME, CompareResult, Difference
+from ascad.compare.diff import CHANGED, SET_AT_RUNTIME, CompareResult, Difference
+from ascad.compare.drift import SET_AT_RUNTIME_NOTE
 from ascad.report.fleet_text import _golden_lines
 from ascad.report.terminal import difference_line, render_differences
-from ascad.runtime.drift import SET_AT_RUNTIME_NOTE
 
 NODE = "aerospike://127.0.0.1:3000"
 

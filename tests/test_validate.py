@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from ascad.checks.validate import Problem, validate_tree
 from ascad.cli import main
 from ascad.conf.parser import parse_file, parse_text
-from ascad.knowledge.validate import Problem, validate_tree
 from tests.helpers import call_with_emulated, run_cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -453,8 +453,8 @@ def test_validate_a_node_address_says_to_use_server(capsys: pytest.CaptureFixtur
 def test_validate_server_over_tls_takes_the_tls_options(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from ascad.emulator.cluster import load_node
-    from ascad.emulator.server import EmulatorCluster, ServerTls
+    from ascad.lab.emulator.cluster import load_node
+    from ascad.lab.emulator.server import EmulatorCluster, ServerTls
 
     tls_dir = FIXTURES / "tls"
     conf = str(CONFS / "server-8.1-dev.conf")

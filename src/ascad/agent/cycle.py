@@ -5,7 +5,7 @@ Checks (docs/agent.md):
 - ``runtime`` on every node: the node's aerospike.conf against its own running config. Per-node
   paths are *not* skipped here: a node's own addresses must match what it runs.
 - ``golden`` on the master: its aerospike.conf against the golden source (git, GitLab, file),
-  skipping the expected per-node differences (``[compare]``, :mod:`ascad.expected`).
+  skipping the expected per-node differences (``[compare]``, :mod:`ascad.compare.expected`).
 - ``peer`` on each slave: its aerospike.conf against the master's, fetched from the master's
   agent (``GET /v1/config`` with the bearer token; the last ETag is sent as If-None-Match and a
   304 reuses the text already held), skipping the expected per-node differences.
@@ -32,13 +32,13 @@ from yarl import URL
 
 from ascad.agent import roles
 from ascad.agent.settings import AgentSettings
-from ascad.annotate import settle_defaults, with_restart_flags
-from ascad.compare import CompareResult, Difference, compare
+from ascad.compare.annotate import settle_defaults, with_restart_flags
+from ascad.compare.diff import CompareResult, Difference, compare
 from ascad.errors import AscadError
-from ascad.loader import LoadedConf, LoadOptions, conf_from_text, load_conf
 from ascad.report import terminal
 from ascad.report.jsonout import difference_to_dict
 from ascad.sources.http import http_get
+from ascad.sources.loader import LoadedConf, LoadOptions, conf_from_text, load_conf
 from ascad.sources.spec import decode_text
 
 log = logging.getLogger("ascad.agent")
@@ -253,14 +253,14 @@ class CycleRunner:
         }
 
     def compare_settings(self) -> Any:
-        from ascad.expected import parse_settings
+        from ascad.compare.expected import parse_settings
 
         return parse_settings({"compare": self.settings.compare}, self.settings.source)
 
     async def local_node(self) -> LocalNode:
         """The local node's id, cluster name and peers list, in one info request (the client
         the runtime check uses too: same address, login and TLS files)."""
-        from ascad.runtime.drift import node_client
+        from ascad.compare.drift import node_client
 
         s = self.settings
         try:
@@ -290,7 +290,7 @@ class CycleRunner:
     # -- checks --
 
     async def check_runtime(self) -> CheckResult:
-        from ascad.runtime.drift import runtime_diff
+        from ascad.compare.drift import runtime_diff
 
         s = self.settings
         patterns = self.compare_settings().own_patterns()

@@ -15,7 +15,7 @@ Rules, and the reason for each:
   leaks. TLS private keys are files by nature (``*_key`` paths).
 - A server that listens on anything but loopback must have a token: otherwise anyone who can reach
   the port reads the node's conf.
-- The ``[compare]`` section (expected per-node differences) belongs to :mod:`ascad.expected`; it
+- The ``[compare]`` section (expected per-node differences) belongs to :mod:`ascad.compare.expected`; it
   is kept here as read and handed over untouched.
 """
 
@@ -41,7 +41,7 @@ DISCOVERY = ("aerospike", "static")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 TRANSPORTS = ("tcp", "udp")
 ENV_PREFIX = "ASCAD_"
-#: The agent's tables (``[compare]`` belongs to ascad.expected).
+#: The agent's tables (``[compare]`` belongs to ascad.compare.expected).
 SECTIONS = ("agent", "aerospike", "golden", "peers", "server", "riemann")
 
 
@@ -108,7 +108,7 @@ class AgentSettings:
     riemann_tls_key: str = ""
     riemann_ttl_factor: float = 2.5
     riemann_timeout: float = 5.0
-    # [compare], for ascad.expected
+    # [compare], for ascad.compare.expected
     compare: dict[str, Any] = field(default_factory=dict)
     # where the settings came from
     source: str = "<defaults>"
@@ -571,7 +571,7 @@ def validate(s: AgentSettings, *, serving: bool = True) -> list[str]:
     if not s.riemann_ttl_factor >= 1:
         bad("riemann_ttl_factor", "must be at least 1 (events would expire between cycles)")
     try:
-        from ascad.expected import parse_settings
+        from ascad.compare.expected import parse_settings
 
         parse_settings({"compare": s.compare}, where)
     except AscadError as exc:

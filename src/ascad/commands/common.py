@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ascad.errors import AscadError
-from ascad.loader import LoadOptions
+from ascad.sources.loader import LoadOptions
 
 
 def add_colour_argument(parser: argparse.ArgumentParser) -> None:

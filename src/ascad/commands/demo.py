@@ -1,4 +1,4 @@
-"""`ascad demo`: a local emulated cluster showing ascad at work (see ascad.demo)."""
+"""`ascad demo`: a local emulated cluster showing ascad at work (see ascad.lab.demo)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ascad.demo import run_demo
+    from ascad.lab.demo import run_demo
 
     return asyncio.run(
         run_demo(sys.stdout, colour=use_colour(sys.stdout, args.color), keep=args.keep)

@@ -10,13 +10,13 @@ import argparse
 import asyncio
 import sys
 
-from ascad.annotate import settle_defaults, with_restart_flags
 from ascad.commands import common
-from ascad.compare import compare, unmatched_patterns
+from ascad.compare.annotate import settle_defaults, with_restart_flags
+from ascad.compare.diff import compare, unmatched_patterns
+from ascad.compare.expected import resolve_settings
 from ascad.errors import AscadError
-from ascad.expected import resolve_settings
-from ascad.loader import is_runtime_spec, load_conf, template_note_tuples, warning_dicts
 from ascad.report import jsonout, terminal
+from ascad.sources.loader import is_runtime_spec, load_conf, template_note_tuples, warning_dicts
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +68,7 @@ async def _run(args: argparse.Namespace) -> int:
         peers = is_runtime_spec(args.left) and is_runtime_spec(args.right)
     ignore = settings.peer_patterns() if peers else settings.own_patterns()
     if is_runtime_spec(args.left) or is_runtime_spec(args.right):
-        from ascad.runtime.drift import runtime_diff
+        from ascad.compare.drift import runtime_diff
 
         outcome = await runtime_diff(
             args.left, args.right, options, common.node_options(args), ignore

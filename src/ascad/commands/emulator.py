@@ -1,6 +1,6 @@
 """``ascad emulator CONF...``: run emulated Aerospike nodes on loopback until SIGINT/SIGTERM.
 
-Each conf file becomes one node (``ascad.emulator.node``) answering the real info protocol on
+Each conf file becomes one node (``ascad.lab.emulator.node``) answering the real info protocol on
 127.0.0.1; one line per node, ``node-id host:port conf``, is printed once all ports are bound, so
 scripts can read where to connect. ``--security USER:PASSWORD_FILE`` turns security on with one
 user whose password is the file's first line (never given on the command line).
@@ -17,9 +17,9 @@ import signal
 import ssl
 import sys
 
-from ascad.emulator import cluster as emu_cluster
-from ascad.emulator.server import Security, ServerTls
 from ascad.errors import AscadError
+from ascad.lab.emulator import cluster as emu_cluster
+from ascad.lab.emulator.server import Security, ServerTls
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

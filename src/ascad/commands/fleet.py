@@ -14,10 +14,10 @@ import argparse
 import asyncio
 import sys
 
+from ascad.checks.fleet import DEFAULT_CONCURRENCY, FleetOptions, NodeLogin, run_fleet
 from ascad.commands import common
+from ascad.compare.expected import resolve_settings
 from ascad.errors import AscadError
-from ascad.expected import resolve_settings
-from ascad.fleet import DEFAULT_CONCURRENCY, FleetOptions, NodeLogin, run_fleet
 from ascad.report import fleet_text, jsonout, terminal
 from ascad.report.fleet_json import report_to_dict
 

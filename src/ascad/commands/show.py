@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ascad.commands import common
+from ascad.compare.drift import read_node, table_for_build
 from ascad.conf.model import Param, Setting, Stanza
 from ascad.conf.render import render
 from ascad.conf.values import DURATION_KEYS
@@ -29,10 +30,9 @@ from ascad.knowledge.table import (
     version_key,
     versions_of,
 )
-from ascad.loader import is_runtime_spec
-from ascad.runtime.drift import read_node, table_for_build
 from ascad.runtime.mapping import flat_to_tree, runtime_default_rule, runtime_to_flat
 from ascad.runtime.snapshot import RuntimeSnapshot
+from ascad.sources.loader import is_runtime_spec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -20,13 +20,13 @@ import json
 import sys
 from typing import Any
 
+from ascad.checks.validate import Problem, validate_tree
 from ascad.commands import common
 from ascad.conf.flatten import flatten
 from ascad.conf.parser import parse_file
 from ascad.errors import AscadError, ConfSyntaxError
 from ascad.knowledge.table import parse_build, schema_version_for, schema_versions, version_key
-from ascad.knowledge.validate import Problem, validate_tree
-from ascad.loader import is_runtime_spec
+from ascad.sources.loader import is_runtime_spec
 
 SCHEMA = "ascad.validate/1"
 
@@ -53,8 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 async def server_build(address: str, args: argparse.Namespace) -> str:
     """The build a running node reports (info command ``build``, e.g. ``8.1.2.2``); login and TLS
     as for ``ascad diff`` (``--user``, ``--password-file``, ``--tls-ca/--tls-cert/--tls-key``)."""
+    from ascad.compare.drift import node_client
     from ascad.runtime.address import parse_address
-    from ascad.runtime.drift import node_client
 
     node = parse_address(address)
     opts = common.node_options(args)

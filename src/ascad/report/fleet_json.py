@@ -1,12 +1,12 @@
-"""``ascad fleet --format json``: a :class:`~ascad.fleet.FleetReport` as the documented
+"""``ascad fleet --format json``: a :class:`~ascad.checks.fleet.FleetReport` as the documented
 ``ascad.fleet/1`` document (docs/fleet.md); the HTML page is rendered from the same document."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ascad.checks.fleet import FleetReport
 from ascad.conf.model import display
-from ascad.fleet import FleetReport
 from ascad.report.jsonout import difference_to_dict
 
 SCHEMA = "ascad.fleet/1"

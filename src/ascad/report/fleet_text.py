@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ascad.compare import CHANGED, ONLY_LEFT, ONLY_RIGHT, SET_AT_RUNTIME, Difference
+from ascad.checks.fleet import FleetReport, ValueHolders
+from ascad.compare.diff import CHANGED, ONLY_LEFT, ONLY_RIGHT, SET_AT_RUNTIME, Difference
 from ascad.conf.model import display
-from ascad.fleet import FleetReport, ValueHolders
 from ascad.report.terminal import (
     BOLD,
     DIM,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ascad.compare import CompareResult, Difference
+from ascad.compare.diff import CompareResult, Difference
 from ascad.conf.model import display
 
 SCHEMA = "ascad.diff/1"

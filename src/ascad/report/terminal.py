@@ -7,10 +7,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from ascad.compare import CHANGED, ONLY_LEFT, SET_AT_RUNTIME, CompareResult, Difference
+from ascad.compare.diff import CHANGED, ONLY_LEFT, SET_AT_RUNTIME, CompareResult, Difference
 from ascad.conf.model import display
 from ascad.conf.paths import parent_and_leaf
-from ascad.loader import is_runtime_spec
+from ascad.sources.loader import is_runtime_spec
 
 RED, GREEN, YELLOW, BOLD, DIM, RESET = (
     "\033[31m",

@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ascad.compare import glob_regex
+from ascad.compare.diff import glob_regex
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Param, Setting, Stanza
 from ascad.conf.paths import segment_parts, split_path

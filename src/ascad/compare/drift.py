@@ -33,8 +33,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from ascad.annotate import restart_flag
-from ascad.compare import (
+from ascad.compare.annotate import restart_flag
+from ascad.compare.diff import (
     CHANGED,
     ONLY_LEFT,
     ONLY_RIGHT,
@@ -494,7 +494,7 @@ async def runtime_diff(
     ignore: list[str] | tuple[str, ...] = (),
 ) -> DriftOutcome:
     """``ascad diff`` when one side (or both) is a running node."""
-    from ascad.loader import is_runtime_spec, load_conf, warning_dicts
+    from ascad.sources.loader import is_runtime_spec, load_conf, warning_dicts
 
     left_node, right_node = is_runtime_spec(left_spec), is_runtime_spec(right_spec)
     if left_node and right_node:

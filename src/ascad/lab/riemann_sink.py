@@ -12,7 +12,7 @@ It speaks Riemann's wire protocol as the real server does (riemann/riemann
 
 Run standalone, it prints each event as one JSON line::
 
-    python -m ascad.riemann_sink --port 5555
+    python -m ascad.lab.riemann_sink --port 5555
 """
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ class RiemannSink:
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m ascad.riemann_sink",
+        prog="python -m ascad.lab.riemann_sink",
         description="A Riemann test server: prints each received event as one JSON line.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
@@ -286,7 +286,7 @@ async def _run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m ascad.riemann_sink``; returns the exit status."""
+    """Entry point of ``python -m ascad.lab.riemann_sink``; returns the exit status."""
     args = _parse_args(argv)
     try:
         asyncio.run(_run(args))

@@ -27,9 +27,9 @@ from ascad.conf import keys
 from ascad.conf.model import Param, Stanza
 from ascad.conf.parser import parse_text
 from ascad.conf.values import canonical_token
-from ascad.emulator import defaults as d
 from ascad.errors import AscadError
 from ascad.knowledge.table import ParamInfo
+from ascad.lab.emulator import defaults as d
 
 EDITION = "Aerospike Enterprise Edition"
 

@@ -1,7 +1,7 @@
 """Start N emulated nodes from N conf files on loopback ports, with their peers wired.
 
-Each :class:`~ascad.emulator.node.EmulatedNode` is a handler of the wire server
-(:class:`~ascad.emulator.server.EmulatorCluster`); once the ports are bound, every node learns
+Each :class:`~ascad.lab.emulator.node.EmulatedNode` is a handler of the wire server
+(:class:`~ascad.lab.emulator.server.EmulatorCluster`); once the ports are bound, every node learns
 its own address (``service-clear-std``) and the other nodes (``peers-clear-std``), as a real
 cluster's nodes learn each other through heartbeats. A node's ``peers-clear-std`` never lists
 itself (info-protocol-and-asadm.md section c).
@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 
-from ascad.emulator.node import EmulatedNode, load_node
-from ascad.emulator.server import EmulatorCluster, Security, ServerTls
+from ascad.lab.emulator.node import EmulatedNode, load_node
+from ascad.lab.emulator.server import EmulatorCluster, Security, ServerTls
 
 
 def load_nodes(

@@ -6,11 +6,11 @@ commands/fleet.py runs).
 Rules, and the reason for each:
 
 - **Grouping.** Two nodes are in one group when their canonical configs are identical after the
-  per-node paths (:mod:`ascad.expected`) and ``--ignore`` globs are dropped. The group key is a
+  per-node paths (:mod:`ascad.compare.expected`) and ``--ignore`` globs are dropped. The group key is a
   fingerprint: sha256 over the sorted ``(path, canonical value)`` pairs. Groups are numbered by
   size, biggest first (the majority is group 1), ties in node order.
 - **Matrix.** Nodes in one group have zero differences between them, so the node × node matrix
-  is computed per *group pair* (G² comparisons, not N²), each with :func:`ascad.compare.compare`
+  is computed per *group pair* (G² comparisons, not N²), each with :func:`ascad.compare.diff.compare`
   on the paths whose values differ, so a count means what ``ascad diff`` would list (a stanza on
   one side counts once).
 - **Parameters.** Per path, which value each group holds, the value held by most nodes first —
@@ -34,12 +34,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ascad.compare import CompareResult, compare
+from ascad.compare.diff import CompareResult, compare
+from ascad.compare.expected import PathMatcher
 from ascad.conf.model import FlatConfig, Setting
 from ascad.conf.paths import ancestors
 from ascad.errors import AscadError
-from ascad.expected import PathMatcher
-from ascad.loader import LoadedConf, LoadOptions, is_runtime_spec, load_conf
+from ascad.sources.loader import LoadedConf, LoadOptions, is_runtime_spec, load_conf
 
 CONF = "conf"
 RUNTIME = "runtime"
@@ -310,9 +310,9 @@ def golden_vs_runtime(
     golden: LoadedConf, node: NodeConfig, patterns: Sequence[str]
 ) -> CompareResult:
     """The golden conf against a running node, judged as conf-vs-runtime drift
-    (:func:`ascad.runtime.drift.drift`: logging ``any`` expanded, defaults and unverifiable
+    (:func:`ascad.compare.drift.drift`: logging ``any`` expanded, defaults and unverifiable
     paths not counted, a parameter set at runtime only is a finding), per-node paths skipped."""
-    from ascad.runtime.drift import drift, table_for_build
+    from ascad.compare.drift import drift, table_for_build
 
     assert node.snapshot is not None, "runtime_fetcher keeps every running node's snapshot"
     result, _unchecked = drift(

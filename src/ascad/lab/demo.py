@@ -24,9 +24,9 @@ from ascad.agent.cycle import CycleResult
 from ascad.agent.daemon import Agent
 from ascad.agent.settings import AgentSettings, load_settings
 from ascad.commands.check import render_text
-from ascad.emulator import cluster as emulator
 from ascad.errors import AscadError
-from ascad.riemann_sink import RiemannSink
+from ascad.lab.emulator import cluster as emulator
+from ascad.lab.riemann_sink import RiemannSink
 from ascad.runtime.info import InfoClient
 from ascad.sources.git import CACHE_ENV as GIT_CACHE_ENV
 from ascad.sources.template import render_template
@@ -92,8 +92,8 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def template_text() -> str:
-    """The demo's golden Salt/Jinja template (shipped in ascad.demo_data)."""
-    return resources.files("ascad.demo_data").joinpath("aerospike.conf.j2").read_text("utf-8")
+    """The demo's golden Salt/Jinja template (shipped in ascad.lab.demo_data)."""
+    return resources.files("ascad.lab.demo_data").joinpath("aerospike.conf.j2").read_text("utf-8")
 
 
 def node_vars(node_id: str, address: str) -> dict[str, object]:

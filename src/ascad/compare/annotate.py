@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ascad.compare import ONLY_LEFT, ONLY_RIGHT, CompareResult, Difference
+from ascad.compare.diff import ONLY_LEFT, ONLY_RIGHT, CompareResult, Difference
 from ascad.conf.model import FlatConfig
 from ascad.knowledge.table import ParamTable, same_default, table_for
 

@@ -1,0 +1,2 @@
+"""lab: stand-ins for the real world that ship with ascad (emulated Aerospike nodes, a Riemann
+server) and the demo that runs ascad against them. No pipeline stage imports this package."""

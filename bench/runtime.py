@@ -21,9 +21,9 @@ from lines import Lines
 
 from ascad.compare.drift import drift
 from ascad.conf.flatten import flatten
-from ascad.conf.parser import parse_file
 from ascad.runtime.info import InfoClient
 from ascad.runtime.snapshot import take_snapshot
+from ascad.sources.local import parse_file
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "tests" / "fixtures" / "runtime-confs" / "exporter-8.1.2.2.conf"

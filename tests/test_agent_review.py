@@ -29,8 +29,9 @@ from aiohttp import web
 from ascad.agent.cycle import STALE_TEMP_SECONDS, CycleRunner, load_status, save_status
 from ascad.agent.daemon import Agent
 from ascad.agent.settings import SettingsError, load_settings
-from ascad.commands.check import render_text
 from ascad.lab.emulator import cluster as ec
+from ascad.report.cycle_text import render_text
+from ascad.report.status import cycle_to_dict
 from tests.helpers import (
     AGENT_CONF,
     ThreadedNode,
@@ -408,7 +409,7 @@ def test_a_bug_in_the_peer_check_does_not_cost_the_runtime_check(tmp_path: Path)
 
 
 def test_events_keep_the_cluster_name_while_the_node_is_down(tmp_path: Path) -> None:
-    from ascad.agent.cycle import build_events
+    from ascad.agent.daemon import build_events
 
     async def main() -> None:
         s = _loop_settings(tmp_path, 0, tmp_path / "golden.conf", role="master")
@@ -431,7 +432,7 @@ def test_events_keep_the_cluster_name_while_the_node_is_down(tmp_path: Path) -> 
             attrs = {a.key: a.value for a in e.attributes}
             assert attrs["cluster"] == "cakery" and attrs["role"] == "master"
         # and after a restart, from the state file
-        save_status(s.state_dir, second.to_dict())
+        save_status(s.state_dir, cycle_to_dict(second))
         assert Agent(s, serve=False).runner.last_cluster == "cakery"
 
     (tmp_path / "aerospike.conf").write_text(AGENT_CONF.read_text())
@@ -474,7 +475,7 @@ def test_peer_fetches_do_not_follow_redirects(tmp_path: Path) -> None:
 def test_check_report_says_1_difference() -> None:
     import io
 
-    from ascad.agent.cycle import CheckResult, CycleResult
+    from ascad.checks.results import CheckResult, CycleResult
     from ascad.compare.diff import Difference
 
     diff = Difference("service.proto-fd-max", "changed", "1", "2", 4, None)
@@ -511,7 +512,8 @@ def test_check_with_bad_settings_exits_2_with_one_line_per_problem(tmp_path: Pat
 def test_events_of_a_huge_cycle_stay_under_the_udp_limit() -> None:
     """Every field as the issue gives it, and one Msg with all three events under 16384 bytes,
     even with 10,000 differences per check, a very long reason and 200 skipped masters."""
-    from ascad.agent.cycle import CheckResult, CycleResult, build_events
+    from ascad.agent.daemon import build_events
+    from ascad.checks.results import CheckResult, CycleResult
     from ascad.compare.diff import Difference
     from ascad.report.riemann import UDP_MAX_BYTES, encode_msg
 

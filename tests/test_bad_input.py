@@ -17,8 +17,9 @@ import pytest
 
 from ascad.cli import main
 from ascad.conf.flatten import flatten
-from ascad.conf.parser import parse_bytes, parse_file, parse_text, read_conf_bytes
-from ascad.errors import ConfSyntaxError
+from ascad.conf.parser import parse_bytes, parse_text
+from ascad.errors import ConfSyntaxError, SourceError
+from ascad.sources.local import parse_file, read_conf_bytes
 from tests.helpers import CONFS
 
 GOOD = b"service {\n    proto-fd-max 15000\n}\n"
@@ -166,7 +167,7 @@ def test_symlink_loop_dev_null_and_directory(
 def test_named_pipe_without_writer_is_refused_not_awaited(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    with pytest.raises(ConfSyntaxError, match=r"named pipe with no writer after 0\.2 s"):
+    with pytest.raises(SourceError, match=r"named pipe with no writer after 0\.2 s"):
         read_conf_bytes(fifo, fifo_timeout=0.2)
 
 
@@ -234,8 +235,8 @@ def test_second_storage_engine_warns_in_diff() -> None:
 
 def test_empty_name_and_stdin_twice(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["diff", "", str(SSD)]) == 2
-    assert _one_line_error(capsys, "'': empty file name")
+    assert _one_line_error(capsys, "'': empty source: give a path")
     assert main(["validate", "", "--server-version", "8.1"]) == 2
-    assert _one_line_error(capsys, "'': empty file name")
+    assert _one_line_error(capsys, "'': empty source: give a path")
     assert main(["diff", "-", "-"]) == 2
     assert "can be only one of LEFT and RIGHT" in _one_line_error(capsys, "'-' (stdin)")

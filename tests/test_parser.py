@@ -8,9 +8,10 @@ import pytest
 
 from ascad.conf.flatten import flatten
 from ascad.conf.model import Param, Stanza
-from ascad.conf.parser import parse_bytes, parse_file, parse_text
+from ascad.conf.parser import parse_bytes, parse_text
 from ascad.conf.render import render
-from ascad.errors import ConfSyntaxError
+from ascad.errors import ConfSyntaxError, SourceError
+from ascad.sources.local import parse_file
 from tests.helpers import CONFS
 
 
@@ -191,9 +192,9 @@ def test_bad_input_names_file_line_col(data: bytes, expected: str) -> None:
 
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:
-    with pytest.raises(ConfSyntaxError, match="no such file"):
+    with pytest.raises(SourceError, match="no such file"):
         parse_file(tmp_path / "nope.conf")
-    with pytest.raises(ConfSyntaxError, match="is a directory"):
+    with pytest.raises(SourceError, match="is a directory"):
         parse_file(tmp_path)
 
 
@@ -203,5 +204,5 @@ def test_huge_file_refused_quickly(tmp_path: Path) -> None:
         fh.write(b"service {\n")
         fh.write(b"  proto-fd-max 1\n" * (50 * 1024 * 1024 // 17))
         fh.write(b"}\n")
-    with pytest.raises(ConfSyntaxError, match="over 16 MiB is refused"):
+    with pytest.raises(SourceError, match="over 16 MiB is refused"):
         parse_file(big)

@@ -5,26 +5,43 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ascad.checks.pipeline import Comparison, Rules, compare_sources
 from ascad.cli import main
 from ascad.compare.diff import CHANGED, ONLY_LEFT, ONLY_RIGHT
-from ascad.compare.drift import SET_AT_RUNTIME, drift, runtime_diff, table_for_build
+from ascad.compare.drift import SET_AT_RUNTIME, drift
 from ascad.conf.flatten import flatten
 from ascad.conf.parser import parse_text
+from ascad.knowledge.table import table_or_none as table_for_build
 from ascad.lab.emulator import cluster as emu
 from ascad.lab.emulator.node import load_node
 from ascad.lab.emulator.replay import ReplayHandler
 from ascad.lab.emulator.server import EmulatorCluster
+from ascad.report.jsonout import comparison_to_dict
 from ascad.runtime.info import InfoClient
+from ascad.runtime.login import NodeLogin
 from ascad.runtime.snapshot import RuntimeSnapshot, kv_get, parse_kv
 from ascad.sources.loader import LoadOptions
 from tests.helpers import FIXTURES, cli_against_node, free_port, info_on_first, node_url
 
 RUNTIME = FIXTURES / "runtime"
 CONFS = FIXTURES / "runtime-confs"
-OPTS = {"timeout": 5.0}
+OPTS = NodeLogin(timeout=5.0)
+
+
+async def runtime_diff(
+    left: str, right: str, load: LoadOptions, login: NodeLogin, ignore: list[str]
+) -> Comparison:
+    """``ascad diff LEFT RIGHT`` through the pipeline, as the command runs it."""
+    return await compare_sources(left, right, load, login, Rules(ignore=tuple(ignore)))
+
+
+def doc(out: Comparison) -> dict[str, Any]:
+    """The comparison's ``ascad.diff/1`` document (what ``--format json`` prints)."""
+    return comparison_to_dict(out)
 
 
 def _service_node_id(directory: str, command: str) -> str:
@@ -94,19 +111,19 @@ def test_real_capture_with_matching_conf_has_zero_drift(capture: str) -> None:
     conf = str(CONFS / f"{capture}.conf")
     out = asyncio.run(_diff(replay(capture), conf))
     assert out.result.differences == [], out.result.differences
-    paths = {u["path"] for u in out.extra["unverifiable"]}
+    paths = {u["path"] for u in doc(out)["unverifiable"]}
     if capture != "mgmtlib-6.4-excerpts":
         assert "service.user" in paths and "service.group" in paths
-    assert out.extra["node"]["build"]
+    assert doc(out)["node"]["build"]
 
 
 def test_8_1_capture_unverifiable_lists_mod_lua_and_missing_network() -> None:
     out = asyncio.run(_diff(replay("exporter-8.1.2.2"), str(CONFS / "exporter-8.1.2.2.conf")))
-    by_path = {u["path"]: u for u in out.extra["unverifiable"]}
+    by_path = {u["path"]: u for u in doc(out)["unverifiable"]}
     assert by_path["mod-lua"]["line"] == 38
     assert "get-config:context=network" in by_path["network"]["reason"]
     # the warnings carry the same, for the terminal
-    assert any("mod-lua" in w["message"] for w in out.warnings)
+    assert any("mod-lua" in w["message"] for w in doc(out)["warnings"])
 
 
 def test_capture_detects_a_changed_conf_value_with_its_line(tmp_path: Path) -> None:
@@ -396,7 +413,7 @@ def test_data_in_memory_forces_post_write_queue_to_0(tmp_path: Path) -> None:
     stated.write_text(CONF_64_DIM % "        post-write-queue 512\n")
     out = asyncio.run(_emulated(str(stated), None, build="6.4.0.1"))
     assert out.result.differences == []
-    [u] = [u for u in out.extra["unverifiable"] if "post-write-queue" in u["path"]]
+    [u] = [u for u in doc(out)["unverifiable"] if "post-write-queue" in u["path"]]
     assert u["path"] == "namespace[dim].storage-engine.post-write-queue"
     assert "overrides" in u["reason"] and u["line"] == 10
 
@@ -447,7 +464,7 @@ def test_ldap_role_query_pattern_is_unverifiable(tmp_path: Path) -> None:
     )
     out = asyncio.run(_emulated(str(conf), None, build="6.4.0.1"))
     assert out.result.differences == []
-    [u] = [u for u in out.extra["unverifiable"] if "role-query-pattern" in u["path"]]
+    [u] = [u for u in doc(out)["unverifiable"] if "role-query-pattern" in u["path"]]
     assert u["line"] == 11 and "EE" in u["reason"]
 
 
@@ -484,7 +501,7 @@ def test_heartbeat_mtu_0_asks_for_the_interface_mtu(tmp_path: Path) -> None:
     conf.write_text(text % "0K")
     out = asyncio.run(_emulated(str(conf), None))
     assert out.result.differences == []
-    [u] = [u for u in out.extra["unverifiable"] if u["path"] == "network.heartbeat.mtu"]
+    [u] = [u for u in doc(out)["unverifiable"] if u["path"] == "network.heartbeat.mtu"]
     assert u["line"] == 5 and "derives" in u["reason"]
     conf.write_text(text % "9000")
     out = asyncio.run(_emulated(str(conf), "set-config:context=network;heartbeat.mtu=1400"))

@@ -33,13 +33,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ascad.compare.diff import CHANGED, SET_AT_RUNTIME
-from ascad.compare.drift import Unchecked, drift, read_node, table_for_build
+from ascad.compare.drift import Unchecked, drift
 from ascad.conf.paths import segment_parts, split_path
 from ascad.conf.values import canonical_token
 from ascad.knowledge.table import ParamInfo, ParamTable, pattern_of, table_for
+from ascad.knowledge.table import table_or_none as table_for_build
 from ascad.lab.emulator.cluster import running
 from ascad.lab.emulator.node import EmulatedNode
 from ascad.runtime.info import InfoClient
+from ascad.runtime.login import NodeLogin, read_node
 from ascad.sources.loader import LoadedConf, conf_from_text
 
 BUILDS = ("6.4.0.1", "7.2.0.1", "8.1.2.2")
@@ -501,7 +503,7 @@ class Outcome:
 
 
 async def _read_and_compare(conf: LoadedConf, port: int) -> Outcome:
-    snap = await read_node(f"aerospike://127.0.0.1:{port}", {"timeout": 5.0})
+    snap = await read_node(f"aerospike://127.0.0.1:{port}", NodeLogin(timeout=5.0))
     result, unchecked = drift(conf.tree, conf.flat, snap, table=table_for_build(snap.build))
     return Outcome(result.differences, unchecked)
 

@@ -12,11 +12,13 @@ import pytest
 from ascad.checks.validate import validate_tree
 from ascad.cli import main
 from ascad.commands.show import not_conf_reason, render_snapshot
-from ascad.compare.drift import drift, read_node, table_for_build
+from ascad.compare.drift import drift
 from ascad.conf.flatten import flatten
 from ascad.conf.parser import parse_text
 from ascad.knowledge.table import table_for
+from ascad.knowledge.table import table_or_none as table_for_build
 from ascad.lab.emulator.cluster import load_node, running
+from ascad.runtime.login import NodeLogin, read_node
 from ascad.runtime.snapshot import RuntimeSnapshot
 from tests.helpers import FIXTURES, cli_against_node, node_url
 from tests.test_samples_runtime import build_of
@@ -29,7 +31,7 @@ async def _snapshot(name: str, build: str) -> RuntimeSnapshot:
     node = load_node(str(FIXTURES / "confs" / name), build=build)
     async with running([node]) as cluster:
         spec = f"aerospike://127.0.0.1:{cluster.nodes[0].port}"
-        return await asyncio.wait_for(read_node(spec, {"timeout": 5}), 30)
+        return await asyncio.wait_for(read_node(spec, NodeLogin(timeout=5)), 30)
 
 
 @pytest.mark.parametrize("show_all", [False, True], ids=["default", "all"])
@@ -125,7 +127,7 @@ def test_show_of_real_captures_is_valid_with_zero_drift(capture: str, show_all: 
     async def go() -> RuntimeSnapshot:
         async with EmulatorCluster([replay(capture)]) as cluster:
             spec = f"aerospike://127.0.0.1:{cluster.nodes[0].port}"
-            return await asyncio.wait_for(read_node(spec, {"timeout": 5}), 30)
+            return await asyncio.wait_for(read_node(spec, NodeLogin(timeout=5)), 30)
 
     snap = asyncio.run(go())
     text = render_snapshot(snap, show_all=show_all)

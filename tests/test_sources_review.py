@@ -17,9 +17,9 @@ import pytest
 from aiohttp import web
 
 from ascad.cli import main
+from ascad.conf.decode import MAX_CONF_BYTES as MAX_SOURCE_BYTES
 from ascad.errors import SourceError
 from ascad.sources import fetch_text, parse_source
-from ascad.sources.spec import MAX_SOURCE_BYTES
 from tests.helpers import fetch, free_port, init_repo, served
 
 TOKEN = "glpat-review-token"
@@ -121,7 +121,7 @@ def test_huge_answer_is_refused_at_the_limit() -> None:
         spec = parse_source(f"gitlab+http://127.0.0.1:{port}/ops/salt#huge.conf@main")
         with pytest.raises(SourceError) as err:
             await fetch_text(spec, token=TOKEN, timeout=30)
-        assert "larger than 50 MB" in one_line(err.value)
+        assert "larger than 16 MB" in one_line(err.value)
         assert "huge.conf" in str(err.value)
 
     asyncio.run(serve(streaming_app([]), body))

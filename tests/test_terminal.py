@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ascad.compare.diff import CHANGED, SET_AT_RUNTIME, CompareResult, Difference
-from ascad.compare.drift import SET_AT_RUNTIME_NOTE
+from ascad.compare.diff import CHANGED, SET_AT_RUNTIME, CompareResult, Difference, Side
+from ascad.compare.drift import set_at_runtime_note
 from ascad.report.fleet_text import _golden_lines
 from ascad.report.terminal import difference_line, render_differences
 
@@ -16,7 +16,14 @@ def test_set_at_runtime_names_default_and_running_value_in_either_order() -> Non
         NODE,
         [
             Difference(
-                "service.migrate-threads", SET_AT_RUNTIME, "1", "4", None, None, restart=False
+                "service.migrate-threads",
+                SET_AT_RUNTIME,
+                "1",
+                "4",
+                None,
+                None,
+                restart=False,
+                node=Side.RIGHT,
             )
         ],
     )
@@ -25,7 +32,14 @@ def test_set_at_runtime_names_default_and_running_value_in_either_order() -> Non
         "a.conf",
         [
             Difference(
-                "service.migrate-threads", SET_AT_RUNTIME, "4", "1", None, None, restart=False
+                "service.migrate-threads",
+                SET_AT_RUNTIME,
+                "4",
+                "1",
+                None,
+                None,
+                restart=False,
+                node=Side.LEFT,
             )
         ],
     )
@@ -53,7 +67,8 @@ def test_set_at_runtime_static_is_one_statement_without_the_note() -> None:
         None,
         None,
         restart=True,
-        note=SET_AT_RUNTIME_NOTE.format(side="left"),
+        note=set_at_runtime_note(Side.RIGHT),
+        node=Side.RIGHT,
     )
     text = render_differences(CompareResult("a.conf", NODE, [d]))
     line = next(x for x in text.splitlines() if "run-as-daemon" in x)
@@ -72,7 +87,8 @@ def test_set_at_runtime_in_the_fleet_golden_section_reads_like_diff() -> None:
         None,
         None,
         restart=False,
-        note=SET_AT_RUNTIME_NOTE.format(side="left"),
+        note=set_at_runtime_note(Side.RIGHT),
+        node=Side.RIGHT,
     )
     [line] = _golden_lines([d], "g1", lambda _code, text: text)
     assert line == (

@@ -13,7 +13,8 @@ import pytest
 
 from ascad.checks.validate import Problem, validate_tree
 from ascad.cli import main
-from ascad.conf.parser import parse_file, parse_text
+from ascad.conf.parser import parse_text
+from ascad.sources.local import parse_file
 from tests.helpers import call_with_emulated, run_cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -24,7 +24,7 @@ import os
 import ssl
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -32,114 +32,22 @@ from yarl import URL
 
 from ascad.agent import roles
 from ascad.agent.settings import AgentSettings
-from ascad.compare.annotate import settle_defaults, with_restart_flags
-from ascad.compare.diff import CompareResult, Difference, compare
+from ascad.checks.pipeline import Rules, conf_vs_conf, conf_vs_node
+from ascad.checks.results import CRITICAL, OK, WARNING, CheckResult, CycleResult
+from ascad.compare.diff import CompareResult
+from ascad.compare.expected import CompareSettings, parse_settings
+from ascad.conf.decode import decode_conf
 from ascad.errors import AscadError
-from ascad.report import terminal
-from ascad.report.jsonout import difference_to_dict
+from ascad.report.status import STATUS_SCHEMA
+from ascad.runtime.login import NodeLogin, read_node, resolve
+from ascad.runtime.snapshot import RuntimeSnapshot
 from ascad.sources.http import http_get
 from ascad.sources.loader import LoadedConf, LoadOptions, conf_from_text, load_conf
-from ascad.sources.spec import decode_text
 
 log = logging.getLogger("ascad.agent")
 
-OK, WARNING, CRITICAL = "ok", "warning", "critical"
-STATUS_SCHEMA = "ascad.agent.status/1"
-CHECKS = ("runtime", "golden", "peer")
-#: Byte budget of one event attribute (cluster, master, role, fallback). With the description's
-#: 4096 bytes, three events of at most 4096 + 4 x 512 bytes and their tags fit in one 16 KiB
-#: UDP datagram.
-ATTRIBUTE_BUDGET = 512
 #: Age after which a leftover ``.status.*.tmp`` (a writer killed mid-write) is removed.
 STALE_TEMP_SECONDS = 60.0
-
-
-@dataclass
-class CheckResult:
-    """The outcome of one check. ``master`` names what a peer/golden check compared with;
-    ``fallback`` says which masters were skipped and why."""
-
-    check: str
-    state: str
-    differences: list[Difference] = field(default_factory=list)
-    reason: str | None = None
-    duration: float = 0.0
-    master: str | None = None
-    fallback: str | None = None
-    left: str = ""
-    right: str = ""
-    ignored: int = 0
-    finished: float = 0.0
-    result: CompareResult | None = None
-
-    @property
-    def ran(self) -> bool:
-        return self.state != WARNING
-
-    def lines(self) -> list[str]:
-        """One line per difference: path, values, and the lines they come from."""
-        return [terminal.difference_line(d, self.left, self.right) for d in self.differences]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "check": self.check,
-            "state": self.state,
-            "differences": [difference_to_dict(d) for d in self.differences],
-            "count": len(self.differences),
-            "reason": self.reason,
-            "duration": round(self.duration, 6),
-            "master": self.master,
-            "fallback": self.fallback,
-            "left": self.left,
-            "right": self.right,
-            "ignored": self.ignored,
-            "finished": self.finished,
-        }
-
-
-@dataclass
-class CycleResult:
-    """Every check of one cycle. ``role`` is what this node acted as (``master``, ``slave`` or
-    ``unknown`` when no master could be settled)."""
-
-    node: str
-    node_id: str | None
-    role: str
-    configured_role: str
-    cluster: str
-    master: str | None
-    started: float
-    duration: float
-    checks: list[CheckResult]
-    fallback: str | None = None
-
-    @property
-    def exit_code(self) -> int:
-        """0 all ok, 1 drift found, 2 a check could not run (2 wins over 1)."""
-        if any(c.state == WARNING for c in self.checks):
-            return 2
-        if any(c.state == CRITICAL for c in self.checks):
-            return 1
-        return 0
-
-    def check(self, name: str) -> CheckResult | None:
-        return next((c for c in self.checks if c.check == name), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": STATUS_SCHEMA,
-            "node": self.node,
-            "node_id": self.node_id,
-            "role": self.role,
-            "configured_role": self.configured_role,
-            "cluster": self.cluster,
-            "master": self.master,
-            "fallback": self.fallback,
-            "started": self.started,
-            "duration": round(self.duration, 6),
-            "exit_code": self.exit_code,
-            "checks": [c.to_dict() for c in self.checks],
-        }
 
 
 # --- HTTP: peers' configs -------------------------------------------------------------------------
@@ -200,7 +108,7 @@ class PeerClient:
         if status != 200:
             hint = " (the token was refused)" if status == 401 else ""
             raise AscadError(f"HTTP {status}{hint}", url)
-        text = decode_text(body, url)
+        text = decode_conf(body, url)
         etag = resp_headers.get("ETag")
         if etag:
             self._cache[url] = _Cached(etag, text)
@@ -241,46 +149,40 @@ class CycleRunner:
 
     # -- helpers --
 
-    def node_options(self) -> dict[str, Any]:
+    def login(self) -> NodeLogin:
         s = self.settings
-        return {
-            "user": s.aerospike_user or None,
-            "password": s.aerospike_password,
-            "tls_ca": s.aerospike_tls_ca or None,
-            "tls_cert": s.aerospike_tls_cert or None,
-            "tls_key": s.aerospike_tls_key or None,
-            "timeout": s.aerospike_timeout,
-        }
+        return NodeLogin(
+            user=s.aerospike_user or None,
+            password=s.aerospike_password,
+            tls_ca=s.aerospike_tls_ca or None,
+            tls_cert=s.aerospike_tls_cert or None,
+            tls_key=s.aerospike_tls_key or None,
+            timeout=s.aerospike_timeout,
+        )
 
-    def compare_settings(self) -> Any:
-        from ascad.compare.expected import parse_settings
-
+    def compare_settings(self) -> CompareSettings:
         return parse_settings({"compare": self.settings.compare}, self.settings.source)
 
-    async def local_node(self) -> LocalNode:
-        """The local node's id, cluster name and peers list, in one info request (the client
-        the runtime check uses too: same address, login and TLS files)."""
-        from ascad.compare.drift import node_client
-
+    async def read_local(self) -> tuple[LocalNode, RuntimeSnapshot | None]:
+        """The local node, read once for the whole cycle: its running configuration (for the
+        runtime check) and, in the same first request, its peers list (for the roles)."""
         s = self.settings
+        login = self.login()
         try:
-            client = node_client(s.aerospike_address, self.node_options())
-            peers_cmd = "peers-tls-std" if client.tls else "peers-clear-std"
-            async with client:
-                reply = await client.request("node", "cluster-name", peers_cmd, "build")
+            address = resolve(s.aerospike_address, login)
+            peers_cmd = "peers-tls-std" if address.tls else "peers-clear-std"
+            snap = await read_node(address, login, extra=(peers_cmd,))
         except AscadError as exc:
-            return LocalNode(error=str(exc))
+            return LocalNode(error=str(exc)), None
         except (OSError, ValueError) as exc:
-            return LocalNode(error=f"{s.aerospike_address}: {exc}")
-        node_id = reply.get("node")
-        if not node_id:
-            return LocalNode(error=f"{s.aerospike_address}: the node did not answer 'node'")
-        return LocalNode(
-            node_id,
-            reply.get("cluster-name") or None,
-            reply.get(peers_cmd),
-            build=reply.get("build") or None,
+            return LocalNode(error=f"{s.aerospike_address}: {exc}"), None
+        if not snap.node_id:
+            error = f"{s.aerospike_address}: the node did not answer 'node'"
+            return LocalNode(error=error, build=snap.build), snap
+        local = LocalNode(
+            snap.node_id, snap.cluster_name, snap.extra.get(peers_cmd), build=snap.build
         )
+        return local, snap
 
     async def load_own(self) -> LoadedConf:
         return await load_conf(
@@ -289,44 +191,36 @@ class CycleRunner:
 
     # -- checks --
 
-    async def check_runtime(self) -> CheckResult:
-        from ascad.compare.drift import runtime_diff
-
-        s = self.settings
-        patterns = self.compare_settings().own_patterns()
-        outcome = await runtime_diff(
-            s.conf,
-            s.aerospike_address,
-            LoadOptions(timeout=s.aerospike_timeout),
-            self.node_options(),
-            patterns,
-        )
+    def check_runtime(self, own: LoadedConf, snap: RuntimeSnapshot) -> CheckResult:
+        """This node's conf against its own running config (per-node paths compared too)."""
+        rules = Rules(ignore=tuple(self.compare_settings().own_patterns()))
+        outcome = conf_vs_node(own, snap, rules, node_name=self.settings.aerospike_address)
         return _from_compare("runtime", outcome.result)
 
     async def check_golden(self, own: LoadedConf) -> CheckResult:
         s = self.settings
-        from ascad.sources import fetch_text, parse_source
-
-        # Through the sources layer directly: it knows every source form (DIR#PATH@REF too).
-        fetched = await fetch_text(
-            parse_source(s.golden_source), timeout=s.golden_timeout, token=s.golden_token
+        # Through the loader, like the node's own conf: one reader for every source.
+        golden = await load_conf(
+            s.golden_source, LoadOptions(token=s.golden_token, timeout=s.golden_timeout)
         )
-        golden = conf_from_text(fetched.name, fetched.text)
-        result = compare(own.flat, golden.flat, self.compare_settings().peer_patterns())
-        result = settle_defaults(result, own.flat, golden.flat, self.build)
-        out = _from_compare("golden", result)
+        outcome = conf_vs_conf(own, golden, self.peer_rules())
+        out = _from_compare("golden", outcome.result)
         out.master = golden.name
         return out
 
     def check_peer(self, own: LoadedConf, master: roles.Election) -> CheckResult:
         name, text = master.value
         theirs = conf_from_text(name, text)
-        result = compare(own.flat, theirs.flat, self.compare_settings().peer_patterns())
-        result = settle_defaults(result, own.flat, theirs.flat, self.build)
-        out = _from_compare("peer", result)
+        outcome = conf_vs_conf(own, theirs, self.peer_rules())
+        out = _from_compare("peer", outcome.result)
         out.master = master.master.label if master.master else None
         out.fallback = master.fallback_note
         return out
+
+    def peer_rules(self) -> Rules:
+        """Golden and peer checks: the expected per-node paths skipped; defaults and restart
+        flags by this node's build."""
+        return Rules(ignore=tuple(self.compare_settings().peer_patterns()), build=self.build)
 
     async def candidates(
         self, local: LocalNode
@@ -345,12 +239,12 @@ class CycleRunner:
         s = self.settings
         started_wall, t0 = time.time(), time.monotonic()
         own_task = asyncio.ensure_future(_guard(self.load_own()))
-        runtime_task = asyncio.ensure_future(_timed("runtime", self.check_runtime))
         role_checks: list[CheckResult] = []
         try:
-            local = await self.local_node()
+            local, snap = await self.read_local()
             self.build = local.build
             own, own_error = await own_task
+            runtime = self._runtime(own, own_error, snap, local, t0)
             t1 = time.monotonic()
             try:
                 role, master_label, fallback = await self._role_checks(
@@ -360,16 +254,9 @@ class CycleRunner:
                 role, master_label, fallback = "unknown", None, None
                 name = "golden" if s.role == "master" else "peer"
                 role_checks[:] = [_warning(name, _unexpected(exc), time.monotonic() - t1)]
-            runtime = await runtime_task
         except BaseException:  # cancelled (SIGTERM): leave no task running behind
-            for task in (own_task, runtime_task):
-                task.cancel()
+            own_task.cancel()
             raise
-        for c in role_checks:
-            # Golden and peer findings say whether applying them needs a restart of this node.
-            c.differences = with_restart_flags(c.differences, local.build)
-            if c.result is not None:
-                c.result.differences = c.differences
         checks = [runtime, *role_checks]
         if fallback:
             log.warning("master fallback: %s", fallback)
@@ -387,6 +274,21 @@ class CycleRunner:
             checks=checks,
             fallback=fallback,
         )
+
+    def _runtime(
+        self,
+        own: LoadedConf | None,
+        own_error: str | None,
+        snap: RuntimeSnapshot | None,
+        local: LocalNode,
+        t0: float,
+    ) -> CheckResult:
+        """The runtime check, timed from the cycle's start (it includes reading the node)."""
+        if own is None:
+            return _warning("runtime", str(own_error), time.monotonic() - t0)
+        if snap is None:
+            return _warning("runtime", str(local.error), time.monotonic() - t0)
+        return _run_sync("runtime", lambda: self.check_runtime(own, snap), t0)
 
     async def _role_checks(
         self,
@@ -504,52 +406,6 @@ def _run_sync(check: str, fn: Any, t: float) -> CheckResult:
     out.duration = time.monotonic() - t
     out.finished = time.time()
     return out
-
-
-# --- events ---------------------------------------------------------------------------------------
-
-
-def build_events(cycle: CycleResult, settings: AgentSettings) -> list[Any]:
-    """One Riemann event per check (docs/riemann.md): service ``ascad <check>``, metric = the
-    number of differences, ttl = ttl_factor × interval, attributes cluster/master/role and, when a
-    master was skipped, ``fallback``."""
-    from ascad.report.riemann import build_event, describe_differences
-
-    events = []
-    for c in cycle.checks:
-        if c.state == WARNING:
-            lines = [f"could not run: {c.reason}"]
-        else:
-            lines = c.lines() or [f"no differences ({c.left} vs {c.right})"]
-        if c.fallback:  # cut, so that a long list of skipped masters leaves room for the findings
-            lines.insert(0, describe_differences([f"master fallback: {c.fallback}"], 1024))
-        attributes = {
-            "cluster": cycle.cluster or "",
-            "master": c.master or cycle.master or "",
-            "role": cycle.role,
-        }
-        if c.fallback:
-            attributes["fallback"] = c.fallback
-        events.append(
-            build_event(
-                host=settings.node_name,
-                check=c.check,
-                state=c.state,
-                metric=len(c.differences),
-                description=describe_differences(lines),
-                ttl=settings.riemann_ttl_factor * settings.interval,
-                tags=list(settings.tags),
-                # A fallback note grows with the number of skipped masters: each attribute is
-                # cut like a description line, so the event stays under the UDP limit.
-                attributes={
-                    k: describe_differences([v], ATTRIBUTE_BUDGET)
-                    for k, v in attributes.items()
-                    if v
-                },
-                time=int(c.finished or cycle.started),
-            )
-        )
-    return events
 
 
 # --- state ----------------------------------------------------------------------------------------

@@ -37,10 +37,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ascad.agent.cycle import CycleResult, CycleRunner, build_events, load_status, save_status
+from ascad.agent.cycle import CycleRunner, load_status, save_status
 from ascad.agent.server import ConfigServer
 from ascad.agent.settings import AgentSettings, SettingsError, origin_line
+from ascad.checks.results import CycleResult
 from ascad.errors import AscadError
+from ascad.report.events import cycle_events
+from ascad.report.status import cycle_to_dict
 
 log = logging.getLogger("ascad.agent")
 
@@ -158,7 +161,7 @@ class Agent:
             )
             if c.ran:
                 self.last_success[c.check] = c.finished or time.time()
-        self.status_doc = cycle.to_dict()
+        self.status_doc = cycle_to_dict(cycle)
         try:
             save_status(self.settings.state_dir, self.status_doc)
         except OSError as exc:
@@ -270,6 +273,16 @@ class Agent:
         self.runner = CycleRunner(settings, cluster=self.runner.last_cluster)
         configure_logging(settings.log_level)
         log.info("settings reloaded from %s", settings.source)
+
+
+def build_events(cycle: CycleResult, settings: AgentSettings) -> list[Any]:
+    """The cycle's Riemann events with this agent's host, ttl (ttl_factor × interval) and tags."""
+    return cycle_events(
+        cycle,
+        host=settings.node_name,
+        ttl=settings.riemann_ttl_factor * settings.interval,
+        tags=settings.tags,
+    )
 
 
 def configure_logging(level: str = "info") -> None:

@@ -34,17 +34,21 @@ import json
 import logging
 import os
 import ssl
+import stat
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
-from ascad.agent.cycle import STATUS_SCHEMA
 from ascad.agent.settings import AgentSettings
+from ascad.conf.flatten import flatten
 from ascad.conf.model import Param, Stanza, display
-from ascad.errors import AscadError
+from ascad.conf.parser import parse_bytes
+from ascad.errors import AscadError, SourceError
 from ascad.report.metrics import CONTENT_TYPE as METRICS_TYPE
 from ascad.report.metrics import Sample, render_metrics
+from ascad.report.status import STATUS_SCHEMA
+from ascad.sources.local import read_conf_bytes
 
 log = logging.getLogger("ascad.agent.http")
 
@@ -64,11 +68,14 @@ class ConfCache:
         self._parsed: dict[str, Any] | None = None
 
     def get(self) -> tuple[bytes, str]:
+        """The bytes, read by the sources' one reader (size limit); a pipe or device is refused
+        here, since waiting for a writer would stall the event loop that serves every request."""
         st = os.stat(self.path)
+        if not stat.S_ISREG(st.st_mode):
+            raise SourceError("not a regular file; the agent serves a conf file", self.path)
         sig = (st.st_ino, st.st_size, st.st_mtime_ns)
         if sig != self._sig:
-            with open(self.path, "rb") as fh:
-                data = fh.read()
+            data = read_conf_bytes(self.path)
             self.data = data
             self.etag = '"' + hashlib.sha256(data).hexdigest() + '"'
             self._sig = sig
@@ -78,10 +85,7 @@ class ConfCache:
     def parsed(self) -> dict[str, Any]:
         data, etag = self.get()
         if self._parsed is None:
-            from ascad.conf.flatten import flatten
-            from ascad.conf.parser import decode_conf, parse_text
-
-            tree = parse_text(decode_conf(data, self.path), self.path)
+            tree = parse_bytes(data, self.path)
             flat = flatten(tree)
             self._parsed = {
                 "source": self.path,
@@ -257,6 +261,9 @@ class ConfigServer:
             data, etag = self.conf.get()
         except OSError as exc:
             log.error("cannot read %s: %s", self.conf.path, exc.strerror)
+            return _json({"error": "the conf file cannot be read"}, 503)
+        except AscadError as exc:
+            log.error("cannot serve the conf: %s", exc)
             return _json({"error": "the conf file cannot be read"}, 503)
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         inm = request.headers.get("If-None-Match")

@@ -34,11 +34,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ascad.compare.diff import CompareResult, compare
+from ascad.checks.pipeline import Rules, compare_conf_to_node, compare_confs
+from ascad.compare.diff import CompareResult
 from ascad.compare.expected import PathMatcher
 from ascad.conf.model import FlatConfig, Setting
 from ascad.conf.paths import ancestors
 from ascad.errors import AscadError
+from ascad.runtime.address import NodeAddress, parse_address, parse_peers
+from ascad.runtime.login import NodeLogin, info, read_node, resolve
+from ascad.runtime.mapping import runtime_to_flat
 from ascad.sources.loader import LoadedConf, LoadOptions, is_runtime_spec, load_conf
 
 CONF = "conf"
@@ -198,7 +202,7 @@ def pair_differences(a: Group, b: Group) -> CompareResult:
         for p in list(differing)
         if ".context[" in p and not p.endswith(".context[any]")
     )
-    return compare(_restrict(a.flat, differing), _restrict(b.flat, differing))
+    return compare_confs(_restrict(a.flat, differing), _restrict(b.flat, differing), Rules())
 
 
 def parameter_findings(groups: list[Group]) -> list[ParameterFinding]:
@@ -300,7 +304,7 @@ def analyse(
             if mode == RUNTIME:
                 result = golden_vs_runtime(golden, first[g.id], patterns)
             else:
-                result = compare(golden.flat, g.flat, list(patterns))
+                result = compare_confs(golden.flat, g.flat, Rules(ignore=tuple(patterns)))
             report.golden_results.append(GoldenDifferences(g.id, result))
     report.seconds = time.perf_counter() - t0
     return report
@@ -312,15 +316,9 @@ def golden_vs_runtime(
     """The golden conf against a running node, judged as conf-vs-runtime drift
     (:func:`ascad.compare.drift.drift`: logging ``any`` expanded, defaults and unverifiable
     paths not counted, a parameter set at runtime only is a finding), per-node paths skipped."""
-    from ascad.compare.drift import drift, table_for_build
-
     assert node.snapshot is not None, "runtime_fetcher keeps every running node's snapshot"
-    result, _unchecked = drift(
-        golden.tree,
-        golden.flat,
-        node.snapshot,
-        ignore=list(patterns),
-        table=table_for_build(node.build),
+    result, _unchecked = compare_conf_to_node(
+        golden.tree, golden.flat, node.snapshot, Rules(ignore=tuple(patterns))
     )
     return result
 
@@ -382,64 +380,12 @@ def conf_fetcher(options: LoadOptions) -> Fetcher:
     return fetch
 
 
-@dataclass
-class NodeLogin:
-    """How to reach running nodes (aerospike://): login and TLS files, per-request timeout."""
-
-    user: str | None = None
-    password: str | None = None
-    tls_ca: str | None = None
-    tls_cert: str | None = None
-    tls_key: str | None = None
-    timeout: float = 10.0
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> NodeLogin:
-        keys = ("user", "password", "tls_ca", "tls_cert", "tls_key")
-        return cls(**{k: d.get(k) for k in keys}, timeout=float(d.get("timeout") or 10.0))
-
-
-def node_address(spec: Any, login: NodeLogin) -> Any:
-    """An ``aerospike://`` string (or a NodeAddress) with the login's TLS files filled in."""
-    from ascad.runtime.address import NodeAddress, parse_address
-
-    addr = spec if isinstance(spec, NodeAddress) else parse_address(str(spec))
-    if addr.tls is not None:
-        tls = addr.tls
-        tls = replace(
-            tls,
-            ca_file=tls.ca_file or login.tls_ca,
-            cert_file=tls.cert_file or login.tls_cert,
-            key_file=tls.key_file or login.tls_key,
-        )
-        addr = replace(addr, tls=tls)
-    return addr
-
-
-def _client(addr: Any, login: NodeLogin) -> Any:
-    from ascad.runtime.info import InfoClient
-
-    user = addr.user or login.user
-    return InfoClient(
-        addr.host,
-        addr.port,
-        tls=addr.tls,
-        user=user,
-        password=login.password if user else None,
-        timeout=login.timeout,
-    )
-
-
 def runtime_fetcher(login: NodeLogin) -> Fetcher:
     """Read a running node's configuration (snapshot, then mapped to conf paths)."""
 
     async def fetch(spec: Any) -> NodeConfig:
-        from ascad.runtime.mapping import runtime_to_flat
-        from ascad.runtime.snapshot import take_snapshot
-
-        addr = node_address(spec, login)
-        async with _client(addr, login) as client:
-            snapshot = await take_snapshot(client)
+        # gather_nodes bounds each node by the fleet's --timeout.
+        snapshot = await read_node(spec, login)
         flat = runtime_to_flat(snapshot)
         return NodeConfig(
             str(spec), flat, node_id=snapshot.node_id, build=snapshot.build, snapshot=snapshot
@@ -455,14 +401,11 @@ async def discover(seed: str, login: NodeLogin) -> list[Any]:
     are returned seed first, then in the order the seed lists them. AscadError if the seed cannot
     be asked (the fleet cannot be found at all).
     """
-    from ascad.runtime.address import parse_peers
-
-    addr = node_address(seed, login)
+    addr = resolve(seed, login)
     command = "peers-tls-std" if addr.tls else "peers-clear-std"
     try:
         async with asyncio.timeout(login.timeout):
-            async with _client(addr, login) as client:
-                value = await client.info(command)
+            value = await info(addr, login, command)
     except TimeoutError:
         raise AscadError(
             f"the seed did not answer '{command}' within {login.timeout:g} s", str(addr)
@@ -508,7 +451,6 @@ def plan(options: FleetOptions, nodes: list[Any]) -> tuple[str, list[Any]]:
     Running configs list every parameter with its default while conf files list only what they
     set, so one fleet is either all running nodes or all conf sources.
     """
-    from ascad.runtime.address import NodeAddress
 
     def is_node(s: Any) -> bool:
         return isinstance(s, NodeAddress) or is_runtime_spec(str(s))
@@ -522,14 +464,14 @@ def plan(options: FleetOptions, nodes: list[Any]) -> tuple[str, list[Any]]:
         out = []
         for s in nodes:
             if is_node(s):
-                addr = node_address(s, options.login)
+                addr = resolve(s, options.login)
                 host = f"[{addr.host}]" if ":" in addr.host else addr.host
                 out.append(f"{options.agent_scheme}://{host}:{options.agent_port}")
             else:
                 out.append(s)
         return CONF, out
     if kinds == {True}:
-        return RUNTIME, [node_address(s, options.login) for s in nodes]
+        return RUNTIME, [resolve(s, options.login) for s in nodes]
     if options.runtime:
         raise AscadError(
             "--runtime compares running nodes: give aerospike:// sources or --discover"
@@ -547,8 +489,6 @@ def source_identity(spec: Any) -> tuple[str, ...]:
     """What makes two source spellings the same node: a running node's host and port, a local
     file's real path, an agent's URL, a repository file's (repository, path, ref). Sources that
     cannot be parsed are their own text (their error comes when they are read)."""
-    from ascad.runtime.address import NodeAddress, parse_address
-
     text = str(spec)
     try:
         if isinstance(spec, NodeAddress) or is_runtime_spec(text.lower()):

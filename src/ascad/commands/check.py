@@ -12,14 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING
 
-from ascad.agent.cycle import WARNING, CycleResult
-from ascad.agent.daemon import Agent
-from ascad.agent.settings import DEFAULT_CONFIG, AgentSettings, load_settings, origin_line
+from ascad.agent.settings import DEFAULT_CONFIG
 from ascad.commands import common
 from ascad.errors import AscadError
-from ascad.report import jsonout, terminal
+
+if TYPE_CHECKING:
+    from ascad.agent.settings import AgentSettings
+    from ascad.checks.results import CycleResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,11 +36,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ascad.agent.settings import load_settings, origin_line
+    from ascad.report import jsonout, terminal
+    from ascad.report.cycle_text import render_text
+    from ascad.report.status import cycle_to_dict
+
     settings = load_settings(args.config, serving=False)
     print(f"ascad: {origin_line(settings)}", file=sys.stderr)
     cycle, send_error = asyncio.run(_cycle(settings, args.send_events))
     if args.format == "json":
-        sys.stdout.write(jsonout.dumps(cycle.to_dict()))
+        sys.stdout.write(jsonout.dumps(cycle_to_dict(cycle)))
     else:
         render_text(
             cycle,
@@ -56,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def _cycle(settings: AgentSettings, send: bool) -> tuple[CycleResult, str | None]:
     """The cycle, and why its events could not be delivered (None: sent, or not asked for)."""
+    from ascad.agent.daemon import Agent
+
     agent = Agent(settings, serve=False)
     try:
         cycle = await agent.runner.run()
@@ -68,29 +76,3 @@ async def _cycle(settings: AgentSettings, send: bool) -> tuple[CycleResult, str 
         return cycle, error
     finally:
         await agent.stop()
-
-
-def render_text(
-    cycle: CycleResult, out: TextIO, *, colour: bool = False, verbose: bool = False
-) -> None:
-    """The human report: one section per check."""
-    head = f"node {cycle.node}"
-    if cycle.node_id:
-        head += f" ({cycle.node_id})"
-    head += f", role {cycle.role}"
-    if cycle.master and cycle.role == "slave":
-        head += f", master {cycle.master}"
-    if cycle.cluster:
-        head += f", cluster {cycle.cluster}"
-    out.write(head + "\n")
-    if cycle.fallback:
-        out.write(f"master fallback: {cycle.fallback}\n")
-    for c in cycle.checks:
-        out.write(f"\n== {c.check}: {c.state.upper()}")
-        if c.state == WARNING:
-            out.write(f" (could not run)\n{c.reason}\n")
-            continue
-        n = len(c.differences)
-        out.write(f" ({n} difference{'' if n == 1 else 's'}, {c.duration:.2f}s)\n")
-        if c.result is not None:
-            out.write(terminal.render_differences(c.result, colour=colour, verbose=verbose))

@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ascad.errors import AscadError
-from ascad.sources.loader import LoadOptions
+
+if TYPE_CHECKING:
+    from ascad.checks.pipeline import ConfWarning
+    from ascad.runtime.login import NodeLogin
+    from ascad.sources.loader import LoadOptions
 
 
 def add_colour_argument(parser: argparse.ArgumentParser) -> None:
@@ -112,6 +117,8 @@ def read_secret_file(path: str, what: str) -> str:
 
 def load_options(args: argparse.Namespace) -> LoadOptions:
     """Token, template variables and timeout for reading conf sources."""
+    from ascad.sources.loader import LoadOptions
+
     if getattr(args, "token_file", None):
         token = read_secret_file(args.token_file, "token file")
     else:
@@ -135,8 +142,11 @@ def _deep_update(into: dict[str, Any], new: dict[str, Any]) -> None:
             into[k] = v
 
 
-def node_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Login and TLS settings for aerospike:// sources. Passwords never come from the command line."""
+def node_login(args: argparse.Namespace) -> NodeLogin:
+    """Login and TLS defaults for aerospike:// sources (an address's own ``user@`` and TLS options
+    win: :mod:`ascad.runtime.login`). Passwords never come from the command line."""
+    from ascad.runtime.login import NodeLogin
+
     password = None
     if getattr(args, "password_file", None):
         password = read_secret_file(args.password_file, "password file")
@@ -145,17 +155,17 @@ def node_options(args: argparse.Namespace) -> dict[str, Any]:
     user = getattr(args, "user", None)
     if user and password is None:
         raise AscadError("--user needs a password: give --password-file or set ASCAD_PASSWORD")
-    return {
-        "user": user,
-        "password": password,
-        "tls_ca": getattr(args, "tls_ca", None),
-        "tls_cert": getattr(args, "tls_cert", None),
-        "tls_key": getattr(args, "tls_key", None),
-        "timeout": getattr(args, "timeout", 10.0),
-    }
+    return NodeLogin(
+        user=user or None,
+        password=password,
+        tls_ca=getattr(args, "tls_ca", None),
+        tls_cert=getattr(args, "tls_cert", None),
+        tls_key=getattr(args, "tls_key", None),
+        timeout=float(getattr(args, "timeout", 10.0)),
+    )
 
 
-def print_warnings(warnings: list[dict[str, Any]]) -> None:
+def print_warnings(warnings: Sequence[ConfWarning]) -> None:
     """Parse warnings on stderr, one ``FILE:LINE:COL: warning: message`` line each."""
     for w in warnings:
-        print(f"{w['source']}:{w['line']}:{w['col']}: warning: {w['message']}", file=sys.stderr)
+        print(f"{w.source}:{w.line}:{w.col}: warning: {w.message}", file=sys.stderr)

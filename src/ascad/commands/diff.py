@@ -11,12 +11,7 @@ import asyncio
 import sys
 
 from ascad.commands import common
-from ascad.compare.annotate import settle_defaults, with_restart_flags
-from ascad.compare.diff import compare, unmatched_patterns
-from ascad.compare.expected import resolve_settings
 from ascad.errors import AscadError
-from ascad.report import jsonout, terminal
-from ascad.sources.loader import is_runtime_spec, load_conf, template_note_tuples, warning_dicts
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +46,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from ascad.checks.pipeline import Rules, compare_sources
+    from ascad.compare.expected import resolve_settings
+    from ascad.report import jsonout, terminal
+    from ascad.sources.loader import is_runtime_spec
+
     if args.left == "-" and args.right == "-":
         # stdin can be read once: the second side would be empty
         raise AscadError("'-' (stdin) can be only one of LEFT and RIGHT")
@@ -67,36 +67,20 @@ async def _run(args: argparse.Namespace) -> int:
     if peers is None:
         peers = is_runtime_spec(args.left) and is_runtime_spec(args.right)
     ignore = settings.peer_patterns() if peers else settings.own_patterns()
-    if is_runtime_spec(args.left) or is_runtime_spec(args.right):
-        from ascad.compare.drift import runtime_diff
-
-        outcome = await runtime_diff(
-            args.left, args.right, options, common.node_options(args), ignore
+    rules = Rules(
+        ignore=tuple(ignore),
+        build=args.server_version or None,
+        typo_check=tuple(common.ignore_patterns(args)),
+    )
+    outcome = await compare_sources(args.left, args.right, options, common.node_login(args), rules)
+    for pattern in outcome.unmatched:
+        print(
+            f"ascad: --ignore {pattern!r} matches no path on either side (a typo? paths are "
+            "spelled as in docs/paths.md, e.g. 'namespace[test].*')",
+            file=sys.stderr,
         )
-        result, warnings, extra = outcome.result, outcome.warnings, outcome.extra
-        notes: list[tuple[str, int, str]] = []
-    else:
-        left = await load_conf(args.left, options)
-        right = await load_conf(args.right, options)
-        result = compare(left.flat, right.flat, ignore)
-        for pattern in unmatched_patterns(common.ignore_patterns(args), left.flat, right.flat):
-            print(
-                f"ascad: --ignore {pattern!r} matches no path on either side (a typo? paths are "
-                "spelled as in docs/paths.md, e.g. 'namespace[test].*')",
-                file=sys.stderr,
-            )
-        notes = template_note_tuples(left)
-        if right.name != left.name:
-            notes += template_note_tuples(right)
-        if args.server_version:
-            result = settle_defaults(result, left.flat, right.flat, args.server_version)
-            result.differences = with_restart_flags(result.differences, args.server_version)
-        warnings = warning_dicts(left)
-        if right.name != left.name:
-            warnings += warning_dicts(right)
-        extra = {}
     if args.format in ("json", "html"):
-        doc = jsonout.result_to_dict(result, warnings=warnings, extra=extra)
+        doc = jsonout.comparison_to_dict(outcome)
         if args.format == "html":
             from ascad.report.html import render_diff_html
 
@@ -104,12 +88,12 @@ async def _run(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(jsonout.dumps(doc))
     else:
-        common.print_warnings(warnings)
+        common.print_warnings(outcome.warnings)
         terminal.print_report(
-            result,
+            outcome.result,
             sys.stdout,
             colour=terminal.use_colour(sys.stdout, args.color),
             verbose=args.verbose,
-            template_notes=notes,
+            template_notes=outcome.template_notes,
         )
-    return 0 if result.equal else 1
+    return 0 if outcome.equal else 1

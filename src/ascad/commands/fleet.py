@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import sys
 
-from ascad.checks.fleet import DEFAULT_CONCURRENCY, FleetOptions, NodeLogin, run_fleet
+from ascad.checks.fleet import DEFAULT_CONCURRENCY, FleetOptions, run_fleet
 from ascad.commands import common
 from ascad.compare.expected import resolve_settings
 from ascad.errors import AscadError
@@ -105,7 +105,7 @@ def options_from_args(args: argparse.Namespace) -> FleetOptions:
         concurrency=args.concurrency,
         timeout=args.timeout,
         load=common.load_options(args),
-        login=NodeLogin.from_dict(common.node_options(args)),
+        login=common.node_login(args),
         agent_port=args.agent_port,
         agent_scheme="https" if args.agent_https else "http",
     )

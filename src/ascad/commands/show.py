@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ascad.commands import common
-from ascad.compare.drift import read_node, table_for_build
 from ascad.conf.model import Param, Setting, Stanza
 from ascad.conf.render import render
 from ascad.conf.values import DURATION_KEYS
@@ -27,9 +26,11 @@ from ascad.knowledge.table import (
     parse_build,
     pattern_of,
     same_default,
+    table_or_none,
     version_key,
     versions_of,
 )
+from ascad.runtime.login import read_node
 from ascad.runtime.mapping import flat_to_tree, runtime_default_rule, runtime_to_flat
 from ascad.runtime.snapshot import RuntimeSnapshot
 from ascad.sources.loader import is_runtime_spec
@@ -91,7 +92,7 @@ def settings_filter(
     (post-write-queue is forced to 0 with data-in-memory). ``omitted`` collects, per left-out
     key, why (for the header), except plain defaults.
     """
-    table = table_for_build(snap.build)
+    table = table_or_none(snap.build)
 
     def keep(s: Setting) -> bool:
         if s.canonical == "null":
@@ -200,6 +201,6 @@ def run(args: argparse.Namespace) -> int:
     from ascad.runtime.address import parse_address
 
     source = str(parse_address(args.node))
-    snap = asyncio.run(read_node(args.node, common.node_options(args)))
+    snap = asyncio.run(read_node(args.node, common.node_login(args)))
     sys.stdout.write(render_snapshot(snap, show_all=args.all, source=source))
     return 0

@@ -23,10 +23,10 @@ from typing import Any
 from ascad.checks.validate import Problem, validate_tree
 from ascad.commands import common
 from ascad.conf.flatten import flatten
-from ascad.conf.parser import parse_file
 from ascad.errors import AscadError, ConfSyntaxError
 from ascad.knowledge.table import parse_build, schema_version_for, schema_versions, version_key
 from ascad.sources.loader import is_runtime_spec
+from ascad.sources.local import parse_file
 
 SCHEMA = "ascad.validate/1"
 
@@ -53,16 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 async def server_build(address: str, args: argparse.Namespace) -> str:
     """The build a running node reports (info command ``build``, e.g. ``8.1.2.2``); login and TLS
     as for ``ascad diff`` (``--user``, ``--password-file``, ``--tls-ca/--tls-cert/--tls-key``)."""
-    from ascad.compare.drift import node_client
-    from ascad.runtime.address import parse_address
+    from ascad.runtime.login import info
 
-    node = parse_address(address)
-    opts = common.node_options(args)
-    user = opts["user"] or node.user
-    if user and opts["password"] is None:
-        raise AscadError("a user needs a password: give --password-file or set ASCAD_PASSWORD")
-    async with node_client(address, opts) as client:
-        build = (await client.info("build")).strip()
+    build = (await info(address, common.node_login(args), "build")).strip()
     if not build:
         raise AscadError("node answered an empty build", address)
     return build

@@ -16,6 +16,7 @@ table; ``compare`` itself knows nothing of server versions.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from ascad.compare.diff import ONLY_LEFT, ONLY_RIGHT, CompareResult, Difference
 from ascad.conf.model import FlatConfig
@@ -29,7 +30,7 @@ def restart_flag(d: Difference, table: ParamTable) -> Difference:
     info = table.lookup(d.path)
     if info is None:
         return d
-    return d.with_(restart=not info.dynamic)
+    return replace(d, restart=not info.dynamic)
 
 
 def with_restart_flags(diffs: Iterable[Difference], build: str | None) -> list[Difference]:

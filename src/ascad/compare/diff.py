@@ -21,21 +21,41 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from enum import StrEnum
 
 from ascad.conf.model import WILDCARD_MANY, WILDCARD_RE, FlatConfig, Setting, is_wild
+from ascad.conf.paths import glob_regex
 
-CHANGED = "changed"
-ONLY_LEFT = "only_left"
-ONLY_RIGHT = "only_right"
-# Runtime comparisons only: not in the conf, and the running value differs from the default.
-SET_AT_RUNTIME = "set_at_runtime"
+
+class Kind(StrEnum):
+    """What a difference is (its JSON ``kind``)."""
+
+    CHANGED = "changed"  # on both sides, different canonical values
+    ONLY_LEFT = "only_left"  # on the left side only
+    ONLY_RIGHT = "only_right"  # on the right side only
+    # Runtime comparisons only: not in the conf, and the running value differs from the default.
+    SET_AT_RUNTIME = "set_at_runtime"
+
+
+class Side(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+
+    @property
+    def other(self) -> Side:
+        return Side.RIGHT if self is Side.LEFT else Side.LEFT
+
+
+CHANGED = Kind.CHANGED
+ONLY_LEFT = Kind.ONLY_LEFT
+ONLY_RIGHT = Kind.ONLY_RIGHT
+SET_AT_RUNTIME = Kind.SET_AT_RUNTIME
 
 
 @dataclass(frozen=True)
 class Difference:
     path: str
-    kind: str
+    kind: Kind
     left: str | None
     right: str | None
     left_line: int | None
@@ -45,11 +65,9 @@ class Difference:
     note: str | None = None
     # The path names a whole stanza (present on one side only, or of another type).
     stanza: bool = False
-
-    def with_(self, **changes: object) -> Difference:
-        values = {f: getattr(self, f) for f in self.__dataclass_fields__}
-        values.update(changes)
-        return Difference(**values)  # type: ignore[arg-type]
+    # Which side is the running node, when one is (a ``set_at_runtime`` difference holds the
+    # running value on that side and the version's default on the other).
+    node: Side | None = None
 
 
 @dataclass
@@ -65,20 +83,6 @@ class CompareResult:
     @property
     def equal(self) -> bool:
         return not self.differences
-
-
-@lru_cache(maxsize=512)
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """Compile an ignore glob: ``*`` any run, ``?`` one character, everything else literal."""
-    out = []
-    for ch in pattern:
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        else:
-            out.append(re.escape(ch))
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
 
 
 def matches_any(path: str, patterns: Iterable[str]) -> bool:

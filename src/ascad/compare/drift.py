@@ -29,9 +29,7 @@ Rules (shared/aerospike/conf-format-and-runtime-mapping.md sections c and f, doc
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, replace
 
 from ascad.compare.annotate import restart_flag
 from ascad.compare.diff import (
@@ -41,14 +39,13 @@ from ascad.compare.diff import (
     SET_AT_RUNTIME,
     CompareResult,
     Difference,
-    compare,
+    Side,
     matches_any,
     values_match,
 )
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Setting, Stanza
-from ascad.errors import AscadError
-from ascad.knowledge.table import same_default
+from ascad.knowledge.table import ParamInfo, ParamTable, pattern_of, same_default, versions_of
 from ascad.runtime.mapping import (
     DEFAULT_SYSLOG_PATHS,
     derived_value_rule,
@@ -61,16 +58,7 @@ from ascad.runtime.mapping import (
     stanza_prefixes,
     unverifiable_reason,
 )
-from ascad.runtime.snapshot import RuntimeSnapshot, build_tuple, take_snapshot
-
-
-@dataclass
-class DriftOutcome:
-    """What ``ascad diff`` prints: the result, warnings (dicts) and extra JSON fields."""
-
-    result: CompareResult
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+from ascad.runtime.snapshot import RuntimeSnapshot, build_tuple
 
 
 @dataclass
@@ -182,7 +170,7 @@ def drift(
     snap: RuntimeSnapshot,
     *,
     ignore: tuple[str, ...] | list[str] = (),
-    table: Any = None,
+    table: ParamTable | None = None,
 ) -> tuple[CompareResult, list[Unchecked]]:
     """Differences conf (left) vs node (right), and the conf paths that cannot be checked."""
     build = build_tuple(snap.build)
@@ -320,12 +308,14 @@ def drift(
                     r.value,
                     None,
                     None,
-                    note=SET_AT_RUNTIME_NOTE.format(side="left"),
+                    note=set_at_runtime_note(Side.RIGHT),
+                    node=Side.RIGHT,
                 )
             )
 
     if table is not None:
         diffs = [restart_flag(d, table) for d in diffs]
+    diffs = [replace(d, node=Side.RIGHT) for d in diffs]  # the conf is left, its node right
     order = {p: i for i, p in enumerate(conf.settings)}
     diffs.sort(
         key=lambda d: (
@@ -337,7 +327,7 @@ def drift(
     return result, unchecked
 
 
-def _for_engine(path: str, info: Any, settings: dict[str, Setting]) -> bool:
+def _for_engine(path: str, info: ParamInfo, settings: dict[str, Setting]) -> bool:
     """False when ``path`` is an engine-specific parameter of another engine than the node's.
 
     Fact (conf-format-and-runtime-mapping.md c): engine-specific parameters are printed only for
@@ -356,186 +346,34 @@ def _for_engine(path: str, info: Any, settings: dict[str, Setting]) -> bool:
 
 def _known_elsewhere(path: str) -> bool:
     """True if some schema version knows the parameter (so this version's table lacks it)."""
-    from ascad.knowledge.table import pattern_of, versions_of
-
     pattern = pattern_of(path)
     if versions_of(pattern):
         return True
     return pattern.endswith("[*]") and bool(versions_of(pattern[:-3]))
 
 
-def table_for_build(build: str | None) -> Any:
-    """The knowledge table for a build, or None when it is unknown or not installed."""
-    if not build:
-        return None
-    try:
-        from ascad.knowledge.table import table_for
-
-        return table_for(build)
-    except (ImportError, AscadError, OSError, ValueError):
-        return None
+# --- orientation ------------------------------------------------------------------------------
 
 
-# --- orientation and the CLI entry -------------------------------------------------------------
-
-
-SET_AT_RUNTIME_NOTE = "not in the conf; {side} is the default, the other side the running value"
+def set_at_runtime_note(node: Side) -> str:
+    """The JSON note of a ``set_at_runtime`` difference: which side holds the default."""
+    return f"not in the conf; {node.other} is the default, the other side the running value"
 
 
 def swap(d: Difference) -> Difference:
-    """The same difference seen with the sides exchanged (a set_at_runtime note names the side
-    that now holds the default)."""
+    """The same difference seen with the sides exchanged (``ascad diff NODE CONF``)."""
     kind = {ONLY_LEFT: ONLY_RIGHT, ONLY_RIGHT: ONLY_LEFT}.get(d.kind, d.kind)
+    node = d.node.other if d.node is not None else None
     note = d.note
-    if d.kind == SET_AT_RUNTIME and note in (
-        SET_AT_RUNTIME_NOTE.format(side="left"),
-        SET_AT_RUNTIME_NOTE.format(side="right"),
-    ):
-        side = "right" if note == SET_AT_RUNTIME_NOTE.format(side="left") else "left"
-        note = SET_AT_RUNTIME_NOTE.format(side=side)
-    return d.with_(
+    if d.kind is SET_AT_RUNTIME and node is not None:
+        note = set_at_runtime_note(node)
+    return replace(
+        d,
         kind=kind,
         left=d.right,
         right=d.left,
         left_line=d.right_line,
         right_line=d.left_line,
         note=note,
+        node=node,
     )
-
-
-def node_client(spec: str, node_options: dict[str, Any]) -> Any:
-    """An InfoClient for ``aerospike[+tls]://`` with login and TLS from ``node_options``."""
-    from ascad.runtime.address import parse_address
-    from ascad.runtime.info import InfoClient, TlsConfig
-
-    addr = parse_address(spec)
-    tls = addr.tls
-    if tls is not None:
-        tls = TlsConfig(
-            ca_file=tls.ca_file or node_options.get("tls_ca"),
-            cert_file=tls.cert_file or node_options.get("tls_cert"),
-            key_file=tls.key_file or node_options.get("tls_key"),
-            tls_name=tls.tls_name,
-        )
-    return InfoClient(
-        addr.host,
-        addr.port,
-        tls=tls,
-        user=node_options.get("user") or addr.user,
-        password=node_options.get("password"),
-        timeout=float(node_options.get("timeout") or 5.0),
-    )
-
-
-async def read_node(spec: str, node_options: dict[str, Any]) -> RuntimeSnapshot:
-    """Snapshot one node given by an ``aerospike://`` spec, all of it within ``timeout``.
-
-    The client bounds each connect and each request by the timeout; a snapshot takes up to three
-    requests (and a login), so a slow node could otherwise take several timeouts. The whole read
-    gets one deadline, the same number, so the CLI never runs longer than its ``--timeout`` per
-    node: an InfoError names the node and the request in flight.
-    """
-    from ascad.runtime.info import InfoError
-
-    client = node_client(spec, node_options)
-    total = float(node_options.get("timeout") or 5.0)
-    async with client:
-        try:
-            async with asyncio.timeout(total):
-                return await take_snapshot(client)
-        except TimeoutError:
-            message = (
-                f"no reply within {total:g}s (node hung or overloaded)"
-                if client.replies == 0
-                else f"the node's configuration was not all read within {total:g}s (node slow "
-                "or overloaded; raise --timeout)"
-            )
-            raise InfoError(message, client.host, client.port, client.last_command) from None
-
-
-def _unchecked_dicts(source: str, unchecked: list[Unchecked]) -> tuple[list, list]:
-    extra = [{"path": u.path, "line": u.line, "reason": u.reason} for u in unchecked]
-    warnings = [
-        {
-            "source": source,
-            "line": u.line,
-            "col": 1,
-            "message": f"not verifiable at runtime: {u.path} ({u.reason})",
-        }
-        for u in unchecked
-    ]
-    return extra, warnings
-
-
-def _node_info(snap: RuntimeSnapshot) -> dict[str, Any]:
-    return {
-        "address": snap.address,
-        "node_id": snap.node_id,
-        "build": snap.build,
-        "cluster_name": snap.cluster_name,
-    }
-
-
-async def _both(first: Any, second: Any) -> tuple[Any, Any]:
-    """Await both; if either fails, raise the first side's error after the other has finished
-    (a plain gather would leave the second error unretrieved and print a traceback at exit)."""
-    a, b = await asyncio.gather(first, second, return_exceptions=True)
-    for outcome in (a, b):
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return a, b
-
-
-async def runtime_diff(
-    left_spec: str,
-    right_spec: str,
-    load_options: Any,
-    node_options: dict[str, Any],
-    ignore: list[str] | tuple[str, ...] = (),
-) -> DriftOutcome:
-    """``ascad diff`` when one side (or both) is a running node."""
-    from ascad.sources.loader import is_runtime_spec, load_conf, warning_dicts
-
-    left_node, right_node = is_runtime_spec(left_spec), is_runtime_spec(right_spec)
-    if left_node and right_node:
-        ls, rs = await _both(
-            read_node(left_spec, node_options), read_node(right_spec, node_options)
-        )
-        result = compare(runtime_to_flat(ls), runtime_to_flat(rs), list(ignore))
-        result.left, result.right = left_spec, right_spec
-        table = table_for_build(ls.build)
-        if table is not None:
-            result.differences = [restart_flag(d, table) for d in result.differences]
-        return DriftOutcome(result, [], {"nodes": [_node_info(ls), _node_info(rs)]})
-
-    conf_spec, node_spec = (right_spec, left_spec) if left_node else (left_spec, right_spec)
-    loaded, snap = await _both(
-        load_conf(conf_spec, load_options), read_node(node_spec, node_options)
-    )
-    result, unchecked = drift(
-        loaded.tree, loaded.flat, snap, ignore=ignore, table=table_for_build(snap.build)
-    )
-    result.left, result.right = loaded.name, node_spec
-    if left_node:
-        result.left, result.right = node_spec, loaded.name
-        result.differences = [swap(d) for d in result.differences]
-    extra_list, unchecked_warnings = _unchecked_dicts(loaded.name, unchecked)
-    return DriftOutcome(
-        result,
-        warning_dicts(loaded) + unchecked_warnings,
-        {"unverifiable": extra_list, "node": _node_info(snap)},
-    )
-
-
-__all__ = [
-    "SET_AT_RUNTIME",
-    "DriftOutcome",
-    "Unchecked",
-    "drift",
-    "expand_logging",
-    "node_client",
-    "read_node",
-    "runtime_diff",
-    "swap",
-    "table_for_build",
-]

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ascad.compare.diff import glob_regex
+from ascad.conf.paths import glob_regex
 from ascad.errors import AscadError
 
 # Where the agent keeps its settings; CLI commands read it too when present, so an operator on a

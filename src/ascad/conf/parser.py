@@ -15,32 +15,22 @@ everything after ``#`` unread).
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import os
 import re
-import stat
-import threading
 import unicodedata
 from collections.abc import Iterable
-from pathlib import Path
 
 from ascad.conf import keys
+from ascad.conf.decode import SURROGATE_RE, decode_conf
 from ascad.conf.model import WILDCARD_RE, ConfTree, Param, Stanza, Warning_, display, is_wild
 from ascad.errors import ConfSyntaxError
 
-# Refuse anything larger: real confs are kilobytes; the largest sample (29 namespaces) is 17 KB.
-MAX_CONF_BYTES = 16 * 1024 * 1024
 # The server reads lines with a 1024-byte buffer (MAX_LINE_SIZE): longer lines are split in two.
 SERVER_MAX_LINE = 1023
 # The server reads a name and at most 3 value tokens per line.
 SERVER_MAX_VALUES = 3
-# Seconds to wait for a named pipe's writer before giving up (a pipe nobody writes to).
-FIFO_OPEN_TIMEOUT = 10.0
 
 _TOKEN_RE = re.compile(r"[^ \t\r\n\f\v]+")
-# Bytes that were not UTF-8, as decoded with surrogateescape.
-_SURROGATE_RE = re.compile("[\udc80-\udcff]")
 # The whitespace the server splits tokens on (cfg.c); any other character that is not printable
 # (control characters, U+00A0 no-break space, U+2028 line separator, zero-width space, …) is part
 # of a token for the server, so a conf line holding one is almost surely damaged text.
@@ -48,128 +38,8 @@ _SEPARATORS = frozenset(" \t\r\n\f\v")
 _DROP_SEPARATORS = str.maketrans("", "", " \t\r\n\f\v")
 
 
-def read_conf_bytes(path: str | os.PathLike[str], fifo_timeout: float = FIFO_OPEN_TIMEOUT) -> bytes:
-    """Read a conf file with the checks every source needs (exists, not a directory, size).
-
-    A pipe (``<(salt-call …)``, a named pipe) is read like a file, to its end. Opening a named
-    pipe waits for a writer; after ``fifo_timeout`` seconds without one it is refused instead of
-    waiting for ever. Once open, the read waits for the writer as long as it lives, like cat(1).
-    """
-    p = Path(path)
-    name = str(path)
-    if not name:
-        raise ConfSyntaxError("''", 0, 0, "empty file name")  # Path('') would be '.'
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise ConfSyntaxError(name, 0, 0, "no such file") from None
-    except OSError as exc:
-        raise ConfSyntaxError(name, 0, 0, f"cannot read: {exc.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ConfSyntaxError(name, 0, 0, "is a directory, not a conf file")
-    if st.st_size > MAX_CONF_BYTES:
-        raise ConfSyntaxError(
-            name,
-            0,
-            0,
-            f"file is {st.st_size / 1e6:.1f} MB; an aerospike.conf over 16 MiB is refused",
-        )
-    try:
-        if stat.S_ISFIFO(st.st_mode):
-            fd = _open_fifo(p, fifo_timeout, name)
-        else:
-            fd = os.open(p, os.O_RDONLY)
-        with os.fdopen(fd, "rb") as fh:
-            data = fh.read(MAX_CONF_BYTES + 1)
-    except OSError as exc:
-        raise ConfSyntaxError(name, 0, 0, f"cannot read: {exc.strerror}") from None
-    if len(data) > MAX_CONF_BYTES:
-        raise ConfSyntaxError(name, 0, 0, "file grew over 16 MiB while being read")
-    return data
-
-
-def _open_fifo(path: Path, timeout: float, name: str) -> int:
-    """Open a pipe for reading; a named pipe with no writer after ``timeout`` s is refused."""
-    result: list[int | OSError] = []
-
-    def opener() -> None:
-        try:
-            result.append(os.open(path, os.O_RDONLY))
-        except OSError as exc:
-            result.append(exc)
-
-    thread = threading.Thread(target=opener, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        # Be the writer ourselves for a moment so that the blocked open returns, then drop it.
-        with contextlib.suppress(OSError):
-            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
-        thread.join(1.0)
-        if result and isinstance(result[0], int):
-            os.close(result[0])
-        raise ConfSyntaxError(
-            name, 0, 0, f"a named pipe with no writer after {timeout:g} s; nothing to read"
-        )
-    outcome = result[0]
-    if isinstance(outcome, OSError):
-        raise outcome
-    return outcome
-
-
-def decode_conf(data: bytes, source: str) -> str:
-    """Bytes -> text, refusing binary and non-UTF-8 input with the line and column of the fault.
-
-    The server reads bytes and drops everything after ``#``, so bytes that are not UTF-8 inside a
-    comment (a Latin-1 ``# café``) are harmless: they become U+FFFD. Outside a comment they are
-    refused, as is a NUL byte anywhere. A UTF-8 byte-order mark is refused with its own message:
-    the server reads it as part of the first token and stops (``unknown config parameter``).
-    """
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        line, col = _position(data, nul)
-        raise ConfSyntaxError(source, line, col, "binary data (NUL byte); not an aerospike.conf")
-    if data.startswith(b"\xef\xbb\xbf"):
-        raise ConfSyntaxError(
-            source,
-            1,
-            1,
-            "starts with a UTF-8 byte-order mark (BOM): the server reads it as part of the first "
-            "word and refuses the file; save it without a BOM",
-        )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    text = data.decode("utf-8", "surrogateescape")
-    offset = 0
-    for raw_line in text.split("\n"):
-        body = raw_line.split("#", 1)[0]
-        bad = _SURROGATE_RE.search(body)
-        if bad is not None:
-            line, col = _position(data, offset + len(body[: bad.start()].encode("utf-8")))
-            byte = ord(bad.group()) - 0xDC00
-            raise ConfSyntaxError(source, line, col, f"not UTF-8 text (byte 0x{byte:02x})")
-        offset += len(raw_line.encode("utf-8", "surrogateescape")) + 1
-    return data.decode("utf-8", "replace")
-
-
-def _position(data: bytes, offset: int) -> tuple[int, int]:
-    line = data.count(b"\n", 0, offset) + 1
-    col = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
-    return line, col
-
-
-def parse_file(path: str | os.PathLike[str]) -> ConfTree:
-    """Parse a conf file; raises :class:`ConfSyntaxError` naming FILE:LINE:COL."""
-    source = str(path)
-    return parse_text(decode_conf(read_conf_bytes(path), source), source)
-
-
 def parse_bytes(data: bytes, source: str) -> ConfTree:
-    """Parse conf bytes fetched from elsewhere (same size and text checks as a file)."""
-    if len(data) > MAX_CONF_BYTES:
-        raise ConfSyntaxError(source, 0, 0, "more than 16 MiB; an aerospike.conf is refused")
+    """Parse conf bytes, whatever their source (size and text rules: :mod:`ascad.conf.decode`)."""
     return parse_text(decode_conf(data, source), source)
 
 
@@ -232,7 +102,7 @@ def _refuse_unprintable(body: str, lineno: int, source: str) -> None:
     for i, ch in enumerate(body):
         if ch in _SEPARATORS or ch.isprintable():
             continue
-        if _SURROGATE_RE.match(ch):
+        if SURROGATE_RE.match(ch):
             what = f"not UTF-8 text (byte 0x{ord(ch) - 0xDC00:02x})"
         else:
             name = unicodedata.name(ch, "a control character")

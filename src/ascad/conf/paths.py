@@ -1,4 +1,4 @@
-"""Splitting paths (docs/paths.md) into segments: a ``.`` inside ``[…]`` never splits.
+"""Splitting paths (docs/paths.md) into segments (a ``.`` inside ``[…]`` never splits), and path globs.
 
 ``namespace[a.b].storage-engine.file[0]`` -> ``namespace[a.b]``, ``storage-engine``, ``file[0]``.
 Every stage that takes a path apart uses these, so the rule lives in one place.
@@ -6,6 +6,7 @@ Every stage that takes a path apart uses these, so the rule lives in one place.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 
@@ -45,3 +46,18 @@ def ancestors(path: str) -> list[str]:
     """Every proper prefix of ``path`` that ends at a segment boundary, shortest first."""
     segs = split_path(path)
     return [".".join(segs[:i]) for i in range(1, len(segs))]
+
+
+@lru_cache(maxsize=512)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """Compile an ignore glob over paths: ``*`` any run, ``?`` one character, everything else
+    literal (so ``namespace[test].*`` means what it says)."""
+    out = []
+    for ch in pattern:
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        else:
+            out.append(re.escape(ch))
+    return re.compile("".join(out) + r"\Z", re.DOTALL)

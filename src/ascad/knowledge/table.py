@@ -292,3 +292,13 @@ def same_default(value: str, default: str) -> bool:
         except ValueError:
             return False
     return False
+
+
+def table_or_none(build: str | None) -> ParamTable | None:
+    """The table for a server build, or None when the build is unknown or cannot be read."""
+    if not build:
+        return None
+    try:
+        return table_for(build)
+    except (AscadError, OSError, ValueError):
+        return None

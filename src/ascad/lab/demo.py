@@ -20,13 +20,13 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
-from ascad.agent.cycle import CycleResult
 from ascad.agent.daemon import Agent
 from ascad.agent.settings import AgentSettings, load_settings
-from ascad.commands.check import render_text
+from ascad.checks.results import CycleResult
 from ascad.errors import AscadError
 from ascad.lab.emulator import cluster as emulator
 from ascad.lab.riemann_sink import RiemannSink
+from ascad.report.cycle_text import render_text
 from ascad.runtime.info import InfoClient
 from ascad.sources.git import CACHE_ENV as GIT_CACHE_ENV
 from ascad.sources.template import render_template

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
-from ascad.compare.diff import CompareResult, Difference
+from ascad.checks.pipeline import Comparison, ConfWarning, NodeFacts
+from ascad.compare.diff import Difference
 from ascad.conf.model import display
 
 SCHEMA = "ascad.diff/1"
@@ -15,7 +17,7 @@ def difference_to_dict(d: Difference) -> dict[str, Any]:
     """One difference as JSON: wildcard markers shown as ``{{…}}``."""
     return {
         "path": display(d.path),
-        "kind": d.kind,
+        "kind": str(d.kind),
         "left": None if d.left is None else display(d.left),
         "right": None if d.right is None else display(d.right),
         "left_line": d.left_line,
@@ -26,13 +28,18 @@ def difference_to_dict(d: Difference) -> dict[str, Any]:
     }
 
 
-def result_to_dict(
-    result: CompareResult,
-    *,
-    warnings: list[dict[str, Any]] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A comparison as an ``ascad.diff/1`` document; ``extra`` adds keys (runtime reads)."""
+def warning_to_dict(w: ConfWarning) -> dict[str, Any]:
+    return {"source": w.source, "line": w.line, "col": w.col, "message": w.message}
+
+
+def node_to_dict(n: NodeFacts) -> dict[str, Any]:
+    return asdict(n)
+
+
+def comparison_to_dict(c: Comparison) -> dict[str, Any]:
+    """A comparison as an ``ascad.diff/1`` document. A running node adds ``unverifiable`` and
+    ``node`` (conf vs node), or ``nodes`` (node vs node)."""
+    result = c.result
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "left": result.left,
@@ -43,10 +50,15 @@ def result_to_dict(
         "ignored_paths": [display(p) for p in result.ignored],
         "wildcards": [display(p) for p in result.wildcards],
         "defaults": [display(p) for p in result.defaults],
-        "warnings": warnings or [],
+        "warnings": [warning_to_dict(w) for w in c.warnings],
     }
-    if extra:
-        doc.update(extra)
+    if c.unverifiable is not None:
+        doc["unverifiable"] = [
+            {"path": u.path, "line": u.line, "reason": u.reason} for u in c.unverifiable
+        ]
+        doc["node"] = node_to_dict(c.nodes[0])
+    elif c.nodes:
+        doc["nodes"] = [node_to_dict(n) for n in c.nodes]
     return doc
 
 

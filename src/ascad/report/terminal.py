@@ -7,10 +7,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from ascad.compare.diff import CHANGED, ONLY_LEFT, SET_AT_RUNTIME, CompareResult, Difference
+from ascad.compare.diff import CHANGED, ONLY_LEFT, SET_AT_RUNTIME, CompareResult, Difference, Side
 from ascad.conf.model import display
 from ascad.conf.paths import parent_and_leaf
-from ascad.sources.loader import is_runtime_spec
 
 RED, GREEN, YELLOW, BOLD, DIM, RESET = (
     "\033[31m",
@@ -122,7 +121,7 @@ def render_differences(
             elif d.kind == SET_AT_RUNTIME:
                 # Not in the conf; the running value differs from the version's default. The
                 # line says so itself: the JSON note would only repeat it.
-                default, running = _default_and_running(d, result.left)
+                default, running = _default_and_running(d)
                 out.append(
                     f"  {c(YELLOW, '!')} {name}: {set_at_runtime_text(d, default, running, c)}"
                     + restart_note(d)
@@ -167,8 +166,8 @@ def _difference_text(d: Difference, left: str, right: str) -> str:
             f" -> {display(d.right or '')} ({_at(right, d.right_line)})"
         )
     if d.kind == SET_AT_RUNTIME:
-        default, running = _default_and_running(d, left)
-        node = left if is_runtime_spec(left) else right
+        default, running = _default_and_running(d)
+        node = left if d.node is Side.LEFT else right
         return (
             f"{path}: not in the conf; {node} runs {show_value(running)}, the default is "
             f"{show_value(default)}"
@@ -178,10 +177,10 @@ def _difference_text(d: Difference, left: str, right: str) -> str:
     return f"{path} = {display(d.right or '')} only in {_at(right, d.right_line)}"
 
 
-def _default_and_running(d: Difference, left_name: str) -> tuple[str | None, str | None]:
+def _default_and_running(d: Difference) -> tuple[str | None, str | None]:
     """A set_at_runtime difference holds the default on the conf's side and the running value on
-    the node's side; the node is on the left in ``ascad diff NODE CONF``."""
-    if is_runtime_spec(left_name):
+    the node's side (``d.node``; the left in ``ascad diff NODE CONF``)."""
+    if d.node is Side.LEFT:
         return d.right, d.left
     return d.left, d.right
 

@@ -36,10 +36,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ascad.compare.diff import glob_regex
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Param, Setting, Stanza
-from ascad.conf.paths import segment_parts, split_path
+from ascad.conf.paths import glob_regex, segment_parts, split_path
 from ascad.conf.values import canonical_values
 from ascad.knowledge.table import known_unit
 from ascad.runtime.snapshot import KV, RuntimeSnapshot, build_tuple

@@ -74,6 +74,8 @@ class RuntimeSnapshot:
     # Conf paths (``network``, ``namespace[test]``, ``logging``) whose config the node would not
     # give: {path: the command that failed}. Drift lists what the conf sets there as unverifiable.
     unreadable: dict[str, str] = field(default_factory=dict)
+    # Answers to the extra commands asked with the first request (take_snapshot's ``extra``).
+    extra: dict[str, str | None] = field(default_factory=dict)
 
 
 # --- pure parsers ------------------------------------------------------------------------------
@@ -244,12 +246,16 @@ class SnapshotError(AscadError):
 
 
 async def take_snapshot(
-    client: InfoLike, *, contexts_needed: set[str] | frozenset[str] | None = None
+    client: InfoLike,
+    *,
+    contexts_needed: set[str] | frozenset[str] | None = None,
+    extra: tuple[str, ...] = (),
 ) -> RuntimeSnapshot:
     """Read one node's running configuration in at most three info requests.
 
     ``contexts_needed`` limits the work to some top-level contexts (``service``, ``network``,
-    ``namespace``, ``logging``, ``security``, ``xdr``); None reads them all.
+    ``namespace``, ``logging``, ``security``, ``xdr``); None reads them all. ``extra`` commands
+    go with the first request; their raw answers are kept in ``RuntimeSnapshot.extra``.
     """
     want = frozenset(contexts_needed) if contexts_needed is not None else ALL_CONTEXTS
     where = endpoint(client.host, client.port)
@@ -263,7 +269,9 @@ async def take_snapshot(
         "xdr": CMD_XDR,
     }
     first += [cmd for ctx, cmd in flat_ctx.items() if ctx in want]
+    first += [cmd for cmd in extra if cmd not in first]
     a = await client.request(*first)
+    snap.extra = {cmd: a.get(cmd) for cmd in extra}
     for cmd in ("node", "build"):
         if is_error(a.get(cmd)):
             raise SnapshotError(f"node gave no usable answer ({a.get(cmd)!r})", f"{where} {cmd}")

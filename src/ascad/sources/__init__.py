@@ -2,29 +2,22 @@
 
 ``parse_source(text)`` turns a source string into a :class:`SourceSpec`; ``await fetch_text(spec)``
 reads it as text for every kind except ``aerospike://`` (a running node has no file: the runtime
-reader builds its config from the info protocol, so that kind is refused here). Every failure is a
-:class:`~ascad.errors.SourceError` naming the source.
+reader builds its config from the info protocol, so that kind is refused here). Every source's
+bytes are decoded by the one rule of :mod:`ascad.conf.decode` (size, NUL, BOM, UTF-8). Every
+failure is an :class:`~ascad.errors.AscadError` naming the source. The git and HTTP readers (and
+aiohttp) are imported only when such a source is read.
 """
 
 from __future__ import annotations
 
 import os
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from ascad.errors import SourceError
-from ascad.sources.git import cache_root, fetch_git
-from ascad.sources.http import fetch_agent, fetch_gitlab, token_from_env
-from ascad.sources.local import fetch_local
 from ascad.sources.spec import FetchedText, Kind, SourceSpec, parse_source, redact_url
-from ascad.sources.template import (
-    is_template,
-    load_vars_file,
-    merge_vars,
-    parse_vars,
-    render_template,
-    wildcard_template,
-)
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 async def fetch_text(
@@ -45,12 +38,20 @@ async def fetch_text(
     if timeout <= 0:
         raise SourceError("timeout must be positive", spec.raw)
     if spec.kind in (Kind.FILE, Kind.STDIN):
+        from ascad.sources.local import fetch_local
+
         return await fetch_local(spec)
     if spec.kind is Kind.AGENT:
+        from ascad.sources.http import fetch_agent
+
         return await fetch_agent(spec, timeout=timeout, token=token, session=session)
     if spec.kind is Kind.GITLAB:
+        from ascad.sources.http import fetch_gitlab
+
         return await fetch_gitlab(spec, timeout=timeout, token=token, session=session)
     if spec.kind is Kind.GIT:
+        from ascad.sources.git import fetch_git
+
         return await fetch_git(spec, timeout=timeout, token=token, cache_dir=cache_dir)
     if spec.kind is Kind.AEROSPIKE:
         raise SourceError(
@@ -80,16 +81,8 @@ __all__ = [
     "FetchedText",
     "Kind",
     "SourceSpec",
-    "cache_root",
     "fetch_text",
-    "is_template",
-    "load_vars_file",
-    "merge_vars",
     "parse_source",
-    "parse_vars",
     "read_token_file",
     "redact_url",
-    "render_template",
-    "token_from_env",
-    "wildcard_template",
 ]

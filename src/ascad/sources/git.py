@@ -30,8 +30,9 @@ import time
 import weakref
 from pathlib import Path
 
+from ascad.conf.decode import check_size, decode_conf
 from ascad.errors import SourceError
-from ascad.sources.spec import MAX_SOURCE_BYTES, FetchedText, Kind, SourceSpec, decode_text
+from ascad.sources.spec import FetchedText, Kind, SourceSpec
 
 CACHE_ENV = "ASCAD_GIT_CACHE"
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
@@ -200,10 +201,8 @@ async def _read_blob(
     if kind != "blob":
         raise SourceError(f"'{path}' at ref '{shown}' is a {kind}, not a file", git.where)
     rc, out, _ = await git.run("-C", gitdir, "cat-file", "-s", obj)
-    if rc == 0 and int(out.decode().strip() or 0) > MAX_SOURCE_BYTES:
-        raise SourceError(
-            f"'{path}' is larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MB", git.where
-        )
+    if rc == 0:
+        check_size(int(out.decode().strip() or 0), git.where)
     rc, out, err = await git.run("-C", gitdir, "cat-file", "blob", obj)
     if rc != 0:
         raise SourceError(f"cannot read '{path}' at '{shown}': {_last_line(err)}", git.where)
@@ -286,7 +285,7 @@ async def fetch_git(
         repo_dir = cache_root(cache_dir) / hashlib.sha256(spec.repo.encode()).hexdigest()[:16]
         async with _cache_lock(repo_dir, git):
             data, commit = await _fetch_and_read(git, repo_dir, spec.repo, rev, spec.path)
-    return FetchedText(decode_text(data, spec.raw), spec.display, commit)
+    return FetchedText(decode_conf(data, spec.raw), spec.display, commit)
 
 
 async def _fetch_and_read(

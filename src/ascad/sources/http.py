@@ -23,13 +23,13 @@ from collections.abc import Mapping
 import aiohttp
 from yarl import URL
 
+from ascad.conf.decode import MAX_CONF_BYTES, decode_conf
 from ascad.errors import SourceError
 from ascad.sources.spec import (
-    MAX_SOURCE_BYTES,
     FetchedText,
     Kind,
     SourceSpec,
-    decode_text,
+    decode_json_text,
     gitlab_raw_url,
 )
 
@@ -107,7 +107,7 @@ async def http_get(
                     if resp.status != 200:
                         body = await resp.content.read(2048)
                         return resp.status, body, resp.headers
-                    data = await read_body(resp, MAX_SOURCE_BYTES, where)
+                    data = await read_body(resp, MAX_CONF_BYTES, where)
                     return resp.status, data, resp.headers
             raise SourceError(f"more than {MAX_REDIRECTS} redirects", where)
     except TimeoutError:  # asyncio.TimeoutError is TimeoutError since 3.11
@@ -189,14 +189,16 @@ async def fetch_agent(
     content_type = str(resp_headers.get("Content-Type", ""))
     if content_type.startswith("application/json"):
         try:
-            doc = json.loads(decode_text(body, spec.display))
+            doc = json.loads(decode_json_text(body, spec.display))
             text = doc["text"]
             if not isinstance(text, str):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
             raise SourceError("JSON answer without a 'text' string", spec.display) from None
+        # The conf inside the JSON is held to the same rules as conf bytes from anywhere.
+        text = decode_conf(text.encode("utf-8", "surrogatepass"), spec.display)
     else:
-        text = decode_text(body, spec.display)
+        text = decode_conf(body, spec.display)
     etag = resp_headers.get("ETag")
     return FetchedText(text, spec.display, str(etag).strip('"') if etag else None)
 
@@ -226,7 +228,7 @@ async def fetch_gitlab(
             " (or the token may not read that project)",
         )
     _refuse_html(resp_headers, spec.raw)
-    text = decode_text(body, spec.raw)
+    text = decode_conf(body, spec.raw)
     version = resp_headers.get("X-Gitlab-Commit-Id") or resp_headers.get("ETag")
     return FetchedText(text, spec.display, str(version).strip('"') if version else None)
 

@@ -7,13 +7,12 @@ flattened. Running nodes (``aerospike://``) are read by ``ascad.runtime`` instea
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from ascad.conf.flatten import flatten
 from ascad.conf.model import ConfTree, FlatConfig, Warning_
-from ascad.conf.parser import decode_conf, parse_text, read_conf_bytes
+from ascad.conf.parser import parse_text
 
 RUNTIME_SCHEMES = ("aerospike://", "aerospike+tls://")
 
@@ -51,17 +50,9 @@ def warning_dicts(conf: LoadedConf) -> list[dict[str, Any]]:
     ]
 
 
-def _is_plain_path(spec: str) -> bool:
-    """A local file path; ``DIR#PATH@REF`` (a local git repository, docs/sources.md) is not."""
-    if "://" in spec or spec.startswith(("git+", "gitlab+")):
-        return False
-    return "#" not in spec or os.path.isfile(spec)
-
-
 async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
-    """(display name, text) of a non-runtime source."""
-    if _is_plain_path(spec) and spec != "-":
-        return spec, decode_conf(read_conf_bytes(spec), spec)
+    """(display name, text) of a non-runtime source, read and decoded by the one rule of
+    :mod:`ascad.sources` whatever its kind."""
     from ascad.sources import fetch_text, parse_source
 
     parsed = parse_source(spec)

@@ -47,9 +47,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from ascad.errors import SourceError
 
-# Local files and fetched bodies larger than this are refused: real confs are kilobytes.
-MAX_SOURCE_BYTES = 50 * 1024 * 1024
-
+EMPTY_SOURCE = "empty source: give a path, URL or git/gitlab source"
 DEFAULT_PORT = 3000  # Aerospike service port
 DEFAULT_TLS_PORT = 4333  # conventional Aerospike TLS service port
 
@@ -123,7 +121,8 @@ def redact_url(url: str) -> str:
 def parse_source(spec: str) -> SourceSpec:
     """Parse one source string; raises :class:`SourceError` naming it when it cannot be read as one."""
     if not isinstance(spec, str) or not spec.strip():
-        raise SourceError("empty source: give a path, URL or git/gitlab source", "source")
+        shown = repr(spec) if isinstance(spec, str) else "source"
+        raise SourceError(EMPTY_SOURCE, shown)
     spec = spec.strip()
     if spec == "-":
         return SourceSpec(Kind.STDIN, "-", "<stdin>")
@@ -313,9 +312,10 @@ def gitlab_raw_url(spec: SourceSpec) -> str:
     return url
 
 
-def decode_text(data: bytes, source: str) -> str:
-    """Bytes -> text. A UTF-8 BOM is dropped; anything else that is not UTF-8 is refused with the
-    line and column of the first bad byte (a conf is plain text; guessing an encoding hides damage)."""
+def decode_json_text(data: bytes, source: str) -> str:
+    """A JSON body (an agent's ``/v1/config.json``, GitLab's API) -> text. A UTF-8 BOM is dropped;
+    anything else that is not UTF-8 is refused with the line and column of the first bad byte.
+    Conf text itself goes through :func:`ascad.conf.decode.decode_conf`, whatever its source."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:

@@ -46,9 +46,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
-
 from ascad.conf.model import WILDCARD, WILDCARD_MANY, WILDCARD_RE, is_wild
 from ascad.errors import AscadError
 
@@ -383,6 +380,9 @@ def _finish_line(line: str, lineno: int, result: Wildcarded) -> str:
 
 def render_template(text: str, variables: dict[str, object], source: str = "<template>") -> str:
     """Render with Jinja2 (sandboxed, ``StrictUndefined``); errors name ``source:line``."""
+    import jinja2  # here: wildcarding a template (the common case) needs no Jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
     env = SandboxedEnvironment(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

@@ -1,0 +1,231 @@
+"""The one pipeline every check goes through: `ascad diff`, `ascad fleet`, `ascad check` and the
+agent's runtime, golden and peer checks all compose their comparisons here, and nowhere else.
+
+A check is: read two sides (:func:`read_source`: a conf through the loader, a running node
+through :func:`ascad.runtime.login.read_node`), compare them by the rules of what they are, then
+apply what the knowledge table says for the server's build and the ignore rules:
+
+=====================  =================================================================
+conf vs conf           :func:`ascad.compare.diff.compare`; with a build, a parameter stated
+                       at its default on one side only is no difference
+                       (:func:`~ascad.compare.annotate.settle_defaults`), and each difference
+                       says whether it needs a restart
+conf vs running node   :func:`ascad.compare.drift.drift` (only what the conf sets, logging
+                       ``any`` expanded, unverifiable paths listed, ``set_at_runtime``);
+                       restart flags for the node's own build
+node vs node           both running configs mapped to conf paths and compared; restart
+                       flags for the left node's build
+=====================  =================================================================
+
+Results are data only (:class:`Comparison`); ``ascad.report`` renders them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from ascad.compare.annotate import settle_defaults, with_restart_flags
+from ascad.compare.diff import CompareResult, compare, unmatched_patterns
+from ascad.compare.drift import Unchecked, drift, swap
+from ascad.conf.model import ConfTree, FlatConfig
+from ascad.knowledge.table import table_or_none
+from ascad.runtime.login import NodeLogin, read_node
+from ascad.runtime.mapping import runtime_to_flat
+from ascad.runtime.snapshot import RuntimeSnapshot
+from ascad.sources.loader import LoadedConf, LoadOptions, is_runtime_spec, load_conf
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a comparison skips and what it knows.
+
+    ``ignore``: path globs skipped (``--ignore`` and the expected per-node paths);
+    ``build``: the server version of two confs (``--server-version``, the agent's node), for
+    defaults and restart flags (a running node always gives its own);
+    ``typo_check``: the globs the user typed, reported when they match no path at all.
+    """
+
+    ignore: tuple[str, ...] = ()
+    build: str | None = None
+    typo_check: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConfWarning:
+    """A warning about one side's conf at a line: a parse warning, or a line the running node
+    cannot confirm."""
+
+    source: str
+    line: int
+    col: int
+    message: str
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    """What a running node said about itself."""
+
+    address: str
+    node_id: str | None
+    build: str | None
+    cluster_name: str | None
+
+    @classmethod
+    def of(cls, snap: RuntimeSnapshot) -> NodeFacts:
+        return cls(snap.address, snap.node_id, snap.build, snap.cluster_name)
+
+
+@dataclass
+class Comparison:
+    """One check's outcome: the differences and what else the reader should know."""
+
+    result: CompareResult
+    warnings: list[ConfWarning] = field(default_factory=list)
+    # (source, line, message) for each part of a template that was not compared
+    template_notes: list[tuple[str, int, str]] = field(default_factory=list)
+    # conf vs node: the conf paths the node cannot confirm (None for other comparisons)
+    unverifiable: list[Unchecked] | None = None
+    nodes: list[NodeFacts] = field(default_factory=list)  # the running sides, in order
+    unmatched: list[str] = field(default_factory=list)  # typed globs that matched nothing
+
+    @property
+    def equal(self) -> bool:
+        return self.result.equal
+
+
+# --- the rules of each pair ----------------------------------------------------------------------
+
+
+def compare_confs(left: FlatConfig, right: FlatConfig, rules: Rules) -> CompareResult:
+    """Two confs: every difference, defaults settled and restart flags set for ``rules.build``."""
+    result = compare(left, right, rules.ignore)
+    if rules.build:
+        result = settle_defaults(result, left, right, rules.build)
+        result.differences = with_restart_flags(result.differences, rules.build)
+    return result
+
+
+def compare_conf_to_node(
+    tree: ConfTree, flat: FlatConfig, snap: RuntimeSnapshot, rules: Rules
+) -> tuple[CompareResult, list[Unchecked]]:
+    """A conf (left) against a running node (right), by the node's own build."""
+    return drift(tree, flat, snap, ignore=rules.ignore, table=table_or_none(snap.build))
+
+
+def compare_nodes(left: RuntimeSnapshot, right: RuntimeSnapshot, rules: Rules) -> CompareResult:
+    """Two running nodes, both mapped to conf paths; restart flags by the left node's build."""
+    result = compare(runtime_to_flat(left), runtime_to_flat(right), rules.ignore)
+    result.differences = with_restart_flags(result.differences, left.build)
+    return result
+
+
+# --- whole comparisons ---------------------------------------------------------------------------
+
+
+def _conf_warnings(conf: LoadedConf) -> list[ConfWarning]:
+    return [ConfWarning(conf.name, w.line, w.col, w.message) for w in conf.warnings]
+
+
+def _template_notes(conf: LoadedConf) -> list[tuple[str, int, str]]:
+    return [(conf.name, n.line, n.message) for n in conf.template_notes]
+
+
+def conf_vs_conf(left: LoadedConf, right: LoadedConf, rules: Rules) -> Comparison:
+    """Two loaded confs (files, git, a peer's agent, a golden template)."""
+    result = compare_confs(left.flat, right.flat, rules)
+    warnings, notes = _conf_warnings(left), _template_notes(left)
+    if right.name != left.name:
+        warnings += _conf_warnings(right)
+        notes += _template_notes(right)
+    unmatched = unmatched_patterns(rules.typo_check, left.flat, right.flat)
+    return Comparison(result, warnings, notes, unmatched=unmatched)
+
+
+def conf_vs_node(
+    conf: LoadedConf,
+    snap: RuntimeSnapshot,
+    rules: Rules,
+    *,
+    node_name: str,
+    node_on_left: bool = False,
+) -> Comparison:
+    """A conf against the node that runs it (``node_name``: the address as the user gave it)."""
+    result, unchecked = compare_conf_to_node(conf.tree, conf.flat, snap, rules)
+    result.left, result.right = conf.name, node_name
+    if node_on_left:
+        result.left, result.right = node_name, conf.name
+        result.differences = [swap(d) for d in result.differences]
+    warnings = _conf_warnings(conf) + [
+        ConfWarning(conf.name, u.line, 1, f"not verifiable at runtime: {u.path} ({u.reason})")
+        for u in unchecked
+    ]
+    return Comparison(result, warnings, unverifiable=unchecked, nodes=[NodeFacts.of(snap)])
+
+
+def node_vs_node(
+    left: RuntimeSnapshot, right: RuntimeSnapshot, rules: Rules, names: tuple[str, str]
+) -> Comparison:
+    """Two running nodes (``names``: their addresses as the user gave them)."""
+    result = compare_nodes(left, right, rules)
+    result.left, result.right = names
+    return Comparison(result, nodes=[NodeFacts.of(left), NodeFacts.of(right)])
+
+
+# --- reading both sides --------------------------------------------------------------------------
+
+
+async def read_source(
+    spec: str, load: LoadOptions, login: NodeLogin
+) -> LoadedConf | RuntimeSnapshot:
+    """A conf through the loader, or a running node's snapshot for ``aerospike://``."""
+    if is_runtime_spec(spec):
+        return await read_node(spec, login)
+    return await load_conf(spec, load)
+
+
+async def both(first: Awaitable[T], second: Awaitable[U]) -> tuple[T, U]:
+    """Await both; if either fails, raise the first side's error after the other has finished
+    (a plain gather would leave the second error unretrieved and print a traceback at exit)."""
+    a, b = await asyncio.gather(first, second, return_exceptions=True)
+    for outcome in (a, b):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return a, b  # type: ignore[return-value]
+
+
+async def compare_sources(
+    left: str, right: str, load: LoadOptions, login: NodeLogin, rules: Rules
+) -> Comparison:
+    """``ascad diff LEFT RIGHT``: read both sides at once, then compare them by what they are."""
+    a, b = await both(read_source(left, load, login), read_source(right, load, login))
+    if isinstance(a, RuntimeSnapshot) and isinstance(b, RuntimeSnapshot):
+        return node_vs_node(a, b, rules, (left, right))
+    if isinstance(a, RuntimeSnapshot):
+        assert isinstance(b, LoadedConf)
+        return conf_vs_node(b, a, rules, node_name=left, node_on_left=True)
+    if isinstance(b, RuntimeSnapshot):
+        return conf_vs_node(a, b, rules, node_name=right)
+    return conf_vs_conf(a, b, rules)
+
+
+__all__ = [
+    "Comparison",
+    "ConfWarning",
+    "NodeFacts",
+    "Rules",
+    "both",
+    "compare_conf_to_node",
+    "compare_confs",
+    "compare_nodes",
+    "compare_sources",
+    "conf_vs_conf",
+    "conf_vs_node",
+    "node_vs_node",
+    "read_source",
+]

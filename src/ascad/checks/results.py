@@ -1,0 +1,73 @@
+"""What a check and an agent cycle found: typed, data-only results (``ascad.report`` renders them:
+``report.status`` as JSON, ``report.events`` as Riemann events, ``report.cycle_text`` as text)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ascad.compare.diff import CompareResult, Difference
+
+
+class State(StrEnum):
+    """A check's state, as Riemann has it: ``warning`` means the check could not run."""
+
+    OK = "ok"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+OK, WARNING, CRITICAL = State.OK, State.WARNING, State.CRITICAL
+CHECKS = ("runtime", "golden", "peer")
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check. ``master`` names what a peer/golden check compared with;
+    ``fallback`` says which masters were skipped and why."""
+
+    check: str
+    state: State
+    differences: list[Difference] = field(default_factory=list)
+    reason: str | None = None
+    duration: float = 0.0
+    master: str | None = None
+    fallback: str | None = None
+    left: str = ""
+    right: str = ""
+    ignored: int = 0
+    finished: float = 0.0
+    result: CompareResult | None = None
+
+    @property
+    def ran(self) -> bool:
+        return self.state != WARNING
+
+
+@dataclass
+class CycleResult:
+    """Every check of one cycle. ``role`` is what this node acted as (``master``, ``slave`` or
+    ``unknown`` when no master could be settled)."""
+
+    node: str
+    node_id: str | None
+    role: str
+    configured_role: str
+    cluster: str
+    master: str | None
+    started: float
+    duration: float
+    checks: list[CheckResult]
+    fallback: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 all ok, 1 drift found, 2 a check could not run (2 wins over 1)."""
+        if any(c.state == WARNING for c in self.checks):
+            return 2
+        if any(c.state == CRITICAL for c in self.checks):
+            return 1
+        return 0
+
+    def check(self, name: str) -> CheckResult | None:
+        return next((c for c in self.checks if c.check == name), None)

@@ -1,0 +1,60 @@
+"""An agent cycle as Riemann events (docs/riemann.md): one event per check."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ascad.checks.results import WARNING, CycleResult
+from ascad.report.riemann import build_event, describe_differences
+from ascad.report.terminal import difference_line
+
+#: Byte budget of one event attribute (cluster, master, role, fallback). With the description's
+#: 4096 bytes, three events of at most 4096 + 4 x 512 bytes and their tags fit in one 16 KiB
+#: UDP datagram.
+ATTRIBUTE_BUDGET = 512
+
+
+def cycle_events(
+    cycle: CycleResult, *, host: str, ttl: float, tags: Sequence[str] = ()
+) -> list[Any]:
+    """One event per check: service ``ascad <check>``, metric = the number of differences,
+    ``ttl`` (the agent gives ttl_factor × interval), attributes cluster/master/role and, when a
+    master was skipped, ``fallback``."""
+    events: list[Any] = []  # riemann_proto.Event messages
+    for c in cycle.checks:
+        if c.state == WARNING:
+            lines = [f"could not run: {c.reason}"]
+        else:
+            lines = [difference_line(d, c.left, c.right) for d in c.differences] or [
+                f"no differences ({c.left} vs {c.right})"
+            ]
+        if c.fallback:  # cut, so that a long list of skipped masters leaves room for the findings
+            lines.insert(0, describe_differences([f"master fallback: {c.fallback}"], 1024))
+        attributes = {
+            "cluster": cycle.cluster or "",
+            "master": c.master or cycle.master or "",
+            "role": cycle.role,
+        }
+        if c.fallback:
+            attributes["fallback"] = c.fallback
+        events.append(
+            build_event(
+                host=host,
+                check=c.check,
+                state=str(c.state),
+                metric=len(c.differences),
+                description=describe_differences(lines),
+                ttl=ttl,
+                tags=list(tags),
+                # A fallback note grows with the number of skipped masters: each attribute is
+                # cut like a description line, so the event stays under the UDP limit.
+                attributes={
+                    k: describe_differences([v], ATTRIBUTE_BUDGET)
+                    for k, v in attributes.items()
+                    if v
+                },
+                time=int(c.finished or cycle.started),
+            )
+        )
+    return events

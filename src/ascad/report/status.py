@@ -1,0 +1,45 @@
+"""An agent cycle as JSON: the ``ascad.agent.status/1`` document (docs/agent.md) that
+``/v1/status``, ``status.json`` and ``ascad check --format json`` give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ascad.checks.results import CheckResult, CycleResult
+from ascad.report.jsonout import difference_to_dict
+
+STATUS_SCHEMA = "ascad.agent.status/1"
+
+
+def check_to_dict(c: CheckResult) -> dict[str, Any]:
+    return {
+        "check": c.check,
+        "state": str(c.state),
+        "differences": [difference_to_dict(d) for d in c.differences],
+        "count": len(c.differences),
+        "reason": c.reason,
+        "duration": round(c.duration, 6),
+        "master": c.master,
+        "fallback": c.fallback,
+        "left": c.left,
+        "right": c.right,
+        "ignored": c.ignored,
+        "finished": c.finished,
+    }
+
+
+def cycle_to_dict(cycle: CycleResult) -> dict[str, Any]:
+    return {
+        "schema": STATUS_SCHEMA,
+        "node": cycle.node,
+        "node_id": cycle.node_id,
+        "role": cycle.role,
+        "configured_role": cycle.configured_role,
+        "cluster": cycle.cluster,
+        "master": cycle.master,
+        "fallback": cycle.fallback,
+        "started": cycle.started,
+        "duration": round(cycle.duration, 6),
+        "exit_code": cycle.exit_code,
+        "checks": [check_to_dict(c) for c in cycle.checks],
+    }

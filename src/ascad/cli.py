@@ -15,7 +15,7 @@ from types import ModuleType
 from ascad import __version__
 from ascad.errors import AscadError
 
-# name -> (module, one-line help). Modules are imported only when their command runs.
+# name -> (module, one-line help). A module is imported only when its command is named.
 COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("ascad.commands.diff", "compare two configs (files, nodes, peers, git)"),
     "show": ("ascad.commands.show", "print a running node's configuration as aerospike.conf"),
@@ -34,8 +34,18 @@ EPILOG = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``ascad`` parser with one sub-command per module in :data:`COMMANDS`."""
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The sub-command named on the command line (the first word not starting with ``-``)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``ascad`` parser: every sub-command is listed, and only ``command``'s module is
+    imported to add its arguments (``ascad diff`` never loads the agent, aiohttp or Jinja2).
+    ``command`` None builds every sub-command's arguments (for documentation and tests)."""
     parser = argparse.ArgumentParser(
         prog="ascad",
         allow_abbrev=False,  # `--password X` must never be read as `--password-file X`
@@ -45,12 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (module_name, help_text) in COMMANDS.items():
-        try:
-            module = _command_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue  # a command not built yet
         p = sub.add_parser(
             name,
             help=help_text,
@@ -60,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         p.set_defaults(_module=module_name)
-        module.add_arguments(p)
+        if command is None or command == name:
+            _command_module(module_name).add_arguments(p)
     return parser
 
 
@@ -78,8 +83,9 @@ def one_line(text: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit status (2 for an AscadError, printed as one line)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(chosen_command(words) or "")
+    args = parser.parse_args(words)
     try:
         return int(_command_module(args._module).run(args))
     except AscadError as exc:

@@ -35,7 +35,7 @@ import logging
 import os
 import ssl
 import stat
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -240,7 +240,9 @@ class ConfigServer:
     # -- middleware and handlers --
 
     @web.middleware
-    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _auth(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         if request.path not in PUBLIC_PATHS and self._token is not None:
             header = request.headers.get("Authorization", "")
             scheme, _, given = header.partition(" ")

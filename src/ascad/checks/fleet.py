@@ -32,7 +32,6 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from ascad.checks.pipeline import Rules, compare_conf_to_node, compare_confs
 from ascad.compare.diff import CompareResult
@@ -43,6 +42,7 @@ from ascad.errors import AscadError
 from ascad.runtime.address import NodeAddress, parse_address, parse_peers
 from ascad.runtime.login import NodeLogin, info, read_node, resolve
 from ascad.runtime.mapping import runtime_to_flat
+from ascad.runtime.snapshot import RuntimeSnapshot
 from ascad.sources.loader import LoadedConf, LoadOptions, is_runtime_spec, load_conf
 
 CONF = "conf"
@@ -61,7 +61,7 @@ class NodeConfig:
     build: str | None = None
     seconds: float = 0.0
     group: int | None = None  # the group id once analysed
-    snapshot: Any = None  # the RuntimeSnapshot of a running node (for --golden in runtime mode)
+    snapshot: RuntimeSnapshot | None = None  # a running node's (for --golden in runtime mode)
 
     @property
     def reachable(self) -> bool:
@@ -325,16 +325,18 @@ def golden_vs_runtime(
 
 # --- fetching -------------------------------------------------------------------------------------
 
-Fetcher = Callable[[Any], Awaitable[NodeConfig]]
+#: A node as given: a source string (conf mode) or a running node's address (runtime mode).
+NodeSpec = str | NodeAddress
+Fetcher = Callable[[NodeSpec], Awaitable[NodeConfig]]
 
 
 async def gather_nodes(
-    sources: Sequence[Any],
+    sources: Sequence[NodeSpec],
     fetch: Fetcher,
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     timeout: float = 10.0,
-    name_of: Callable[[Any], str] = str,
+    name_of: Callable[[NodeSpec], str] = str,
 ) -> list[NodeConfig]:
     """Fetch every source, at most ``concurrency`` at a time, each within ``timeout`` seconds.
 
@@ -344,7 +346,7 @@ async def gather_nodes(
         raise AscadError("--concurrency must be at least 1")
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(source: Any) -> NodeConfig:
+    async def one(source: NodeSpec) -> NodeConfig:
         async with gate:
             t0 = time.perf_counter()
             try:
@@ -373,9 +375,9 @@ def _error_text(exc: AscadError, name: str) -> str:
 def conf_fetcher(options: LoadOptions) -> Fetcher:
     """Read a conf source (file, agent, git, GitLab) as a node's config."""
 
-    async def fetch(spec: str) -> NodeConfig:
-        loaded = await load_conf(spec, options)
-        return NodeConfig(spec, loaded.flat)
+    async def fetch(spec: NodeSpec) -> NodeConfig:
+        loaded = await load_conf(str(spec), options)
+        return NodeConfig(str(spec), loaded.flat)
 
     return fetch
 
@@ -383,7 +385,7 @@ def conf_fetcher(options: LoadOptions) -> Fetcher:
 def runtime_fetcher(login: NodeLogin) -> Fetcher:
     """Read a running node's configuration (snapshot, then mapped to conf paths)."""
 
-    async def fetch(spec: Any) -> NodeConfig:
+    async def fetch(spec: NodeSpec) -> NodeConfig:
         # gather_nodes bounds each node by the fleet's --timeout.
         snapshot = await read_node(spec, login)
         flat = runtime_to_flat(snapshot)
@@ -394,7 +396,7 @@ def runtime_fetcher(login: NodeLogin) -> Fetcher:
     return fetch
 
 
-async def discover(seed: str, login: NodeLogin) -> list[Any]:
+async def discover(seed: str, login: NodeLogin) -> list[NodeAddress]:
     """The seed and every peer it lists in ``peers-clear-std`` (``peers-tls-std`` over TLS).
 
     Each peer is reached at its first endpoint; a TLS peer's tls-name replaces the seed's. Nodes
@@ -445,14 +447,14 @@ class FleetOptions:
     agent_scheme: str = "http"
 
 
-def plan(options: FleetOptions, nodes: list[Any]) -> tuple[str, list[Any]]:
+def plan(options: FleetOptions, nodes: list[NodeSpec]) -> tuple[str, list[NodeSpec]]:
     """Decide the mode and the per-node sources; AscadError for a mix that cannot be compared.
 
     Running configs list every parameter with its default while conf files list only what they
     set, so one fleet is either all running nodes or all conf sources.
     """
 
-    def is_node(s: Any) -> bool:
+    def is_node(s: NodeSpec) -> bool:
         return isinstance(s, NodeAddress) or is_runtime_spec(str(s))
 
     kinds = {is_node(s) for s in nodes}
@@ -461,7 +463,7 @@ def plan(options: FleetOptions, nodes: list[Any]) -> tuple[str, list[Any]]:
             raise AscadError(
                 "--agent-port reads conf files from agents; it cannot go with --runtime"
             )
-        out = []
+        out: list[NodeSpec] = []
         for s in nodes:
             if is_node(s):
                 addr = resolve(s, options.login)
@@ -485,7 +487,7 @@ def plan(options: FleetOptions, nodes: list[Any]) -> tuple[str, list[Any]]:
     return CONF, nodes
 
 
-def source_identity(spec: Any) -> tuple[str, ...]:
+def source_identity(spec: NodeSpec) -> tuple[str, ...]:
     """What makes two source spellings the same node: a running node's host and port, a local
     file's real path, an agent's URL, a repository file's (repository, path, ref). Sources that
     cannot be parsed are their own text (their error comes when they are read)."""
@@ -512,7 +514,7 @@ def source_identity(spec: Any) -> tuple[str, ...]:
 async def run_fleet(options: FleetOptions) -> FleetReport:
     """Fetch (and discover), group, compare: the whole of ``ascad fleet`` without printing."""
     t0 = time.perf_counter()
-    nodes: list[Any] = list(options.sources)
+    nodes: list[NodeSpec] = list(options.sources)
     given: dict[tuple[str, ...], str] = {}
     for spec in nodes:  # the same node twice would count it twice in the majority
         key = source_identity(spec)

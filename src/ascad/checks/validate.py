@@ -399,12 +399,12 @@ class Validator:
         local = self.table.keys_in(ctx)
         hint = _did_you_mean(node.key, local)
         if not hint:
-            homes = _param_homes(self.schema)
-            hint = _did_you_mean(node.key, list(homes), elsewhere=True)
+            param_homes = _param_homes(self.schema)
+            hint = _did_you_mean(node.key, list(param_homes), elsewhere=True)
             if hint:
                 # Say where the close match lives: `proto-fd-maxx` in a namespace -> service.
                 match = hint.split("'")[1]
-                parents = _parents(homes[match])
+                parents = _parents(param_homes[match])
                 hint = f"{hint[:-1]} (in {' or '.join(parents)})?"
         self._add(
             node,

@@ -11,7 +11,7 @@ import argparse
 import asyncio
 
 from ascad.agent.daemon import run_daemon
-from ascad.agent.settings import DEFAULT_CONFIG, load_settings
+from ascad.agent.settings import DEFAULT_CONFIG, AgentSettings, load_settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    def load():  # type: ignore[no-untyped-def]
+    def load() -> AgentSettings:
         return load_settings(args.config)
 
     if args.check_config:

@@ -86,7 +86,8 @@ class _RefuseSecret(argparse.Action):
 
     def __init__(self, *args: Any, use: str = "", **kwargs: Any) -> None:
         self.use = use
-        super().__init__(*args, nargs="?", help=argparse.SUPPRESS, **kwargs)
+        kwargs.update(nargs="?", help=argparse.SUPPRESS)
+        super().__init__(*args, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
         parser.error(f"{self.option_strings[0]} is never taken on the command line: use {self.use}")
@@ -119,6 +120,7 @@ def load_options(args: argparse.Namespace) -> LoadOptions:
     """Token, template variables and timeout for reading conf sources."""
     from ascad.sources.loader import LoadOptions
 
+    token: str | None
     if getattr(args, "token_file", None):
         token = read_secret_file(args.token_file, "token file")
     else:

@@ -193,9 +193,10 @@ def compare(
             diffs.append((ls_.line, rs_.line, _changed(concrete, ls_, rs_)))
 
     for path, ls_ in ls.items():
-        rs_ = rs.get(path)
-        if rs_ is None:
+        found = rs.get(path)
+        if found is None:
             continue
+        rs_ = found
         same = values_match(ls_.canonical, rs_.canonical)
         if same is None:
             result.wildcards.append(path)

@@ -45,6 +45,7 @@ from ascad.compare.diff import (
 )
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Setting, Stanza
+from ascad.conf.paths import segment_parts, split_path
 from ascad.knowledge.table import ParamInfo, ParamTable, pattern_of, same_default, versions_of
 from ascad.runtime.mapping import (
     DEFAULT_SYSLOG_PATHS,
@@ -52,8 +53,6 @@ from ascad.runtime.mapping import (
     is_runtime_default,
     runtime_default_rule,
     runtime_to_flat,
-    segment_parts,
-    split_path,
     stanza_kind,
     stanza_prefixes,
     unverifiable_reason,

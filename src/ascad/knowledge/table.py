@@ -144,7 +144,8 @@ def pattern_of(path: str) -> str:
 @cache
 def _data() -> dict[str, Any]:
     text = resources.files("ascad.knowledge").joinpath("params.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 def schema_versions() -> tuple[str, ...]:

@@ -18,13 +18,14 @@ import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ascad.agent.daemon import Agent
 from ascad.agent.settings import AgentSettings, load_settings
 from ascad.checks.results import CycleResult
 from ascad.errors import AscadError
 from ascad.lab.emulator import cluster as emulator
+from ascad.lab.emulator.node import load_node
 from ascad.lab.riemann_sink import RiemannSink
 from ascad.report.cycle_text import render_text
 from ascad.runtime.info import InfoClient
@@ -137,7 +138,7 @@ def _summary(cycles: list[CycleResult]) -> list[str]:
     return rows
 
 
-def _event_rows(events: list[dict]) -> list[str]:
+def _event_rows(events: list[dict[str, Any]]) -> list[str]:
     rows = [f"  {'host':6} {'service':14} {'state':9} {'metric':>6}  description"]
     for e in sorted(events, key=lambda e: (e["host"], e["service"])):
         first = (e.get("description") or "").split("\n", 1)[0]
@@ -191,7 +192,7 @@ async def _run(p: Printer, tmp: Path) -> int:
         )
         confs.append(path)
     nodes = [
-        emulator.load_node(str(path), node_id=node_id, cluster_name=CLUSTER)
+        load_node(str(path), node_id=node_id, cluster_name=CLUSTER)
         for path, (_, node_id, _) in zip(confs, NODES, strict=True)
     ]
 
@@ -204,7 +205,7 @@ async def _run(p: Printer, tmp: Path) -> int:
                 agent = Agent(_settings(tmp, name, wire.port, golden, sink.port))
                 await agent.start()
                 agents.append(agent)
-            urls = {node_id: a.url for (_, node_id, _), a in zip(NODES, agents, strict=True)}
+            urls = {node_id: str(a.url) for (_, node_id, _), a in zip(NODES, agents, strict=True)}
             for a in agents:
                 a.settings.urls = dict(urls)
 

@@ -163,6 +163,7 @@ def _golden_lines(diffs: list[Difference], group: str, c: Paint) -> list[str]:
 
 def _matrix_lines(report: FleetReport, c: Paint) -> list[str]:
     reachable = [n for n in report.nodes if n.reachable]
+    cells: list[list[int | None]]
     if len(reachable) <= NODE_MATRIX_MAX:
         names, rows = report.node_matrix()
         keep = [i for i, n in enumerate(report.nodes) if n.reachable]
@@ -172,7 +173,7 @@ def _matrix_lines(report: FleetReport, c: Paint) -> list[str]:
         head = "difference matrix (node × node; . = identical)"
     else:
         labels = [f"g{g.id}" for g in report.groups]
-        cells = [list(row) for row in report.matrix]  # type: ignore[misc]
+        cells = [list(row) for row in report.matrix]
         titles = [_plural(len(g.members), "node") for g in report.groups]
         head = "difference matrix (group × group; nodes in one group are identical)"
     width = max(3, *(len(lab) for lab in labels), *(len(str(x)) for row in cells for x in row)) + 1

@@ -151,7 +151,8 @@ def encode_msg(events: Sequence[Event]) -> bytes:
     """A serialized ``Msg`` carrying ``events``."""
     msg = Msg()
     msg.events.extend(events)
-    return msg.SerializeToString()
+    data: bytes = msg.SerializeToString()
+    return data
 
 
 def frame(payload: bytes) -> bytes:

@@ -7,7 +7,15 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from ascad.compare.diff import CHANGED, ONLY_LEFT, SET_AT_RUNTIME, CompareResult, Difference, Side
+from ascad.compare.diff import (
+    CHANGED,
+    ONLY_LEFT,
+    SET_AT_RUNTIME,
+    CompareResult,
+    Difference,
+    Kind,
+    Side,
+)
 from ascad.conf.model import display
 from ascad.conf.paths import parent_and_leaf
 
@@ -202,7 +210,7 @@ def show_value(value: str | None, stanza: bool = False) -> str:
 
 # How the summary line counts each kind ("set at runtime" would be wrong for a static parameter,
 # whose running value comes from a conf that has changed since the node started).
-_KIND_LABELS = {SET_AT_RUNTIME: "not in the conf, off the default"}
+_KIND_LABELS: dict[Kind, str] = {SET_AT_RUNTIME: "not in the conf, off the default"}
 
 
 def template_summary(notes: Sequence[tuple[str, int, str]]) -> str | None:
@@ -229,7 +237,7 @@ def summary_line(result: CompareResult, template_notes: Sequence[tuple[str, int,
         text = "no differences"
     else:
         for kind in sorted(counts):
-            label = _KIND_LABELS.get(kind, kind.replace("_", " "))
+            label = _KIND_LABELS.get(Kind(kind), kind.replace("_", " "))
             parts.append(f"{counts[kind]} {label}")
         text = f"{n} difference{'s' if n != 1 else ''} ({', '.join(parts)})"
     extras = []

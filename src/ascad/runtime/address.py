@@ -90,8 +90,8 @@ def parse_address(text: str) -> NodeAddress:
         raise AscadError("options (?…) are only for aerospike+tls:// addresses", text)
     if port is None:
         port = TLS_PORT if tls else CLEAR_PORT
-    user = unquote(parts.username) if parts.username else None
-    return NodeAddress(host=host, port=port, user=user, tls=tls)
+    login_user = unquote(parts.username) if parts.username else None
+    return NodeAddress(host=host, port=port, user=login_user, tls=tls)
 
 
 # --- endpoint lists ------------------------------------------------------------------------------

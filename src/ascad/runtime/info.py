@@ -24,6 +24,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from ascad.errors import AscadError
 from ascad.runtime import admin
@@ -145,7 +146,7 @@ def _name_matches(pattern: str, name: str) -> bool:
     return pattern == name
 
 
-def certificate_names(cert: dict) -> list[str]:
+def certificate_names(cert: dict[str, Any]) -> list[str]:
     """The names a peer certificate (``getpeercert()`` dict) carries: SAN DNS, else CN."""
     sans = [v for k, v in cert.get("subjectAltName", ()) if k == "DNS"]
     if sans:
@@ -153,7 +154,7 @@ def certificate_names(cert: dict) -> list[str]:
     return [v for rdn in cert.get("subject", ()) for k, v in rdn if k == "commonName"]
 
 
-def match_tls_name(tls_name: str, cert: dict) -> bool:
+def match_tls_name(tls_name: str, cert: dict[str, Any]) -> bool:
     """True if the certificate's SAN DNS names (or its CN when there is no SAN) match."""
     return any(_name_matches(n, tls_name) for n in certificate_names(cert))
 

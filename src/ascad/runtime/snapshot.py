@@ -346,7 +346,8 @@ async def take_snapshot(
         third += [dc_command(dc, ns) for ns in dc_ns[dc]]
     if combined_needed:
         value = b.get("get-config")
-        service, network, security = split_combined(parse_kv("" if is_error(value) else value))
+        combined = "" if value is None or is_error(value) else value
+        service, network, security = split_combined(parse_kv(combined))
         for ctx, cmd, got in (
             ("service", CMD_SERVICE, service),
             ("network", CMD_NETWORK, network),
@@ -388,4 +389,4 @@ def snapshot_from_answers(address: str, answers: dict[str, str | None]) -> Runti
         async def request(self, *commands: str) -> dict[str, str | None]:
             return {c: answers.get(c) for c in commands}
 
-    return asyncio.run(take_snapshot(_Canned()))  # type: ignore[arg-type]
+    return asyncio.run(take_snapshot(_Canned()))

@@ -13,6 +13,8 @@ from typing import Any
 from ascad.conf.flatten import flatten
 from ascad.conf.model import ConfTree, FlatConfig, Warning_
 from ascad.conf.parser import parse_text
+from ascad.sources import template as tpl
+from ascad.sources.template import TemplateNote
 
 RUNTIME_SCHEMES = ("aerospike://", "aerospike+tls://")
 
@@ -39,15 +41,7 @@ class LoadedConf:
     warnings: list[Warning_] = field(default_factory=list)
     # What wildcarding a template did (a blanked `{% else %}` branch, an include, a placeholder
     # line): ``ascad.sources.template.TemplateNote``s, shown by ``ascad diff -v``.
-    template_notes: list[Any] = field(default_factory=list)
-
-
-def warning_dicts(conf: LoadedConf) -> list[dict[str, Any]]:
-    """A conf's parse warnings as JSON-ready dicts (source, line, col, message)."""
-    return [
-        {"source": conf.name, "line": w.line, "col": w.col, "message": w.message}
-        for w in conf.warnings
-    ]
+    template_notes: list[TemplateNote] = field(default_factory=list)
 
 
 async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
@@ -62,10 +56,9 @@ async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
 
 def conf_from_text(name: str, text: str, options: LoadOptions | None = None) -> LoadedConf:
     """Parse text (rendering or wildcarding it first if it is a template)."""
-    from ascad.sources import template as tpl  # imported late: it loads Jinja2 and aiohttp
 
     template = False
-    notes: list[Any] = []
+    notes: list[TemplateNote] = []
     if tpl.is_template(text):
         template = True
         if options is not None and options.variables is not None:
@@ -78,11 +71,6 @@ def conf_from_text(name: str, text: str, options: LoadOptions | None = None) -> 
     tree = parse_text(text, name)
     flat = flatten(tree)
     return LoadedConf(name, text, tree, flat, template, list(tree.warnings), notes)
-
-
-def template_note_tuples(conf: LoadedConf) -> list[tuple[str, int, str]]:
-    """A conf's template notes as (source, line, message), for the terminal report."""
-    return [(conf.name, n.line, n.message) for n in conf.template_notes]
 
 
 async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf:

@@ -155,7 +155,7 @@ class EmulatorNode:
         self.admin_results: deque[tuple[int, int]] = deque(maxlen=1000)
         self.commands: deque[str] = deque(maxlen=10000)
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
         self._closing = asyncio.Event()
 
@@ -369,8 +369,9 @@ class EmulatorNode:
             state.authenticated, state.token = True, token
             return admin.login_reply(token, ttl)
         if msg.command == admin.AUTHENTICATE:
-            token = msg.fields.get(admin.SESSION_TOKEN)
-            if token is not None:
+            given = msg.fields.get(admin.SESSION_TOKEN)
+            if given is not None:
+                token = given
                 session = self.cluster._sessions.get(token)
                 if session is None or session.user != user:
                     return admin.result_reply(admin.INVALID_CREDENTIAL)

@@ -1,0 +1,64 @@
+"""Each command imports only what it needs: `ascad diff` on two files loads neither aiohttp,
+Jinja2, the agent nor the lab (emulator, Riemann sink, demo)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import FIXTURES
+
+HEAVY = ("aiohttp", "jinja2", "ascad.agent", "ascad.lab", "yarl")
+
+PROBE = """
+import json, sys
+from ascad.cli import main
+try:
+    rc = main(sys.argv[1:])
+except SystemExit as exc:  # --help
+    rc = exc.code
+sys.stdout.flush()
+print(json.dumps({"rc": rc, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def loaded_by(*argv: str) -> tuple[int, list[str]]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=60
+    )
+    report = json.loads(proc.stderr.strip().splitlines()[-1])
+    return report["rc"], report["modules"]
+
+
+def heavy(modules: list[str]) -> list[str]:
+    return [m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY)]
+
+
+def test_diff_of_two_files_loads_no_heavy_module(tmp_path: Path) -> None:
+    conf = FIXTURES / "confs" / "server-8.1-default-systemd.conf"
+    rc, modules = loaded_by("diff", str(conf), str(conf))
+    assert rc == 0
+    assert "ascad.checks.pipeline" in modules  # the probe saw the real run
+    assert heavy(modules) == []
+
+
+def test_diff_help_loads_only_the_diff_command() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, "diff", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and "usage: ascad diff" in proc.stdout
+    commands = [
+        m
+        for m in json.loads(proc.stderr.strip().splitlines()[-1])["modules"]
+        if m.startswith("ascad.commands.")
+    ]
+    assert commands == ["ascad.commands.common", "ascad.commands.diff"]
+
+
+def test_python_dash_m_ascad_is_the_cli() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ascad", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("ascad ")

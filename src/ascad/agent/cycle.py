@@ -92,7 +92,7 @@ class PeerClient:
         """(display name, text) of ``{base_url}/v1/config``; AscadError naming the URL.
 
         Through :func:`ascad.sources.http.http_get`, the sources' reader: one deadline, bodies
-        over 50 MB refused, and redirects followed only on the same host and port, so the bearer
+        over 16 MiB refused, and redirects followed only on the same host and port, so the bearer
         token goes to the configured agent and nowhere else."""
         url = f"{base_url.rstrip('/')}/v1/config"
         headers = self._headers()

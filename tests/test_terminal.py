@@ -8,6 +8,7 @@ from ascad.report.fleet_text import _golden_lines
 from ascad.report.terminal import difference_line, render_differences
 
 NODE = "aerospike://127.0.0.1:3000"
+LEFT, RIGHT = Side.LEFT, Side.RIGHT
 
 
 def test_set_at_runtime_names_default_and_running_value_in_either_order() -> None:
@@ -16,14 +17,7 @@ def test_set_at_runtime_names_default_and_running_value_in_either_order() -> Non
         NODE,
         [
             Difference(
-                "service.migrate-threads",
-                SET_AT_RUNTIME,
-                "1",
-                "4",
-                None,
-                None,
-                restart=False,
-                node=Side.RIGHT,
+                "service.migrate-threads", SET_AT_RUNTIME, "1", "4", None, None, False, node=RIGHT
             )
         ],
     )
@@ -32,14 +26,7 @@ def test_set_at_runtime_names_default_and_running_value_in_either_order() -> Non
         "a.conf",
         [
             Difference(
-                "service.migrate-threads",
-                SET_AT_RUNTIME,
-                "4",
-                "1",
-                None,
-                None,
-                restart=False,
-                node=Side.LEFT,
+                "service.migrate-threads", SET_AT_RUNTIME, "4", "1", None, None, False, node=LEFT
             )
         ],
     )

@@ -104,32 +104,30 @@ COMMANDS: dict[str, Callable[[str, str], list[str]]] = {
 }
 
 
+def run_command(command: str, url_user: str, tmp_path: Path) -> int:
+    """``ascad COMMAND … --user nobody`` against a secured node whose address names ``url_user``
+    (or no user): the exit status."""
+    pw = _right_password(tmp_path)
+    rc, _ = cli_against_node(
+        load_node(str(CONF)),
+        lambda port: COMMANDS[command](f"aerospike://{url_user}127.0.0.1:{port}", pw),
+        security=Security(dict(USERS)),
+    )
+    return rc
+
+
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_every_command_logs_in_as_the_user_the_address_names(
     command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pw = _right_password(tmp_path)
-    rc, _ = cli_against_node(
-        load_node(str(CONF)),
-        lambda port: COMMANDS[command](f"aerospike://admin@127.0.0.1:{port}", pw),
-        security=Security(dict(USERS)),
-    )
+    """The address names the right user: the wrong --user is not used, the node is read."""
+    rc = run_command(command, "admin@", tmp_path)
     out, err = capsys.readouterr()
     assert rc in (0, 1), err  # read: no login failure (exit 2)
     assert "nobody" not in err
     assert out
-
-
-@pytest.mark.parametrize("command", list(COMMANDS))
-def test_without_a_user_in_the_address_the_flag_is_used(
-    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    pw = _right_password(tmp_path)
-    rc, _ = cli_against_node(
-        load_node(str(CONF)),
-        lambda port: COMMANDS[command](f"aerospike://127.0.0.1:{port}", pw),
-        security=Security(dict(USERS)),
-    )
+    # Without a user in the address, the flag's user is the one that logs in, and fails.
+    rc = run_command(command, "", tmp_path)
     _, err = capsys.readouterr()
     assert rc == 2  # "nobody" is not a user of the node
     assert err.count("\n") == 1 and "127.0.0.1" in err

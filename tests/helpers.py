@@ -1,5 +1,8 @@
 """Shared test helpers: fixture paths, git in a throw-away repository, emulated nodes served while
-the CLI runs, ``ascad`` subprocesses, local HTTP servers, and reading a process's priority.
+the CLI runs, ``ascad`` subprocesses, local HTTP servers, and reading a process's priority; and
+what several test modules share: the sample confs' versions, real captures, the info protocol on a
+bare socket, the agent on loopback, a Prometheus checker, Riemann events and sinks, config sources,
+and a fleet of confs.
 
 Each helper was written once per test module before; the tests keep their own data and assertions.
 """
@@ -8,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import json
 import os
 import queue
+import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -24,11 +30,21 @@ from typing import Any, TypeVar
 import pytest
 from aiohttp import web
 
+from ascad.agent.daemon import Agent
+from ascad.agent.settings import load_settings
 from ascad.cli import main
+from ascad.compare.expected import CompareSettings
+from ascad.conf.flatten import flatten
+from ascad.conf.parser import parse_text
 from ascad.lab.emulator import cluster as ec
 from ascad.lab.emulator.node import EmulatedNode
-from ascad.lab.emulator.server import EmulatorCluster
+from ascad.lab.emulator.replay import ReplayHandler
+from ascad.lab.emulator.server import EmulatorCluster, EmulatorNode
+from ascad.lab.riemann_sink import RiemannSink
+from ascad.report.riemann import build_event
+from ascad.runtime import admin
 from ascad.runtime.info import InfoClient
+from ascad.runtime.snapshot import kv_get, parse_kv
 from ascad.sources import FetchedText, fetch_text, parse_source
 
 T = TypeVar("T")
@@ -400,3 +416,481 @@ async def served(app: web.Application) -> AsyncIterator[int]:
         yield site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     finally:
         await runner.cleanup()
+
+
+# --- fixture paths and the sample confs' versions -------------------------------------------------
+
+CONF_DIR = FIXTURES / "confs"
+BAD_CONFS = FIXTURES / "validate"
+RUNTIME = FIXTURES / "runtime"
+EXPORTER = RUNTIME / "exporter-8.1.2.2"
+CONF_81 = str(FIXTURES / "runtime-confs" / "exporter-8.1.2.2.conf")
+
+
+def line_of(text: str, conf: str = CONF_81) -> int:
+    """The 1-based line of the first line of ``conf`` that contains ``text``."""
+    lines = Path(conf).read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
+
+
+# SOURCES.md gives a range for a few files; the version used for them (docs/knowledge.md).
+RANGE_VERSIONS = {"6.x": "6.4", "5.x–6.x": "6.4"}
+
+# Errors that are right: Aerospike's SSD samples ship with their `device` lines commented out, to
+# be filled in; as they are, the server refuses a device namespace without storage.
+EXPECTED_ERRORS = {
+    "server-8.1-ssd.conf": [(50, "context")],
+    "server-6.4.0.1-ssd.conf": [(50, "context")],
+}
+NO_STORAGE = "'storage-engine device' names no 'device' and no 'file'"
+
+
+def sample_versions() -> list[tuple[str, str]]:
+    rows = []
+    for line in (CONF_DIR / "SOURCES.md").read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^\| (\S+\.conf) \| [^|]* \| ([^|]+) \|", line)
+        if m:
+            version = m.group(2).strip().split(" ")[0]
+            rows.append((m.group(1), RANGE_VERSIONS.get(version, version)))
+    return rows
+
+
+def build_of(version: str) -> str:
+    """A four-part build for a SOURCES.md version (`8.1` -> `8.1.0.0`, `7.2.0.0-rc1` -> `7.2.0.0`)."""
+    parts = re.findall(r"\d+", version.split("-")[0])
+    return ".".join([*parts, "0", "0", "0", "0"][:4])
+
+
+# --- real captures --------------------------------------------------------------------------------
+
+
+def capture_answers(directory: str, **extra: str) -> dict[str, str | None]:
+    answers: dict[str, str | None] = dict(ReplayHandler(RUNTIME / directory).answers)
+    answers.update(extra)
+    return answers
+
+
+def _service_node_id(directory: str, command: str) -> str:
+    handler = ReplayHandler(RUNTIME / directory)
+    return kv_get(parse_kv(handler.answer(command) or ""), "node-id") or "BB9000000000001"
+
+
+def replay(directory: str) -> ReplayHandler:
+    """A replay handler over one capture directory, with the few answers the capture lacks.
+
+    The captures were taken by other tools and omit ``node`` (its value is the captured
+    service's ``node-id``), and some trim the namespace list or answer ``sets`` for all
+    namespaces; each override below says which real answer it is derived from.
+    """
+    if directory == "exporter-8.1.2.2":
+        h = ReplayHandler(RUNTIME / directory)
+        return ReplayHandler(
+            RUNTIME / directory,
+            overrides={
+                "node": _service_node_id(directory, "get-config:context=service"),
+                # only these two namespaces' configs were kept in the split capture
+                "namespaces": "test;employees_flash",
+                "sets/test": h.answer("sets"),  # `sets` holds only namespace test's set
+            },
+        )
+    if directory == "exporter-6.x":
+        return ReplayHandler(
+            RUNTIME / directory,
+            overrides={
+                "node": _service_node_id(directory, "get-config:context=service"),
+                "build": "6.3",  # full-captures/exporter-6.x: build=6.3
+                "namespaces": "test",
+                # full capture's xdr line, trimmed to the one dc whose config was split out
+                "get-config:context=xdr": "dcs=backup_dc_asdev20;src-id=0;trace-sample=0",
+            },
+        )
+    if directory == "jdbc-4.5.1.5":
+        return ReplayHandler(
+            RUNTIME / directory, overrides={"node": _service_node_id(directory, "get-config")}
+        )
+    if directory == "mgmtlib-6.4-excerpts":
+        return ReplayHandler(
+            RUNTIME / directory,
+            overrides={
+                "node": "BB9060011AC4202",
+                "build": "6.4.0.0",
+                "namespaces": "test",
+                # the excerpt lists dcs=DC1,DC2 but kept only DC1's config
+                "get-config:context=xdr": "dcs=DC1;src-id=0;trace-sample=0",
+            },
+        )
+    raise AssertionError(directory)
+
+
+# --- the info protocol on a bare socket -----------------------------------------------------------
+
+
+class RawSocket:
+    """A bare socket to one node: send bytes, read one whole message."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, node: EmulatorNode) -> RawSocket:
+        return cls(*await asyncio.open_connection(node.host, node.port))
+
+    async def exchange(self, data: bytes) -> bytes:
+        """Send; return the whole reply (header included)."""
+        self.writer.write(data)
+        await self.writer.drain()
+        header = await asyncio.wait_for(self.reader.readexactly(8), 5)
+        size = admin.parse_proto_header(header)[2]
+        return header + await asyncio.wait_for(self.reader.readexactly(size), 5)
+
+    async def close(self) -> None:
+        self.writer.close()
+        await self.writer.wait_closed()
+
+
+def info_message(body: bytes) -> bytes:
+    return admin.proto_header(admin.PROTO_TYPE_INFO, len(body)) + body
+
+
+async def raw_info(port: int, commands: list[str]) -> dict[str, str]:
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5)
+    body = "".join(c + "\n" for c in commands).encode()
+    writer.write(bytes([2, 1]) + len(body).to_bytes(6, "big") + body)
+    await writer.drain()
+    header = await asyncio.wait_for(reader.readexactly(8), 5)
+    data = await asyncio.wait_for(reader.readexactly(int.from_bytes(header[2:], "big")), 5)
+    writer.close()
+    await writer.wait_closed()
+    out = {}
+    for line in data.decode().splitlines():
+        k, _, v = line.partition("\t")
+        out[k] = v
+    return out
+
+
+# --- the agent on loopback ------------------------------------------------------------------------
+
+LOOP_TOKEN = "review-token"
+LOOP = {"server": {"listen": "127.0.0.1"}}
+
+
+def loop_settings(tmp: Path, port: int, golden: Path | None = None, **agent: Any):  # type: ignore[no-untyped-def]
+    """Settings on loopback with a token; ``golden`` (written here) for a master."""
+    conf = tmp / "aerospike.conf"
+    conf.write_text(AGENT_CONF.read_text())
+    (tmp / "token").write_text(LOOP_TOKEN + "\n")
+    data: dict[str, Any] = {
+        "agent": {"conf": str(conf), "state_dir": str(tmp / "state"), "node_name": "n1", **agent},
+        "server": {"listen": "127.0.0.1", "port": port, "token_file": str(tmp / "token")},
+    }
+    if golden is not None:
+        golden.write_text(AGENT_CONF.read_text())
+        data["golden"] = {"source": str(golden)}
+    return load_settings(data=data, env={})
+
+
+@asynccontextmanager
+async def serving_agent(tmp: Path) -> AsyncIterator[Agent]:
+    """A started Agent on loopback (loop_settings, a free port), stopped on the way out."""
+    agent = Agent(loop_settings(tmp, 0))
+    await agent.start()
+    try:
+        yield agent
+    finally:
+        await agent.stop()
+
+
+# --- Prometheus text format -----------------------------------------------------------------------
+
+# A checker written from the format's grammar, not from the renderer.
+_HELP = re.compile(r"# HELP (?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*) (?P<text>(?:[^\\\n]|\\\\|\\n)*)")
+_TYPE = re.compile(r"# TYPE (?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*) (?P<type>gauge|counter|untyped)")
+_LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\\\|\\"|\\n)*"'
+_SAMPLE = re.compile(
+    rf"(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{{(?P<labels>{_LABEL}(?:,{_LABEL})*)?\}})?"
+    r" (?P<value>NaN|[+-]Inf|[+-]?[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)"
+)
+_ONE_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\\\|\\"|\\n)*)"')
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"n": "\n"}.get(m.group(1), m.group(1)), text)
+
+
+def parse_prometheus(text: str) -> dict[str, dict]:
+    """Family name -> {help, type, samples: {labels tuple: value}}; asserts the grammar."""
+    assert text.endswith("\n")
+    families: dict[str, dict] = {}
+    current = None
+    for line in text[:-1].split("\n"):
+        if m := _HELP.fullmatch(line):
+            current = m["name"]
+            assert current not in families, f"family {current} appears twice"
+            families[current] = {"help": _unescape(m["text"]), "samples": {}}
+        elif m := _TYPE.fullmatch(line):
+            assert m["name"] == current and "type" not in families[current]
+            families[current]["type"] = m["type"]
+        else:
+            m = _SAMPLE.fullmatch(line)
+            assert m, f"not a sample line: {line!r}"
+            assert m["name"] == current, "sample outside its family"
+            labels = tuple((k, _unescape(v)) for k, v in _ONE_LABEL.findall(m["labels"] or ""))
+            value = m["value"].replace("Inf", "inf").replace("NaN", "nan")
+            families[current]["samples"][labels] = float(value)
+    return families
+
+
+# --- Riemann --------------------------------------------------------------------------------------
+
+
+def run_bounded(coro: Awaitable[Any]) -> Any:
+    async def bounded() -> Any:
+        async with asyncio.timeout(30):
+            return await coro
+
+    return asyncio.run(bounded())
+
+
+def riemann_event(check: str = "golden", **over: Any) -> Any:
+    args: dict[str, Any] = {
+        "host": "node1.example",
+        "check": check,
+        "state": "critical",
+        "metric": 3,
+        "description": "namespace[test].replication-factor: 2 (aerospike.conf:41) != 3 (golden)",
+        "ttl": 54000.0,
+        "tags": ["ascad", "aerospike", "prod-eu"],
+        "attributes": {"cluster": "prod-eu", "role": "master", "master": "node1.example"},
+        "time": 1_700_000_000,
+    }
+    args.update(over)
+    return build_event(**args)
+
+
+async def with_sink(body: Callable[[RiemannSink], Awaitable[Any]], **kw: Any) -> Any:
+    sink = RiemannSink(**kw)
+    await sink.start()
+    try:
+        return await body(sink)
+    finally:
+        await sink.stop()
+
+
+def server_ctx(cert: Path, key: Path, *, require_client: bool = False) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    if require_client:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(cert)
+    return ctx
+
+
+# --- config sources: confs, loopback HTTP servers -------------------------------------------------
+
+CONF_MAIN = "service {\n\tproto-fd-max 15000\n}\n"
+CONF_MAIN2 = "service {\n\tproto-fd-max 20000\n}\n"
+CONF_OTHER = "service {\n\tproto-fd-max 30000\n}\n"
+GITLAB_PAT = "glpat-review-token"
+
+RELEASE = web.AppKey("release", asyncio.Event)
+
+
+async def with_server(app: web.Application, body: Callable[[int], Awaitable[object]]) -> object:
+    """``body(port)`` with ``app`` served; a handler waiting on the app's RELEASE is let go first."""
+    async with served(app) as port:
+        try:
+            return await asyncio.wait_for(body(port), 30)
+        finally:
+            release = app.get(RELEASE)
+            if release is not None:
+                release.set()
+
+
+async def serve_while(app: web.Application, body: Callable[[int], Awaitable[object]]) -> object:
+    async with served(app) as port:
+        return await asyncio.wait_for(body(port), 60)
+
+
+def one_line(err: BaseException) -> str:
+    text = str(err)
+    assert "\n" not in text, text
+    return text
+
+
+SALT_GOLDEN = """\
+{# Salt-managed: do not edit
+   by hand #}
+{%- set fdmax = pillar.get('fdmax', 15000) -%}
+{% macro seeds(nodes) -%}
+{% for n in nodes %}
+        mesh-seed-address-port {{ n }} 3002
+{% endfor %}
+{%- endmacro %}
+service {
+    proto-fd-max {{ fdmax }}
+    node-id {{ grains['id'] }}
+}
+logging {
+    file /var/log/aerospike/{{ grains['id'] }}.log {
+        context any info
+    }
+}
+network {
+    heartbeat {
+        mode mesh
+{{ seeds(pillar['seeds']) }}
+        interval 150
+    }
+}
+namespace {{ pillar['ns'] }} {
+    replication-factor 2
+    storage-engine memory
+}
+namespace {{ grains['id'] }}-local {
+    replication-factor 1
+    storage-engine memory
+}
+"""
+
+
+# --- JSON output ----------------------------------------------------------------------------------
+
+
+def run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+    code = main(argv)
+    out = capsys.readouterr().out
+    assert out.endswith("\n")
+    return code, json.loads(out)
+
+
+# --- a fleet of confs -----------------------------------------------------------------------------
+
+FLEET_N = 20
+FLEET_DRIFT_VALUE = 2  # n03: a namespace value differs in its conf
+FLEET_DRIFT_EXTRA = 6  # n07: one extra parameter in its conf
+FLEET_RUNTIME_ONLY = 10  # n11: set-config on the running node only
+FLEET_DOWN = 14  # n15: refuses connections
+
+FLEET_TEMPLATE = """\
+service {{
+    proto-fd-max 15000
+    cluster-name cakery
+    node-id {node_id}
+    pidfile /var/run/aerospike/asd-{i}.pid
+}}
+logging {{
+    console {{
+        context any info
+    }}
+}}
+network {{
+    service {{
+        address 10.0.0.{ip}
+        access-address 10.0.0.{ip}
+        port 3000
+    }}
+    heartbeat {{
+        mode mesh
+        port 3002
+{seeds}
+        interval 150
+        timeout 10
+    }}
+    fabric {{
+        port 3001
+    }}
+}}
+namespace test {{
+    replication-factor {rf}
+{extra}
+    rack-id {rack}
+    storage-engine memory {{
+        data-size 4G
+    }}
+}}
+namespace bar {{
+    replication-factor 2
+    storage-engine memory {{
+        data-size 4G
+    }}
+}}
+"""
+
+
+def fleet_node_conf(i: int, *, rf: int = 2, extra: str = "") -> str:
+    seeds = "\n".join(
+        f"        mesh-seed-address-port 10.0.0.{j + 1} 3002"
+        for j in range(min(FLEET_N, 4))
+        if j != i
+    )
+    return FLEET_TEMPLATE.format(
+        i=i,
+        node_id=f"A{i + 1:03X}",
+        ip=i + 1,
+        seeds=seeds,
+        rf=rf,
+        extra=extra,
+        rack=i % 3,
+    )
+
+
+def fleet_confs() -> list[str]:
+    confs = [fleet_node_conf(i) for i in range(FLEET_N)]
+    confs[FLEET_DRIFT_VALUE] = fleet_node_conf(FLEET_DRIFT_VALUE, rf=3)
+    confs[FLEET_DRIFT_EXTRA] = fleet_node_conf(FLEET_DRIFT_EXTRA, extra="    default-ttl 1h")
+    return confs
+
+
+def flat_of(text: str, name: str):
+    return flatten(parse_text(text, name))
+
+
+PEER_PATTERNS = CompareSettings().peer_patterns()
+
+_ADDR = re.compile(
+    r"^(\s*)(address|access-address|alternate-access-address|tls-address|tls-access-address"
+    r"|tls-alternate-access-address|interface-address)\s+\S+(.*)$"
+)
+_SEED = re.compile(r"^(\s*)(tls-)?mesh-seed-address-port\s+\S+\s+(\S+)(.*)$")
+
+
+def as_node(text: str, n: int, nodes: int = 3) -> str:
+    """The conf as node ``n`` of a cluster rendered from one template would have it: its own
+    addresses, node-id and pidfile, and the *other* nodes as mesh seeds."""
+    out: list[str] = []
+    seeded: set[str] = set()
+    for line in text.split("\n"):
+        code = line.lstrip()
+        if code.startswith("#"):
+            out.append(line)
+            continue
+        if m := _ADDR.match(line):
+            out.append(f"{m[1]}{m[2]} 10.1.0.{n}{m[3]}")
+        elif m := _SEED.match(line):
+            kind = m[2] or ""
+            if kind not in seeded:  # one seed line per other node, whatever the sample listed
+                seeded.add(kind)
+                out += [
+                    f"{m[1]}{kind}mesh-seed-address-port 10.1.0.{o} {m[3]}"
+                    for o in range(1, nodes + 1)
+                    if o != n
+                ]
+        elif m := re.match(r"^(\s*)node-id\s+\S+(.*)$", line):
+            out.append(f"{m[1]}node-id A{n}{m[2]}")
+        elif m := re.match(r"^(\s*)pidfile\s+\S+(.*)$", line):
+            out.append(f"{m[1]}pidfile /var/run/aerospike/asd-{n}.pid{m[2]}")
+        else:
+            out.append(line)
+            if re.match(r"^service\s*\{", line) and "node-id " not in text:
+                out.append(f"\tnode-id A{n}")
+    return "\n".join(out)
+
+
+def write_nodes(tmp_path: Path, count: int = 3) -> list[str]:
+    base = (ROOT / "tests" / "fixtures" / "confs" / "server-8.1-dev.conf").read_text()
+    paths = []
+    for n in range(1, count + 1):
+        p = tmp_path / f"node{n}.conf"
+        p.write_text(as_node(base, n, count))
+        paths.append(str(p))
+    return paths

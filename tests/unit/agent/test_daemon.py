@@ -1,0 +1,74 @@
+"""The agent (ascad.agent.daemon): a reload to a port in use keeps the old server and settings;
+the events keep the cluster name while the node is down and after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from ascad.agent.cycle import save_status
+from ascad.agent.daemon import Agent
+from ascad.lab.emulator import cluster as ec
+from ascad.report.status import cycle_to_dict
+from tests.helpers import AGENT_CONF, loop_settings, serving_agent
+
+
+def test_reload_to_a_port_in_use_keeps_the_old_server_and_settings(tmp_path: Path) -> None:
+    # Before: the old server was stopped, the new one failed to bind, and the agent went on
+    # serving nothing with half of the new settings in force.
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+
+    async def main() -> None:
+        async with serving_agent(tmp_path) as agent:
+            url, old, server = agent.url, agent.settings, agent.server
+            new = loop_settings(tmp_path, taken.getsockname()[1], tags=["new"])
+            with pytest.raises(Exception, match="cannot listen"):
+                await agent.reload(new)
+            assert agent.settings is old and agent.server is server and agent.url == url
+            async with aiohttp.ClientSession() as s, s.get(url + "/healthz") as r:
+                assert r.status == 200
+            # a good reload still works afterwards
+            await agent.reload(loop_settings(tmp_path, 0, tags=["new"]))
+            assert agent.settings.tags == ["new"] and agent.runner.settings.tags == ["new"]
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 30))
+    finally:
+        taken.close()
+
+
+def test_events_keep_the_cluster_name_while_the_node_is_down(tmp_path: Path) -> None:
+    from ascad.agent.daemon import build_events
+
+    async def main() -> None:
+        s = loop_settings(tmp_path, 0, tmp_path / "golden.conf", role="master")
+        s.riemann_host = "127.0.0.1"
+        nodes = [ec.load_node(str(tmp_path / "aerospike.conf"), node_id="A1")]
+        agent = Agent(s, serve=False)
+        try:
+            async with ec.running(nodes) as cluster:
+                s.aerospike_address = f"aerospike://127.0.0.1:{cluster.nodes[0].port}"
+                first = await agent.runner.run()
+            second = await agent.runner.run()  # the node is gone
+        finally:
+            await agent.stop()
+        assert first.cluster == "cakery"
+        assert second.check("runtime").state == "warning"
+        assert second.cluster == "cakery"
+        events = build_events(second, s)
+        assert {e.service for e in events} == {"ascad runtime", "ascad golden"}
+        for e in events:
+            attrs = {a.key: a.value for a in e.attributes}
+            assert attrs["cluster"] == "cakery" and attrs["role"] == "master"
+        # and after a restart, from the state file
+        save_status(s.state_dir, cycle_to_dict(second))
+        assert Agent(s, serve=False).runner.last_cluster == "cakery"
+
+    (tmp_path / "aerospike.conf").write_text(AGENT_CONF.read_text())
+    asyncio.run(asyncio.wait_for(main(), 30))

@@ -299,18 +299,7 @@ def drift(
         ):
             continue
         if not skip(path):
-            diffs.append(
-                Difference(
-                    path,
-                    SET_AT_RUNTIME,
-                    info.default_canonical,
-                    r.value,
-                    None,
-                    None,
-                    note=set_at_runtime_note(Side.RIGHT),
-                    node=Side.RIGHT,
-                )
-            )
+            diffs.append(set_at_runtime(path, info.default_canonical, r.value))
 
     if table is not None:
         diffs = [restart_flag(d, table) for d in diffs]
@@ -352,6 +341,23 @@ def _known_elsewhere(path: str) -> bool:
 
 
 # --- orientation ------------------------------------------------------------------------------
+
+
+def set_at_runtime(
+    path: str, default: str, running: str, restart: bool | None = None
+) -> Difference:
+    """A parameter the conf (left) does not set, running (right) off the version's default."""
+    return Difference(
+        path,
+        SET_AT_RUNTIME,
+        default,
+        running,
+        None,
+        None,
+        restart=restart,
+        note=set_at_runtime_note(Side.RIGHT),
+        node=Side.RIGHT,
+    )
 
 
 def set_at_runtime_note(node: Side) -> str:

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from ascad.compare.diff import SET_AT_RUNTIME, Difference, Side
-from ascad.compare.drift import set_at_runtime_note
+from ascad.compare.drift import set_at_runtime
 from ascad.report.fleet_text import _golden_lines
 
 
 def test_set_at_runtime_in_the_fleet_golden_section_reads_like_diff() -> None:
-    d = Difference(
-        "service.migrate-threads",
-        SET_AT_RUNTIME,
-        "1",
-        "4",
-        None,
-        None,
-        restart=False,
-        note=set_at_runtime_note(Side.RIGHT),
-        node=Side.RIGHT,
-    )
+    d = set_at_runtime("service.migrate-threads", "1", "4", restart=False)
     [line] = _golden_lines([d], "g1", lambda _code, text: text)
     assert line == (
         "    ! service.migrate-threads: not in the conf; the node runs 4, the default is 1 "

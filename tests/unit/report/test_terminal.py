@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ascad.compare.diff import CHANGED, SET_AT_RUNTIME, CompareResult, Difference, Side
-from ascad.compare.drift import set_at_runtime_note
+from ascad.compare.drift import set_at_runtime
 from ascad.report.terminal import difference_line, render_differences
 
 NODE = "aerospike://127.0.0.1:3000"
@@ -45,17 +45,7 @@ def test_set_at_runtime_names_default_and_running_value_in_either_order() -> Non
 
 def test_set_at_runtime_static_is_one_statement_without_the_note() -> None:
     """A static parameter cannot be set at runtime, and the JSON note is not printed again."""
-    d = Difference(
-        "service.run-as-daemon",
-        SET_AT_RUNTIME,
-        "true",
-        "false",
-        None,
-        None,
-        restart=True,
-        note=set_at_runtime_note(Side.RIGHT),
-        node=Side.RIGHT,
-    )
+    d = set_at_runtime("service.run-as-daemon", "true", "false", restart=True)
     text = render_differences(CompareResult("a.conf", NODE, [d]))
     line = next(x for x in text.splitlines() if "run-as-daemon" in x)
     assert line == (

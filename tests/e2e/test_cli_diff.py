@@ -146,7 +146,7 @@ def test_real_console_script_no_traceback(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
-    assert "over 16 MiB is refused" in proc.stderr
+    assert "over 4 MiB is refused" in proc.stderr
 
 
 def test_peers_skips_expected_per_node_differences(

@@ -59,7 +59,7 @@ def _with_fault(fault: dict[str, object], argv_of, capsys: pytest.CaptureFixture
 FAULTS = {
     "hang": ({"hang": True}, "no reply within 0.5s"),
     "truncate": ({"truncate": True}, "connection closed mid-reply"),
-    "oversize": ({"oversize": True}, "over the 134217728-byte limit"),
+    "oversize": ({"oversize": True}, "over the 4194304-byte limit"),
     "wrong-version": ({"wrong_version": True}, "is this the service port?"),
     "wrong-type": ({"wrong_type": True}, "not an Aerospike info/admin message"),
     "refuse": ({"refuse": True}, "connection refused"),

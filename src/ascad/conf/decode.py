@@ -2,9 +2,11 @@
 peer's agent, the agent's own ``/v1/config``): every source's bytes go through
 :func:`decode_conf`, so the same bytes are accepted or refused the same way everywhere.
 
-- **Size.** Over :data:`MAX_CONF_BYTES` (16 MiB) is refused: real confs are kilobytes (the
-  largest sample, 29 namespaces, is 17 KB); a huge source is a wrong path (a log, a device) or a
-  wrong URL, and reading it whole would stall the run.
+- **Size.** Over :data:`MAX_CONF_BYTES` (4 MiB) is refused: real confs are kilobytes (the
+  largest sample, 29 namespaces, is 17 KB; 500 generated namespaces are 258 KB); a huge source is
+  a wrong path (a log, a device) or a wrong URL. The limit is also what bounds the work: 4 MiB of
+  the densest conf (one short parameter per line) parses and flattens in a few seconds and a
+  couple of hundred MB; the same limit applies to info replies from a node.
 - **A NUL byte** anywhere: binary data, refused.
 - **A UTF-8 byte-order mark** is refused with its own message: the server reads it as part of
   the first word and stops (``unknown config parameter``).
@@ -19,7 +21,8 @@ import re
 
 from ascad.errors import ConfSyntaxError
 
-MAX_CONF_BYTES = 16 * 1024 * 1024
+MAX_CONF_BYTES = 4 * 1024 * 1024
+LIMIT_TEXT = "4 MiB"  # MAX_CONF_BYTES, as errors say it
 # Bytes that were not UTF-8, as decoded with surrogateescape (the parser names them too).
 SURROGATE_RE = re.compile("[\udc80-\udcff]")
 
@@ -31,7 +34,7 @@ def check_size(size: int, source: str) -> None:
             source,
             0,
             0,
-            f"{size / 1e6:.1f} MB; an aerospike.conf over 16 MiB is refused (wrong path?)",
+            f"{size / 1e6:.1f} MB; an aerospike.conf over {LIMIT_TEXT} is refused (wrong path?)",
         )
 
 

@@ -20,10 +20,16 @@ def join(prefix: str, segment: str) -> str:
     return f"{prefix}.{segment}" if prefix else segment
 
 
+# ``prefix.key[`` -> the keyed paths set under it so far (logging ``context NAME``), so that a
+# ``context any`` line finds the per-context lines it overrides without scanning every setting.
+Keyed = dict[str, dict[str, None]]
+
+
 def flatten(tree: ConfTree) -> FlatConfig:
-    """Flatten a tree. Warnings about duplicates are appended to ``tree.warnings``."""
+    """Flatten a tree (time linear in its size). Warnings about duplicates are appended to
+    ``tree.warnings``."""
     flat = FlatConfig(source=tree.source)
-    _flatten_stanza(tree, tree.root, "", flat)
+    _flatten_stanza(tree, tree.root, "", flat, {})
     return flat
 
 
@@ -41,7 +47,9 @@ def _add(tree: ConfTree, flat: FlatConfig, setting: Setting, what: str) -> None:
     flat.settings[setting.path] = setting
 
 
-def _flatten_stanza(tree: ConfTree, stanza: Stanza, prefix: str, flat: FlatConfig) -> None:
+def _flatten_stanza(
+    tree: ConfTree, stanza: Stanza, prefix: str, flat: FlatConfig, keyed: Keyed
+) -> None:
     ordered_counts: dict[str, int] = {}
     for child in stanza.children:
         if isinstance(child, Stanza):
@@ -80,9 +88,9 @@ def _flatten_stanza(tree: ConfTree, stanza: Stanza, prefix: str, flat: FlatConfi
                     Setting(path, value, value, child.line, child.col, stanza=True),
                     f"'{child.kind}'",
                 )
-            _flatten_stanza(tree, child, path, flat)
+            _flatten_stanza(tree, child, path, flat, keyed)
         else:
-            _flatten_param(tree, stanza, child, prefix, flat, ordered_counts)
+            _flatten_param(tree, stanza, child, prefix, flat, ordered_counts, keyed)
 
 
 def _flatten_param(
@@ -92,6 +100,7 @@ def _flatten_param(
     prefix: str,
     flat: FlatConfig,
     ordered_counts: dict[str, int],
+    keyed: Keyed,
 ) -> None:
     shape = keys.repeat_shape(param.key, stanza.kind)
     value = " ".join(param.values)
@@ -99,12 +108,12 @@ def _flatten_param(
         sub = param.values[0].lower()
         rest = param.values[1:]
         path = join(prefix, f"{param.key}[{sub}]")
+        seen = keyed.setdefault(join(prefix, f"{param.key}["), {})
         if sub == "any":
             # `context any X` sets every context: earlier per-context lines in this sink no longer
             # count (cf/src/log.c applies the lines in file order).
-            stale = [
-                p for p in flat.settings if p.startswith(f"{prefix}.{param.key}[") and p != path
-            ]
+            stale = [p for p in seen if p != path and p in flat.settings]
+            seen.clear()
             for p in stale:
                 old = flat.settings.pop(p)
                 tree.warnings.append(
@@ -125,6 +134,7 @@ def _flatten_param(
             flat.settings.pop(path, None)
             return
         _add(tree, flat, setting, f"'{param.key} {param.values[0]}'")
+        seen[path] = None
         return
     canonical = canonical_values(param.key, param.values, known_unit(join(prefix, param.key)))
     if shape == "ordered":

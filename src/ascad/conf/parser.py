@@ -30,6 +30,10 @@ SERVER_MAX_LINE = 1023
 # The server reads a name and at most 3 value tokens per line.
 SERVER_MAX_VALUES = 3
 
+# The deepest real nesting is xdr > dc > namespace (> a sub-stanza): 4. Deeper text is refused
+# at the line that goes too deep, so nothing downstream (flatten, render, compare) recurses far.
+MAX_DEPTH = 16
+
 _TOKEN_RE = re.compile(r"[^ \t\r\n\f\v]+")
 # The whitespace the server splits tokens on (cfg.c); any other character that is not printable
 # (control characters, U+00A0 no-break space, U+2028 line separator, zero-width space, …) is part
@@ -226,6 +230,14 @@ def _parse_line(
                 lineno,
                 col,
                 f"unknown top-level stanza '{first}'{did_you_mean(first, _stanzas_in(''))}",
+            )
+        if len(stack) > MAX_DEPTH:
+            raise ConfSyntaxError(
+                source,
+                lineno,
+                col,
+                f"stanzas nested more than {MAX_DEPTH} deep; an aerospike.conf nests at most 4 "
+                "(xdr > dc > namespace > …)",
             )
         stanza = Stanza(kind=first, name=name, line=lineno, col=col)
         current.children.append(stanza)

@@ -26,11 +26,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from ascad.conf.decode import MAX_CONF_BYTES
 from ascad.errors import AscadError
 from ascad.runtime import admin
 
-# The server refuses messages over PROTO_SIZE_MAX (128 MiB); so does this client by default.
-PROTO_SIZE_MAX = 128 * 1024 * 1024
+# The server refuses messages over 128 MiB; this client refuses replies over the one size limit
+# of conf text (ascad.conf.decode): a node's configuration is kilobytes.
+PROTO_SIZE_MAX = MAX_CONF_BYTES
 
 # Re-login this long before the session token runs out (what asadm and the C client do).
 RELOGIN_MARGIN = 60.0

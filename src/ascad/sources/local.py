@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import BinaryIO
 
-from ascad.conf.decode import MAX_CONF_BYTES, decode_conf
+from ascad.conf.decode import LIMIT_TEXT, MAX_CONF_BYTES, decode_conf
 from ascad.conf.model import ConfTree
 from ascad.conf.parser import parse_text
 from ascad.errors import SourceError
@@ -53,7 +53,7 @@ def read_conf_bytes(
         raise SourceError("is a directory, not a conf file", name)
     if st.st_size > MAX_CONF_BYTES:
         raise SourceError(
-            f"file is {st.st_size / 1e6:.1f} MB; an aerospike.conf over 16 MiB is refused "
+            f"file is {st.st_size / 1e6:.1f} MB; an aerospike.conf over {LIMIT_TEXT} is refused "
             "(wrong path?)",
             name,
         )
@@ -67,7 +67,7 @@ def read_conf_bytes(
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror}", name) from None
     if len(data) > MAX_CONF_BYTES:
-        raise SourceError("file grew over 16 MiB while being read", name)
+        raise SourceError(f"file grew over {LIMIT_TEXT} while being read", name)
     return data
 
 
@@ -101,7 +101,7 @@ def _open_fifo(path: Path, timeout: float, name: str) -> int:
 def _read_limited(fh: BinaryIO, where: str) -> bytes:
     data = fh.read(MAX_CONF_BYTES + 1)
     if len(data) > MAX_CONF_BYTES:
-        raise SourceError("more than 16 MiB: not an aerospike.conf (wrong path?)", where)
+        raise SourceError(f"more than {LIMIT_TEXT}: not an aerospike.conf (wrong path?)", where)
     return data
 
 

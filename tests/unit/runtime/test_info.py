@@ -237,7 +237,7 @@ def test_fault_truncate() -> None:
 
 
 def test_fault_oversize() -> None:
-    _fault_test({"oversize": True}, "over the 134217728-byte limit")
+    _fault_test({"oversize": True}, "over the 4194304-byte limit")
 
 
 def test_reply_in_tiny_segments_is_read_whole() -> None:

@@ -267,7 +267,7 @@ def test_huge_answer_is_refused_at_the_limit() -> None:
         spec = parse_source(f"gitlab+http://127.0.0.1:{port}/ops/salt#huge.conf@main")
         with pytest.raises(SourceError) as err:
             await fetch_text(spec, token=GITLAB_PAT, timeout=30)
-        assert "larger than 16 MB" in one_line(err.value)
+        assert "larger than 4 MB" in one_line(err.value)
         assert "huge.conf" in str(err.value)
 
     asyncio.run(serve_while(streaming_app([]), body))

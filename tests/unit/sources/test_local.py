@@ -27,7 +27,7 @@ def test_huge_file_refused_quickly(tmp_path: Path) -> None:
         fh.write(b"service {\n")
         fh.write(b"  proto-fd-max 1\n" * (50 * 1024 * 1024 // 17))
         fh.write(b"}\n")
-    with pytest.raises(SourceError, match="over 16 MiB is refused"):
+    with pytest.raises(SourceError, match="over 4 MiB is refused"):
         parse_file(big)
 
 
@@ -47,7 +47,7 @@ def test_local_file_and_errors(tmp_path: Path) -> None:
     big = tmp_path / "big.conf"
     with big.open("wb") as fh:
         fh.truncate(51 * 1024 * 1024)  # sparse: no disk used
-    with pytest.raises(SourceError, match="16 MiB is refused"):
+    with pytest.raises(SourceError, match="4 MiB is refused"):
         fetch(str(big))
     bad = tmp_path / "latin1.conf"
     bad.write_bytes(b"service {\n\tcluster-name caf\xe9\n}\n")

@@ -30,7 +30,7 @@ RULES: dict[str, tuple[bytes, str | None]] = {
         "not UTF-8",
     ),
     "not UTF-8 inside a comment accepted": (b"# caf\xe9\n" + GOOD, None),
-    "over 16 MiB refused": (GOOD + b"#" * MAX_CONF_BYTES + b"\n", "16 M"),
+    "over 4 MiB refused": (GOOD + b"#" * MAX_CONF_BYTES + b"\n", "4 M"),
 }
 
 Reader = Callable[[Path, bytes], Awaitable[LoadedConf]]
@@ -143,7 +143,7 @@ def test_the_agents_own_config_is_refused_over_the_limit(tmp_path: Path) -> None
     with big.open("wb") as fh:
         fh.write(GOOD)
         fh.truncate(MAX_CONF_BYTES + 1)  # sparse
-    with pytest.raises(AscadError, match="over 16 MiB is refused"):
+    with pytest.raises(AscadError, match="over 4 MiB is refused"):
         ConfCache(str(big)).get()
     small = tmp_path / "small.conf"
     small.write_bytes(GOOD)

@@ -173,6 +173,7 @@ def main() -> int:
             line = _readline(Lines(emu.stdout), str(node_conf))
             port = int(re.search(r":(\d+)\s", line).group(1))  # type: ignore[union-attr]
             (tmp / "token").write_text(TOKEN + "\n")
+            (tmp / "token").chmod(0o600)  # a secret: other users may not read it
             config = tmp / "ascad.toml"
             config.write_text(
                 f"""

@@ -579,6 +579,7 @@ def loop_settings(tmp: Path, port: int, golden: Path | None = None, **agent: Any
     conf = tmp / "aerospike.conf"
     conf.write_text(AGENT_CONF.read_text())
     (tmp / "token").write_text(LOOP_TOKEN + "\n")
+    (tmp / "token").chmod(0o600)  # a secret: other users may not read it
     data: dict[str, Any] = {
         "agent": {"conf": str(conf), "state_dir": str(tmp / "state"), "node_name": "n1", **agent},
         "server": {"listen": "127.0.0.1", "port": port, "token_file": str(tmp / "token")},

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
 from ascad import __version__
-from ascad.errors import AscadError
+from ascad.errors import AscadError, printable, shorten
 
 # name -> (module, one-line help). A module is imported only when its command is named.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -76,9 +77,7 @@ def _command_module(module_name: str) -> ModuleType:
 def one_line(text: str) -> str:
     """An error as one line: a file name or value with a newline or control character in it is
     shown escaped, so scripts reading stderr line by line never see half an error."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    return printable(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,6 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except Exception as exc:  # a bug or an input ascad did not foresee: never a traceback, never 1
+        if os.environ.get("ASCAD_DEBUG"):
+            raise
+        text = shorten(f"{exc.__class__.__name__}: {exc}")
+        print(f"ascad: internal error: {one_line(text)} (please report it)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ def agent_settings(tmp: Path, i: int, node_port: int, golden: str, riemann_port:
 async def _scenario(tmp: Path) -> None:
     base = AGENT_CONF.read_text()
     (tmp / "token").write_text(TOKEN + "\n")
+    (tmp / "token").chmod(0o600)  # a secret: other users may not read it
     repo = init_repo(tmp / "golden", {"aerospike.conf": base})
     golden = f"{repo}#aerospike.conf@main"
     confs = []

@@ -672,6 +672,7 @@ def test_gitlab_from_the_cli_with_token_file_and_env(
     node.write_text("service {\n    proto-fd-max 15000\n}\n")
     token_file = tmp_path / "token"
     token_file.write_text(f"\n  {GITLAB_PAT}  \n")
+    token_file.chmod(0o600)  # a secret: other users may not read it
     app = web.Application()
 
     async def raw(request: web.Request) -> web.Response:

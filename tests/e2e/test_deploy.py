@@ -47,6 +47,7 @@ def test_salt_copy_of_the_unit_is_identical() -> None:
 def test_salt_template_renders_valid_settings(tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("t\n")
+    token.chmod(0o600)  # a secret: other users may not read it
     settings = {
         "agent": {"node_name": "aero-1", "role": "auto", "interval": "6h", "tags": ["a", "b"]},
         "aerospike": {"address": "aerospike://127.0.0.1:3000"},
@@ -136,6 +137,7 @@ def test_salt_state_renders_to_valid_yaml_with_the_pillar_example(tmp_path: Path
     data = tomllib.loads(toml_text)
     token = tmp_path / "token"
     token.write_text("t\n")
+    token.chmod(0o600)  # a secret: other users may not read it
     data["server"]["token_file"] = str(token)  # /etc/ascad/token does not exist here
     s = load_settings(data=data, env={})
     assert (s.node_name, s.role, s.riemann_host) == ("aero-1: the first", "auto", "riemann.example")

@@ -180,6 +180,7 @@ def test_emulator_command_serves_tls_read_by_show_and_diff(
 ) -> None:
     password = tmp_path / "pw"
     password.write_text("s3cret\n")
+    password.chmod(0o600)  # a secret: other users may not read it
     emu = EmulatorProcess(CONF, *SERVER_TLS, "--security", f"admin:{password}")
     try:
         port = emu.port()

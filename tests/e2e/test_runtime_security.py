@@ -34,6 +34,7 @@ def password_file(tmp_path: Path) -> Callable[[str], str]:
     def make(text: str) -> str:
         p = tmp_path / "pw"
         p.write_text(text + "\n")
+        p.chmod(0o600)  # a secret: other users may not read it
         return str(p)
 
     return make

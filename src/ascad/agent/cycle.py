@@ -24,20 +24,21 @@ import os
 import ssl
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from yarl import URL
 
 from ascad.agent import roles
 from ascad.agent.settings import AgentSettings
+from ascad.checks.fingerprint import conf_fingerprint, running_fingerprint
 from ascad.checks.pipeline import Rules, conf_vs_conf, conf_vs_node
 from ascad.checks.results import CRITICAL, OK, WARNING, CheckResult, CycleResult
 from ascad.compare.diff import CompareResult
 from ascad.compare.expected import CompareSettings, parse_settings
-from ascad.conf.decode import decode_conf
-from ascad.errors import AscadError
+from ascad.errors import AscadError, printable, shorten
 from ascad.report.status import STATUS_SCHEMA
 from ascad.runtime.login import NodeLogin, read_node, resolve
 from ascad.runtime.snapshot import RuntimeSnapshot
@@ -45,6 +46,7 @@ from ascad.sources.http import http_get
 from ascad.sources.loader import LoadedConf, LoadOptions, conf_from_text, load_conf
 
 log = logging.getLogger("ascad.agent")
+T = TypeVar("T")
 
 #: Age after which a leftover ``.status.*.tmp`` (a writer killed mid-write) is removed.
 STALE_TEMP_SECONDS = 60.0
@@ -60,25 +62,72 @@ class _Cached:
 
 
 class PeerClient:
-    """Fetches peers' configs over one connection pool, remembering each URL's last ETag."""
+    """Fetches peers' configs over one connection pool, remembering each URL's last ETag.
 
-    def __init__(self, token: str | None, timeout: float, ca_file: str = "") -> None:
+    Over https it verifies the peer with ``ca_file`` (else the system's CAs) and, when
+    ``cert_file`` and ``key_file`` are given (``[peers] tls_cert``, ``tls_key``), presents that
+    client certificate: a master whose ``[server] tls_client_ca`` requires one."""
+
+    def __init__(
+        self,
+        token: str | None,
+        timeout: float,
+        ca_file: str = "",
+        cert_file: str = "",
+        key_file: str = "",
+    ) -> None:
         self.token = token
         self.timeout = timeout
         self.ca_file = ca_file
+        self.cert_file = cert_file
+        self.key_file = key_file
         self._cache: dict[str, _Cached] = {}
         self._session: aiohttp.ClientSession | None = None
         self.not_modified = 0  # 304 answers seen (for tests and logs)
 
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """The https context (``True``: aiohttp's default verification); AscadError naming the
+        file when the CA or the client certificate cannot be loaded."""
+        if not self.ca_file and not self.cert_file:
+            return True
+        try:
+            ctx = ssl.create_default_context(cafile=self.ca_file or None)
+            if self.cert_file:
+                ctx.load_cert_chain(self.cert_file, self.key_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            where = self.cert_file or self.ca_file
+            raise AscadError(f"cannot load the peers' TLS files: {exc}", where) from None
+        return ctx
+
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            ssl_ctx: ssl.SSLContext | bool = True
-            if self.ca_file:
-                ssl_ctx = ssl.create_default_context(cafile=self.ca_file)
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=ssl_ctx, limit=16)
+                connector=aiohttp.TCPConnector(ssl=self.ssl_context(), limit=16)
             )
         return self._session
+
+    def _tls_hint(self, url: str, exc: AscadError) -> AscadError:
+        """An https peer that hangs up during or right after the handshake: with mutual TLS that
+        is the peer refusing this agent's client certificate, or wanting one. The reader's own
+        words ("closed the connection without an HTTP answer: is this an Aerospike service
+        port?") would send the operator the wrong way, so say which setting is at stake."""
+        low = exc.message.lower()
+        hung_up = "closed the connection without an http answer" in low
+        alert = "alert" in low and "certificate" in low
+        if not url.lower().startswith("https://") or not (hung_up or alert):
+            return exc
+        if self.cert_file:
+            why = (
+                f"the peer refused this agent's client certificate {self.cert_file} (is it "
+                "signed by the CA of the peer's [server] tls_client_ca?)"
+            )
+        else:
+            why = (
+                "the peer requires a client certificate (its [server] tls_client_ca): set"
+                " [peers] tls_cert and tls_key"
+            )
+        said = "it closed the TLS connection without an answer" if hung_up else exc.message
+        return AscadError(f"{why}; {said}", exc.where)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -92,30 +141,37 @@ class PeerClient:
         """(display name, text) of ``{base_url}/v1/config``; AscadError naming the URL.
 
         Through :func:`ascad.sources.http.http_get`, the sources' reader: one deadline, bodies
-        over 16 MiB refused, and redirects followed only on the same host and port, so the bearer
-        token goes to the configured agent and nowhere else."""
+        over 4 MiB refused, and redirects followed only on the same host and port, so the bearer
+        token goes to the configured agent and nowhere else. The answer must be an ascad agent's
+        (:func:`ascad.agent.roles.config_answer_text`), else :class:`~ascad.agent.roles.NotAnAgent`
+        and the election tries the next candidate."""
         url = f"{base_url.rstrip('/')}/v1/config"
         headers = self._headers()
         cached = self._cache.get(url)
         if cached:
             headers["If-None-Match"] = cached.etag
-        status, body, resp_headers = await http_get(
-            URL(url), headers, url, self.timeout, self.session()
-        )
+        try:
+            status, body, resp_headers = await http_get(
+                URL(url), headers, url, self.timeout, self.session()
+            )
+        except AscadError as exc:
+            raise self._tls_hint(url, exc) from None
         if status == 304 and cached:
+            roles.check_server_header(resp_headers, url)
             self.not_modified += 1
             return url, cached.text
-        if status != 200:
-            hint = " (the token was refused)" if status == 401 else ""
-            raise AscadError(f"HTTP {status}{hint}", url)
-        text = decode_conf(body, url)
+        # Only an ascad agent's answer counts: a login page answering 200 is skipped (NotAnAgent).
+        text = roles.config_answer_text(status, resp_headers, body, url)
         etag = resp_headers.get("ETag")
         if etag:
             self._cache[url] = _Cached(etag, text)
         return url, text
 
     async def status(self, base_url: str) -> dict[str, Any]:
-        return await roles.fetch_status(self.session(), base_url, self.token, self.timeout)
+        try:
+            return await roles.fetch_status(self.session(), base_url, self.token, self.timeout)
+        except AscadError as exc:
+            raise self._tls_hint(base_url, exc) from None
 
 
 # --- the cycle ------------------------------------------------------------------------------------
@@ -138,7 +194,13 @@ class CycleRunner:
 
     def __init__(self, settings: AgentSettings, *, cluster: str = "") -> None:
         self.settings = settings
-        self.peers = PeerClient(settings.token, settings.peers_timeout, settings.peers_ca)
+        self.peers = PeerClient(
+            settings.token,
+            settings.peers_timeout,
+            settings.peers_ca,
+            settings.peers_tls_cert,
+            settings.peers_tls_key,
+        )
         # The cluster name the node gave last; events keep it while the node is down.
         self.last_cluster = cluster
         # The local node's server build (this cycle's), for defaults and restart flags.
@@ -186,7 +248,8 @@ class CycleRunner:
 
     async def load_own(self) -> LoadedConf:
         return await load_conf(
-            self.settings.conf, LoadOptions(timeout=self.settings.golden_timeout)
+            self.settings.conf,
+            LoadOptions(timeout=self.settings.golden_timeout, regular_only=True),
         )
 
     # -- checks --
@@ -201,9 +264,10 @@ class CycleRunner:
         s = self.settings
         # Through the loader, like the node's own conf: one reader for every source.
         golden = await load_conf(
-            s.golden_source, LoadOptions(token=s.golden_token, timeout=s.golden_timeout)
+            s.golden_source,
+            LoadOptions(token=s.golden_token, timeout=s.golden_timeout, regular_only=True),
         )
-        outcome = conf_vs_conf(own, golden, self.peer_rules())
+        outcome = await asyncio.to_thread(conf_vs_conf, own, golden, self.peer_rules())
         out = _from_compare("golden", outcome.result)
         out.master = golden.name
         return out
@@ -238,13 +302,14 @@ class CycleRunner:
         """One cycle; never raises for a failing check."""
         s = self.settings
         started_wall, t0 = time.time(), time.monotonic()
-        own_task = asyncio.ensure_future(_guard(self.load_own()))
+        own_task = asyncio.ensure_future(_guard(self.load_own))
         role_checks: list[CheckResult] = []
         try:
             local, snap = await self.read_local()
             self.build = local.build
             own, own_error = await own_task
-            runtime = self._runtime(own, own_error, snap, local, t0)
+            runtime = await self._runtime(own, own_error, snap, local, t0)
+            fingerprints = await self._fingerprints(own, snap)
             t1 = time.monotonic()
             try:
                 role, master_label, fallback = await self._role_checks(
@@ -273,9 +338,31 @@ class CycleRunner:
             duration=time.monotonic() - t0,
             checks=checks,
             fallback=fallback,
+            fingerprints=fingerprints,
         )
 
-    def _runtime(
+    async def _fingerprints(
+        self, own: LoadedConf | None, snap: RuntimeSnapshot | None
+    ) -> dict[str, str]:
+        """The conf's and the running config's fingerprints (per-node paths left out, as in the
+        peer check); a side that could not be read has none."""
+        patterns = self.compare_settings().peer_patterns()
+
+        def compute() -> dict[str, str]:
+            out: dict[str, str] = {}
+            if own is not None:
+                out["conf"] = conf_fingerprint(own.flat, patterns)
+            if snap is not None:
+                out["runtime"] = running_fingerprint(snap, patterns)
+            return out
+
+        try:
+            return await asyncio.to_thread(compute)
+        except Exception as exc:  # the checks still report; the metric is left out
+            _unexpected(exc)
+            return {}
+
+    async def _runtime(
         self,
         own: LoadedConf | None,
         own_error: str | None,
@@ -288,7 +375,7 @@ class CycleRunner:
             return _warning("runtime", str(own_error), time.monotonic() - t0)
         if snap is None:
             return _warning("runtime", str(local.error), time.monotonic() - t0)
-        return _run_sync("runtime", lambda: self.check_runtime(own, snap), t0)
+        return await _in_thread("runtime", lambda: self.check_runtime(own, snap), t0)
 
     async def _role_checks(
         self,
@@ -338,7 +425,7 @@ class CycleRunner:
                         role_checks.append(_warning("peer", str(own_error), time.monotonic() - t1))
                     else:
                         role_checks.append(
-                            _run_sync("peer", lambda: self.check_peer(own, election), t1)
+                            await _in_thread("peer", lambda: self.check_peer(own, election), t1)
                         )
                     role_checks[-1].master = master_label
                     role_checks[-1].fallback = fallback
@@ -366,14 +453,40 @@ def _from_compare(check: str, result: CompareResult) -> CheckResult:
 
 
 def _warning(check: str, reason: str, duration: float) -> CheckResult:
-    return CheckResult(check, WARNING, reason=reason, duration=duration, finished=time.time())
+    """A check that could not run; its reason is one printable line of bounded length (it goes
+    to status.json, /v1/status, the logs and the Riemann event)."""
+    text = shorten(printable(reason))
+    return CheckResult(check, WARNING, reason=text, duration=duration, finished=time.time())
 
 
-async def _guard(coro: Any) -> tuple[Any, str | None]:
+def failed_cycle(runner: CycleRunner, reason: str, started: float, duration: float) -> CycleResult:
+    """A cycle that failed as a whole (a bug, or it never finished): every check it should have
+    run is a ``warning`` with the reason, so status, metrics and events say so instead of
+    keeping the last result."""
+    s = runner.settings
+    role_check = "golden" if s.role == "master" else "peer"
+    return CycleResult(
+        node=s.node_name,
+        node_id=None,
+        role="unknown",
+        configured_role=s.role,
+        cluster=s.cluster or runner.last_cluster,
+        master=None,
+        started=started,
+        duration=duration,
+        checks=[_warning("runtime", reason, duration), _warning(role_check, reason, duration)],
+    )
+
+
+async def _guard(fn: Callable[[], Awaitable[T]]) -> tuple[T | None, str | None]:
+    """``fn()``'s result, or None and why it failed (a bug too: never a silent pass). It takes
+    the function, not a coroutine, so a task cancelled before it starts leaves nothing unawaited."""
     try:
-        return await coro, None
+        return await fn(), None
     except AscadError as exc:
         return None, str(exc)
+    except Exception as exc:
+        return None, _unexpected(exc)
 
 
 def _unexpected(exc: BaseException) -> str:
@@ -396,9 +509,11 @@ async def _timed(check: str, fn: Any) -> CheckResult:
     return out
 
 
-def _run_sync(check: str, fn: Any, t: float) -> CheckResult:
+async def _in_thread(check: str, fn: Callable[[], CheckResult], t: float) -> CheckResult:
+    """``fn()`` (parsing and comparing: CPU work) in a worker thread, so the event loop keeps
+    serving /healthz and /v1/config meanwhile; its errors become a ``warning``."""
     try:
-        out: CheckResult = fn()
+        out = await asyncio.to_thread(fn)
     except AscadError as exc:
         return _warning(check, str(exc), time.monotonic() - t)
     except Exception as exc:

@@ -9,6 +9,9 @@ Rules, and the reason for each:
   19 under the unit), and asks for the idle I/O class with the ``ioprio_set`` system call (Linux, through
   ctypes: ``IOPRIO_WHO_PROCESS``, class 3 = idle, shifted by 13 bits, as ``ionice -c3`` does).
   Where that is not permitted or not Linux, it logs one line and goes on.
+- **Open files.** At start the soft ``RLIMIT_NOFILE`` is raised to the hard limit (the unit's
+  ``LimitNOFILE``) and logged once; the HTTP listener's connection cap comes from it. The loop's
+  exception handler counts repeats (``accept()`` errors: one line per interval with a count).
 - **Timing.** One cycle at start, then every ``interval`` plus a random delay of up to
   ``jitter``, so a fleet started together does not hit the golden repository at the same second.
 - **Riemann.** After each cycle its events are sent; if Riemann is down the failure is logged,
@@ -37,7 +40,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ascad.agent.cycle import CycleRunner, load_status, save_status
+from ascad.agent import listener as limits
+from ascad.agent.cycle import CycleRunner, failed_cycle, load_status, save_status
 from ascad.agent.server import ConfigServer
 from ascad.agent.settings import AgentSettings, SettingsError, origin_line
 from ascad.checks.results import CycleResult
@@ -120,16 +124,28 @@ class Agent:
         }
         self.cycles = 0
         self.delivered = 0  # cycles whose events Riemann accepted
+        self.delivery_failures = 0  # cycles whose events could not be delivered
         self.riemann_error: str | None = None
         self._wake = asyncio.Event()
         self._retired: list[CycleRunner] = []
+        self.watchdog = cycle_deadline(settings)
 
     @property
     def url(self) -> str | None:
         return self.server.url if self.server else None
 
     def _new_server(self, settings: AgentSettings) -> ConfigServer:
-        return ConfigServer(settings, lambda: self.status_doc, lambda: self.last_success)
+        return ConfigServer(
+            settings, lambda: self.status_doc, lambda: self.last_success, self.counters
+        )
+
+    def counters(self) -> dict[str, float]:
+        """The agent's counters since it started, for /metrics."""
+        return {
+            "ascad_cycles_total": self.cycles,
+            "ascad_riemann_deliveries_total": self.delivered,
+            "ascad_riemann_delivery_failures_total": self.delivery_failures,
+        }
 
     async def start(self) -> None:
         if self.serve and self.server is None:
@@ -145,11 +161,30 @@ class Agent:
         while self._retired:
             await self._retired.pop().close()
 
+    async def guarded_cycle(self) -> CycleResult:
+        """The runner's cycle under the watchdog: a cycle that raises (a bug) or does not finish
+        within :attr:`watchdog` seconds is a cycle whose checks are all ``warning`` with the
+        reason, never the last result kept (a check that stops checking must not stay green)."""
+        started, t0 = time.time(), time.monotonic()
+        try:
+            async with asyncio.timeout(self.watchdog):
+                return await self.runner.run()
+        except TimeoutError:
+            reason = (
+                f"the cycle did not finish within {self.watchdog:g} s (watchdog; the node, "
+                "golden or peer reads should each have timed out long before)"
+            )
+            log.error("%s", reason)
+        except Exception as exc:
+            log.error("cycle failed: %s: %s", exc.__class__.__name__, exc, exc_info=exc)
+            reason = f"internal error: {exc.__class__.__name__}: {exc}"
+        return failed_cycle(self.runner, reason, started, time.monotonic() - t0)
+
     async def run_cycle(self) -> CycleResult:
         """One cycle: checks, state file, Riemann. Never raises for a failing check or Riemann."""
         while self._retired:
             await self._retired.pop().close()
-        cycle = await self.runner.run()
+        cycle = await self.guarded_cycle()
         self.cycles += 1
         self.last = cycle
         for c in cycle.checks:
@@ -204,6 +239,7 @@ class Agent:
             await client.send(events)
         except (AscadError, OSError, ssl.SSLError) as exc:
             self.riemann_error = str(exc)
+            self.delivery_failures += 1
             raise AscadError(
                 f"Riemann at {s.riemann_host}:{s.riemann_port} ({s.riemann_transport}): "
                 f"events not delivered: {exc}"
@@ -271,8 +307,17 @@ class Agent:
         self.settings = settings
         self._retired.append(self.runner)  # closed before the next cycle, not under a running one
         self.runner = CycleRunner(settings, cluster=self.runner.last_cluster)
+        self.watchdog = cycle_deadline(settings)
         configure_logging(settings.log_level)
         log.info("settings reloaded from %s", settings.source)
+
+
+def cycle_deadline(s: AgentSettings) -> float:
+    """The watchdog's limit for one cycle: twice what its reads may take (the node, the golden,
+    and a few master candidates, each bounded by its own timeout), at least two minutes, at most
+    the interval."""
+    reads = s.aerospike_timeout + s.golden_timeout + 4 * s.peers_timeout
+    return min(max(120.0, 2 * reads), max(s.interval, 1.0))
 
 
 def build_events(cycle: CycleResult, settings: AgentSettings) -> list[Any]:
@@ -296,9 +341,20 @@ def configure_logging(level: str = "info") -> None:
             )
         )
         handler._ascad = True  # type: ignore[attr-defined]
+        handler.addFilter(limits.REDACT)  # no token, no raw header, one line per record
         root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def start_limits(loop: asyncio.AbstractEventLoop) -> None:
+    """The process's resource limits at start: the soft open-files limit raised to the hard one
+    (the HTTP listener's connection cap is derived from it), logged once; the loop's exception
+    handler counted (``accept()`` errors once per interval with a count, not once per attempt)."""
+    before, after = limits.raise_nofile_limit()
+    raised = f" (raised from {before})" if after > before else ""
+    log.info("open files limit %d%s", after, raised)
+    limits.install_loop_handler(loop)
 
 
 async def run_daemon(
@@ -314,9 +370,10 @@ async def run_daemon(
     log.info("%s", origin_line(settings))
     if priority:
         lower_priority(settings.nice, settings.ionice)
+    loop = asyncio.get_running_loop()
+    start_limits(loop)
     agent = Agent(settings)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     reloads: set[asyncio.Task[None]] = set()
 
     async def do_reload() -> None:

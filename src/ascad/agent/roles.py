@@ -13,6 +13,10 @@ The rule for ``role = "auto"`` (docs/agent.md, "Roles"):
   nodes; no vote, no lease.
 - Each candidate skipped on the way is recorded with its reason, so the result and the Riemann
   event say "master X unreachable, compared with Y".
+- An answer counts only when it is an ascad agent's (:func:`config_answer_text`): status 200,
+  ``Server: ascad`` when a Server header is sent, ``text/plain`` (or the sources' JSON form) and a
+  body that decodes and parses as a conf. Anything else (a login page answering 200, a proxy's
+  error, another service on the port) is skipped with what it sent, and the next one is tried.
 
 Failure modes (docs/agent.md): a node whose Aerospike is down drops out of its peers' lists, so
 it cannot be chosen (and its own agent cannot list peers: its peer check is a warning). A node
@@ -26,15 +30,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from yarl import URL
 
+from ascad.conf.decode import decode_conf
+from ascad.conf.parser import parse_text
 from ascad.errors import AscadError
 from ascad.sources.http import http_get
+from ascad.sources.spec import decode_json_text
+
+SERVER_NAME = "ascad"  # the agent's Server header (ascad.agent.server sends it)
+
+
+class NotAnAgent(AscadError):
+    """A candidate that answered, but not as an ascad agent: skipped like an unreachable one, and
+    reported with what it sent instead."""
 
 
 @dataclass
@@ -57,6 +71,12 @@ class Candidate:
 class Skipped:
     candidate: Candidate
     reason: str
+    answered: bool = False  # it answered, but not as an ascad agent (NotAnAgent)
+
+    @property
+    def note(self) -> str:
+        what = "is not an ascad agent" if self.answered else "unreachable"
+        return f"{self.candidate.label} {what} ({self.reason})"
 
 
 @dataclass
@@ -76,7 +96,7 @@ class Election:
         """``None`` when the first choice answered; else which ones were skipped and why."""
         if not self.skipped:
             return None
-        parts = [f"{s.candidate.label} unreachable ({s.reason})" for s in self.skipped]
+        parts = [s.note for s in self.skipped]
         chosen = self.master.label if self.master else "nobody"
         return "; ".join(parts) + f"; compared with {chosen}"
 
@@ -159,7 +179,8 @@ async def elect(
 ) -> Election:
     """Walk the ordered candidates; the first one that is the local node or whose ``fetch``
     succeeds is the master. A local node whose id is unknown is never chosen.
-    ``fetch`` raises :class:`AscadError` for an unreachable agent."""
+    ``fetch`` raises :class:`AscadError` for an unreachable agent, :class:`NotAnAgent` for an
+    answer that is not an ascad agent's (:func:`config_answer_text`): both are skipped."""
     skipped: list[Skipped] = []
     for cand in candidates:
         if cand.is_self:
@@ -172,10 +193,60 @@ async def elect(
         try:
             value = await fetch(cand)
         except AscadError as exc:
-            skipped.append(Skipped(cand, exc.message))
+            skipped.append(Skipped(cand, exc.message, answered=isinstance(exc, NotAnAgent)))
             continue
         return Election(cand, skipped, value)
     return Election(None, skipped)
+
+
+def check_server_header(headers: Mapping[str, str], where: str) -> None:
+    """A ``Server`` header, when sent, must be the agent's: another one names what answered."""
+    server = str(headers.get("Server", SERVER_NAME))
+    if server.split("/", 1)[0].strip().lower() != SERVER_NAME:
+        shown = "".join(c if c.isprintable() else "?" for c in server)[:80]
+        raise NotAnAgent(
+            f"the answer comes from '{shown}' (Server header), not an ascad agent: the wrong"
+            " port, or a proxy that does not pass the agent's Server header through",
+            where,
+        )
+
+
+def config_answer_text(status: int, headers: Mapping[str, str], body: bytes, where: str) -> str:
+    """The conf text of a candidate's ``/v1/config`` answer, once it is known to be an ascad
+    agent's. A non-200 status is :class:`AscadError` (unreachable, as before); a 200 that is not
+    ``text/plain`` (or the sources' JSON form ``{"text": …}``), a foreign ``Server`` header, or a
+    body that does not decode and parse as a conf is :class:`NotAnAgent` with the reason."""
+    if status != 200:
+        hint = " (the token was refused)" if status == 401 else ""
+        raise AscadError(f"HTTP {status}{hint}", where)
+    media = str(headers.get("Content-Type", "")).split(";", 1)[0].strip().lower()
+    if media in ("text/html", "application/xhtml+xml"):  # said first: the usual case
+        raise NotAnAgent(
+            "an HTML page, not a conf (a login page, a proxy or the wrong URL?)", where
+        )
+    check_server_header(headers, where)
+    try:
+        if media == "text/plain":
+            text = decode_conf(body, where)
+        elif media == "application/json":
+            try:
+                doc = json.loads(decode_json_text(body, where))
+                inner = doc["text"]
+                if not isinstance(inner, str):
+                    raise TypeError
+            except (ValueError, KeyError, TypeError):
+                raise NotAnAgent("a JSON answer without a 'text' string", where) from None
+            text = decode_conf(inner.encode("utf-8", "surrogatepass"), where)
+        else:
+            raise NotAnAgent(
+                f"Content-Type '{media or 'none'}', not a conf (an agent sends text/plain)", where
+            )
+        parse_text(text, where)
+    except NotAnAgent:
+        raise
+    except AscadError as exc:
+        raise NotAnAgent(f"the answer is not a conf: {exc.message}", exc.where) from None
+    return text
 
 
 async def fetch_status(
@@ -184,9 +255,10 @@ async def fetch_status(
     """``GET {url}/v1/status`` from a peer agent; AscadError naming the URL on any failure."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     where = f"{url}/v1/status"
-    status, body, _ = await http_get(URL(where), headers, where, timeout, session)
+    status, body, answer_headers = await http_get(URL(where), headers, where, timeout, session)
     if status != 200:
         raise AscadError(f"HTTP {status}", where)
+    check_server_header(answer_headers, where)
     try:
         doc = json.loads(body)
     except ValueError:

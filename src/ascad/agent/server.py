@@ -15,8 +15,10 @@ Why aiohttp and not the seed's Flask + waitress: the agent is asyncio end to end
 peer fetches, Riemann), aiohttp is already a dependency for the HTTP client, and one event loop
 serves the HTTP requests, runs the cycle and handles signals without threads. waitress serves
 each request on a thread from a fixed pool (4 by default), so 1000 concurrent clients queue behind
-four threads; aiohttp keeps each connection as a coroutine. The conf is served from memory (re-read
-only when its size, mtime or inode changes), so a request costs one ``stat``. Figures: bench/agent.py.
+four threads; aiohttp keeps each connection as a coroutine. The conf is read for every request (a
+few KiB, in a worker thread, one read shared by the requests that arrive while it runs) and its
+ETag is the sha256 of the bytes read: no stat signature to fool, so an edit that keeps the size and
+the mtime (``cp -p``, a restored backup) is served at once. Figures: bench/agent.py.
 
 Authentication: ``Authorization: Bearer TOKEN`` compared with :func:`hmac.compare_digest` (time
 does not depend on how much of the token matched). It is checked before routing, so without the
@@ -24,10 +26,15 @@ token every path except ``/healthz`` answers 401 with a fixed body: an unauthent
 learns neither the paths nor the config. A server listening on loopback only may run without a
 token (settings refuse a token-less server on any other address). No static file routes exist:
 only the one conf file named in the settings is ever read.
+
+Clients that never authenticate are bounded by :mod:`ascad.agent.listener`: TLS handshake, request
+and keep-alive timeouts, a connection cap from the open-files limit, a fixed 401 for a request the
+parser refuses, counted log lines and no token in any (figures: bench/hostile.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -40,6 +47,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ascad.agent import listener as limits
 from ascad.agent.settings import AgentSettings
 from ascad.conf.flatten import flatten
 from ascad.conf.model import Param, Stanza, display
@@ -58,54 +66,104 @@ SERVER_HEADER = "ascad"
 
 
 class ConfCache:
-    """The conf file's bytes and sha256, re-read when its stat signature changes."""
+    """The conf file's bytes and their sha256, read again for every request.
+
+    The tag is the content's hash, never a stat signature: an in-place edit of the same size with
+    the mtime put back (``cp -p``, ``touch -r``, a restored backup) keeps inode, size and mtime,
+    and a cache keyed on them would serve the old bytes while the agent's own check reads the new
+    ones. A conf is kilobytes: reading it costs less than one answer.
+
+    :meth:`fetch` reads in a worker thread (a slow disk never stalls the event loop) and shares a
+    read between requests, but only one that *started after* a request arrived: requests that come
+    while a read runs wait for the next one, so none is answered with bytes read before it came:
+    an edit finished before a request is in its answer. :meth:`get` is the same read, blocking.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._sig: tuple[int, int, int] | None = None
         self.data = b""
         self.etag = ""
         self._parsed: dict[str, Any] | None = None
+        self._parsed_etag = ""
+        self._lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._started = 0  # reads started by fetch()
+        self._done = 0  # the number of the last read that finished (its outcome below)
+        self._outcome: tuple[bytes, str] | BaseException = (b"", "")
 
-    def get(self) -> tuple[bytes, str]:
-        """The bytes, read by the sources' one reader (size limit); a pipe or device is refused
-        here, since waiting for a writer would stall the event loop that serves every request."""
+    def _read(self) -> tuple[bytes, str]:
+        """The bytes, read by the sources' one reader (size limit), and their quoted sha256. A
+        pipe or device is refused: waiting for a writer would hold up every request."""
         st = os.stat(self.path)
         if not stat.S_ISREG(st.st_mode):
             raise SourceError("not a regular file; the agent serves a conf file", self.path)
-        sig = (st.st_ino, st.st_size, st.st_mtime_ns)
-        if sig != self._sig:
-            data = read_conf_bytes(self.path)
-            self.data = data
-            self.etag = '"' + hashlib.sha256(data).hexdigest() + '"'
-            self._sig = sig
-            self._parsed = None
-        return self.data, self.etag
+        data = read_conf_bytes(self.path)
+        return data, '"' + hashlib.sha256(data).hexdigest() + '"'
+
+    def _keep(self, data: bytes, etag: str) -> tuple[bytes, str]:
+        self.data, self.etag = data, etag
+        return data, etag
+
+    def get(self) -> tuple[bytes, str]:
+        """The bytes and ETag now (blocking; tools and tests)."""
+        return self._keep(*self._read())
+
+    async def fetch(self) -> tuple[bytes, str]:
+        """The bytes and ETag, read after this call began (OSError or AscadError as ``get``)."""
+        arrived = self._started
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock[0] is not loop:  # a lock belongs to one loop
+            self._lock = (loop, asyncio.Lock())
+        async with self._lock[1]:
+            if self._done <= arrived:  # no read started since we arrived: run one
+                self._started += 1
+                number = self._started
+                try:
+                    outcome: tuple[bytes, str] | BaseException = await asyncio.to_thread(self._read)
+                except (OSError, AscadError) as exc:
+                    outcome = exc
+                self._done, self._outcome = number, outcome
+            outcome = self._outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return self._keep(*outcome)
+
+    async def fetch_parsed(self) -> tuple[dict[str, Any], str]:
+        """The ``/v1/config.json`` document and the conf's ETag (the JSON is made from the conf
+        bytes alone, so their tag validates it too); parsed again only when the bytes change."""
+        data, etag = await self.fetch()
+        if self._parsed is None or self._parsed_etag != etag:
+            doc = await asyncio.to_thread(self._document, data, etag)
+            self._parsed, self._parsed_etag = doc, etag
+        return self._parsed, etag
 
     def parsed(self) -> dict[str, Any]:
+        """The ``/v1/config.json`` document of the file as it is now (blocking)."""
         data, etag = self.get()
-        if self._parsed is None:
-            tree = parse_bytes(data, self.path)
-            flat = flatten(tree)
-            self._parsed = {
-                "source": self.path,
-                "sha256": etag.strip('"'),
-                "tree": [_node(c) for c in tree.root.children],
-                "settings": [
-                    {
-                        "path": display(s.path),
-                        "value": display(s.value),
-                        "canonical": display(s.canonical),
-                        "line": s.line,
-                        "stanza": s.stanza,
-                    }
-                    for s in flat.settings.values()
-                ],
-                "warnings": [
-                    {"line": w.line, "col": w.col, "message": w.message} for w in tree.warnings
-                ],
-            }
+        if self._parsed is None or self._parsed_etag != etag:
+            self._parsed, self._parsed_etag = self._document(data, etag), etag
         return self._parsed
+
+    def _document(self, data: bytes, etag: str) -> dict[str, Any]:
+        tree = parse_bytes(data, self.path)
+        flat = flatten(tree)
+        return {
+            "source": self.path,
+            "sha256": etag.strip('"'),
+            "tree": [_node(c) for c in tree.root.children],
+            "settings": [
+                {
+                    "path": display(s.path),
+                    "value": display(s.value),
+                    "canonical": display(s.canonical),
+                    "line": s.line,
+                    "stanza": s.stanza,
+                }
+                for s in flat.settings.values()
+            ],
+            "warnings": [
+                {"line": w.line, "col": w.col, "message": w.message} for w in tree.warnings
+            ],
+        }
 
 
 def _node(n: Stanza | Param) -> dict[str, Any]:
@@ -130,8 +188,14 @@ def etag_matches(header: str, etag: str) -> bool:
     return False
 
 
-def metrics_samples(status: dict[str, Any] | None, last_success: dict[str, float]) -> list[Sample]:
-    """Prometheus samples from the last status document and each check's last success time."""
+def metrics_samples(
+    status: dict[str, Any] | None,
+    last_success: dict[str, float],
+    counters: dict[str, float] | None = None,
+    interval: float | None = None,
+) -> list[Sample]:
+    """Prometheus samples from the last status document, each check's last success time, the
+    agent's counters (cycles, Riemann deliveries) and its interval (docs/agent.md, /metrics)."""
     samples: list[Sample] = []
     if status:
         for c in status.get("checks", []):
@@ -156,6 +220,19 @@ def metrics_samples(status: dict[str, Any] | None, last_success: dict[str, float
         samples.append(Sample("ascad_last_success_timestamp_seconds", when, {"check": check}))
     if status:
         samples.append(Sample("ascad_cycle_duration_seconds", float(status["duration"])))
+        if isinstance(status.get("started"), int | float):
+            ended = float(status["started"]) + float(status["duration"])
+            samples.append(Sample("ascad_cycle_timestamp_seconds", ended))
+        where = {"cluster": str(status.get("cluster") or ""), "node": str(status.get("node"))}
+        fingerprints = status.get("fingerprints") or {}
+        samples.extend(
+            Sample("ascad_config_info", 1.0, {**where, "source": source, "fingerprint": str(fp)})
+            for source, fp in sorted(fingerprints.items())
+        )
+    if interval is not None:
+        samples.append(Sample("ascad_interval_seconds", float(interval)))
+    for name, value in sorted((counters or {}).items()):
+        samples.append(Sample(name, float(value), type="counter"))
     return samples
 
 
@@ -168,13 +245,15 @@ class ConfigServer:
         settings: AgentSettings,
         status: Callable[[], dict[str, Any] | None],
         last_success: Callable[[], dict[str, float]] | None = None,
+        counters: Callable[[], dict[str, float]] | None = None,
     ) -> None:
         self.settings = settings
         self.status = status
         self.last_success = last_success or dict
+        self.counters = counters or dict
         self.conf = ConfCache(settings.conf)
         self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
+        self.listener: limits.Listener | None = None
         self.port: int | None = None
         token = settings.token
         self._token = token.encode() if token else None
@@ -188,7 +267,9 @@ class ConfigServer:
         return f"{scheme}://{host}:{self.port}"
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._auth], client_max_size=1024)
+        app = web.Application(
+            middlewares=[limits.busy_middleware, self._auth], client_max_size=1024
+        )
         app.on_response_prepare.append(_server_header)
         app.router.add_get("/v1/config", self._config)
         app.router.add_get("/v1/config.json", self._config_json)
@@ -214,28 +295,65 @@ class ConfigServer:
 
     async def start(self, port: int | None = None) -> None:
         """Listen on ``port`` (default: the settings'; 0 picks a free port; :attr:`port` then
-        holds the real one)."""
+        holds the real one), within the limits of :mod:`ascad.agent.listener`: TLS handshake,
+        request and keep-alive timeouts, a connection cap from the open-files limit."""
         port = self.settings.port if port is None else port
         ctx = self.ssl_context()
-        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        limits.install_redaction(self.settings.token)
+        nofile = limits.nofile_limit()
+        cap, backlog = limits.budget(nofile, tls=ctx is not None)
+        self._runner = web.AppRunner(
+            self.app(),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=limits.SHUTDOWN_TIMEOUT,
+        )
         await self._runner.setup()
+        assert self._runner.server is not None
+        refusal: limits.Refusal = (
+            (401, _UNAUTHORIZED, {"WWW-Authenticate": 'Bearer realm="ascad"'})
+            if self._token is not None
+            else limits.BAD_REQUEST
+        )
+        listener = limits.Listener(
+            self._runner.server,
+            ctx,
+            cap=cap,
+            backlog=backlog,
+            refusal=refusal,
+            server_header=SERVER_HEADER,
+        )
         host = self.settings.listen.strip("[]")
-        self._site = web.TCPSite(self._runner, host, port, ssl_context=ctx, backlog=2048)
         try:
-            await self._site.start()
+            self.port = await listener.start(host, port)
         except OSError as exc:
             await self._runner.cleanup()
             self._runner = None
             raise AscadError(f"cannot listen: {exc.strerror or exc}", f"{host}:{port}") from None
-        server = self._site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else port
+        self.listener = listener
+        log.info(
+            "at most %d connections (open files limit %d), accept backlog %d; timeouts:"
+            " TLS handshake %g s, request and keep-alive %g s",
+            cap,
+            nofile,
+            backlog,
+            limits.HANDSHAKE_TIMEOUT,
+            limits.KEEPALIVE_TIMEOUT,
+        )
         log.info("serving on %s", self.url)
 
     async def stop(self) -> None:
+        """Stop accepting, let requests in progress finish (at most
+        :data:`~ascad.agent.listener.SHUTDOWN_TIMEOUT`), close every connection left."""
+        if self.listener is not None:
+            self.listener.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.listener is not None:
+            self.listener.abort()
+            self.listener = None
+            await asyncio.sleep(0)  # their connection_lost callbacks run
 
     # -- middleware and handlers --
 
@@ -244,11 +362,15 @@ class ConfigServer:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         if request.path not in PUBLIC_PATHS and self._token is not None:
+            # aiohttp decodes header bytes as UTF-8 with surrogateescape: encoding back the same
+            # way gives the bytes as sent, whatever they are (non-UTF-8 is then just a mismatch).
             header = request.headers.get("Authorization", "")
-            scheme, _, given = header.partition(" ")
-            ok = scheme.lower() == "bearer" and hmac.compare_digest(
-                given.strip().encode(), self._token
-            )
+            try:
+                raw = header.encode("utf-8", "surrogateescape")
+            except UnicodeError:
+                raw = b""
+            scheme, _, given = raw.partition(b" ")
+            ok = scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self._token)
             if not ok:
                 return web.Response(
                     status=401,
@@ -260,7 +382,7 @@ class ConfigServer:
 
     async def _config(self, request: web.Request) -> web.StreamResponse:
         try:
-            data, etag = self.conf.get()
+            data, etag = await self.conf.fetch()
         except OSError as exc:
             log.error("cannot read %s: %s", self.conf.path, exc.strerror)
             return _json({"error": "the conf file cannot be read"}, 503)
@@ -275,16 +397,16 @@ class ConfigServer:
 
     async def _config_json(self, request: web.Request) -> web.StreamResponse:
         try:
-            doc = self.conf.parsed()
+            doc, etag = await self.conf.fetch_parsed()
         except OSError as exc:
             log.error("cannot read %s: %s", self.conf.path, exc.strerror)
             return _json({"error": "the conf file cannot be read"}, 503)
         except AscadError as exc:
             return _json({"error": str(exc)}, 500)
         # The JSON is made from the conf bytes alone: the conf's tag validates it too.
-        headers = {"ETag": self.conf.etag, "Cache-Control": "no-cache"}
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
         inm = request.headers.get("If-None-Match")
-        if inm is not None and etag_matches(inm, self.conf.etag):
+        if inm is not None and etag_matches(inm, etag):
             return web.Response(status=304, headers=headers)
         return _json(doc, headers=headers)
 
@@ -298,7 +420,11 @@ class ConfigServer:
         return web.Response(text="ok\n")
 
     async def _metrics(self, request: web.Request) -> web.StreamResponse:
-        text = render_metrics(metrics_samples(self.status(), self.last_success()))
+        text = render_metrics(
+            metrics_samples(
+                self.status(), self.last_success(), self.counters(), self.settings.interval
+            )
+        )
         return web.Response(body=text.encode(), headers={"Content-Type": METRICS_TYPE})
 
 

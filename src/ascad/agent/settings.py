@@ -9,10 +9,14 @@ Rules, and the reason for each:
 - Everything is validated at start and every bad value gives its own line naming the file (or the
   environment variable) and the key, so one run shows every mistake at once.
 - Secrets (the server token, the Aerospike password, the golden token) are never written inline in
-  the file: the file names a ``*_file`` (mode 0600, readable by the ``ascad`` user) or the secret
-  comes from the environment (``ASCAD_SERVER_TOKEN``, ``ASCAD_AEROSPIKE_PASSWORD``,
+  the file: the file names a ``*_file`` (mode 0600 or 0640, readable by the ``ascad`` user) or the
+  secret comes from the environment (``ASCAD_SERVER_TOKEN``, ``ASCAD_AEROSPIKE_PASSWORD``,
   ``ASCAD_GOLDEN_TOKEN``). A config file is often world-readable and kept in git; a token in it
-  leaks. TLS private keys are files by nature (``*_key`` paths).
+  leaks. TLS private keys are files by nature (``*_key`` paths). A secret file or a TLS key that
+  other users may read or write is refused (:mod:`ascad.sources.secrets`).
+- A settings file that is not UTF-8 TOML, or a value holding a NUL byte or a control character, is
+  one line naming the file (and the line, or the key), never the file's content: ``SIGHUP`` logs
+  it and keeps the old settings, ``--check-config`` exits 2.
 - A server that listens on anything but loopback must have a token: otherwise anyone who can reach
   the port reads the node's conf.
 - The ``[compare]`` section (expected per-node differences) belongs to :mod:`ascad.compare.expected`; it
@@ -29,10 +33,10 @@ import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ascad.errors import AscadError
+from ascad.sources.secrets import SecretFileError, check_secret_mode, read_secret_file, shown_path
 
 DEFAULT_CONFIG = "/etc/ascad/ascad.toml"
 DEFAULT_PORT = 9145
@@ -90,6 +94,8 @@ class AgentSettings:
     url_template: str = "http://{host}:9145"
     urls: dict[str, str] = field(default_factory=dict)
     peers_ca: str = ""
+    peers_tls_cert: str = ""
+    peers_tls_key: str = ""
     peers_timeout: float = 10.0
     # [server]
     listen: str = "0.0.0.0"
@@ -177,7 +183,8 @@ def parse_duration(value: Any) -> float:
 
 # --- the schema: (section, key) -> (attribute, kind) ----------------------------------------------
 # kinds: str, int, float, duration, bool, list, table, secret-file (the key names a file whose
-# first non-empty line is the secret; SECRET_ENV's variables give the secret itself).
+# one non-empty line is the secret, ascad.sources.secrets; SECRET_ENV's variables give the secret
+# itself).
 
 _SCHEMA: dict[tuple[str, str], tuple[str, str]] = {
     ("agent", "node_name"): ("node_name", "str"),
@@ -207,6 +214,8 @@ _SCHEMA: dict[tuple[str, str], tuple[str, str]] = {
     ("peers", "url_template"): ("url_template", "str"),
     ("peers", "urls"): ("urls", "table"),
     ("peers", "ca_file"): ("peers_ca", "str"),
+    ("peers", "tls_cert"): ("peers_tls_cert", "str"),
+    ("peers", "tls_key"): ("peers_tls_key", "str"),
     ("peers", "timeout"): ("peers_timeout", "duration"),
     ("server", "listen"): ("listen", "str"),
     ("server", "port"): ("port", "int"),
@@ -244,7 +253,24 @@ def env_name(section: str, key: str) -> str:
     return f"{ENV_PREFIX}{section}_{key}".upper().replace("-", "_")
 
 
+def _printable(text: str) -> str:
+    """``text``, refused when it holds a NUL byte or another control character: a path with a NUL
+    cannot be opened, and a newline in a name or URL would break a log line or a header."""
+    if "\0" in text:
+        raise ValueError(f"{text!r} contains a NUL byte")
+    if not text.isprintable():
+        raise ValueError(f"{text!r} contains a control character")
+    return text
+
+
 def _convert(kind: str, value: Any, from_env: bool) -> Any:
+    # Checked once stripped, as values are used: a CRLF environment file's "\r" is whitespace.
+    if isinstance(value, str):
+        _printable(value.strip())
+    elif isinstance(value, list | dict):
+        for item in [*value, *(value.values() if isinstance(value, dict) else ())]:
+            if isinstance(item, str):
+                _printable(item.strip())
     if kind == "str":
         if not isinstance(value, str):
             raise ValueError("expected a string")
@@ -300,30 +326,50 @@ def _convert(kind: str, value: Any, from_env: bool) -> Any:
     raise AssertionError(kind)
 
 
-def _read_secret(path: str) -> str:
+def _read_secret(path: str, what: str) -> str:
+    """The secret in a ``*_file`` (:func:`ascad.sources.secrets.read_secret_file`'s rules)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path} is not UTF-8 text") from None
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    raise ValueError(f"{path} is empty")
+        return read_secret_file(path, what)
+    except SecretFileError as exc:
+        raise ValueError(str(exc)) from None
+
+
+#: Largest settings file read (a settings file is a few KiB; this is not a place for data).
+MAX_SETTINGS_BYTES = 1024 * 1024
 
 
 def read_toml(path: str) -> dict[str, Any]:
-    """The parsed file; AscadError naming the file (and the line for syntax errors)."""
+    """The parsed file; :class:`SettingsError` naming the file (and the line for bad bytes and
+    syntax errors). Never a word of the file's content: the message goes to logs."""
+    where = shown_path(path)
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            raw = fh.read(MAX_SETTINGS_BYTES + 1)
     except FileNotFoundError:
-        raise SettingsError([f"{path}: file not found"]) from None
+        raise SettingsError([f"{where}: file not found"]) from None
     except OSError as exc:
-        raise SettingsError([f"{path}: cannot read: {exc.strerror}"]) from None
+        raise SettingsError([f"{where}: cannot read: {exc.strerror}"]) from None
+    except ValueError:  # a NUL byte in the path
+        raise SettingsError([f"{where}: the path contains a NUL byte"]) from None
+    if len(raw) > MAX_SETTINGS_BYTES:
+        raise SettingsError([f"{where}: larger than 1 MiB: not a settings file"])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SettingsError(
+            [
+                f"{where}:{line}:{col}: not UTF-8 (byte 0x{raw[exc.start]:02x}): save the file"
+                " as UTF-8"
+            ]
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError([f"{path}: not valid TOML: {exc}"]) from None
+        raise SettingsError([f"{where}: not valid TOML: {exc}"]) from None
+    except RecursionError:
+        raise SettingsError([f"{where}: not valid TOML: nested too deeply"]) from None
 
 
 def load_settings(
@@ -392,12 +438,18 @@ def load_settings(
         if not _apply(settings, _SCHEMA[(section, key)], value, from_env, where, problems):
             refused.add((section, key))
     for name, attr in SECRET_ENV.items():
-        if env.get(name, "").strip():
-            setattr(settings, attr, env[name].strip())
+        secret = env.get(name, "").strip()
+        if secret and not secret.isprintable():  # a newline would split an HTTP header
+            refused.add(("server", "token") if attr == "token" else ("environment", name))
+            problems.append(f"environment {name}: the secret holds a control character")
+        elif secret:
+            setattr(settings, attr, secret)
 
     # A token whose source was refused above is not reported a second time as missing.
     token_failed = ("server", "token") in refused or ("server", "token_file") in refused
-    problems.extend(validate(settings, serving=serving and not token_failed))
+    # Nor is a value refused above reported again by a cross-check ("a master needs a source").
+    skip = frozenset(_SCHEMA[k][0] for k in refused if k in _SCHEMA)
+    problems.extend(validate(settings, serving=serving and not token_failed, skip=skip))
     if problems:
         raise SettingsError(problems)
     return settings
@@ -439,7 +491,8 @@ def _apply(
     try:
         if kind == "secret-file":
             path = _convert("str", value, from_env)
-            setattr(settings, attr, _read_secret(path) if path else None)
+            what = "password file" if "password" in attr else "token file"
+            setattr(settings, attr, _read_secret(path, what) if path else None)
         else:
             setattr(settings, attr, _convert(kind, value, from_env))
     except ValueError as exc:
@@ -456,12 +509,17 @@ def _key(attr: str) -> str:
     return attr
 
 
-def validate(s: AgentSettings, *, serving: bool = True) -> list[str]:
-    """Cross-checks on a whole settings object; one message per problem."""
+def validate(
+    s: AgentSettings, *, serving: bool = True, skip: frozenset[str] = frozenset()
+) -> list[str]:
+    """Cross-checks on a whole settings object; one message per problem (none for the
+    attributes in ``skip``, whose values were already refused)."""
     p: list[str] = []
     where = s.source
 
     def bad(attr: str, message: str) -> None:
+        if attr in skip:
+            return
         p.append(f"{where}: {_key(attr)}: {message}")
 
     if not s.node_name:
@@ -545,6 +603,8 @@ def validate(s: AgentSettings, *, serving: bool = True) -> list[str]:
         bad("tls_cert", "tls_cert and tls_key go together")
     if s.tls_client_ca and not s.tls_cert:
         bad("tls_client_ca", "client certificates need the server's own tls_cert and tls_key")
+    if bool(s.peers_tls_cert) != bool(s.peers_tls_key):
+        bad("peers_tls_cert", "tls_cert and tls_key go together")
     for attr in (
         "aerospike_tls_ca",
         "aerospike_tls_cert",
@@ -553,6 +613,8 @@ def validate(s: AgentSettings, *, serving: bool = True) -> list[str]:
         "tls_key",
         "tls_client_ca",
         "peers_ca",
+        "peers_tls_cert",
+        "peers_tls_key",
         "riemann_tls_ca",
         "riemann_tls_cert",
         "riemann_tls_key",
@@ -560,6 +622,11 @@ def validate(s: AgentSettings, *, serving: bool = True) -> list[str]:
         value = getattr(s, attr)
         if value and not os.path.isfile(value):
             bad(attr, f"{value}: no such file")
+        elif value and attr.endswith("_key"):
+            try:
+                check_secret_mode(value, "TLS key")
+            except SecretFileError as exc:
+                bad(attr, str(exc))
     if s.riemann_transport not in TRANSPORTS:
         bad("riemann_transport", f"{s.riemann_transport!r} is not tcp or udp")
     elif s.riemann_transport == "udp" and s.riemann_tls:

@@ -27,12 +27,12 @@ Rules, and the reason for each:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from ascad.checks.fingerprint import compared_values, fingerprint
 from ascad.checks.pipeline import Rules, compare_conf_to_node, compare_confs
 from ascad.compare.diff import CompareResult
 from ascad.compare.expected import PathMatcher
@@ -160,30 +160,6 @@ class FleetReport:
 
 
 # --- analysis -------------------------------------------------------------------------------------
-
-
-def fingerprint(values: dict[str, str]) -> str:
-    """sha256 over the sorted (path, canonical) pairs, NUL-separated (neither holds NUL)."""
-    h = hashlib.sha256()
-    for path in sorted(values):
-        h.update(path.encode("utf-8", "surrogateescape"))
-        h.update(b"\x00")
-        h.update(values[path].encode("utf-8", "surrogateescape"))
-        h.update(b"\x01")
-    return h.hexdigest()
-
-
-def compared_values(
-    flat: FlatConfig, skip: Callable[[str], bool], ignored: set[str]
-) -> dict[str, str]:
-    """path -> canonical for every path not skipped; skipped paths are added to ``ignored``."""
-    out: dict[str, str] = {}
-    for path, setting in flat.settings.items():
-        if skip(path):
-            ignored.add(path)
-        else:
-            out[path] = setting.canonical
-    return out
 
 
 def _restrict(flat: FlatConfig, paths: set[str]) -> FlatConfig:

@@ -59,6 +59,8 @@ class CycleResult:
     duration: float
     checks: list[CheckResult]
     fallback: str | None = None
+    # the short configuration fingerprints (checks.fingerprint): "conf" and "runtime"
+    fingerprints: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:

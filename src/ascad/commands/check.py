@@ -66,7 +66,7 @@ async def _cycle(settings: AgentSettings, send: bool) -> tuple[CycleResult, str 
 
     agent = Agent(settings, serve=False)
     try:
-        cycle = await agent.runner.run()
+        cycle = await agent.guarded_cycle()
         error = None
         if send:
             try:

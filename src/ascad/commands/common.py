@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ascad.errors import AscadError
@@ -107,13 +106,21 @@ def add_node_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_secret_file(path: str, what: str) -> str:
-    """A token or password file's text, stripped; AscadError naming the file."""
-    try:
-        return Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise AscadError(f"cannot read {what}: {exc.strerror}", path) from None
-    except UnicodeDecodeError:
-        raise AscadError(f"{what} is not UTF-8 text", path) from None
+    """A token or password file's one line; AscadError naming the file (one line, never the
+    file's content). Refused, as for the agent's ``*_file`` settings: a file other users may read
+    or write, a second non-empty line, a control character (:mod:`ascad.sources.secrets`)."""
+    from ascad.sources.secrets import read_secret_file as read_one
+
+    return read_one(path, what)
+
+
+def check_key_file(path: str | None) -> None:
+    """A TLS private key given on the command line: refused when other users may read or write
+    it (a missing file is left to the TLS loader, which says so)."""
+    if path and os.path.isfile(path):
+        from ascad.sources.secrets import check_secret_mode
+
+        check_secret_mode(path, "TLS key")
 
 
 def load_options(args: argparse.Namespace) -> LoadOptions:
@@ -124,7 +131,13 @@ def load_options(args: argparse.Namespace) -> LoadOptions:
     if getattr(args, "token_file", None):
         token = read_secret_file(args.token_file, "token file")
     else:
-        token = os.environ.get("ASCAD_TOKEN") or os.environ.get("GITLAB_TOKEN") or None
+        token = None
+        for name in ("ASCAD_TOKEN", "GITLAB_TOKEN"):
+            token = os.environ.get(name, "").strip() or None
+            if token and not token.isprintable():  # a newline would split the HTTP header
+                raise AscadError(f"${name} holds a control character: give the token alone")
+            if token:
+                break
     variables = None
     if getattr(args, "var", None) or getattr(args, "vars_file", None):
         from ascad.sources.template import load_vars_file, parse_vars
@@ -157,6 +170,7 @@ def node_login(args: argparse.Namespace) -> NodeLogin:
     user = getattr(args, "user", None)
     if user and password is None:
         raise AscadError("--user needs a password: give --password-file or set ASCAD_PASSWORD")
+    check_key_file(getattr(args, "tls_key", None))
     return NodeLogin(
         user=user or None,
         password=password,

@@ -20,7 +20,7 @@ from ascad.commands import common
 from ascad.conf.model import Param, Setting, Stanza
 from ascad.conf.render import render
 from ascad.conf.values import DURATION_KEYS
-from ascad.errors import AscadError
+from ascad.errors import AscadError, printable
 from ascad.knowledge.table import (
     next_schema_after,
     parse_build,
@@ -192,7 +192,10 @@ def render_snapshot(
             shown = ", ".join(items[:4]) + (f" and {len(items) - 4} more" if len(items) > 4 else "")
             head.append(f"#   {shown}: {reason}")
     body = render(tree) if tree.root.children else ""
-    return "\n".join(head) + "\n\n" + body
+    # A value the node holds may carry control characters: escaped, line by line, so the text
+    # never drives a terminal (such a line is not valid conf anyway).
+    text = "\n".join(head) + "\n\n" + body
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 def run(args: argparse.Namespace) -> int:

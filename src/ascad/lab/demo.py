@@ -173,6 +173,7 @@ async def _run(p: Printer, tmp: Path) -> int:
         "Riemann sink, all on 127.0.0.1"
     )
     (tmp / "token").write_text("demo-token\n")
+    (tmp / "token").chmod(0o600)  # a token file others may read is refused
     template = template_text()
 
     repo = tmp / "salt"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ascad.checks.results import WARNING, CycleResult
+from ascad.errors import printable
 from ascad.report.riemann import build_event, describe_differences
 from ascad.report.terminal import difference_line
 
@@ -24,10 +25,10 @@ def cycle_events(
     events: list[Any] = []  # riemann_proto.Event messages
     for c in cycle.checks:
         if c.state == WARNING:
-            lines = [f"could not run: {c.reason}"]
+            lines = [f"could not run: {printable(str(c.reason))}"]
         else:
             lines = [difference_line(d, c.left, c.right) for d in c.differences] or [
-                f"no differences ({c.left} vs {c.right})"
+                printable(f"no differences ({c.left} vs {c.right})")
             ]
         if c.fallback:  # cut, so that a long list of skipped masters leaves room for the findings
             lines.insert(0, describe_differences([f"master fallback: {c.fallback}"], 1024))

@@ -11,7 +11,6 @@ from typing import TextIO
 
 from ascad.checks.fleet import FleetReport, ValueHolders
 from ascad.compare.diff import CHANGED, ONLY_LEFT, ONLY_RIGHT, SET_AT_RUNTIME, Difference
-from ascad.conf.model import display
 from ascad.report.terminal import (
     BOLD,
     DIM,
@@ -20,6 +19,7 @@ from ascad.report.terminal import (
     RESET,
     YELLOW,
     Paint,
+    display,
     restart_note,
     set_at_runtime_text,
     show_value,

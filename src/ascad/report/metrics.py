@@ -30,6 +30,13 @@ KNOWN_HELP = {
     "ascad_check_ok": "1 when the last run of the check found no drift, 0 otherwise.",
     "ascad_last_success_timestamp_seconds": "Unix time of the check's last successful run.",
     "ascad_cycle_duration_seconds": "Wall-clock duration of the last cycle in seconds.",
+    "ascad_cycle_timestamp_seconds": "Unix time at which the last cycle ended.",
+    "ascad_interval_seconds": "Seconds between two cycles (the agent's interval, before jitter).",
+    "ascad_config_info": "Always 1; the fingerprint of the node's conf (source=conf) and of its "
+    "running config (source=runtime), per-node paths left out (docs/agent.md).",
+    "ascad_cycles_total": "Cycles run since the agent started.",
+    "ascad_riemann_deliveries_total": "Cycles whose Riemann events were delivered.",
+    "ascad_riemann_delivery_failures_total": "Cycles whose Riemann events could not be delivered.",
 }
 
 _TYPES = ("gauge", "counter", "untyped")

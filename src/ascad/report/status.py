@@ -42,4 +42,5 @@ def cycle_to_dict(cycle: CycleResult) -> dict[str, Any]:
         "duration": round(cycle.duration, 6),
         "exit_code": cycle.exit_code,
         "checks": [check_to_dict(c) for c in cycle.checks],
+        "fingerprints": dict(cycle.fingerprints),
     }

@@ -16,8 +16,9 @@ from ascad.compare.diff import (
     Kind,
     Side,
 )
-from ascad.conf.model import display
+from ascad.conf.model import display as conf_display
 from ascad.conf.paths import parent_and_leaf
+from ascad.errors import printable
 
 RED, GREEN, YELLOW, BOLD, DIM, RESET = (
     "\033[31m",
@@ -27,6 +28,12 @@ RED, GREEN, YELLOW, BOLD, DIM, RESET = (
     "\033[2m",
     "\033[0m",
 )
+
+
+def display(text: str) -> str:
+    """A path or value for a person: template wildcards as ``{{…}}`` and control characters
+    escaped (a value read from a node may hold an ESC or CR; it must not drive the terminal)."""
+    return printable(conf_display(text))
 
 
 def use_colour(stream: TextIO, choice: str = "auto") -> bool:
@@ -105,7 +112,7 @@ def render_differences(
 
     lname = left_name or result.left
     rname = right_name or result.right
-    out: list[str] = [c(BOLD, f"--- {lname}"), c(BOLD, f"+++ {rname}")]
+    out: list[str] = [c(BOLD, f"--- {printable(lname)}"), c(BOLD, f"+++ {printable(rname)}")]
     current_group: str | None = None
     groups: dict[str, list[Difference]] = {}
     for d in result.differences:
@@ -195,6 +202,7 @@ def _default_and_running(d: Difference) -> tuple[str | None, str | None]:
 
 def _at(name: str, line: int | None) -> str:
     """``file:line``, or just the source's name when it has no lines (a running node)."""
+    name = printable(name)
     return f"{name}:{line}" if line else name
 
 

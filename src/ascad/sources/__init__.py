@@ -27,20 +27,22 @@ async def fetch_text(
     token: str | None = None,
     session: aiohttp.ClientSession | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    regular_only: bool = False,
 ) -> FetchedText:
     """Read a source's text within ``timeout`` seconds.
 
     ``token`` is the agent's bearer token or GitLab's access token (else ``ASCAD_TOKEN`` /
     ``GITLAB_TOKEN`` from the environment); for a ``git+https`` remote it is sent as basic auth
     ``oauth2:TOKEN``. ``session`` lets many HTTP reads share one connection pool; ``cache_dir``
-    overrides where remote git repositories are cached.
+    overrides where remote git repositories are cached. ``regular_only`` refuses a local path
+    that is a pipe or a device without opening it (the agent's files).
     """
     if timeout <= 0:
         raise SourceError("timeout must be positive", spec.raw)
     if spec.kind in (Kind.FILE, Kind.STDIN):
         from ascad.sources.local import fetch_local
 
-        return await fetch_local(spec)
+        return await fetch_local(spec, regular_only=regular_only)
     if spec.kind is Kind.AGENT:
         from ascad.sources.http import fetch_agent
 

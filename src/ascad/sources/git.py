@@ -13,7 +13,16 @@
   ``BatchMode`` so it never waits for a password, and ``LC_ALL=C`` so its messages can be matched.
 - An explicit token for an ``http(s)`` remote is sent as HTTP basic auth ``oauth2:TOKEN`` (what
   GitLab accepts for access tokens over git-over-HTTP) through ``GIT_CONFIG_*`` environment
-  variables, so it is not visible in the process list and not stored in the cache.
+  variables, so it is not visible in the process list and not stored in the cache. Credentials
+  written in the URL (``git+https://user:pw@host/…``) go the same way: the userinfo is cut from
+  the remote URL written in the cache's config and from every git command line, and sent as
+  ``Authorization: Basic`` from the environment only. The cache is named by the URL without them.
+- A damaged cache heals itself, once per read: a half-initialised directory (``HEAD``, ``config``,
+  ``objects`` or ``refs`` missing), a lock file older than :data:`STALE_LOCK_SECONDS` (a git killed
+  mid-fetch), or a failed read that ``git fsck --connectivity-only`` confirms (a truncated pack, a
+  bad ref, a broken config) makes ascad remove the cache and fetch again, and log one warning
+  saying why. Cache commands name the repository with ``--git-dir``, never ``-C``: git would
+  otherwise walk up from a broken cache into whatever repository holds it.
 """
 
 from __future__ import annotations
@@ -23,18 +32,25 @@ import base64
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import re
+import shutil
 import signal
 import time
 import weakref
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ascad.conf.decode import check_size, decode_conf
 from ascad.errors import SourceError
 from ascad.sources.spec import FetchedText, Kind, SourceSpec
 
 CACHE_ENV = "ASCAD_GIT_CACHE"
+#: A lock file in the cache older than this is a git process's that died (killed at the deadline,
+#: or a crash): every ascad read holds the cache's flock, so no ascad git is still using it.
+STALE_LOCK_SECONDS = 60.0
+log = logging.getLogger("ascad.sources.git")
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
 # asyncio locks belong to one event loop: keep them per loop (tests and tools may run several).
 _locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
@@ -67,7 +83,26 @@ _REPO_ENV = (
 )
 
 
-def _git_env(token: str | None) -> dict[str, str]:
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """(the URL without a password, (user, password) or None): ``https://u:p@h/x`` ->
+    ``https://h/x`` and ``("u", "p")``. Only a password is a secret: a user alone stays in the URL
+    (ssh needs it, and credential helpers look it up); an ssh URL keeps its user and loses only the
+    password, which ssh never takes from a URL anyway."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, None
+    if parts.password is None:
+        return url, None
+    user = unquote(parts.username or "")
+    host = parts.netloc.rsplit("@", 1)[1]
+    if parts.scheme.lower() in ("http", "https"):
+        return urlunsplit(parts._replace(netloc=host)), (user, unquote(parts.password))
+    kept = f"{parts.username}@{host}" if parts.username else host
+    return urlunsplit(parts._replace(netloc=kept)), None
+
+
+def _git_env(basic: tuple[str, str] | None) -> dict[str, str]:
     """The environment of every git command: never prompts, never reads another repository.
 
     ``GIT_TERMINAL_PROMPT=0`` alone is not enough: git still runs ``GIT_ASKPASS``,
@@ -84,22 +119,27 @@ def _git_env(token: str | None) -> dict[str, str]:
     env["LC_ALL"] = "C"
     if "GIT_SSH" not in env:  # a user's own ssh wrapper wins, as in git itself
         env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=10")
-    if token:
-        basic = base64.b64encode(f"oauth2:{token}".encode()).decode()
-        env["GIT_CONFIG_COUNT"] = "1"
-        env["GIT_CONFIG_KEY_0"] = "http.extraHeader"
-        env["GIT_CONFIG_VALUE_0"] = f"Authorization: Basic {basic}"
+    if basic:
+        # Added after the caller's own GIT_CONFIG_* entries, if any, rather than over them.
+        try:
+            n = max(int(env.get("GIT_CONFIG_COUNT", "0") or 0), 0)
+        except ValueError:
+            n = 0
+        encoded = base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode()
+        env["GIT_CONFIG_COUNT"] = str(n + 1)
+        env[f"GIT_CONFIG_KEY_{n}"] = "http.extraHeader"
+        env[f"GIT_CONFIG_VALUE_{n}"] = f"Authorization: Basic {encoded}"
     return env
 
 
 class _Git:
     """Runs git commands for one read, all within one deadline."""
 
-    def __init__(self, where: str, timeout: float, token: str | None) -> None:
+    def __init__(self, where: str, timeout: float, basic: tuple[str, str] | None = None) -> None:
         self.where = where
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
-        self.env = _git_env(token)
+        self.env = _git_env(basic)
 
     async def run(self, *args: str) -> tuple[int, bytes, str]:
         remaining = self.deadline - time.monotonic()
@@ -125,7 +165,9 @@ class _Git:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
-            cmd = args[2] if args[:1] == ("-C",) and len(args) > 2 else args[0]
+            rest = args[2:] if args[:1] == ("-C",) else args
+            rest = rest[1:] if rest[:1] and rest[0].startswith("--git-dir=") else rest
+            cmd = rest[0] if rest else "git"
             raise SourceError(
                 f"git {cmd} took longer than {self.timeout:g} s", self.where
             ) from None
@@ -178,15 +220,21 @@ async def _check_local_top(git: _Git, repo: str, path: str, ref: str | None) -> 
 
 
 async def _read_blob(
-    git: _Git, gitdir: str, rev: str, path: str, shown_rev: str | None = None
+    git: _Git,
+    gitdir: str,
+    rev: str,
+    path: str,
+    shown_rev: str | None = None,
+    *,
+    bare: bool = False,
 ) -> tuple[bytes, str]:
-    """(bytes, commit id) of PATH at REV in the repository at GITDIR (``shown_rev`` for messages)."""
+    """(bytes, commit id) of PATH at REV in the repository at GITDIR (``shown_rev`` for messages;
+    ``bare``: GITDIR is the cache, named with ``--git-dir`` so git never looks above it)."""
     shown = shown_rev or rev
-    rc, out, _ = await git.run(
-        "-C", gitdir, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"
-    )
+    at = (f"--git-dir={gitdir}",) if bare else ("-C", gitdir)
+    rc, out, _ = await git.run(*at, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     if rc != 0:
-        rc2, _, err2 = await git.run("-C", gitdir, "rev-parse", "--git-dir")
+        rc2, _, err2 = await git.run(*at, "rev-parse", "--git-dir")
         if rc2 != 0:
             raise SourceError(f"not a git repository: {_last_line(err2)}", git.where)
         raise SourceError(
@@ -194,16 +242,16 @@ async def _read_blob(
         )
     commit = out.decode().strip()
     obj = f"{commit}:{path}"
-    rc, out, _ = await git.run("-C", gitdir, "cat-file", "-t", obj)
+    rc, out, _ = await git.run(*at, "cat-file", "-t", obj)
     if rc != 0:
         raise SourceError(f"no file '{path}' at ref '{shown}' (commit {commit[:12]})", git.where)
     kind = out.decode().strip()
     if kind != "blob":
         raise SourceError(f"'{path}' at ref '{shown}' is a {kind}, not a file", git.where)
-    rc, out, _ = await git.run("-C", gitdir, "cat-file", "-s", obj)
+    rc, out, _ = await git.run(*at, "cat-file", "-s", obj)
     if rc == 0:
         check_size(int(out.decode().strip() or 0), git.where)
-    rc, out, err = await git.run("-C", gitdir, "cat-file", "blob", obj)
+    rc, out, err = await git.run(*at, "cat-file", "blob", obj)
     if rc != 0:
         raise SourceError(f"cannot read '{path}' at '{shown}': {_last_line(err)}", git.where)
     return out, commit
@@ -211,6 +259,11 @@ async def _read_blob(
 
 def _fetch_error(err: str, ref: str) -> str:
     low = err.lower()
+    if "unable to create" in low and ".lock" in low and "exists" in low:
+        return (
+            f"another git process holds a lock in the cache ({_last_line(err)}); a lock older"
+            f" than {STALE_LOCK_SECONDS:g} s is taken as left by a dead git and the cache rebuilt"
+        )
     if "couldn't find remote ref" in low or "not our ref" in low or "no such ref" in low:
         hint = ""
         if re.fullmatch(r"[0-9a-f]{4,39}", ref):
@@ -276,22 +329,145 @@ async def fetch_git(
     """Read ``spec.path`` at ``spec.ref`` (``HEAD`` when ``None``) from a local or remote repository."""
     assert spec.kind is Kind.GIT and spec.repo and spec.path
     rev = spec.ref or "HEAD"
-    remote_http = spec.repo.lower().startswith(("http://", "https://"))
-    git = _Git(spec.raw, timeout, token if remote_http else None)
     if spec.local:
+        git = _Git(spec.raw, timeout)
         await _check_local_top(git, spec.repo, spec.path, spec.ref)
         data, commit = await _read_blob(git, spec.repo, rev, spec.path)
-    else:
-        repo_dir = cache_root(cache_dir) / hashlib.sha256(spec.repo.encode()).hexdigest()[:16]
-        async with _cache_lock(repo_dir, git):
-            data, commit = await _fetch_and_read(git, repo_dir, spec.repo, rev, spec.path)
+        return FetchedText(decode_conf(data, spec.raw), spec.display, commit)
+    # The password in the URL, or else the token (http(s) only: never sent to an ssh host), goes
+    # in the environment; the URL git sees, writes and shows in ps has no secret.
+    url, basic = split_credentials(spec.repo)
+    if basic is None and token and url.lower().startswith(("http://", "https://")):
+        basic = (unquote(urlsplit(url).username or "") or "oauth2", token)
+    git = _Git(spec.raw, timeout, basic)
+    root = cache_root(cache_dir)
+    repo_dir = root / _cache_name(url)
+    if url != spec.repo:
+        await _drop_legacy_cache(git, root / _cache_name(spec.repo))
+    async with _cache_lock(repo_dir, git):
+        data, commit = await _read_cached(git, repo_dir, url, rev, spec.path)
     return FetchedText(decode_conf(data, spec.raw), spec.display, commit)
+
+
+def _cache_name(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+async def _drop_legacy_cache(git: _Git, legacy: Path) -> None:
+    """A cache named by the URL *with* its password (older versions of ascad named it so and
+    wrote that URL into its config): removed, so the password does not stay on disk."""
+    if legacy.exists():
+        async with _cache_lock(legacy, git):
+            _remove(legacy)
+            log.warning(
+                "%s: removed an old git cache %s that held the URL's password", git.where, legacy
+            )
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _lock_files(repo_dir: Path) -> list[Path]:
+    """The lock files git leaves when it dies mid-write: the repository's own (``shallow.lock``,
+    ``config.lock``, ``packed-refs.lock``, ``HEAD.lock``…), the refs', ``objects/info``'s."""
+    found = list(repo_dir.glob("*.lock")) + list((repo_dir / "objects" / "info").glob("*.lock"))
+    refs = repo_dir / "refs"
+    if refs.is_dir():
+        found.extend(refs.rglob("*.lock"))
+    return found
+
+
+def cache_damage(repo_dir: Path, now: float | None = None) -> str | None:
+    """Why the cache directory cannot be used as it is, seen from the file system (None: it looks
+    whole, or does not exist yet)."""
+    if not repo_dir.exists() and not repo_dir.is_symlink():
+        return None
+    if not repo_dir.is_dir() or repo_dir.is_symlink():
+        return "it is not a directory"
+    try:
+        names = set(os.listdir(repo_dir))
+    except OSError as exc:
+        return f"it cannot be listed: {exc.strerror}"
+    if not names:
+        return None  # an empty directory: git init fills it
+    missing = [n for n in ("HEAD", "config", "objects", "refs") if n not in names]
+    if missing:
+        return f"half-initialised: no {', '.join(missing)}"
+    now = time.time() if now is None else now
+    for lock in _lock_files(repo_dir):
+        try:
+            age = now - lock.stat().st_mtime
+        except OSError:
+            continue
+        if age > STALE_LOCK_SECONDS:
+            return f"a stale lock file {lock.relative_to(repo_dir)}, {age:.0f} s old"
+    return None
+
+
+async def _fsck_failure(git: _Git, gitdir: str) -> str | None:
+    """After a failed read: what ``git fsck --connectivity-only`` finds wrong (a truncated pack, a
+    ref to a missing object, a broken config), or None when the cache is whole and the failure
+    was the remote's or the ref's. Missing blobs are not damage: the cache is a partial clone."""
+    try:
+        rc, _, err = await git.run(
+            f"--git-dir={gitdir}", "fsck", "--connectivity-only", "--no-dangling", "--no-progress"
+        )
+    except SourceError:  # the deadline: no time left to look
+        return None
+    if rc == 0:
+        return None
+    lines = [ln.strip() for ln in err.splitlines() if ln.strip()]
+    problems = [
+        ln for ln in lines if ln.lower().startswith(("error", "fatal", "broken", "missing"))
+    ]
+    return f"git fsck: {(problems or lines or ['failed'])[0]}"
+
+
+async def _read_cached(
+    git: _Git, repo_dir: Path, url: str, rev: str, path: str
+) -> tuple[bytes, str]:
+    """The read through the cache, healing a damaged cache once: removed and fetched again."""
+    reason = cache_damage(repo_dir)
+    if reason is None:
+        try:
+            return await _fetch_and_read(git, repo_dir, url, rev, path)
+        except SourceError:
+            if not repo_dir.is_dir():
+                raise
+            reason = await _fsck_failure(git, str(repo_dir))
+            if reason is None:
+                raise
+    log.warning(
+        "%s: the git cache %s was damaged (%s): removed, fetching again",
+        git.where,
+        repo_dir,
+        reason,
+    )
+    try:
+        _remove(repo_dir)
+    except OSError as exc:
+        raise SourceError(
+            f"the git cache {repo_dir} is damaged ({reason}) and cannot be removed:"
+            f" {exc.strerror}; remove it by hand",
+            git.where,
+        ) from None
+    try:
+        return await _fetch_and_read(git, repo_dir, url, rev, path)
+    except SourceError as exc:
+        raise SourceError(
+            f"{exc.message} (after removing the damaged git cache: {reason})", exc.where
+        ) from None
 
 
 async def _fetch_and_read(
     git: _Git, repo_dir: Path, url: str, rev: str, path: str
 ) -> tuple[bytes, str]:
     gitdir = str(repo_dir)
+    at = f"--git-dir={gitdir}"
     if not (repo_dir / "HEAD").exists():
         rc, _, err = await git.run("init", "--quiet", "--bare", gitdir)
         if rc != 0:
@@ -299,16 +475,17 @@ async def _fetch_and_read(
                 f"cannot create the git cache at {gitdir}: {_last_line(err)}", git.where
             )
     # Set on every read: the directory name is a hash of the URL, and a copied cache must still
-    # fetch from this one.
-    await git.run("-C", gitdir, "config", "remote.origin.url", url)
+    # fetch from this one. Never with a password in it (fetch_git took it out).
+    rc, _, err = await git.run(at, "config", "remote.origin.url", url)
+    if rc != 0:
+        raise SourceError(f"cannot configure the git cache: {_last_line(err)}", git.where)
     if _FULL_SHA.match(rev):
-        rc, _, _ = await git.run("-C", gitdir, "cat-file", "-e", f"{rev}^{{commit}}")
+        rc, _, _ = await git.run(at, "cat-file", "-e", f"{rev}^{{commit}}")
         if rc == 0:
-            return await _read_blob(git, gitdir, rev, path)
+            return await _read_blob(git, gitdir, rev, path, bare=True)
     local_ref = f"refs/ascad/{hashlib.sha256(rev.encode()).hexdigest()[:16]}"
     rc, _, err = await git.run(
-        "-C",
-        gitdir,
+        at,
         "fetch",
         "--quiet",
         "--depth=1",
@@ -320,4 +497,4 @@ async def _fetch_and_read(
     )
     if rc != 0:
         raise SourceError(_fetch_error(err, rev), git.where)
-    return await _read_blob(git, gitdir, local_ref, path, rev)
+    return await _read_blob(git, gitdir, local_ref, path, rev, bare=True)

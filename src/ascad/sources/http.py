@@ -9,7 +9,7 @@
   URL is sent exactly as built (no re-quoting). GitLab answers 404 both for a missing file and for
   a project the token may not see, so the message says both.
 
-Every request has a total timeout; bodies over 16 MiB are refused. Tokens never appear in errors.
+Every request has a total timeout; bodies over 4 MiB are refused. Tokens never appear in errors.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ flattened. Running nodes (``aerospike://``) are read by ``ascad.runtime`` instea
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ class LoadOptions:
     token: str | None = None  # bearer token for peer agents / GitLab
     variables: dict[str, Any] | None = None  # template variables: render for real when given
     timeout: float = 10.0
+    regular_only: bool = False  # local paths must be regular files (the agent's conf and golden)
 
 
 @dataclass
@@ -50,7 +52,9 @@ async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
     from ascad.sources import fetch_text, parse_source
 
     parsed = parse_source(spec)
-    fetched = await fetch_text(parsed, timeout=options.timeout, token=options.token)
+    fetched = await fetch_text(
+        parsed, timeout=options.timeout, token=options.token, regular_only=options.regular_only
+    )
     return fetched.name, fetched.text
 
 
@@ -77,4 +81,6 @@ async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf
     """Fetch a non-runtime source and parse it (a template rendered or wildcarded)."""
     options = options or LoadOptions()
     name, text = await fetch_conf_text(spec, options)
-    return conf_from_text(name, text, options)
+    # Parsing is CPU work (up to a few seconds at the size limit): off the event loop's thread,
+    # so an agent keeps answering while it parses.
+    return await asyncio.to_thread(conf_from_text, name, text, options)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import stat
 import sys
@@ -31,7 +32,11 @@ FIFO_OPEN_TIMEOUT = 10.0
 
 
 def read_conf_bytes(
-    path: str | os.PathLike[str], fifo_timeout: float = FIFO_OPEN_TIMEOUT, where: str | None = None
+    path: str | os.PathLike[str],
+    fifo_timeout: float = FIFO_OPEN_TIMEOUT,
+    where: str | None = None,
+    *,
+    regular_only: bool = False,
 ) -> bytes:
     """Read a conf file with the checks every source needs (exists, not a directory, size).
 
@@ -51,6 +56,10 @@ def read_conf_bytes(
         raise SourceError(f"cannot read: {exc.strerror}", name) from None
     if stat.S_ISDIR(st.st_mode):
         raise SourceError("is a directory, not a conf file", name)
+    if regular_only and not stat.S_ISREG(st.st_mode):
+        # The agent's files: a pipe or device there is a mistake or an attack, and waiting for a
+        # writer would hold up every cycle.
+        raise SourceError("not a regular file (a pipe or a device); refused", name)
     if st.st_size > MAX_CONF_BYTES:
         raise SourceError(
             f"file is {st.st_size / 1e6:.1f} MB; an aerospike.conf over {LIMIT_TEXT} is refused "
@@ -120,11 +129,14 @@ def parse_file(path: str | os.PathLike[str]) -> ConfTree:
     return parse_text(read_conf_text(path), str(path))
 
 
-async def fetch_local(spec: SourceSpec) -> FetchedText:
-    """Read a ``file`` or ``stdin`` source (in a thread: file reads block)."""
+async def fetch_local(spec: SourceSpec, *, regular_only: bool = False) -> FetchedText:
+    """Read a ``file`` or ``stdin`` source (in a thread: file reads block); ``regular_only``
+    refuses pipes and devices at once (the agent's conf and golden)."""
     if spec.kind is Kind.STDIN:
         data = await asyncio.to_thread(read_stdin_bytes)
         return FetchedText(decode_conf(data, "<stdin>"), "<stdin>")
     assert spec.kind is Kind.FILE and spec.path is not None
-    data = await asyncio.to_thread(read_conf_bytes, spec.path, FIFO_OPEN_TIMEOUT, spec.display)
+    data = await asyncio.to_thread(
+        functools.partial(read_conf_bytes, spec.path, where=spec.display, regular_only=regular_only)
+    )
     return FetchedText(decode_conf(data, spec.display), spec.display)

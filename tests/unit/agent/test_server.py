@@ -36,6 +36,7 @@ def make_settings(tmp: Path, **server: Any):  # type: ignore[no-untyped-def]
     if not conf.exists():
         conf.write_bytes(CONF.read_bytes())
     (tmp / "token").write_text(TOKEN + "\n")
+    (tmp / "token").chmod(0o600)  # a secret: other users may not read it
     table: dict[str, Any] = {"listen": "127.0.0.1", "port": 0, "token_file": str(tmp / "token")}
     table.update(server)
     table = {k: v for k, v in table.items() if v is not None}
@@ -358,7 +359,14 @@ def test_served_metrics_parse_strictly_and_survive_a_restart(tmp_path: Path) -> 
         "ascad_check_state",
         "ascad_last_success_timestamp_seconds",
         "ascad_cycle_duration_seconds",
+        "ascad_cycle_timestamp_seconds",
+        "ascad_interval_seconds",
+        "ascad_config_info",
+        "ascad_cycles_total",
+        "ascad_riemann_deliveries_total",
+        "ascad_riemann_delivery_failures_total",
     }
+    assert families["ascad_cycles_total"]["type"] == "counter"
     # Before: after a restart /metrics had no last success time until the first cycle ended.
     last = families["ascad_last_success_timestamp_seconds"]["samples"]
     assert set(last) == {(("check", "runtime"),), (("check", "golden"),)}

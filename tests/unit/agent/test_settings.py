@@ -41,6 +41,7 @@ def test_file_values_and_durations(tmp_path: Path) -> None:
     path = tmp_path / "ascad.toml"
     token = tmp_path / "token"
     token.write_text("\n  tok-123  \n")
+    token.chmod(0o600)  # a secret: other users may not read it
     path.write_text(
         f"""
 [agent]
@@ -142,12 +143,13 @@ def test_secrets_are_never_inline(tmp_path: Path) -> None:
 def test_secret_file_problems(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.write_text("\n\n")
+    empty.chmod(0o600)
     with pytest.raises(SettingsError) as err:
         load_settings(data=loopback(server={"token_file": str(empty)}), env={})
-    assert f"[server] token_file: {empty} is empty" in str(err.value)
+    assert f"[server] token_file: {empty}: token file is empty" in str(err.value)
     with pytest.raises(SettingsError) as err:
         load_settings(data=loopback(aerospike={"password_file": str(tmp_path / "nope")}), env={})
-    assert "[aerospike] password_file: cannot read" in str(err.value)
+    assert "nope: cannot read the password file: no such file" in str(err.value)
 
 
 def test_cross_checks() -> None:
@@ -213,6 +215,7 @@ def test_example_file_documents_and_loads_every_setting(tmp_path: Path) -> None:
     # the example is valid once its files exist: point them at temporary ones
     token = tmp_path / "token"
     token.write_text("t\n")
+    token.chmod(0o600)  # a secret: other users may not read it
     s = load_settings(
         str(EXAMPLE),
         env={"ASCAD_SERVER_TOKEN_FILE": str(token), "ASCAD_AGENT_NODE_NAME": "n1"},
@@ -282,6 +285,7 @@ def test_url_template_is_checked_at_start(template: str, expected: str) -> None:
 def test_listen_must_be_an_address_or_host_name(tmp_path: Path) -> None:
     token = tmp_path / "t"
     token.write_text("x\n")
+    token.chmod(0o600)  # a secret: other users may not read it
     (line,) = problems({"server": {"listen": "not an address", "token_file": str(token)}})
     assert "[server] listen" in line and "not an IP address or a host name" in line
     for ok in ("::1", "[::1]", "localhost", "aero-1.example", "10.0.0.1"):

@@ -53,6 +53,7 @@ def test_a_user_without_a_password_is_refused_before_connecting() -> None:
 def test_the_cli_and_the_agent_build_the_same_login(tmp_path: Path) -> None:
     pw = tmp_path / "pw"
     pw.write_text("s3cret\n")
+    pw.chmod(0o600)  # a secret: other users may not read it
     args = argparse.Namespace(
         user="nobody", password_file=str(pw), tls_ca=None, tls_cert=None, tls_key=None, timeout=4.0
     )
@@ -74,6 +75,7 @@ def test_the_cli_and_the_agent_build_the_same_login(tmp_path: Path) -> None:
 def _right_password(tmp_path: Path) -> str:
     p = tmp_path / "pw"
     p.write_text("s3cret\n")
+    p.chmod(0o600)  # a secret: other users may not read it
     return str(p)
 
 

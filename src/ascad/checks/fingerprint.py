@@ -1,0 +1,72 @@
+"""A configuration's fingerprint: one short hash that is the same for every node deployed from
+one template, and changes when a value that should be the same everywhere changes.
+
+The hash is sha256 over the sorted ``(path, canonical value)`` pairs of the flat config
+(docs/paths.md spelling, docs/json-schema.md canonical values), each pair written as
+``path NUL value SOH`` in UTF-8, with the expected per-node paths (``[compare]``, the peer check's
+rules) left out. Comments, order of lines and stanzas, whitespace and units therefore never change
+it; any other difference does. It is stable across ascad versions unless the documented
+canonical form or path spelling changes (which the changelog would say). ``ascad fleet`` groups
+nodes by the full hash; the agent's metric shows the first :data:`SHORT` hex digits.
+
+The running config's fingerprint is made the same way from the node's running values, leaving
+out also the parameters whose defaults depend on the machine (thread counts, memory sizes), so
+two identical nodes on different hardware still agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+
+from ascad.compare.expected import PathMatcher
+from ascad.conf.model import FlatConfig
+from ascad.knowledge.table import table_or_none
+from ascad.runtime.mapping import runtime_to_flat
+from ascad.runtime.snapshot import RuntimeSnapshot
+
+SHORT = 16
+
+
+def fingerprint(values: dict[str, str]) -> str:
+    """sha256 over the sorted (path, canonical) pairs, NUL-separated (neither holds NUL)."""
+    h = hashlib.sha256()
+    for path in sorted(values):
+        h.update(path.encode("utf-8", "surrogateescape"))
+        h.update(b"\x00")
+        h.update(values[path].encode("utf-8", "surrogateescape"))
+        h.update(b"\x01")
+    return h.hexdigest()
+
+
+def compared_values(
+    flat: FlatConfig, skip: Callable[[str], bool], ignored: set[str]
+) -> dict[str, str]:
+    """path -> canonical for every path not skipped; skipped paths are added to ``ignored``."""
+    out: dict[str, str] = {}
+    for path, setting in flat.settings.items():
+        if skip(path):
+            ignored.add(path)
+        else:
+            out[path] = setting.canonical
+    return out
+
+
+def conf_fingerprint(flat: FlatConfig, patterns: Iterable[str]) -> str:
+    """The short fingerprint of a conf with the per-node ``patterns`` left out."""
+    return fingerprint(compared_values(flat, PathMatcher(list(patterns)), set()))[:SHORT]
+
+
+def running_fingerprint(snap: RuntimeSnapshot, patterns: Iterable[str]) -> str:
+    """The short fingerprint of a node's running config: per-node ``patterns`` and the
+    parameters with machine-dependent defaults left out."""
+    table = table_or_none(snap.build)
+    per_node = PathMatcher(list(patterns))
+
+    def skip(path: str) -> bool:
+        if per_node(path):
+            return True
+        info = table.lookup(path) if table is not None else None
+        return info is not None and bool(info.machine_dependent)
+
+    return fingerprint(compared_values(runtime_to_flat(snap), skip, set()))[:SHORT]

@@ -33,6 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from agent_toml import agent_toml
 from lines import Lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,23 +177,15 @@ def main() -> int:
             (tmp / "token").chmod(0o600)  # a secret: other users may not read it
             config = tmp / "ascad.toml"
             config.write_text(
-                f"""
-[agent]
-node_name = "bench"
-role = "master"
-conf = "{node_conf}"
-interval = "1h"
-jitter = 0
-state_dir = "{tmp / "state"}"
-[aerospike]
-address = "aerospike://127.0.0.1:{port}"
-[golden]
-source = "{CONF}"
-[server]
-listen = "127.0.0.1"
-port = 0
-token_file = "{tmp / "token"}"
-"""
+                agent_toml(
+                    name="bench",
+                    conf=node_conf,
+                    interval="1h",
+                    state_dir=tmp / "state",
+                    node_port=port,
+                    golden=CONF,
+                    token_file=tmp / "token",
+                )
             )
             agent = subprocess.Popen(
                 [sys.executable, "-m", "ascad.cli", "agent", "--config", str(config)],

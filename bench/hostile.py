@@ -22,31 +22,48 @@ share answered within 1 s); the bytes the agent logged; the checks' states from 
 the flood; and what the flood saw (connections closed by the agent and when, statuses).
 
 ``--src DIR`` runs the agents from another source tree (e.g. ``git archive`` of an older commit)
-for a before/after comparison; the flood client and the measurements stay the same.
+for a before/after comparison; the flood client and the measurements stay the same (the client is
+``ascad.lab.hostile`` from this tree, shared with tests/e2e/test_agent_floods.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
+import math
 import os
 import re
 import resource
-import selectors
 import socket
 import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from agent_toml import agent_toml
 from lines import Lines
+
+from ascad.lab.hostile import (
+    FAILED,
+    Prober,
+    Sampler,
+    Trickle,
+    client_context,
+    client_hello,
+    close_all,
+    connect_close,
+    connections,
+    exchange,
+    http_connection,
+    request_with,
+    rss_mib,
+    watch_closes,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "tests" / "fixtures" / "confs" / "server-8.1-default-systemd.conf"
@@ -61,23 +78,6 @@ def _env(src: Path) -> dict[str, str]:
     return env
 
 
-def _status(pid: int, field: str) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
-def _fds(pid: int) -> int:
-    try:
-        return len(os.listdir(f"/proc/{pid}/fd"))
-    except OSError:
-        return -1
-
-
 def _limit_nofile(n: int) -> Any:
     def set_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
@@ -86,55 +86,15 @@ def _limit_nofile(n: int) -> Any:
 
 
 def _client_tls() -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=str(TLS / "ca.pem"))
-    ctx.check_hostname = False  # probes go to 127.0.0.1; the chain is still verified
-    return ctx
+    return client_context(TLS / "ca.pem")  # probes go to 127.0.0.1; the chain is still verified
 
 
 # -- the flood process ----------------------------------------------------------------------------
 
 
-def _connect(port: int) -> socket.socket | None:
-    s = socket.socket()
-    s.settimeout(2)
-    try:
-        s.connect(("127.0.0.1", port))
-    except OSError:
-        s.close()
-        return None
-    return s
-
-
-def _client_hello() -> bytes:
-    out = ssl.MemoryBIO()
-    obj = _client_tls().wrap_bio(ssl.MemoryBIO(), out, server_hostname="x")
-    with contextlib.suppress(ssl.SSLWantReadError):
-        obj.do_handshake()
-    return out.read()
-
-
-def _watch_closes(socks: list[socket.socket], t0: float, until: float) -> list[float]:
-    """When (seconds after ``t0``) the agent closed each socket (EOF or reset), up to ``until``."""
-    sel = selectors.DefaultSelector()
-    for s in socks:
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ)
-    closed: list[float] = []
-    while sel.get_map() and time.monotonic() < until:
-        for key, _ in sel.select(timeout=0.1):
-            s = key.fileobj
-            assert isinstance(s, socket.socket)
-            try:
-                data = s.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if not data:
-                closed.append(time.monotonic() - t0)
-                sel.unregister(s)
-    sel.close()
-    return closed
+def _closed(socks: list[socket.socket], t0: float, until: float) -> list[float]:
+    """When (seconds after ``t0``) the agent closed each socket it closed, up to ``until``."""
+    return [a for a in watch_closes(socks, [t0] * len(socks), until) if a != math.inf]
 
 
 def flood(name: str, port: int) -> dict[str, Any]:
@@ -142,52 +102,26 @@ def flood(name: str, port: int) -> dict[str, Any]:
     t0 = time.monotonic()
     out: dict[str, Any] = {}
     if name == "tls-connect-close":
-        n = 0
-        while time.monotonic() - t0 < 3:
-            s = _connect(port)
-            if s is not None:
-                s.close()
-                n += 1
-        out["connections"] = n
+        out["connections"] = connect_close(port, t0 + 3)
     elif name == "tls-hello-stall":
-        hello = _client_hello()
-        socks = [s for s in (_connect(port) for _ in range(1600)) if s is not None]
-        for s in socks:
-            with contextlib.suppress(OSError):
-                s.sendall(hello)
-        closed = _watch_closes(socks, t0, t0 + 3)
+        socks = connections(port, 1600, first=client_hello(_client_tls(), "x"))
+        closed = _closed(socks, t0, t0 + 3)
         out.update(connections=len(socks), closed_by_agent=len(closed))
-        for s in socks:
-            s.close()
+        close_all(socks)
     elif name in ("idle", "slow-headers"):
         count, head = (1100, b"") if name == "idle" else (300, b"GET /healthz HTTP/1.1\r\n")
-        socks = [s for s in (_connect(port) for _ in range(count)) if s is not None]
-        for s in socks:
-            if head:
-                s.sendall(head)
-        if name == "slow-headers":
-            stop = threading.Event()
-
-            def trickle() -> None:
-                i = 0
-                while not stop.wait(0.5):
-                    i += 1
-                    for s in socks:
-                        with contextlib.suppress(OSError):
-                            s.send(f"X-Slow-{i}: {i}\r\n".encode())
-
-            threading.Thread(target=trickle, daemon=True).start()
-        closed = _watch_closes(socks, t0, t0 + 8)
-        if name == "slow-headers":
-            stop.set()
+        socks = connections(port, count, first=head)
+        trickle = Trickle(socks) if name == "slow-headers" else None
+        closed = _closed(socks, t0, t0 + 8)
+        if trickle is not None:
+            trickle.stop()
         out.update(connections=len(socks), closed_by_agent=len(closed))
         if closed:
             out["closed_after_s"] = {
                 "p50": round(statistics.median(closed), 2),
                 "max": round(max(closed), 2),
             }
-        for s in socks:
-            s.close()
+        close_all(socks)
     elif name == "bad-auth":
         headers = [
             b"Authorization: Bearer \xff\xfe" + TOKEN.encode(),
@@ -198,22 +132,16 @@ def flood(name: str, port: int) -> dict[str, Any]:
         statuses: dict[str, int] = {}
         i = 0
         while time.monotonic() - t0 < 3:
-            s = _connect(port)
-            if s is None:
-                statuses["no connection"] = statuses.get("no connection", 0) + 1
-                continue
             try:
-                s.sendall(
-                    b"GET /v1/config HTTP/1.1\r\nHost: x\r\n"
-                    + headers[i % len(headers)]
-                    + b"\r\n\r\n"
-                )
-                line = s.recv(64).split(b"\r\n", 1)[0].decode("latin-1")
-                code = line.split(" ")[1] if " " in line else "no answer"
+                answer = exchange(port, request_with(headers[i % len(headers)]), once=64)
             except OSError:
                 code = "error"
-            finally:
-                s.close()
+            else:
+                if answer is None:
+                    statuses["no connection"] = statuses.get("no connection", 0) + 1
+                    continue
+                line = answer.split(b"\r\n", 1)[0].decode("latin-1")
+                code = line.split(" ")[1] if " " in line else "no answer"
             statuses[code] = statuses.get(code, 0) + 1
             i += 1
         out["statuses"] = statuses
@@ -224,75 +152,11 @@ def flood(name: str, port: int) -> dict[str, Any]:
 # -- measuring ------------------------------------------------------------------------------------
 
 
-class Sampler:
-    """The agent's peak RSS and descriptors, sampled every 20 ms on a thread."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.peak_rss = 0.0
-        self.peak_fds = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.02):
-            rss = _status(self.pid, "VmRSS")
-            if rss == rss:
-                self.peak_rss = max(self.peak_rss, rss)
-            self.peak_fds = max(self.peak_fds, _fds(self.pid))
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-
-
-class Prober:
-    """GET /healthz every 50 ms on a new connection, 1 s timeout; latencies (inf: failed)."""
-
-    def __init__(self, port: int, tls: bool) -> None:
-        self.port = port
-        self.ctx = _client_tls() if tls else None
-        self.latencies: list[float] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _once(self) -> float:
-        t = time.monotonic()
-        conn: http.client.HTTPConnection
-        if self.ctx is not None:
-            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=1, context=self.ctx)
-        else:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-        try:
-            conn.request("GET", "/healthz")
-            r = conn.getresponse()
-            ok = r.status == 200 and r.read() == b"ok\n"
-        except (OSError, http.client.HTTPException):
-            ok = False
-        finally:
-            conn.close()
-        elapsed = time.monotonic() - t
-        return elapsed if ok and elapsed <= 1.0 else float("inf")
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            t = time.monotonic()
-            self.latencies.append(self._once())
-            self._stop.wait(max(0.0, 0.05 - (time.monotonic() - t)))
-
-    def stop(self) -> list[float]:
-        self._stop.set()
-        self._thread.join(3)
-        return self.latencies
-
-
 def _pct(values: list[float], q: float) -> str:
     if not values:
         return "-"
     v = sorted(values)[min(len(values) - 1, int(len(values) * q))]
-    return "fail" if v == float("inf") else f"{v * 1000:.1f} ms"
+    return "fail" if v == FAILED else f"{v * 1000:.1f} ms"
 
 
 class AgentProc:
@@ -306,24 +170,17 @@ class AgentProc:
         tls_lines = f'tls_cert = "{TLS / "server.pem"}"\ntls_key = "{key}"\n'
         config = tmp / f"{name}.toml"
         config.write_text(
-            f"""
-[agent]
-node_name = "{name}"
-role = "master"
-conf = "{tmp / "aerospike.conf"}"
-interval = "2s"
-jitter = 0
-state_dir = "{tmp / name}"
-[aerospike]
-address = "aerospike://127.0.0.1:{node_port}"
-timeout = 2
-[golden]
-source = "{CONF}"
-[server]
-listen = "127.0.0.1"
-port = 0
-token_file = "{tmp / "token"}"
-{tls_lines if tls else ""}"""
+            agent_toml(
+                name=name,
+                conf=tmp / "aerospike.conf",
+                interval="2s",
+                state_dir=tmp / name,
+                node_port=node_port,
+                golden=CONF,
+                token_file=tmp / "token",
+                aerospike="timeout = 2\n",
+                server=tls_lines if tls else "",
+            )
         )
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
@@ -349,12 +206,7 @@ token_file = "{tmp / "token"}"
         self.cap = m.group(1) if m else "no cap"
 
     def checks(self) -> str:
-        ctx = _client_tls() if self.tls else None
-        conn: http.client.HTTPConnection
-        if ctx is not None:
-            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=3, context=ctx)
-        else:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=3)
+        conn = http_connection(self.port, 3, _client_tls() if self.tls else None)
         try:
             conn.request("GET", "/v1/status", headers={"Authorization": f"Bearer {TOKEN}"})
             doc = json.loads(conn.getresponse().read())
@@ -375,12 +227,13 @@ token_file = "{tmp / "token"}"
         self.log.close()
 
 
-def measure(agent: AgentProc, name: str, src: Path) -> dict[str, Any]:
+def measure(agent: AgentProc, name: str) -> dict[str, Any]:
     time.sleep(0.5)
-    before = _status(agent.proc.pid, "VmRSS")
+    before = rss_mib(agent.proc.pid)
     log_before = agent.log_path.stat().st_size
     sampler = Sampler(agent.proc.pid)
-    prober = Prober(agent.port, agent.tls)
+    ctx = _client_tls() if agent.tls else None
+    prober = Prober(lambda: http_connection(agent.port, 1, ctx))
     if name == "floor":
         time.sleep(3)
         seen: dict[str, Any] = {}
@@ -390,19 +243,19 @@ def measure(agent: AgentProc, name: str, src: Path) -> dict[str, Any]:
             capture_output=True,
             text=True,
             timeout=60,
-            env=_env(src),
+            env=_env(ROOT / "src"),  # the flood client is this tree's, whatever --src says
         )
         seen = json.loads(out.stdout) if out.returncode == 0 else {"error": out.stderr[-300:]}
-    latencies = prober.stop()
+    latencies = prober.stop(3)
     time.sleep(1)
-    sampler.stop()
-    ok = [x for x in latencies if x != float("inf")]
+    sampler.stop(2)
+    ok = [x for x in latencies if x != FAILED]
     return {
         "flood": name,
         "agent": "tls" if agent.tls else "http",
         "rss_before": before,
-        "rss_peak": sampler.peak_rss,
-        "rss_after": _status(agent.proc.pid, "VmRSS"),
+        "rss_peak": sampler.peak_rss_mib,
+        "rss_after": rss_mib(agent.proc.pid),
         "fds_peak": sampler.peak_fds,
         "probes": len(latencies),
         "ok_share": len(ok) / len(latencies) if latencies else 0.0,
@@ -468,7 +321,7 @@ def main() -> int:
                 if name == "floor":
                     targets = [plain, tls]
                 for agent in targets:
-                    r = measure(agent, name, src)
+                    r = measure(agent, name)
                     worst = max(worst, r["rss_peak"])
                     rss = f"{r['rss_before']:.1f} / {r['rss_peak']:.1f} / {r['rss_after']:.1f}"
                     print(

@@ -290,6 +290,14 @@ def run_ascad(*args: str, timeout: float = 60, **kw: Any) -> subprocess.Complete
     )
 
 
+def run_python(code: str, timeout: float = 30, **kw: Any) -> subprocess.CompletedProcess[str]:
+    """``python -c CODE`` (this interpreter) to completion, output captured as text (``env=``,
+    ``input=`` and other subprocess.run arguments may be given)."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, **kw
+    )
+
+
 class Lines:
     """A subprocess's stderr lines, read on a thread; wait_for() has a deadline."""
 

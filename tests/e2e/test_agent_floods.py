@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import queue
 import resource
-import selectors
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from ascad.agent import listener as limits
+from ascad.lab import hostile
 from tests.helpers import (
     FIXTURES,
     Lines,
@@ -71,11 +70,8 @@ class Running:
         return "".join(got)
 
     def connection(self, timeout: float) -> http.client.HTTPConnection:
-        if self.tls:
-            ctx = ssl.create_default_context(cafile=str(TLS / "ca.pem"))
-            ctx.check_hostname = False  # 127.0.0.1; the chain is still verified
-            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx)
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        ctx = hostile.client_context(TLS / "ca.pem") if self.tls else None
+        return hostile.http_connection(self.port, timeout, ctx)
 
     def status(self) -> dict[str, str]:
         conn = self.connection(5)
@@ -115,59 +111,46 @@ def flood_agent(tmp: Path, *, tls: bool = False, nofile: int = 1024) -> Iterator
             assert proc.poll() is None, "the agent died"
 
 
+MIN_PROBES = 20
+
+
 class Watch:
     """While a flood runs: the agent's peak RSS and descriptors (every 20 ms) and /healthz probed
     every 50 ms on a new connection (1 s timeout)."""
 
     def __init__(self, agent: Running) -> None:
         self.agent = agent
-        self.peak_rss_mib = 0.0
-        self.peak_fds = 0
-        self.probes: list[float] = []  # seconds; inf for a failed or late probe
-        self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._sample, daemon=True),
-            threading.Thread(target=self._probe, daemon=True),
-        ]
         self.agent.drain()
-        for t in self._threads:
-            t.start()
+        self._sampler = hostile.Sampler(agent.pid)
+        self._prober = hostile.Prober(lambda: agent.connection(1))
 
-    def _sample(self) -> None:
-        pid = self.agent.pid
-        while not self._stop.wait(0.02):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    self.peak_rss_mib = max(self.peak_rss_mib, int(line.split()[1]) / 1024)
-            self.peak_fds = max(self.peak_fds, len(os.listdir(f"/proc/{pid}/fd")))
+    @property
+    def peak_rss_mib(self) -> float:
+        return self._sampler.peak_rss_mib
 
-    def _probe(self) -> None:
-        while not self._stop.is_set():
-            t = time.monotonic()
-            conn = self.agent.connection(1)
-            try:
-                conn.request("GET", "/healthz")
-                r = conn.getresponse()
-                ok = r.status == 200 and r.read() == b"ok\n"
-            except (OSError, http.client.HTTPException):
-                ok = False
-            finally:
-                conn.close()
-            took = time.monotonic() - t
-            self.probes.append(took if ok and took <= 1.0 else float("inf"))
-            self._stop.wait(max(0.0, 0.05 - took))
+    @property
+    def peak_fds(self) -> int:
+        return self._sampler.peak_fds
+
+    @property
+    def probes(self) -> list[float]:
+        """Seconds; inf for a failed or late probe."""
+        return self._prober.latencies
 
     def stop(self, settle: float = 1.0) -> str:
-        """Stop after ``settle`` seconds; the agent's log written meanwhile."""
+        """Stop after ``settle`` seconds and at least :data:`MIN_PROBES` probes (a short flood on
+        a loaded machine may leave fewer; at most 15 s more); the agent's log written meanwhile."""
         time.sleep(settle)
-        self._stop.set()
-        for t in self._threads:
-            t.join(5)
+        deadline = time.monotonic() + 15
+        while len(self.probes) < MIN_PROBES and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._sampler.stop()
+        self._prober.stop()
         return self.agent.drain()
 
     def check(self, log: str, what: str) -> None:
         answered = sum(1 for p in self.probes if p != float("inf"))
-        assert len(self.probes) >= 20, (what, len(self.probes))
+        assert len(self.probes) >= MIN_PROBES, (what, len(self.probes))
         assert answered / len(self.probes) >= HEALTHZ_SHARE, (what, answered, len(self.probes))
         assert self.peak_rss_mib < RSS_LIMIT_MIB, (what, self.peak_rss_mib)
         assert len(log.encode()) < LOG_LIMIT, (what, len(log))
@@ -187,53 +170,6 @@ def assert_checks_ran_ok(agent: Running, since: float) -> None:
     assert {c["check"]: c["state"] for c in checks} == {"runtime": "ok", "golden": "ok"}, doc
 
 
-def connect(port: int) -> socket.socket | None:
-    s = socket.socket()
-    s.settimeout(2)
-    try:
-        s.connect(("127.0.0.1", port))
-    except OSError:
-        s.close()
-        return None
-    return s
-
-
-def agent_closes(socks: list[socket.socket], opened: list[float], limit: float) -> list[float]:
-    """Seconds from each socket's opening until the agent closed it (EOF or reset), watching up
-    to ``limit`` seconds from the first opening; inf for one still open then."""
-    sel = selectors.DefaultSelector()
-    for i, s in enumerate(socks):
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ, i)
-    after = [float("inf")] * len(socks)
-    end = opened[0] + limit
-    while sel.get_map() and time.monotonic() < end:
-        for key, _ in sel.select(timeout=0.1):
-            s = key.fileobj
-            assert isinstance(s, socket.socket)
-            try:
-                data = s.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if not data:
-                after[key.data] = time.monotonic() - opened[key.data]
-                sel.unregister(s)
-    sel.close()
-    return after
-
-
-def client_hello() -> bytes:
-    out = ssl.MemoryBIO()
-    obj = ssl.create_default_context(cafile=str(TLS / "ca.pem")).wrap_bio(
-        ssl.MemoryBIO(), out, server_hostname="node1.ascad.test"
-    )
-    with suppress(ssl.SSLWantReadError):
-        obj.do_handshake()
-    return out.read()
-
-
 def in_thread(fn: Callable[[], None]) -> threading.Thread:
     t = threading.Thread(target=fn, daemon=True)
     t.start()
@@ -245,33 +181,26 @@ def test_tls_handshake_floods_keep_memory_healthz_logs_and_checks(tmp_path: Path
         # 1. connect and close, 1,600 times, as fast as it goes (no token, no TLS at all)
         since = time.time()
         watch = Watch(agent)
-        done = [0]
+        done: list[int] = []
 
         def connect_close() -> None:
-            deadline = time.monotonic() + 10
-            while done[0] < 1600 and time.monotonic() < deadline:
-                s = connect(agent.port)
-                if s is not None:
-                    s.close()
-                    done[0] += 1
+            done.append(hostile.connect_close(agent.port, time.monotonic() + 10, most=1600))
 
         in_thread(connect_close).join(15)
         log = watch.stop()
-        assert done[0] == 1600
+        assert done == [1600]
         watch.check(log, "connect+close")
         assert_checks_ran_ok(agent, since)
 
         # 2. 1,600 connections that send a ClientHello and stall, held for 3 s
-        hello = client_hello()
+        hello = hostile.client_hello(
+            ssl.create_default_context(cafile=str(TLS / "ca.pem")), "node1.ascad.test"
+        )
         since = time.time()
         watch = Watch(agent)
-        socks = [s for s in (connect(agent.port) for _ in range(1600)) if s is not None]
-        for s in socks:
-            with suppress(OSError):
-                s.sendall(hello)
+        socks = hostile.connections(agent.port, 1600, first=hello)
         time.sleep(3)
-        for s in socks:
-            s.close()
+        hostile.close_all(socks)
         log = watch.stop()
         assert len(socks) == 1600
         watch.check(log, "ClientHello and stall")
@@ -290,28 +219,16 @@ def test_idle_and_slow_connections_past_the_cap_under_a_low_descriptor_limit(
         socks: list[socket.socket] = []
         opened: list[float] = []
         for i in range(3 * cap + 50):  # idle ones, then 50 that send half a request
-            s = connect(agent.port)
+            s = hostile.connect(agent.port)
             assert s is not None
             if i >= 3 * cap:
                 s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
             socks.append(s)
             opened.append(time.monotonic())
-        stop = threading.Event()
-
-        def trickle() -> None:  # the slow ones add a header line every half second
-            n = 0
-            while not stop.wait(0.5):
-                n += 1
-                for s in socks[3 * cap :]:
-                    with suppress(OSError):
-                        s.send(f"X-Slow-{n}: {n}\r\n".encode())
-
-        trickler = in_thread(trickle)
-        after = agent_closes(socks, opened, limits.KEEPALIVE_TIMEOUT + 4)
-        stop.set()
-        trickler.join(5)
-        for s in socks:
-            s.close()
+        trickle = hostile.Trickle(socks[3 * cap :])  # a header line every half second
+        after = hostile.watch_closes(socks, opened, opened[0] + limits.KEEPALIVE_TIMEOUT + 4)
+        trickle.stop()
+        hostile.close_all(socks)
         log = watch.stop()
         late = [a for a in after if a > limits.KEEPALIVE_TIMEOUT + 1.5]
         assert not late, f"{len(late)} connections not closed by the agent in time: {late[:5]}"
@@ -337,18 +254,9 @@ def test_a_flood_of_bad_authorization_headers_is_401_quietly(tmp_path: Path) -> 
         sent = 0
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
-            s = connect(agent.port)
-            assert s is not None
             header = BAD_AUTHORIZATION[sent % len(BAD_AUTHORIZATION)]
-            s.sendall(
-                b"GET /v1/config HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                + header
-                + b"\r\n\r\n"
-            )
-            answer = b""
-            while chunk := s.recv(65536):
-                answer += chunk
-            s.close()
+            answer = hostile.exchange(agent.port, hostile.request_with(header, close=True))
+            assert answer is not None
             head, _, body = answer.partition(b"\r\n\r\n")
             key = head.split(b"\r\n", 1)[0].split(b" ", 1)[1] + b" " + body
             statuses[key] = statuses.get(key, 0) + 1

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import os
 import subprocess
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -50,67 +51,67 @@ def _cp_p_same_signature(src_text: str, conf: Path, tmp: Path) -> None:
     )
 
 
-def test_an_edit_keeping_inode_size_and_mtime_is_served_at_once(tmp_path: Path) -> None:
-    conf = tmp_path / "aerospike.conf"
+def _serving_conf_a(
+    tmp: Path, body: Callable[[Path, str, aiohttp.ClientSession], Awaitable[None]]
+) -> None:
+    """``body(conf, url, session)`` while a ConfigServer serves ``tmp/aerospike.conf`` (CONF_A at
+    the start) on 127.0.0.1; 30 s at the most."""
+    conf = tmp / "aerospike.conf"
     conf.write_text(CONF_A)
-    server = ConfigServer(_settings(tmp_path), lambda: None)
+    server = ConfigServer(_settings(tmp), lambda: None)
 
     async def main() -> None:
         await server.start(0)
         try:
             async with aiohttp.ClientSession() as s:
-                async with s.get(server.url + "/v1/config") as r:
-                    assert r.status == 200 and await r.text() == CONF_A
-                    first = r.headers["ETag"]
-                assert first == _tag(CONF_A)
-                async with s.get(server.url + "/v1/config.json") as r:
-                    assert (await r.json())["sha256"] == first.strip('"')
-
-                _cp_p_same_signature(CONF_B, conf, tmp_path)
-
-                # The old tag no longer matches: the new bytes come back, not a 304.
-                async with s.get(server.url + "/v1/config", headers={"If-None-Match": first}) as r:
-                    assert r.status == 200 and await r.text() == CONF_B
-                    assert r.headers["ETag"] == _tag(CONF_B)
-                async with s.get(server.url + "/v1/config.json") as r:
-                    doc = await r.json()
-                    assert doc["sha256"] == _tag(CONF_B).strip('"')
-                    values = {x["path"]: x["value"] for x in doc["settings"]}
-                    assert values["service.proto-fd-max"] == "25000"
-                    assert r.headers["ETag"] == _tag(CONF_B)
-                # The new tag gives a 304 on both.
-                for path in ("/v1/config", "/v1/config.json"):
-                    async with s.get(
-                        server.url + path, headers={"If-None-Match": _tag(CONF_B)}
-                    ) as r:
-                        assert r.status == 304
+                await body(conf, server.url, s)
         finally:
             await server.stop()
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_an_edit_keeping_inode_size_and_mtime_is_served_at_once(tmp_path: Path) -> None:
+    async def body(conf: Path, url: str, s: aiohttp.ClientSession) -> None:
+        async with s.get(url + "/v1/config") as r:
+            assert r.status == 200 and await r.text() == CONF_A
+            first = r.headers["ETag"]
+        assert first == _tag(CONF_A)
+        async with s.get(url + "/v1/config.json") as r:
+            assert (await r.json())["sha256"] == first.strip('"')
+
+        _cp_p_same_signature(CONF_B, conf, tmp_path)
+
+        # The old tag no longer matches: the new bytes come back, not a 304.
+        async with s.get(url + "/v1/config", headers={"If-None-Match": first}) as r:
+            assert r.status == 200 and await r.text() == CONF_B
+            assert r.headers["ETag"] == _tag(CONF_B)
+        async with s.get(url + "/v1/config.json") as r:
+            doc = await r.json()
+            assert doc["sha256"] == _tag(CONF_B).strip('"')
+            values = {x["path"]: x["value"] for x in doc["settings"]}
+            assert values["service.proto-fd-max"] == "25000"
+            assert r.headers["ETag"] == _tag(CONF_B)
+        # The new tag gives a 304 on both.
+        for path in ("/v1/config", "/v1/config.json"):
+            async with s.get(url + path, headers={"If-None-Match": _tag(CONF_B)}) as r:
+                assert r.status == 304
+
+    _serving_conf_a(tmp_path, body)
 
 
 def test_a_removed_conf_is_503_and_served_again_once_back(tmp_path: Path) -> None:
-    conf = tmp_path / "aerospike.conf"
-    conf.write_text(CONF_A)
-    server = ConfigServer(_settings(tmp_path), lambda: None)
+    async def body(conf: Path, url: str, s: aiohttp.ClientSession) -> None:
+        async with s.get(url + "/v1/config") as r:
+            assert r.status == 200
+        conf.unlink()
+        async with s.get(url + "/v1/config") as r:
+            assert r.status == 503  # never the bytes held from before
+        conf.write_text(CONF_B)
+        async with s.get(url + "/v1/config") as r:
+            assert r.status == 200 and await r.text() == CONF_B
 
-    async def main() -> None:
-        await server.start(0)
-        try:
-            async with aiohttp.ClientSession() as s:
-                async with s.get(server.url + "/v1/config") as r:
-                    assert r.status == 200
-                conf.unlink()
-                async with s.get(server.url + "/v1/config") as r:
-                    assert r.status == 503  # never the bytes held from before
-                conf.write_text(CONF_B)
-                async with s.get(server.url + "/v1/config") as r:
-                    assert r.status == 200 and await r.text() == CONF_B
-        finally:
-            await server.stop()
-
-    asyncio.run(asyncio.wait_for(main(), 30))
+    _serving_conf_a(tmp_path, body)
 
 
 def test_concurrent_requests_share_reads_that_started_after_they_came(tmp_path: Path) -> None:

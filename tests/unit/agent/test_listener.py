@@ -10,8 +10,6 @@ import asyncio
 import logging
 import resource
 import ssl
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -23,7 +21,14 @@ from aiohttp import web
 from ascad.agent import listener as limits
 from ascad.agent.server import ConfigServer
 from ascad.agent.settings import load_settings
-from tests.helpers import AGENT_CONF, FIXTURES, LOOP_TOKEN, loop_settings, subprocess_env
+from tests.helpers import (
+    AGENT_CONF,
+    FIXTURES,
+    LOOP_TOKEN,
+    loop_settings,
+    run_python,
+    subprocess_env,
+)
 
 TLS = FIXTURES / "tls"
 SLACK = 1.5  # seconds past a timeout within which the agent must have closed the connection
@@ -78,6 +83,20 @@ async def closed_after(reader: asyncio.StreamReader, t0: float, limit: float) ->
     return loop.time() - t0
 
 
+Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def silent_and_one(server: ConfigServer, first: bytes) -> tuple[float, Conn, Conn]:
+    """(the loop's time before both were opened, a silent connection, one that has sent
+    ``first``), both to ``server``'s port."""
+    assert server.port is not None
+    t0 = asyncio.get_running_loop().time()
+    silent = await asyncio.open_connection("127.0.0.1", server.port)
+    other = await asyncio.open_connection("127.0.0.1", server.port)
+    other[1].write(first)
+    return t0, silent, other
+
+
 async def http_get(port: int, path: str, headers: bytes = b"") -> tuple[int, bytes, bytes]:
     """(status, raw head, body) of one request on its own connection."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -124,11 +143,8 @@ def test_the_soft_open_files_limit_is_raised_to_the_hard_one() -> None:
         "import resource; from ascad.agent.listener import raise_nofile_limit;"
         "print(raise_nofile_limit(), resource.getrlimit(resource.RLIMIT_NOFILE))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=30,
+    out = run_python(
+        code,
         env=subprocess_env(),
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (300, 600)),
     )
@@ -146,12 +162,10 @@ def test_silent_half_sent_idle_and_stalled_tls_connections_are_closed_in_time(
     hello = client_hello()
 
     async def plain(server: ConfigServer) -> None:
-        assert server.port is not None
         loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        silent_r, silent_w = await asyncio.open_connection("127.0.0.1", server.port)
-        half_r, half_w = await asyncio.open_connection("127.0.0.1", server.port)
-        half_w.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        t0, (silent_r, silent_w), (half_r, half_w) = await silent_and_one(
+            server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+        )
 
         async def trickle() -> None:  # one more header line every half second, never the end
             for i in range(40):
@@ -179,12 +193,8 @@ def test_silent_half_sent_idle_and_stalled_tls_connections_are_closed_in_time(
         assert server.listener is not None and server.listener.open == 0
 
     async def tls(server: ConfigServer) -> None:
-        assert server.port is not None
         loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        silent_r, silent_w = await asyncio.open_connection("127.0.0.1", server.port)
-        stall_r, stall_w = await asyncio.open_connection("127.0.0.1", server.port)
-        stall_w.write(hello)
+        t0, (silent_r, silent_w), (stall_r, stall_w) = await silent_and_one(server, hello)
         ctx = ssl.create_default_context(cafile=str(TLS / "ca.pem"))
         done_r, done_w = await asyncio.open_connection(
             "127.0.0.1", server.port, ssl=ctx, server_hostname="node1.ascad.test"

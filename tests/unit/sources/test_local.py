@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +9,7 @@ import pytest
 from ascad.errors import ConfSyntaxError, SourceError
 from ascad.sources import read_token_file
 from ascad.sources.local import parse_file
-from tests.helpers import CONF_MAIN, CONF_OTHER, fetch
+from tests.helpers import CONF_MAIN, CONF_OTHER, fetch, run_python
 
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:
@@ -61,14 +59,7 @@ def test_stdin_source() -> None:
         "import asyncio; from ascad.sources import fetch_text, parse_source;"
         "print(asyncio.run(fetch_text(parse_source('-'))).text, end='')"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        input=CONF_OTHER,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
+    out = run_python(code, input=CONF_OTHER, check=True)
     assert out.stdout == CONF_OTHER
 
 

@@ -20,6 +20,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -327,16 +328,16 @@ class Lines:
 
 @contextmanager
 def ascad_agent(
-    config: Path, *args: str, **popen: Any
+    config: Path, *args: str, env: dict[str, str] | None = None, **popen: Any
 ) -> Iterator[tuple[subprocess.Popen[str], Lines]]:
-    """``ascad agent --config CONFIG ARGS`` as a subprocess (stderr read by Lines, stdout dropped);
-    killed on the way out if still running."""
+    """``ascad agent --config CONFIG ARGS`` as a subprocess (stderr read by Lines, stdout dropped;
+    ``env`` added to its environment); killed on the way out if still running."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "ascad.cli", "agent", "--config", str(config), *args],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
-        env=subprocess_env(),
+        env={**subprocess_env(), **(env or {})},
         **popen,
     )
     try:
@@ -345,6 +346,18 @@ def ascad_agent(
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=10)
+
+
+@contextmanager
+def shared_tmp(prefix: str) -> Iterator[Path]:
+    """A new directory under /tmp that every user may enter (pytest's tmp_path is under a 0700
+    one, and a test running ascad as another user needs to reach its files); removed after."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 AGENT_CONF = FIXTURES / "confs" / "server-8.1-default-systemd.conf"

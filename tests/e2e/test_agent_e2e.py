@@ -137,19 +137,25 @@ async def _scenario(tmp: Path) -> None:
             assert agents[1].runner.peers.not_modified == 1
             assert agents[2].runner.peers.not_modified == 1
 
-            # -- phase 3: the master's agent is stopped: node2 (next id) takes the golden check,
-            # node3 compares with node2; both say A1 was skipped.
+            # -- phase 3: the master's agent is stopped: node2 (next id) takes the golden check
+            # and says, as a peer warning, that it could not reach A1; node3 compares with node2;
+            # both say A1 was skipped.
             await agents[0].stop()
             before = len(sink.events)
             c2, c3 = await asyncio.gather(agents[1].run_cycle(), agents[2].run_cycle())
-            events = (await sink.wait_for(before + 4, timeout=10))[before:]
+            events = (await sink.wait_for(before + 5, timeout=10))[before:]
             assert seen(events) == {
                 ("node2", "ascad runtime", "ok", 0.0),
                 ("node2", "ascad golden", "ok", 0.0),
+                ("node2", "ascad peer", "warning", 0.0),
                 ("node3", "ascad runtime", "ok", 0.0),
                 ("node3", "ascad peer", "ok", 0.0),
             }
             assert (c2.role, c3.role) == ("master", "slave")
+            assert (c2.exit_code, c3.exit_code) == (2, 0)
+            reason = c2.check("peer").reason or ""
+            assert reason.startswith("no master reachable: A1 ") and "unreachable" in reason
+            assert "this node (B2) is the first reachable candidate" in reason
             by = {(e["host"], e["service"]): e for e in events}
             for key in (("node2", "ascad golden"), ("node3", "ascad peer")):
                 attrs = by[key]["attributes"]

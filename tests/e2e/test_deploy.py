@@ -1,11 +1,14 @@
 """Deployment files: the systemd unit's required options, the Salt copy of it, and the Salt
-template rendering a settings file the agent accepts."""
+template rendering a settings file the agent accepts. The state itself is applied for real by
+Salt in test_salt.py; the example settings run in test_example_settings.py."""
 
 from __future__ import annotations
 
-import json
+import fnmatch
+import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -31,11 +34,35 @@ def test_unit_has_priority_restart_user_and_hardening() -> None:
         "NoNewPrivileges=yes",
         "StateDirectory=ascad",
         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        "Type=notify",  # READY=1 once the server listens (ascad.agent.notify)
+        "NotifyAccess=main",
+        "LimitNOFILE=8192",
+        "RestartPreventExitStatus=2",
     ):
         assert required in lines, required
+    assert "Type=exec" not in lines and "Type=simple" not in lines
     # nothing that would stop it from reading /etc/aerospike or using the network
     assert "PrivateNetwork=yes" not in lines
     assert not any(x.startswith("InaccessiblePaths=") for x in lines)
+
+
+def test_the_units_documentation_is_installed_by_the_wheel() -> None:
+    """Documentation= names a file the wheel installs into the venv (share/doc/ascad/…)."""
+    unit = (DEPLOY / "ascad.service").read_text()
+    (doc,) = re.findall(r"^Documentation=file://(\S+)$", unit, re.MULTILINE)
+    prefix = "/opt/ascad/share/doc/ascad/"
+    assert doc.startswith(prefix)
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    data = setuptools["data-files"]
+    folder, name = doc.removeprefix("/opt/ascad/").rsplit("/", 1)
+    assert any(fnmatch.fnmatch(f"docs/{name}", pattern) for pattern in data[folder])
+    assert (ROOT / "docs" / name).is_file()
+
+
+def test_the_states_default_version_is_the_release() -> None:
+    sls = (DEPLOY / "salt" / "ascad.sls").read_text()
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert f"{{% set version = ascad.get('version', '{version}') %}}" in sls
 
 
 def test_salt_copy_of_the_unit_is_identical() -> None:
@@ -71,15 +98,19 @@ def test_salt_template_renders_valid_settings(tmp_path: Path) -> None:
 
 def test_systemd_analyze_finds_nothing_to_say(tmp_path: Path) -> None:
     """`systemd-analyze verify` exits 0 even for unknown keys or out-of-range values: it only
-    warns on stderr, so the test requires an empty stderr. ExecStart is pointed at an existing
-    binary (ascad is not installed in /opt here)."""
+    warns on stderr, so the test requires an empty stderr. ExecStart is pointed at the ascad
+    installed in this venv (not in /opt here; test_salt.py verifies the unit the state installs,
+    with its drop-in, and test_wheel.py the one the wheel ships). verify needs no running systemd:
+    it loads the unit as the manager would and checks that its executables exist."""
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed")
     unit = tmp_path / "ascad.service"
     text = (DEPLOY / "ascad.service").read_text()
     assert "ExecStart=/opt/ascad/bin/ascad agent --config /etc/ascad/ascad.toml" in text
-    unit.write_text(text.replace("/opt/ascad/bin/ascad", shutil.which("true") or "/bin/true"))
+    installed = Path(sys.executable).with_name("ascad")
+    assert installed.is_file()
+    unit.write_text(text.replace("/opt/ascad/bin/ascad", str(installed)))
     proc = subprocess.run(
         [analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60
     )
@@ -91,56 +122,6 @@ def test_systemd_analyze_finds_nothing_to_say(tmp_path: Path) -> None:
         [analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60
     )
     assert "Unknown key" in proc.stderr and "Nicety" in proc.stderr
-
-
-def _salt_env() -> jinja2.Environment:
-    """Jinja as Salt sets it up for these files: strict about undefined names, with Salt's
-    ``json`` filter."""
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters["json"] = json.dumps
-    return env
-
-
-def test_salt_state_renders_to_valid_yaml_with_the_pillar_example(tmp_path: Path) -> None:
-    yaml = pytest.importorskip("yaml")
-    env = _salt_env()
-    salt_dir = DEPLOY / "salt"
-    pillar_text = env.from_string((salt_dir / "pillar.example.sls").read_text()).render(
-        grains={"id": "aero-1: the first"}  # a minion id that would break an unquoted scalar
-    )
-    pillar = yaml.safe_load(pillar_text)
-    assert pillar["ascad"]["settings"]["agent"]["node_name"] == "aero-1: the first"
-    state_text = env.from_string((salt_dir / "ascad.sls").read_text()).render(
-        salt={"pillar.get": lambda key, default=None: pillar.get(key, default)}
-    )
-    state = yaml.safe_load(state_text)
-    # every state id maps to state functions whose arguments are a list of one-key mappings
-    for sid, body in state.items():
-        assert isinstance(body, dict), sid
-        for function, args in body.items():
-            assert "." in function, (sid, function)
-            assert isinstance(args, list) and all(len(a) == 1 for a in args), (sid, function)
-    assert {"ascad-user", "/etc/ascad/ascad.toml", "ascad-check-config", "ascad-service"} <= set(
-        state
-    )
-    # the service waits for a valid settings file, the package and systemd's daemon-reload
-    service = {k: v for a in state["ascad-service"]["service.running"] for k, v in a.items()}
-    assert {"cmd": "ascad-check-config"} in service["require"]
-    assert {"cmd": "ascad-systemd-reload"} in service["require"]
-    assert service["reload"] is True
-    # the settings file is rendered from the pillar by the toml template
-    managed = {k: v for a in state["/etc/ascad/ascad.toml"]["file.managed"] for k, v in a.items()}
-    assert managed["source"] == "salt://ascad/ascad.toml.jinja"
-    context = managed["context"]
-    template = (salt_dir / "ascad" / "ascad.toml.jinja").read_text()
-    toml_text = jinja2.Environment().from_string(template).render(**context)
-    data = tomllib.loads(toml_text)
-    token = tmp_path / "token"
-    token.write_text("t\n")
-    token.chmod(0o600)  # a secret: other users may not read it
-    data["server"]["token_file"] = str(token)  # /etc/ascad/token does not exist here
-    s = load_settings(data=data, env={})
-    assert (s.node_name, s.role, s.riemann_host) == ("aero-1: the first", "auto", "riemann.example")
 
 
 def test_salt_toml_template_escapes_strings(tmp_path: Path) -> None:

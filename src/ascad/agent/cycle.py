@@ -9,6 +9,10 @@ Checks (docs/agent.md):
 - ``peer`` on each slave: its aerospike.conf against the master's, fetched from the master's
   agent (``GET /v1/config`` with the bearer token; the last ETag is sent as If-None-Match and a
   304 reuses the text already held), skipping the expected per-node differences.
+- With ``role = "auto"``, a node that elects itself after skipping every master candidate ahead of
+  it (unreachable, or not an ascad agent) runs the golden check *and* reports its ``peer`` check
+  as ``warning``: a slave whose masters are all unreachable says so, it never turns master in
+  silence.
 
 A check that cannot run is ``warning`` with the reason; it never stops the other checks (each
 runs in its own guard) nor the loop. ``ok`` means no difference, ``critical`` at least one.
@@ -323,8 +327,6 @@ class CycleRunner:
             own_task.cancel()
             raise
         checks = [runtime, *role_checks]
-        if fallback:
-            log.warning("master fallback: %s", fallback)
         if local.cluster_name:
             self.last_cluster = local.cluster_name
         return CycleResult(
@@ -418,6 +420,21 @@ class CycleRunner:
                     gold = await self._golden(own, own_error)
                     gold.fallback = fallback
                     role_checks.append(gold)
+                    if election.skipped:
+                        # Masters ahead of this node were skipped: it takes the golden check
+                        # over, and says it could not compare with them (never a quiet master:
+                        # a fleet whose agents cannot reach each other is not green).
+                        role_checks.append(
+                            _warning(
+                                "peer",
+                                f"no master reachable: {_skipped_notes(election)}; this node"
+                                f" ({election.master.node_id}) is the first reachable candidate"
+                                " and ran the golden check in their place",
+                                time.monotonic() - t1,
+                            )
+                        )
+                        role_checks[-1].master = master_label
+                        role_checks[-1].fallback = fallback
                 else:
                     role = "slave"
                     master_label = election.master.label
@@ -438,6 +455,10 @@ class CycleRunner:
         if own is None:
             return _warning("golden", str(own_error), time.monotonic() - t)
         return await _timed("golden", lambda: self.check_golden(own))
+
+
+def _skipped_notes(election: roles.Election) -> str:
+    return "; ".join(s.note for s in election.skipped)
 
 
 def _from_compare(check: str, result: CompareResult) -> CheckResult:

@@ -22,6 +22,10 @@ Rules, and the reason for each:
   address, port, token, TLS or conf path restarts the HTTP server.
 - **State.** The last results are written to ``state_dir/status.json`` atomically and read back at
   start, so ``/v1/status`` has something to say before the first cycle ends.
+- **systemd.** ``READY=1`` once the server listens and the first cycle has started (the unit's
+  ``Type=notify``), ``RELOADING=1``/``READY=1`` around a SIGHUP, ``STOPPING=1``, and the last
+  cycle's states as ``STATUS=`` (:mod:`ascad.agent.notify`); log lines carry syslog priority
+  prefixes when stderr is the journal (:mod:`ascad.agent.journal`).
 """
 
 from __future__ import annotations
@@ -36,10 +40,12 @@ import platform
 import random
 import signal
 import ssl
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
+from ascad.agent import journal, notify
 from ascad.agent import listener as limits
 from ascad.agent.cycle import CycleRunner, failed_cycle, load_status, save_status
 from ascad.agent.server import ConfigServer
@@ -187,6 +193,8 @@ class Agent:
         cycle = await self.guarded_cycle()
         self.cycles += 1
         self.last = cycle
+        if cycle.fallback:  # the agent's log; `ascad check` prints it in its report instead
+            log.warning("master fallback: %s", cycle.fallback)
         for c in cycle.checks:
             log.info(
                 "check %s: %s%s",
@@ -254,11 +262,23 @@ class Agent:
         """Start the next cycle now (tests, the demo)."""
         self._wake.set()
 
-    async def run(self, stop: asyncio.Event, once: bool = False) -> None:
-        """Cycle now and then every interval until ``stop`` is set."""
+    async def run(
+        self,
+        stop: asyncio.Event,
+        once: bool = False,
+        *,
+        ready: Callable[[], None] | None = None,
+        cycle_done: Callable[[CycleResult], None] | None = None,
+    ) -> None:
+        """Cycle now and then every interval until ``stop`` is set. ``ready`` is called once the
+        server listens and the first cycle has started; ``cycle_done`` after each cycle."""
         await self.start()
         while not stop.is_set():
             cycle_task = asyncio.ensure_future(self.run_cycle())
+            if ready is not None:
+                await asyncio.sleep(0)  # the cycle has started: its first read is under way
+                ready()
+                ready = None
             stop_task = asyncio.ensure_future(stop.wait())
             done, _ = await asyncio.wait(
                 {cycle_task, stop_task}, return_when=asyncio.FIRST_COMPLETED
@@ -273,6 +293,8 @@ class Agent:
             if cycle_task.exception() is not None:  # a bug, not a failing check: keep looping
                 exc = cycle_task.exception()
                 log.error("cycle failed: %s: %s", exc.__class__.__name__, exc, exc_info=exc)
+            elif cycle_done is not None:
+                cycle_done(cycle_task.result())
             if once:
                 break
             delay = self.next_delay()
@@ -331,20 +353,23 @@ def build_events(cycle: CycleResult, settings: AgentSettings) -> list[Any]:
 
 
 def configure_logging(level: str = "info") -> None:
-    """Plain lines on stderr: ``time level name: message`` (journald adds its own stamps too)."""
+    """Lines on stderr: ``time level name: message``; on the journal (``$JOURNAL_STREAM`` is
+    stderr) ``<N>level name: message`` instead, N the syslog priority (:mod:`ascad.agent.journal`)."""
     root = logging.getLogger()
     if not any(getattr(h, "_ascad", False) for h in root.handlers):
-        handler = logging.StreamHandler()
-        handler.setFormatter(
-            logging.Formatter(
-                "%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S"
-            )
-        )
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(journal.formatter(sys.stderr))
         handler._ascad = True  # type: ignore[attr-defined]
         handler.addFilter(limits.REDACT)  # no token, no raw header, one line per record
         root.addHandler(handler)
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def cycle_status(cycle: CycleResult) -> None:
+    """The last cycle's states as the service's ``STATUS=`` (``systemctl status ascad``)."""
+    checks = ", ".join(f"{c.check} {c.state}" for c in cycle.checks)
+    notify.status(f"last cycle: role {cycle.role}: {checks}")
 
 
 def start_limits(loop: asyncio.AbstractEventLoop) -> None:
@@ -377,6 +402,13 @@ async def run_daemon(
     reloads: set[asyncio.Task[None]] = set()
 
     async def do_reload() -> None:
+        notify.reloading()
+        try:
+            await reload_settings()
+        finally:
+            notify.ready()
+
+    async def reload_settings() -> None:
         try:
             new = load()
         except SettingsError as exc:
@@ -397,13 +429,18 @@ async def run_daemon(
 
     def on_stop(name: str) -> None:
         log.info("%s: stopping", name)
+        notify.stopping()
         stop.set()
+
+    def on_ready() -> None:
+        if notify.ready(f"serving on {agent.url}; first cycle running"):
+            log.info("told systemd the agent is ready")
 
     loop.add_signal_handler(signal.SIGTERM, on_stop, "SIGTERM")
     loop.add_signal_handler(signal.SIGINT, on_stop, "SIGINT")
     loop.add_signal_handler(signal.SIGHUP, on_hup)
     try:
-        await agent.run(stop, once=once)
+        await agent.run(stop, once=once, ready=on_ready, cycle_done=cycle_status)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)

@@ -21,7 +21,10 @@ The rule for ``role = "auto"`` (docs/agent.md, "Roles"):
 Failure modes (docs/agent.md): a node whose Aerospike is down drops out of its peers' lists, so
 it cannot be chosen (and its own agent cannot list peers: its peer check is a warning). A node
 whose Aerospike runs but whose agent is down is skipped by every slave, each saying so; the next
-node in order then finds itself first among the reachable ones and takes over the golden check.
+node in order then finds itself first among the reachable ones and takes over the golden check,
+and its ``peer`` check is ``warning`` (it could not compare with any master ahead of it: with the
+wrong scheme or token in the settings every node but the first would otherwise turn master in
+silence, and the fleet would look green with no peer check run).
 Two agents that see different reachability (a partition between agents only) may both act as
 master for a cycle: the golden check then runs twice, which is harmless.
 """

@@ -509,6 +509,11 @@ def _key(attr: str) -> str:
     return attr
 
 
+def setting_label(attr: str) -> str:
+    """``[section] key (ASCAD_SECTION_KEY)`` for an attribute of :class:`AgentSettings`."""
+    return _key(attr)
+
+
 def validate(
     s: AgentSettings, *, serving: bool = True, skip: frozenset[str] = frozenset()
 ) -> list[str]:

@@ -2,7 +2,8 @@
 
 Settings from ``--config`` (default ``/etc/ascad/ascad.toml``) and ``ASCAD_*`` environment
 variables. Logs go to stderr. SIGTERM/SIGINT stop it (exit 0), SIGHUP reloads the settings.
-Bad settings at start: every problem on stderr, exit 2.
+Bad settings at start: every problem on stderr, exit 2. ``--check-config`` also checks what the
+settings name (:mod:`ascad.agent.preflight`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="do not lower the CPU and I/O priority (the default lowers both)",
     )
     parser.add_argument(
-        "--check-config", action="store_true", help="validate the settings and exit"
+        "--check-config",
+        action="store_true",
+        help="check the settings and what they name (the conf, secret and TLS files, the golden,"
+        " the state directory) as this user, then exit: 0, or 2 with one line per problem",
     )
 
 
@@ -34,7 +38,13 @@ def run(args: argparse.Namespace) -> int:
         return load_settings(args.config)
 
     if args.check_config:
+        from ascad.agent.preflight import preflight
+        from ascad.agent.settings import SettingsError
+
         settings = load()
+        problems = preflight(settings)
+        if problems:
+            raise SettingsError(problems)
         print(f"{settings.source}: settings are valid (role {settings.role})")
         return 0
     return asyncio.run(run_daemon(load, once=args.once, priority=not args.no_priority))

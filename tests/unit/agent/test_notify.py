@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import subprocess
 import time
 import urllib.request
 from contextlib import AbstractContextManager
@@ -15,6 +16,7 @@ import pytest
 
 from ascad.agent import notify
 from tests.helpers import (
+    Lines,
     ThreadedNode,
     agent_files,
     ascad_agent,

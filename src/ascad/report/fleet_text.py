@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from ascad.checks.fingerprint import SHORT
 from ascad.checks.fleet import FleetReport, ValueHolders
 from ascad.compare.diff import CHANGED, ONLY_LEFT, ONLY_RIGHT, SET_AT_RUNTIME, Difference
 from ascad.report.terminal import (
@@ -83,7 +84,7 @@ def render(report: FleetReport, *, colour: bool = False, verbose: bool = False) 
     out.append(c(BOLD, "groups (identical configs once per-node paths are ignored)"))
     for g in report.groups:
         out.append(
-            f"  g{g.id}  {_plural(len(g.members), 'node'):>9}  {g.fingerprint[:12]}  "
+            f"  g{g.id}  {_plural(len(g.members), 'node'):>9}  {g.fingerprint[:SHORT]}  "
             f"{_members(g.members, verbose)}"
         )
 

@@ -1,4 +1,5 @@
-"""One agent cycle: the checks, their typed results, and the Riemann events made from them.
+"""One agent cycle: the local conf and node read once, and the checks run through the pipeline
+(results: ascad.checks.results; their JSON and Riemann forms: ascad.report).
 
 Checks (docs/agent.md):
 

@@ -10,7 +10,7 @@ canonical form or path spelling changes (which the changelog would say). ``ascad
 nodes by the full hash; the agent's metric shows the first :data:`SHORT` hex digits.
 
 The running config's fingerprint is made the same way from the node's running values, leaving
-out also the parameters whose defaults depend on the machine (thread counts, memory sizes), so
+out also the parameters whose defaults depend on the machine (thread counts, node-id, the heartbeat MTU), so
 two identical nodes on different hardware still agree.
 """
 

@@ -172,7 +172,7 @@ def pair_differences(a: Group, b: Group) -> CompareResult:
     differing = {p for p, v in av.items() if bv.get(p) != v}
     differing.update(p for p in bv if p not in av)
     # A logging context on one side only is judged against the other side's `context any`
-    # (compare.py), so that sibling must come along.
+    # (compare/diff.py), so that sibling must come along.
     differing.update(
         p[: p.rindex(".context[") + 1] + "context[any]"
         for p in list(differing)

@@ -18,7 +18,6 @@ class State(StrEnum):
 
 
 OK, WARNING, CRITICAL = State.OK, State.WARNING, State.CRITICAL
-CHECKS = ("runtime", "golden", "peer")
 
 
 @dataclass

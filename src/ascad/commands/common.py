@@ -131,13 +131,13 @@ def load_options(args: argparse.Namespace) -> LoadOptions:
     if getattr(args, "token_file", None):
         token = read_secret_file(args.token_file, "token file")
     else:
+        # No file: each source kind takes its own environment token when it is read ($ASCAD_TOKEN
+        # for agents, $GITLAB_TOKEN for GitLab; a git remote never takes one: docs/sources.md).
         token = None
         for name in ("ASCAD_TOKEN", "GITLAB_TOKEN"):
-            token = os.environ.get(name, "").strip() or None
-            if token and not token.isprintable():  # a newline would split the HTTP header
+            value = os.environ.get(name, "").strip()
+            if value and not value.isprintable():  # a newline would split the HTTP header
                 raise AscadError(f"${name} holds a control character: give the token alone")
-            if token:
-                break
     variables = None
     if getattr(args, "var", None) or getattr(args, "vars_file", None):
         from ascad.sources.template import load_vars_file, parse_vars

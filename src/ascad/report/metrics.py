@@ -33,7 +33,7 @@ KNOWN_HELP = {
     "ascad_cycle_timestamp_seconds": "Unix time at which the last cycle ended.",
     "ascad_interval_seconds": "Seconds between two cycles (the agent's interval, before jitter).",
     "ascad_config_info": "Always 1; the fingerprint of the node's conf (source=conf) and of its "
-    "running config (source=runtime), per-node paths left out (docs/agent.md).",
+    "running config (source=runtime), per-node paths left out (docs/observability.md).",
     "ascad_cycles_total": "Cycles run since the agent started.",
     "ascad_riemann_deliveries_total": "Cycles whose Riemann events were delivered.",
     "ascad_riemann_delivery_failures_total": "Cycles whose Riemann events could not be delivered.",

@@ -107,15 +107,6 @@ async def read_node(
             raise InfoError(message, client.host, client.port, client.last_command) from None
 
 
-async def ask(
-    address: NodeAddress | str, login: NodeLogin, *commands: str
-) -> dict[str, str | None]:
-    """One info request (``build``, ``peers-clear-std`` …); the connect and the request are each
-    bounded by ``login.timeout``."""
-    async with connect(address, login) as client:
-        return await client.request(*commands)
-
-
 async def info(address: NodeAddress | str, login: NodeLogin, command: str) -> str:
     """The value of one info command; InfoError for an error value or no answer."""
     async with connect(address, login) as client:

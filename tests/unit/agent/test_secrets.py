@@ -232,3 +232,20 @@ def test_secrets_from_the_environment_are_one_line_too(tmp_path: Path) -> None:
     proc = run_ascad("diff", "http://127.0.0.1:9", str(conf), env={**subprocess_env(), **env})
     assert proc.returncode == 2
     assert proc.stderr == "ascad: $ASCAD_TOKEN holds a control character: give the token alone\n"
+
+
+def test_environment_tokens_stay_with_their_source_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """$ASCAD_TOKEN is for agents and $GITLAB_TOKEN for GitLab, each taken when that kind is read:
+    the command line passes neither on to every source (a git remote never gets one)."""
+    import argparse
+
+    from ascad.commands.common import load_options
+    from ascad.sources.http import token_from_env
+    from ascad.sources.spec import Kind
+
+    monkeypatch.setenv("ASCAD_TOKEN", "agent-token")
+    monkeypatch.setenv("GITLAB_TOKEN", "gitlab-token")
+    options = load_options(argparse.Namespace(token_file=None, var=[], vars_file=None, timeout=5))
+    assert options.token is None
+    assert token_from_env(Kind.AGENT) == "agent-token"
+    assert token_from_env(Kind.GITLAB) == "gitlab-token"

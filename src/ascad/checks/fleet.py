@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 
 from ascad.checks.fingerprint import compared_values, fingerprint
 from ascad.checks.pipeline import Rules, compare_conf_to_node, compare_confs
+from ascad.compare.annotate import with_restart_flags
 from ascad.compare.diff import CompareResult
 from ascad.compare.expected import PathMatcher
 from ascad.conf.model import FlatConfig, Setting
@@ -67,6 +68,12 @@ class NodeConfig:
     def reachable(self) -> bool:
         return self.flat is not None
 
+    @property
+    def label(self) -> str:
+        """How reports name the node: its source and, when known, its node id
+        (``aerospike://10.0.0.1:3000 (BB9…)``, ``node1/aerospike.conf (A1)``)."""
+        return f"{self.name} ({self.node_id})" if self.node_id else self.name
+
 
 @dataclass
 class Group:
@@ -96,6 +103,7 @@ class ParameterFinding:
     path: str
     values: list[ValueHolders]  # most nodes first
     stanza: bool = False
+    restart: bool | None = None  # True static, False dynamic, None unknown (no build known)
 
 
 @dataclass
@@ -118,6 +126,19 @@ class FleetReport:
     golden: str | None = None
     golden_results: list[GoldenDifferences] = field(default_factory=list)
     seconds: float = 0.0
+    builds: list[str] = field(default_factory=list)  # the builds restart flags come from
+
+    def node(self, name: str) -> NodeConfig | None:
+        """The node named ``name`` (its source), or None."""
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        return None
+
+    def label_of(self, name: str) -> str:
+        """A node's source and node id (:attr:`NodeConfig.label`)."""
+        node = self.node(name)
+        return node.label if node is not None else name
 
     @property
     def unreachable(self) -> list[NodeConfig]:
@@ -128,14 +149,22 @@ class FleetReport:
         return sum(len(g.result.differences) for g in self.golden_results)
 
     @property
+    def drift(self) -> bool:
+        """More than one group, a differing parameter or a golden difference."""
+        return len(self.groups) > 1 or bool(self.parameters) or self.golden_differences > 0
+
+    @property
     def clean(self) -> bool:
         """All reachable, all in one group, no golden differences: exit 0."""
-        return (
-            not self.unreachable
-            and len(self.groups) <= 1
-            and not self.parameters
-            and self.golden_differences == 0
-        )
+        return not self.unreachable and not self.drift
+
+    @property
+    def exit_code(self) -> int:
+        """Like diff(1): 0 clean, 1 drift, 2 incomplete (a node could not be read: whatever
+        was found is still reported, but the answer is not the whole fleet's)."""
+        if self.unreachable:
+            return 2
+        return 1 if self.drift else 0
 
     def group_of(self, node: str) -> int | None:
         for n in self.nodes:
@@ -224,14 +253,42 @@ def _shown(setting: Setting) -> str:
     return setting.value
 
 
+def fleet_builds(nodes: Sequence[NodeConfig], server_version: str | None = None) -> list[str]:
+    """The server builds restart flags are judged by: ``--server-version`` when given, else the
+    distinct builds of the nodes read (running nodes report theirs; conf files have none)."""
+    if server_version:
+        return [server_version]
+    return list(dict.fromkeys(n.build for n in nodes if n.reachable and n.build))
+
+
+def restart_needed(path: str, builds: Sequence[str]) -> bool | None:
+    """True when changing ``path`` needs a restart on every build, False when it is dynamic on
+    every build, None when no build is known, the table does not know the parameter or the
+    builds disagree."""
+    from ascad.knowledge.table import table_or_none
+
+    flags: set[bool] = set()
+    for build in builds:
+        table = table_or_none(build)
+        info = table.lookup(path) if table is not None else None
+        if info is None:
+            return None
+        flags.add(not info.dynamic)
+    return flags.pop() if len(flags) == 1 else None
+
+
 def analyse(
     nodes: list[NodeConfig],
     patterns: Sequence[str],
     *,
     mode: str = CONF,
     golden: LoadedConf | None = None,
+    server_version: str | None = None,
 ) -> FleetReport:
-    """Group the reachable nodes, fill the matrix and the parameter findings, compare the golden."""
+    """Group the reachable nodes, fill the matrix and the parameter findings, compare the golden.
+
+    Restart flags come from ``server_version`` or else the nodes' own builds
+    (:func:`fleet_builds`)."""
     t0 = time.perf_counter()
     skip = PathMatcher(patterns)
     ignored: set[str] = set()
@@ -261,14 +318,19 @@ def analyse(
             count = len(pair_differences(groups[i], groups[j]).differences)
             matrix[i][j] = matrix[j][i] = count
 
+    builds = fleet_builds(nodes, server_version)
+    parameters = parameter_findings(groups)
+    for p in parameters:
+        p.restart = restart_needed(p.path, builds)
     report = FleetReport(
         mode=mode,
         nodes=nodes,
         groups=groups,
         matrix=matrix,
-        parameters=parameter_findings(groups),
+        parameters=parameters,
         patterns=list(patterns),
         ignored=sorted(ignored),
+        builds=builds,
     )
     if golden is not None:
         report.golden = golden.name
@@ -281,6 +343,8 @@ def analyse(
                 result = golden_vs_runtime(golden, first[g.id], patterns)
             else:
                 result = compare_confs(golden.flat, g.flat, Rules(ignore=tuple(patterns)))
+            if len(builds) == 1:
+                result.differences = with_restart_flags(result.differences, builds[0])
             report.golden_results.append(GoldenDifferences(g.id, result))
     report.seconds = time.perf_counter() - t0
     return report
@@ -353,7 +417,8 @@ def conf_fetcher(options: LoadOptions) -> Fetcher:
 
     async def fetch(spec: NodeSpec) -> NodeConfig:
         loaded = await load_conf(str(spec), options)
-        return NodeConfig(str(spec), loaded.flat)
+        own_id = loaded.flat.settings.get("service.node-id")
+        return NodeConfig(str(spec), loaded.flat, node_id=own_id.value if own_id else None)
 
     return fetch
 
@@ -421,6 +486,7 @@ class FleetOptions:
     login: NodeLogin = field(default_factory=NodeLogin)
     agent_port: int | None = None  # conf mode over aerospike:// nodes: read each node's agent
     agent_scheme: str = "http"
+    server_version: str | None = None  # restart flags for conf files (running nodes give theirs)
 
 
 def plan(options: FleetOptions, nodes: list[NodeSpec]) -> tuple[str, list[NodeSpec]]:
@@ -518,6 +584,8 @@ async def run_fleet(options: FleetOptions) -> FleetReport:
         raise AscadError(
             f"no node could be read ({len(fetched)} tried); first: {first.name}: {first.error}"
         )
-    report = analyse(fetched, options.patterns, mode=mode, golden=golden)
+    report = analyse(
+        fetched, options.patterns, mode=mode, golden=golden, server_version=options.server_version
+    )
     report.seconds = time.perf_counter() - t0
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -71,11 +72,37 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         help="template variable (repeatable)",
     )
     parser.add_argument("--vars-file", metavar="FILE", help="template variables (TOML or JSON)")
+    add_timeout_argument(parser)
+
+
+#: The one wording of ``--timeout`` in every command's help.
+TIMEOUT_HELP = (
+    "time allowed to read each source or node (connect, login, every request): a duration "
+    "such as 10s, 1m, 500ms or a number of seconds (default 10s)"
+)
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d)?")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def duration(text: str) -> float:
+    """A command-line duration in seconds: ``10``, ``10s``, ``1.5s``, ``500ms``, ``2m``, ``1h``,
+    ``1d`` (as the settings file takes them: docs/settings.md). Positive and finite; an
+    argparse error naming the value otherwise."""
+    m = _DURATION.fullmatch(text.strip().lower())
+    if m is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration such as 10s, 1m, 500ms or 10 (seconds)"
+        )
+    seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+    if not 0 < seconds <= 365 * 86400:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a duration above 0 and at most 365d")
+    return seconds
+
+
+def add_timeout_argument(parser: argparse.ArgumentParser) -> None:
+    """``--timeout DURATION`` (default 10 s), worded the same in every command."""
     parser.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        help="seconds allowed to read each source or node (default 10)",
+        "--timeout", type=duration, default=10.0, metavar="DURATION", help=TIMEOUT_HELP
     )
 
 

@@ -5,7 +5,8 @@ gives the groups, the node × node difference matrix, per parameter which value 
 (majority first), unreachable nodes, and with ``--golden`` each group against the golden.
 Running nodes (``aerospike://``, ``--discover``) are compared by their running configs
 (``--runtime`` says so explicitly); conf sources by their files. Exit 0 all identical and
-reachable, 1 drift or unreachable nodes, 2 could not run. See docs/fleet.md.
+reachable, 1 drift, 2 incomplete (a node could not be read; what was found is still printed) or
+could not run. See docs/fleet.md.
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--settings", metavar="FILE", help="ascad.toml ([compare]); else $ASCAD_SETTINGS"
     )
     parser.add_argument(
+        "--server-version",
+        metavar="BUILD",
+        help="the nodes' server version, for the restart flags of conf files (running nodes "
+        "give their own builds)",
+    )
+    parser.add_argument(
         "--per-node",
         metavar="GLOB",
         action="append",
@@ -87,8 +94,8 @@ def options_from_args(args: argparse.Namespace) -> FleetOptions:
         raise AscadError("give SOURCE… or --discover aerospike://SEED")
     if args.concurrency < 1:
         raise AscadError("--concurrency must be at least 1")
-    if args.timeout <= 0:
-        raise AscadError("--timeout must be positive")
+    if args.server_version is not None and not args.server_version.strip():
+        raise AscadError("--server-version is empty: give a build such as 8.1.2.2")
     settings = resolve_settings(
         args.settings,
         ignore=common.ignore_patterns(args),
@@ -108,6 +115,7 @@ def options_from_args(args: argparse.Namespace) -> FleetOptions:
         login=common.node_login(args),
         agent_port=args.agent_port,
         agent_scheme="https" if args.agent_https else "http",
+        server_version=args.server_version or None,
     )
 
 
@@ -127,4 +135,4 @@ def run(args: argparse.Namespace) -> int:
             colour=terminal.use_colour(sys.stdout, args.color),
             verbose=args.verbose,
         )
-    return 0 if report.clean else 1
+    return report.exit_code

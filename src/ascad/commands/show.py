@@ -41,12 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--all", action="store_true", help="also print values equal to the version's defaults"
     )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        help="seconds for reading the node, all of it (connect, login, every request)",
-    )
+    common.add_timeout_argument(parser)
     common.add_node_arguments(parser)
 
 

@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     # --user, --password-file and --tls-ca/--tls-cert/--tls-key, for --server
     common.add_node_arguments(parser)
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds for each network step")
+    common.add_timeout_argument(parser)
 
 
 async def server_build(address: str, args: argparse.Namespace) -> str:

@@ -7,7 +7,8 @@ running config they are not skipped: its own addresses and ids must match exactl
 Each default entry carries the fact behind it (docs/fleet.md lists them):
 
 - asconfig's ``confdiff.go`` skips ``file``, ``device``, ``pidfile``, ``node-id``, every
-  ``*address``, every ``*port``, ``mesh-seed-address-port`` and ``tls-mesh-seed-address-port``;
+  ``*address``, every ``*port``, ``mesh-seed-address-port`` and ``tls-mesh-seed-address-port``
+  (ascad compares ports: see :data:`PORTS`);
 - asadm ``health`` ("Different service configurations") skips ``heartbeat.mtu``,
   ``node-id-interface``, ``node-id``, ``pidfile``, ``*address`` and ``*port``, and ("Different
   namespace configurations") ``rack-id``, ``*device`` and ``*file``;
@@ -78,10 +79,6 @@ DEFAULT_PER_NODE: tuple[ExpectedDifference, ...] = (
         "each node lists the other nodes as TLS seeds (asconfig confdiff)",
     ),
     ExpectedDifference(
-        "network.*port",
-        "every port may be the node's own (asconfig '*port', asadm health '*port')",
-    ),
-    ExpectedDifference(
         "network.heartbeat.mtu",
         "the runtime prints the effective MTU of the node's interfaces (asadm health skips it)",
     ),
@@ -116,6 +113,16 @@ STORAGE_PATHS: tuple[ExpectedDifference, ...] = (
         "namespace[*].sindex-type.mount[*]",
         "secondary-index mount points; only when asked",
     ),
+)
+
+
+#: Ports are compared by default: a fleet deployed from one template listens on the same ports
+#: everywhere, and a node whose service, fabric or heartbeat port differs cannot join (or is not
+#: reached by) the others, which asadm's config diff reports. Only nodes sharing one host need
+#: their own ports: ``--per-node 'network.*port'`` or ``[compare] per_node_extra`` says so.
+PORTS = ExpectedDifference(
+    "network.*port",
+    "nodes sharing one host listen on their own ports (only when asked: --per-node)",
 )
 
 

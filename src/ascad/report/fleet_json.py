@@ -14,6 +14,7 @@ SCHEMA = "ascad.fleet/1"
 
 def report_to_dict(report: FleetReport) -> dict[str, Any]:
     """The report as the documented ``ascad.fleet/1`` JSON document."""
+    ids = {n.name: n.node_id for n in report.nodes}
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "mode": report.mode,
@@ -30,6 +31,8 @@ def report_to_dict(report: FleetReport) -> dict[str, Any]:
             {
                 "name": n.name,
                 "node_id": n.node_id,
+                "label": n.label,
+                "build": n.build,
                 "reachable": n.reachable,
                 "group": n.group,
                 "error": n.error,
@@ -38,7 +41,13 @@ def report_to_dict(report: FleetReport) -> dict[str, Any]:
             for n in report.nodes
         ],
         "groups": [
-            {"id": g.id, "fingerprint": g.fingerprint, "size": len(g.members), "members": g.members}
+            {
+                "id": g.id,
+                "fingerprint": g.fingerprint,
+                "size": len(g.members),
+                "members": g.members,
+                "node_ids": [ids.get(m) for m in g.members],
+            }
             for g in report.groups
         ],
         "matrix": {
@@ -50,6 +59,7 @@ def report_to_dict(report: FleetReport) -> dict[str, Any]:
             {
                 "path": display(p.path),
                 "stanza": p.stanza,
+                "restart": p.restart,
                 "values": [
                     {
                         "value": None if h.value is None else display(h.value),
@@ -63,7 +73,11 @@ def report_to_dict(report: FleetReport) -> dict[str, Any]:
             }
             for p in report.parameters
         ],
-        "unreachable": [{"name": n.name, "error": n.error} for n in report.unreachable],
+        "unreachable": [
+            {"name": n.name, "node_id": n.node_id, "error": n.error} for n in report.unreachable
+        ],
+        "complete": not report.unreachable,
+        "builds": report.builds,
         "golden": None,
         "ignored": len(report.ignored),
         "ignored_paths": report.ignored,

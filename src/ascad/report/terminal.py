@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -43,6 +45,60 @@ def use_colour(stream: TextIO, choice: str = "auto") -> bool:
     if choice == "never" or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     return hasattr(stream, "isatty") and stream.isatty()
+
+
+#: Columns assumed when the output is not a terminal and $COLUMNS is not set (a pipe, a file).
+DEFAULT_COLUMNS = 80
+_ANSI = re.compile(r"\033\[[0-9;]*m")
+
+
+def output_columns(stream: TextIO | None = None) -> int:
+    """The width to lay text out for: ``$COLUMNS`` when it is a positive number (as the shell
+    sets it), else the terminal's width when ``stream`` is a terminal, else 80 (a pipe or a file:
+    what diff(1)'s side-by-side mode and most pagers assume)."""
+    env = os.environ.get("COLUMNS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    if stream is not None and hasattr(stream, "isatty") and stream.isatty():
+        try:
+            return max(20, os.get_terminal_size(stream.fileno()).columns)
+        except (OSError, ValueError, AttributeError):
+            return shutil.get_terminal_size((DEFAULT_COLUMNS, 24)).columns
+    return DEFAULT_COLUMNS
+
+
+def visible_len(text: str) -> int:
+    """The columns ``text`` takes on a terminal (colour codes take none)."""
+    return len(_ANSI.sub("", text))
+
+
+def wrap_line(line: str, width: int, indent: int | None = None) -> list[str]:
+    """``line`` cut into lines of at most ``width`` columns, only between space-separated tokens
+    (a path, a value, a URL is never split); a token longer than a whole line stands alone on its
+    line. Continuation lines are indented by ``indent`` spaces (default: the line's own indent
+    plus four)."""
+    if width <= 0 or visible_len(line) <= width:
+        return [line]
+    lead = len(line) - len(line.lstrip(" "))
+    pad = " " * (lead + 4 if indent is None else indent)
+    words = line[lead:].split(" ")
+    out: list[str] = []
+    current = line[:lead]
+    filled = False  # current holds at least one word
+    for word in words:
+        candidate = f"{current} {word}" if filled else current + word
+        if filled and visible_len(candidate) > width:
+            out.append(current)
+            current, filled = pad + word, True
+        else:
+            current, filled = candidate, True
+    out.append(current)
+    return out
+
+
+def wrap_lines(lines: Sequence[str], width: int) -> list[str]:
+    """Every line wrapped to ``width`` (:func:`wrap_line`)."""
+    return [part for line in lines for part in wrap_line(line, width)]
 
 
 def group_of(path: str) -> tuple[str, str]:

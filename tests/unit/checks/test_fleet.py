@@ -69,9 +69,13 @@ def test_groups_matrix_and_parameters_from_files() -> None:
     assert "namespace[test].rack-id" in report.ignored
     assert any(p.startswith("network.heartbeat.mesh-seed-address-port[") for p in report.ignored)
 
-    text = render(report)
+    text = render(report, width=200)
     assert "g2" in text and "n03" in text and "n21: cannot connect" in text
-    assert "drift: 4 groups, 3 parameters differ, 1 unreachable; ignored: " in text
+    assert (
+        "drift: 4 groups, 3 parameters differ; incomplete: 1 unreachable (not compared); "
+        "ignored: " in text
+    )
+    assert report.exit_code == 2  # incomplete: a node could not be read
 
 
 def test_identical_fleet_is_clean_and_no_per_node_splits_it() -> None:

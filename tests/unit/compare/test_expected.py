@@ -83,8 +83,6 @@ def test_every_documented_kind_is_in_the_defaults() -> None:
         "network.service.address[10.0.0.1]",
         "network.service.access-address[10.0.0.1]",
         "network.service.tls-alternate-access-address[x.example]",
-        "network.service.port",
-        "network.service.tls-port",
         "network.heartbeat.mesh-seed-address-port[10.0.0.2:3002]",
         "network.heartbeat.tls-mesh-seed-address-port[10.0.0.2:3012]",
         "network.heartbeat.mtu",
@@ -97,6 +95,9 @@ def test_every_documented_kind_is_in_the_defaults() -> None:
         "service.proto-fd-max",
         "network.heartbeat.mode",
         "namespace[test].replication-factor",
+        "network.service.port",  # compared: one template, one port (docs/fleet.md)
+        "network.fabric.port",
+        "network.service.tls-port",
         "namespace[test].storage-engine.file[0]",  # only when asked
         "xdr.dc[DC1].node-address-port[10.0.0.9:3000]",  # the remote DC: same on every node
         "network.tls[cluster].cert-file",

@@ -106,9 +106,9 @@ def test_fleet_html_shows_groups_matrix_parameters_unreachable_and_golden(
     missing = str(tmp_path / "gone.conf")
     golden = str(FIXTURES / "confs" / "server-8.1-default-systemd.conf")
     args = ["fleet", *files, missing, "--golden", golden]
-    assert main([*args, "--format", "json"]) == 1
+    assert main([*args, "--format", "json"]) == 2  # incomplete: gone.conf
     doc = json.loads(capsys.readouterr().out)
-    assert main([*args, "--format", "html"]) == 1
+    assert main([*args, "--format", "html"]) == 2
     page = parse(capsys.readouterr().out)
     assert [r[0] for r in page.tables["unreachable"][1:]] == [u["name"] for u in doc["unreachable"]]
     groups = page.tables["groups"][1:]

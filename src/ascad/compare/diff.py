@@ -177,7 +177,7 @@ def compare(
                     break
 
     ignored: list[str] = []
-    diffs: list[tuple[int, int, Difference]] = []
+    diffs: list[tuple[float, int, Difference]] = []
 
     def skip(path: str) -> bool:
         if ignore and matches_any(path, ignore):
@@ -216,16 +216,18 @@ def compare(
             diffs.append((left_s.line, right_s.line, _changed(path, left_s, right_s)))
         return True
 
-    # A right-only path sorts after the left line of the last path before it in the right file
-    # that the left side has too: the report follows both files in one merged order, like a diff.
-    anchor: dict[str, int] = {}
-    last = 0
-    for path in rs:
+    # A right-only path sorts just before the left line of the next path after it in the right
+    # file that the left side has too: the report follows both files in one merged order, and
+    # like diff(1)'s hunks, what only the left has (-) comes before what only the right has (+)
+    # (`- address[10.0.0.1]` then `+ address[10.0.0.2]`).
+    anchor: dict[str, float] = {}
+    following = float("inf")
+    for path in reversed(rs):
         partner = path if path in ls else paired.get(path)
         if partner is not None and partner in ls:
-            last = ls[partner].line
+            following = ls[partner].line - 0.5
         else:
-            anchor[path] = last
+            anchor[path] = following
 
     def one_sided(
         only: list[str], own: dict[str, Setting], other: dict[str, Setting], left_side: bool
@@ -247,7 +249,7 @@ def compare(
                 diffs.append((s.line, 0, d))
             else:
                 d = Difference(path, ONLY_RIGHT, None, s.value, None, s.line, stanza=s.stanza)
-                diffs.append((anchor.get(path, 0), s.line, d))
+                diffs.append((anchor.get(path, float("inf")), s.line, d))
 
     one_sided(left_only, ls, rs, True)
     one_sided(right_only, rs, ls, False)

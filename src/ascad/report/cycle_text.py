@@ -9,9 +9,16 @@ from ascad.report import terminal
 
 
 def render_text(
-    cycle: CycleResult, out: TextIO, *, colour: bool = False, verbose: bool = False
+    cycle: CycleResult,
+    out: TextIO,
+    *,
+    colour: bool = False,
+    verbose: bool = False,
+    width: int | None = None,
 ) -> None:
-    """The human report: one section per check."""
+    """The human report: one section per check, laid out for ``width`` columns (default: the
+    stream's, :func:`ascad.report.terminal.output_columns`)."""
+    width = width or terminal.output_columns(out)
     head = f"node {cycle.node}"
     if cycle.node_id:
         head += f" ({cycle.node_id})"
@@ -31,4 +38,6 @@ def render_text(
         n = len(c.differences)
         out.write(f" ({n} difference{'' if n == 1 else 's'}, {c.duration:.2f}s)\n")
         if c.result is not None:
-            out.write(terminal.render_differences(c.result, colour=colour, verbose=verbose))
+            out.write(
+                terminal.render_differences(c.result, colour=colour, verbose=verbose, width=width)
+            )

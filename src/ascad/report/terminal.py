@@ -155,8 +155,14 @@ def render_differences(
     left_name: str | None = None,
     right_name: str | None = None,
     template_notes: Sequence[tuple[str, int, str]] = (),
+    width: int | None = None,
 ) -> str:
-    """The whole human report as one string (ends with a newline).
+    """The whole human report as one string (ends with a newline); lines wrapped between tokens
+    at ``width`` columns when given.
+
+    The ``--- LEFT`` / ``+++ RIGHT`` header names both sources once; each difference then gives
+    its line numbers only (``(line 4)``), on the side it is printed on, as diff(1)'s hunks do.
+    Equal sources print the summary line alone (no header above nothing).
 
     ``template_notes`` are (source, line, message) from wildcarding a template (a blanked
     ``{% else %}`` branch, an include, a placeholder line): listed with ``verbose``, counted in the
@@ -168,7 +174,9 @@ def render_differences(
 
     lname = left_name or result.left
     rname = right_name or result.right
-    out: list[str] = [c(BOLD, f"--- {printable(lname)}"), c(BOLD, f"+++ {printable(rname)}")]
+    out: list[str] = []
+    if result.differences:
+        out += [c(BOLD, f"--- {printable(lname)}"), c(BOLD, f"+++ {printable(rname)}")]
     current_group: str | None = None
     groups: dict[str, list[Difference]] = {}
     for d in result.differences:
@@ -180,14 +188,14 @@ def render_differences(
         for d in diffs:
             name = display(_target(d)[1])
             note = restart_note(d) + (f" ({d.note})" if d.note else "")
-            left_at = _at(lname, d.left_line)
-            right_at = _at(rname, d.right_line)
+            left_at = _line_ref(d.left_line)
+            right_at = _line_ref(d.right_line)
             if d.kind == CHANGED:
                 kind = " (stanza type)" if d.stanza else ""
                 out.append(
                     f"  {c(YELLOW, '~')} {name}: "
-                    f"{c(RED, show_value(d.left))} ({left_at}) -> "
-                    f"{c(GREEN, show_value(d.right))} ({right_at}){kind}{note}"
+                    f"{c(RED, show_value(d.left))}{left_at} -> "
+                    f"{c(GREEN, show_value(d.right))}{right_at}{kind}{note}"
                 )
             elif d.kind == SET_AT_RUNTIME:
                 # Not in the conf; the running value differs from the version's default. The
@@ -200,12 +208,12 @@ def render_differences(
             elif d.kind == ONLY_LEFT:
                 out.append(
                     f"  {c(RED, '-')} {name} {show_value(d.left, d.stanza)}".rstrip()
-                    + f"  only in {left_at}{note}"
+                    + f"{left_at}{note}"
                 )
             else:
                 out.append(
                     f"  {c(GREEN, '+')} {name} {show_value(d.right, d.stanza)}".rstrip()
-                    + f"  only in {right_at}{note}"
+                    + f"{right_at}{note}"
                 )
     if verbose and result.wildcards:
         out.append(c(DIM, "template wildcards matched:"))
@@ -220,7 +228,15 @@ def render_differences(
         out.append(c(DIM, "template (parts not compared):"))
         out.extend(c(DIM, f"  {src}:{line}: {message}") for src, line, message in template_notes)
     out.append(summary_line(result, () if verbose else template_notes))
+    if width:
+        out = wrap_lines(out, width)
     return "\n".join(out) + "\n"
+
+
+def _line_ref(line: int | None) -> str:
+    """`` (line 4)`` under a ``---``/``+++`` header that names the file; nothing for a side
+    without lines (a running node: the header names it)."""
+    return f" (line {line})" if line else ""
 
 
 def difference_line(d: Difference, left: str, right: str) -> str:
@@ -257,9 +273,15 @@ def _default_and_running(d: Difference) -> tuple[str | None, str | None]:
 
 
 def _at(name: str, line: int | None) -> str:
-    """``file:line``, or just the source's name when it has no lines (a running node)."""
+    """``file:line`` (as compilers write it, which editors follow), ``URL line N`` for a source
+    named by a URL (``http://host:9145:4`` would read as a port), or just the source's name when
+    it has no lines (a running node)."""
     name = printable(name)
-    return f"{name}:{line}" if line else name
+    if not line:
+        return name
+    if "://" in name and not name.startswith("file://"):
+        return f"{name} line {line}"
+    return f"{name}:{line}"
 
 
 def show_value(value: str | None, stanza: bool = False) -> str:
@@ -318,4 +340,6 @@ def summary_line(result: CompareResult, template_notes: Sequence[tuple[str, int,
 
 
 def print_report(result: CompareResult, stream: TextIO = sys.stdout, **kwargs: object) -> None:
+    """The report on ``stream``, laid out for its width (:func:`output_columns`)."""
+    kwargs.setdefault("width", output_columns(stream))
     stream.write(render_differences(result, **kwargs))  # type: ignore[arg-type]

@@ -59,9 +59,12 @@ def test_stanza_type_change_is_listed_under_its_parent_by_its_own_name() -> None
         "namespace[test].storage-engine", CHANGED, "device", "memory", 11, 12, stanza=True
     )
     text = render_differences(CompareResult("a.conf", "b.conf", [d]))
-    assert text.splitlines()[2:4] == [
+    assert text.splitlines()[:4] == [
+        "--- a.conf",
+        "+++ b.conf",
         "namespace[test]",
-        "  ~ storage-engine: device (a.conf:11) -> memory (b.conf:12) (stanza type)",
+        # the header names the files once; each difference gives its lines on its own side
+        "  ~ storage-engine: device (line 11) -> memory (line 12) (stanza type)",
     ]
     assert "type:" not in text
 
@@ -93,5 +96,6 @@ def test_runtime_side_has_no_line_number() -> None:
         [Difference("service.proto-fd-max", CHANGED, "15000", "20000", 4, None, restart=False)],
     )
     text = render_differences(result)
-    assert f"15000 (a.conf:4) -> 20000 ({NODE}) [dynamic]" in text
+    assert "15000 (line 4) -> 20000 [dynamic]" in text
+    assert text.startswith(f"--- a.conf\n+++ {NODE}\n")
     assert ":None" not in text

@@ -26,13 +26,70 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "agent": ("ascad.commands.agent", "run the ascad daemon"),
     "demo": ("ascad.commands.demo", "run a local emulated cluster and show ascad at work"),
     "emulator": ("ascad.commands.emulator", "run emulated Aerospike nodes on loopback"),
+    "completion": ("ascad.commands.completion", "print a shell completion script (bash, zsh, fish)"),
 }
 
 
-EPILOG = (
-    "exit status: 0 nothing found, 1 differences or problems found, 2 could not run\n"
-    "docs: README.md and docs/ in the ascad repository"
-)
+#: Each command's exit status, as its help and the man page state it (like diff(1): 0 nothing
+#: found, 1 something found, 2 trouble).
+EXIT_STATUS: dict[str, str] = {
+    "diff": "0 no differences, 1 differences found, 2 could not run (a side could not be read)",
+    "show": "0 printed, 2 could not run (the node could not be read)",
+    "validate": "0 valid, 1 problems found, 2 could not run",
+    "fleet": "0 all nodes identical (and equal to the golden), 1 drift, 2 incomplete (a node "
+    "could not be read: what was found is still printed) or could not run",
+    "check": "0 every check ok, 1 a check found drift, 2 a check could not run, bad settings, "
+    "or --send-events could not deliver",
+    "agent": "0 stopped by SIGTERM/SIGINT, after --once or a passing --check-config; 2 bad "
+    "settings",
+    "demo": "0 ascad found exactly the drift the demo injects (finding drift is the demo's "
+    "success), 1 it found something else, 2 could not run",
+    "emulator": "0 stopped by SIGTERM/SIGINT, 2 could not start",
+    "completion": "0 the script was printed, 2 unknown shell",
+}
+
+#: Which document tells more about each command (under the docs directory).
+DOC_OF: dict[str, str] = {
+    "diff": "sources.md, paths.md",
+    "show": "runtime-mapping.md",
+    "validate": "knowledge.md",
+    "fleet": "fleet.md",
+    "check": "agent.md, settings.md",
+    "agent": "agent.md, settings.md, observability.md",
+    "demo": "../README.md",
+    "emulator": "emulator.md",
+    "completion": "../README.md",
+}
+
+#: Commands whose output has a --format json, and where its schema is documented.
+JSON_DOC: dict[str, str] = {
+    "diff": "json-schema.md",
+    "fleet": "fleet.md",
+    "check": "json-schema.md",
+    "show": "json-schema.md",
+}
+
+
+def docs_location() -> str:
+    """Where the documentation is on this machine, as a URL that exists: the docs the wheel
+    installs into the venv (``share/doc/ascad``), or a source checkout's; else where to find
+    it."""
+    from pathlib import Path
+
+    here = Path(__file__).resolve()
+    for docs in (Path(sys.prefix) / "share" / "doc" / "ascad", here.parents[2]):
+        if (docs / "docs" / "fleet.md").is_file():
+            return (docs / "docs").as_uri() + "/"
+    return "README.md and docs/ in the ascad source distribution"
+
+
+def epilog(name: str) -> str:
+    """A command's help epilog: exit status, --format json, where its docs are, the man page."""
+    lines = [f"exit status: {EXIT_STATUS[name]}"]
+    if name in JSON_DOC:
+        lines.append(f"machine-readable output: --format json (schema: {JSON_DOC[name]})")
+    lines.append(f"docs: {docs_location()} ({DOC_OF[name]}); man ascad")
+    return "\n".join(lines)
 
 
 def chosen_command(argv: Sequence[str]) -> str | None:
@@ -51,6 +108,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="ascad",
         allow_abbrev=False,  # `--password X` must never be read as `--password-file X`
         description="Aerospike config anomaly detector: peer, golden and runtime drift.",
+        epilog="exit status (every command, like diff(1)): 0 nothing found, 1 something found, "
+        "2 trouble; each command's help says what each means for it\n"
+        "machine-readable output: --format json (diff, fleet, check, show)\n"
+        f"docs: {docs_location()}; man ascad; ascad COMMAND --help",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ascad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -60,11 +122,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             name,
             help=help_text,
             description=help_text,
-            epilog=EPILOG,
+            epilog=epilog(name),
             allow_abbrev=False,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        p.set_defaults(_module=module_name)
+        # build_parser itself, for the commands generated from the parser (completion)
+        p.set_defaults(_module=module_name, _build_parser=build_parser)
         if command is None or command == name:
             _command_module(module_name).add_arguments(p)
     return parser
@@ -80,11 +143,46 @@ def one_line(text: str) -> str:
     return printable(text)
 
 
+def subcommand_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The parser of sub-command ``name`` inside ``parser`` (built by :func:`build_parser`)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[name]  # type: ignore[no-any-return]
+    raise KeyError(name)
+
+
+def unrecognized_message(sub: argparse.ArgumentParser, extras: Sequence[str]) -> str:
+    """What the sub-command says about words it does not take: the unknown options only (a
+    misspelt option shifts the positionals, so the stray value is not the user's mistake), with
+    the nearest option it does take; else the extra arguments."""
+    import difflib
+
+    known = [o for a in sub._actions for o in a.option_strings if a.help != argparse.SUPPRESS]
+    options = [w.split("=", 1)[0] for w in extras if w.startswith("-") and w != "-"]
+    if not options:
+        return f"unexpected argument{'s' if len(extras) != 1 else ''}: {' '.join(extras)}"
+    parts = []
+    for option in dict.fromkeys(options):
+        if option == "--json":
+            parts.append(f"unrecognized option {option} (use --format json)")
+            continue
+        near = difflib.get_close_matches(option, known, n=1, cutoff=0.6)
+        parts.append(
+            f"unrecognized option {option}" + (f" (did you mean {near[0]}?)" if near else "")
+        )
+    return "; ".join(parts)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit status (2 for an AscadError, printed as one line)."""
     words = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(chosen_command(words) or "")
-    args = parser.parse_args(words)
+    command = chosen_command(words)
+    parser = build_parser(command or "")
+    args, extras = parser.parse_known_args(words)
+    if extras:
+        # From the sub-command's parser: its usage, and only the words that are wrong.
+        sub = subcommand_parser(parser, args.command) if command else parser
+        sub.error(unrecognized_message(sub, extras))
     try:
         return int(_command_module(args._module).run(args))
     except AscadError as exc:

@@ -2,6 +2,7 @@
 
 Each side is a source (docs/sources.md): a file, ``aerospike://host:port`` (a running node),
 ``http(s)://`` (a peer's agent), ``git+…`` or ``gitlab+…``. Exit 0 equal, 1 different, 2 error.
+``-q``/``--brief``, as diff(1)'s: nothing when equal, one line ``LEFT and RIGHT differ`` when not.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import sys
 
 from ascad.commands import common
-from ascad.errors import AscadError
+from ascad.errors import AscadError, printable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("right", metavar="RIGHT", help="the other source")
     common.add_output_arguments(parser, ("text", "json", "html"))
+    parser.add_argument(
+        "-q",
+        "--brief",
+        action="store_true",
+        help="report only whether they differ, as diff -q: nothing when equal, one line "
+        "'LEFT and RIGHT differ' when not (the exit status says the same)",
+    )
     common.add_ignore_arguments(parser)
     parser.add_argument(
         "--peers",
@@ -79,7 +87,10 @@ async def _run(args: argparse.Namespace) -> int:
             "spelled as in docs/paths.md, e.g. 'namespace[test].*')",
             file=sys.stderr,
         )
-    if args.format in ("json", "html"):
+    if args.brief:
+        if not outcome.equal:
+            print(f"{printable(args.left)} and {printable(args.right)} differ")
+    elif args.format in ("json", "html"):
         doc = jsonout.comparison_to_dict(outcome)
         if args.format == "html":
             from ascad.report.html import render_diff_html

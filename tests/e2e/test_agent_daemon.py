@@ -38,8 +38,10 @@ def test_agent_subprocess_priority_sighup_sigterm(tmp_path: Path) -> None:
             assert lines.wait_for("settings from ").rstrip().endswith(f"settings from {config}")
             url = lines.wait_for("serving on ").rsplit(" ", 1)[1].strip()
             lines.wait_for("check golden: ok")
-            # priority: nice raised by 10 over ours, idle I/O class (or a logged note)
-            assert proc_priority(proc.pid)[1] == min(19, os.nice(0) + 10)
+            # priority: niceness at least 10 (the default `nice`), never lowered below ours (so
+            # under `nice -n 10 ./dev test` it stays 10: docs/agent.md), idle I/O class (or a
+            # logged note)
+            assert proc_priority(proc.pid)[1] == max(os.nice(0), 10)
             ioclass = ioprio_class(proc.pid)
             assert ioclass in (3, None) or any("I/O" in s for s in lines.seen)
             with urllib.request.urlopen(url + "/v1/status", timeout=5) as r:

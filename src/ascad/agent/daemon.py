@@ -131,6 +131,13 @@ class Agent:
         self.cycles = 0
         self.delivered = 0  # cycles whose events Riemann accepted
         self.delivery_failures = 0  # cycles whose events could not be delivered
+        # Per check: runs that could not run; each check the node last ran starts at 0, so the
+        # series exists before its first failure (a rate over a missing series is no alert).
+        self.check_failures: dict[str, int] = {
+            str(c["check"]): 0
+            for c in (self.status_doc or {}).get("checks", [])
+            if isinstance(c, dict) and isinstance(c.get("check"), str)
+        }
         self.riemann_error: str | None = None
         self._wake = asyncio.Event()
         self._retired: list[CycleRunner] = []
@@ -145,12 +152,14 @@ class Agent:
             settings, lambda: self.status_doc, lambda: self.last_success, self.counters
         )
 
-    def counters(self) -> dict[str, float]:
-        """The agent's counters since it started, for /metrics."""
+    def counters(self) -> dict[str, Any]:
+        """The agent's counters since it started, for /metrics (a mapping: one series per
+        check)."""
         return {
             "ascad_cycles_total": self.cycles,
             "ascad_riemann_deliveries_total": self.delivered,
             "ascad_riemann_delivery_failures_total": self.delivery_failures,
+            "ascad_check_failures_total": dict(self.check_failures),
         }
 
     async def start(self) -> None:
@@ -196,14 +205,21 @@ class Agent:
         if cycle.fallback:  # the agent's log; `ascad check` prints it in its report instead
             log.warning("master fallback: %s", cycle.fallback)
         for c in cycle.checks:
+            n = len(c.differences)
             log.info(
                 "check %s: %s%s",
                 c.check,
                 c.state,
-                f" ({len(c.differences)} differences)" if c.ran else f": {c.reason}",
+                f" ({n} difference{'' if n == 1 else 's'})" if c.ran else f": {c.reason}",
             )
+            self.check_failures[c.check] = self.check_failures.get(c.check, 0) + (not c.ran)
             if c.ran:
                 self.last_success[c.check] = c.finished or time.time()
+        # A check this node no longer runs (a master turned slave drops the golden check) has
+        # no last success: a stale time would fire an age alert forever.
+        running = {c.check for c in cycle.checks}
+        for check in [k for k in self.last_success if k not in running]:
+            del self.last_success[check]
         self.status_doc = cycle_to_dict(cycle)
         try:
             save_status(self.settings.state_dir, self.status_doc)

@@ -191,20 +191,34 @@ def etag_matches(header: str, etag: str) -> bool:
 def metrics_samples(
     status: dict[str, Any] | None,
     last_success: dict[str, float],
-    counters: dict[str, float] | None = None,
+    counters: dict[str, Any] | None = None,
     interval: float | None = None,
 ) -> list[Sample]:
     """Prometheus samples from the last status document, each check's last success time, the
-    agent's counters (cycles, Riemann deliveries) and its interval (docs/agent.md, /metrics)."""
-    samples: list[Sample] = []
+    agent's counters (cycles, Riemann deliveries, failed checks) and its interval (docs/agent.md,
+    docs/observability.md).
+
+    What is not known is absent, never 0: a check that could not run has no
+    ``ascad_drift_differences`` (its ``ascad_check_state{state="warning"}`` says why), and a check
+    this node no longer runs (a master turned slave stops the golden check) has no series at all.
+    A counter's value may be a mapping ``check -> count`` (one series per check)."""
+    import platform
+
+    from ascad import __version__
+
+    samples: list[Sample] = [
+        Sample(
+            "ascad_build_info",
+            1.0,
+            {"version": __version__, "python": platform.python_version()},
+        )
+    ]
     if status:
         for c in status.get("checks", []):
+            if c.get("state") not in ("ok", "critical"):
+                continue  # could not run: the number of differences is unknown
             samples.append(
                 Sample("ascad_drift_differences", float(c["count"]), {"check": c["check"]})
-            )
-        for c in status.get("checks", []):
-            samples.append(
-                Sample("ascad_check_ok", 1.0 if c["state"] == "ok" else 0.0, {"check": c["check"]})
             )
         samples.extend(
             Sample(
@@ -229,10 +243,31 @@ def metrics_samples(
             Sample("ascad_config_info", 1.0, {**where, "source": source, "fingerprint": str(fp)})
             for source, fp in sorted(fingerprints.items())
         )
+        if status.get("role"):
+            samples.append(
+                Sample(
+                    "ascad_role_info",
+                    1.0,
+                    {
+                        **where,
+                        "role": str(status["role"]),
+                        # a slave's master (its agent's URL); empty on the master itself
+                        "master": str(status.get("master") or "")
+                        if status["role"] == "slave"
+                        else "",
+                    },
+                )
+            )
     if interval is not None:
         samples.append(Sample("ascad_interval_seconds", float(interval)))
     for name, value in sorted((counters or {}).items()):
-        samples.append(Sample(name, float(value), type="counter"))
+        if isinstance(value, dict):
+            samples.extend(
+                Sample(name, float(v), {"check": str(k)}, type="counter")
+                for k, v in sorted(value.items())
+            )
+        else:
+            samples.append(Sample(name, float(value), type="counter"))
     return samples
 
 
@@ -245,7 +280,7 @@ class ConfigServer:
         settings: AgentSettings,
         status: Callable[[], dict[str, Any] | None],
         last_success: Callable[[], dict[str, float]] | None = None,
-        counters: Callable[[], dict[str, float]] | None = None,
+        counters: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.settings = settings
         self.status = status

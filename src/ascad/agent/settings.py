@@ -578,8 +578,10 @@ def validate(
         bad("discovery", f"{s.discovery!r} is not one of {', '.join(DISCOVERY)}")
     if s.role == "auto" and s.discovery == "static" and not s.static:
         bad("static", "discovery = static needs the list of agent URLs")
-    if "{host}" not in s.url_template and s.discovery == "aerospike" and s.role == "auto":
-        bad("url_template", "must contain {host}")
+    if "{host}" not in s.url_template:
+        # Without {host} every peer would get the same URL (checked whatever the role: a role
+        # changed to auto later must not find a template that cannot work).
+        bad("url_template", f"{s.url_template!r} must contain {{host}}, e.g. http://{{host}}:9145")
     else:
         try:
             url = s.url_template.format(host="127.0.0.1", port=3000, node_id="BB9")

@@ -6,6 +6,9 @@ node's conf. By default only values that differ from the node's version defaults
 the parameter table knows the version; otherwise everything); ``--all`` prints every value.
 Parameters whose default depends on the machine (thread counts, node-id, the heartbeat MTU) are
 left out unless ``--all``; unset strings (``null``) are never printed. Exit 0, or 2 on error.
+
+``--format json`` prints the same settings as the ``ascad.show/1`` document
+(docs/json-schema.md): the node, and each printed parameter's path, value and canonical value.
 """
 
 from __future__ import annotations
@@ -40,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("node", metavar="NODE", help="aerospike://HOST:PORT or aerospike+tls://…")
     parser.add_argument(
         "--all", action="store_true", help="also print values equal to the version's defaults"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("conf", "json"),
+        default="conf",
+        help="conf: aerospike.conf text (default); json: the same settings as an ascad.show/1 "
+        "document (docs/json-schema.md)",
     )
     common.add_timeout_argument(parser)
     common.add_node_arguments(parser)
@@ -153,13 +163,8 @@ def _tidy(stanza: Stanza, show_all: bool) -> None:
     stanza.children = kept
 
 
-def render_snapshot(
-    snap: RuntimeSnapshot, *, show_all: bool = False, source: str | None = None
-) -> str:
-    """The snapshot as aerospike.conf text, with a header comment naming the node.
-
-    ``source``: how the node was reached (``aerospike+tls://…``); default ``aerospike://ADDRESS``.
-    """
+def _shown_tree(snap: RuntimeSnapshot, show_all: bool) -> tuple[Any, dict[str, str]]:
+    """The tree ``ascad show`` prints, and what was left out (``path=value`` -> why)."""
     flat = runtime_to_flat(snap)
     omitted: dict[str, str] = {}
     tree = flat_to_tree(
@@ -168,6 +173,53 @@ def render_snapshot(
         build=snap.build,
     )
     _tidy(tree.root, show_all)
+    return tree, omitted
+
+
+SHOW_SCHEMA = "ascad.show/1"
+
+
+def snapshot_to_dict(
+    snap: RuntimeSnapshot, *, show_all: bool = False, source: str | None = None
+) -> dict[str, Any]:
+    """The ``ascad.show/1`` document: exactly the parameters the conf text would hold (the text is
+    rendered, then read back with ascad's own parser), with the node's identity."""
+    from ascad.conf.flatten import flatten
+    from ascad.conf.parser import parse_text
+    from ascad.conf.model import display
+
+    tree, omitted = _shown_tree(snap, show_all)
+    body = render(tree) if tree.root.children else ""
+    flat = flatten(parse_text(body, "ascad show"))
+    return {
+        "schema": SHOW_SCHEMA,
+        "source": source or f"aerospike://{snap.address}",
+        "node_id": snap.node_id,
+        "build": snap.build,
+        "cluster": snap.cluster_name,
+        "all": show_all,
+        "settings": [
+            {
+                "path": display(st.path),
+                "value": display(st.value),
+                "canonical": display(st.canonical),
+                "stanza": st.stanza,
+            }
+            for st in flat.settings.values()
+        ],
+        "omitted": [{"setting": item, "reason": why} for item, why in omitted.items()],
+        "unreadable": dict(snap.unreadable),
+    }
+
+
+def render_snapshot(
+    snap: RuntimeSnapshot, *, show_all: bool = False, source: str | None = None
+) -> str:
+    """The snapshot as aerospike.conf text, with a header comment naming the node.
+
+    ``source``: how the node was reached (``aerospike+tls://…``); default ``aerospike://ADDRESS``.
+    """
+    tree, omitted = _shown_tree(snap, show_all)
     head = [
         f"# Running configuration of {source or f'aerospike://{snap.address}'}",
         f"# node {snap.node_id}, build {snap.build}"
@@ -200,5 +252,10 @@ def run(args: argparse.Namespace) -> int:
 
     source = str(parse_address(args.node))
     snap = asyncio.run(read_node(args.node, common.node_login(args)))
-    sys.stdout.write(render_snapshot(snap, show_all=args.all, source=source))
+    if args.format == "json":
+        from ascad.report.jsonout import dumps
+
+        sys.stdout.write(dumps(snapshot_to_dict(snap, show_all=args.all, source=source)))
+    else:
+        sys.stdout.write(render_snapshot(snap, show_all=args.all, source=source))
     return 0

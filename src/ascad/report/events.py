@@ -20,8 +20,8 @@ def cycle_events(
     cycle: CycleResult, *, host: str, ttl: float, tags: Sequence[str] = ()
 ) -> list[Any]:
     """One event per check: service ``ascad <check>``, metric = the number of differences,
-    ``ttl`` (the agent gives ttl_factor × interval), attributes cluster/master/role and, when a
-    master was skipped, ``fallback``."""
+    ``ttl`` (the agent gives ttl_factor × interval), attributes cluster/role, master (not on
+    ``runtime`` events) and, when a master was skipped, ``fallback``."""
     events: list[Any] = []  # riemann_proto.Event messages
     for c in cycle.checks:
         if c.state == WARNING:
@@ -34,7 +34,9 @@ def cycle_events(
             lines.insert(0, describe_differences([f"master fallback: {c.fallback}"], 1024))
         attributes = {
             "cluster": cycle.cluster or "",
-            "master": c.master or cycle.master or "",
+            # The master a peer (or golden) check is about; a runtime check compares the node
+            # with its own file, so a master would mean nothing there.
+            "master": "" if c.check == "runtime" else c.master or cycle.master or "",
             "role": cycle.role,
         }
         if c.fallback:

@@ -26,8 +26,12 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 #: HELP text of the metrics the agent exposes; used when a Sample gives none.
 KNOWN_HELP = {
-    "ascad_drift_differences": "Differences found by the last run of each check.",
-    "ascad_check_ok": "1 when the last run of the check found no drift, 0 otherwise.",
+    "ascad_drift_differences": "Differences found by the last run of each check (absent when "
+    "it could not run).",
+    "ascad_build_info": "Always 1; the ascad version and the Python it runs on.",
+    "ascad_role_info": "Always 1; this node's role in its last cycle (master or slave) and, on a "
+    "slave, the master's agent URL.",
+    "ascad_check_failures_total": "Check runs that could not run (state warning), per check.",
     "ascad_last_success_timestamp_seconds": "Unix time of the check's last successful run.",
     "ascad_cycle_duration_seconds": "Wall-clock duration of the last cycle in seconds.",
     "ascad_cycle_timestamp_seconds": "Unix time at which the last cycle ended.",

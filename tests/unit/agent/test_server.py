@@ -354,8 +354,9 @@ def test_served_metrics_parse_strictly_and_survive_a_restart(tmp_path: Path) -> 
     text = _served_metrics(tmp_path)
     families = parse_prometheus(text)
     assert set(families) == {
+        "ascad_build_info",
+        "ascad_role_info",
         "ascad_drift_differences",
-        "ascad_check_ok",
         "ascad_check_state",
         "ascad_last_success_timestamp_seconds",
         "ascad_cycle_duration_seconds",
@@ -365,8 +366,11 @@ def test_served_metrics_parse_strictly_and_survive_a_restart(tmp_path: Path) -> 
         "ascad_cycles_total",
         "ascad_riemann_deliveries_total",
         "ascad_riemann_delivery_failures_total",
+        "ascad_check_failures_total",
     }
     assert families["ascad_cycles_total"]["type"] == "counter"
+    # Restarted: each check of the persisted status starts at 0 failures (the series exists).
+    assert set(families["ascad_check_failures_total"]["samples"].values()) == {0.0}
     # Before: after a restart /metrics had no last success time until the first cycle ended.
     last = families["ascad_last_success_timestamp_seconds"]["samples"]
     assert set(last) == {(("check", "runtime"),), (("check", "golden"),)}
@@ -374,4 +378,8 @@ def test_served_metrics_parse_strictly_and_survive_a_restart(tmp_path: Path) -> 
     prom = pytest.importorskip("prometheus_client.parser")
     parsed = {f.name: f for f in prom.text_string_to_metric_families(text)}
     assert parsed["ascad_drift_differences"].type == "gauge"
-    assert {s.labels["check"] for s in parsed["ascad_check_ok"].samples} == {"runtime", "golden"}
+    assert {s.labels["check"] for s in parsed["ascad_check_state"].samples} == {"runtime", "golden"}
+    assert "ascad_check_ok" not in parsed  # ascad_check_state says it all
+    assert parsed["ascad_check_failures"].type == "counter"  # the parser drops _total
+    assert parsed["ascad_build_info"].samples[0].labels["version"]
+    assert parsed["ascad_role_info"].samples[0].labels["role"] == "master"

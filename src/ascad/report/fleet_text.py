@@ -228,7 +228,7 @@ def _table(
 ) -> list[str] | None:
     """The matrix with its row titles after each row when that fits ``width``, else with the
     titles in a legend under it; None when even the bare rows do not fit."""
-    cell = max(3, *(len(lab) for lab in labels), *(len(str(x)) for row in cells for x in row)) + 1
+    cell = max(2, *(len(lab) for lab in labels), *(len(str(x)) for row in cells for x in row)) + 1
     lw = max(len(lab) for lab in labels)
     top = " " * (lw + 2) + "".join(f"{lab:>{cell}}" for lab in labels)
     rows = [

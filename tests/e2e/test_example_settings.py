@@ -203,3 +203,32 @@ def test_the_example_runs_a_master_and_a_slave(tmp_path: Path) -> None:
     finally:
         emu.terminate()
         emu.wait(timeout=10)
+
+
+def test_each_environment_variable_is_on_its_own_settings_line() -> None:
+    """Every setting line (commented or not) ends with the variable that sets it, and no other
+    line names one as if it were its variable (before: `host = ""  # ASCAD_RIEMANN_PORT`)."""
+    import re
+
+    from ascad.agent.settings import _SCHEMA
+
+    section = None
+    seen = 0
+    for number, line in enumerate(EXAMPLE.read_text().splitlines(), 1):
+        if m := re.fullmatch(r"\[([a-z]+)\]", line):
+            section = m.group(1)
+            continue
+        tail = re.search(r"\s(?:#\s+)?(ASCAD_[A-Z_]+)$", line)
+        setting = re.match(r"^(?:# )?([a-z_]+) = (?!\"[a-z]+\":)", line)  # not `# role = "slave": …`
+        if section is None or section == "compare":
+            assert tail is None, f"{number}: {line}"
+            continue
+        if setting:
+            assert tail, f"line {number} has no variable: {line}"
+            key = setting.group(1)
+            assert (section, key) in _SCHEMA, f"{number}: [{section}] {key}"
+            assert tail.group(1) == f"ASCAD_{section.upper()}_{key.upper()}", f"{number}: {line}"
+            seen += 1
+        else:
+            assert tail is None, f"line {number} names a variable that is not its own: {line}"
+    assert seen >= 40

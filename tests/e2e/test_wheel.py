@@ -52,6 +52,7 @@ def test_the_wheel_carries_what_ascad_needs(release: Release) -> None:
         f"{DATA}/share/doc/ascad/docs/agent.md",
         f"{DATA}/share/doc/ascad/examples/ascad.toml.example",
         f"{DATA}/share/doc/ascad/examples/ascad.service",
+        f"{DATA}/share/man/man1/ascad.1",  # generated from the parser (tools/gen_man.py)
     ):
         assert needed in names, needed
     assert not any(n.startswith(("tests/", "bench/", "tools/gen")) for n in names)
@@ -121,6 +122,9 @@ def test_the_wheel_installs_offline_into_a_fresh_venv_and_runs(
     assert run(python, "-m", "ascad", "--version").stdout.strip() == f"ascad {__version__}"
     assert (venv / "share/doc/ascad/docs/agent.md").is_file()  # the unit's Documentation=
     assert (venv / "share/doc/ascad/LICENSE").read_text() == (ROOT / "LICENSE").read_text()
+    assert (venv / "share/man/man1/ascad.1").read_text() == (ROOT / "docs/ascad.1").read_text()
+    # the installed help points at the installed docs
+    assert f"docs: {(venv / 'share/doc/ascad/docs').as_uri()}/" in run(ascad, "--help").stdout
 
     conf = next(c for c in CONFS if c.name == "server-8.1-default-systemd.conf")
     proc = run(ascad, "validate", str(conf), "--server-version", "8.1.0.0")

@@ -12,6 +12,7 @@ import pytest
 
 from ascad.agent.cycle import save_status
 from ascad.agent.daemon import Agent
+from ascad.agent.settings import load_settings
 from ascad.lab.emulator import cluster as ec
 from ascad.report.status import cycle_to_dict
 from tests.helpers import AGENT_CONF, loop_settings, serving_agent
@@ -72,3 +73,76 @@ def test_events_keep_the_cluster_name_while_the_node_is_down(tmp_path: Path) -> 
 
     (tmp_path / "aerospike.conf").write_text(AGENT_CONF.read_text())
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_a_master_turned_slave_drops_its_golden_series(tmp_path: Path) -> None:
+    """A node that was master and became a slave no longer runs the golden check: /metrics has
+    no golden series left (a stale last-success time would fire an age alert forever)."""
+    from tests.helpers import LOOP_TOKEN, parse_prometheus
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "b").mkdir()
+
+    async def scrape(agent: Agent) -> dict[str, dict]:
+        headers = {"Authorization": f"Bearer {LOOP_TOKEN}"}
+        async with aiohttp.ClientSession() as s, s.get(agent.url + "/metrics", headers=headers) as r:
+            return parse_prometheus(await r.text())
+
+    def checks(families: dict[str, dict], name: str) -> set[str]:
+        return {dict(k)["check"] for k in families.get(name, {}).get("samples", {})}
+
+    async def main() -> None:
+        nodes = [ec.load_node(str(AGENT_CONF), node_id="A1")]
+        async with ec.running(nodes) as cluster:
+            address = f"aerospike://127.0.0.1:{cluster.nodes[0].port}"
+            master_settings = loop_settings(tmp_path / "m", 0, tmp_path / "m" / "golden.conf", role="master")
+            master_settings.aerospike_address = address
+            b_settings = loop_settings(tmp_path / "b", 0, tmp_path / "b" / "golden.conf", role="master")
+            b_settings.aerospike_address = address
+            master, b = Agent(master_settings), Agent(b_settings)
+            await master.start()
+            await b.start()
+            try:
+                await b.run_cycle()
+                before = await scrape(b)
+                assert checks(before, "ascad_last_success_timestamp_seconds") == {"runtime", "golden"}
+                assert checks(before, "ascad_drift_differences") == {"runtime", "golden"}
+                role = {dict(k)["role"] for k in before["ascad_role_info"]["samples"]}
+                assert role == {"master"}
+
+                slave = load_settings(
+                    data={
+                        "agent": {
+                            "conf": str(tmp_path / "b" / "aerospike.conf"),
+                            "state_dir": str(tmp_path / "b" / "state"),
+                            "node_name": "n1",
+                            "role": "slave",
+                        },
+                        "aerospike": {"address": address},
+                        "peers": {"master_url": [master.url]},
+                        "server": {
+                            "listen": "127.0.0.1",
+                            "port": 0,
+                            "token_file": str(tmp_path / "b" / "token"),
+                        },
+                    },
+                    env={},
+                )
+                await b.reload(slave)
+                cycle = await b.run_cycle()
+                assert {c.check for c in cycle.checks} == {"runtime", "peer"}
+                after = await scrape(b)
+                for name in (
+                    "ascad_last_success_timestamp_seconds",
+                    "ascad_drift_differences",
+                    "ascad_check_state",
+                ):
+                    assert "golden" not in checks(after, name), name
+                assert checks(after, "ascad_last_success_timestamp_seconds") == {"runtime", "peer"}
+                info = [dict(k) for k in after["ascad_role_info"]["samples"]]
+                assert [(i["role"], i["master"]) for i in info] == [("slave", master.url)]
+            finally:
+                await b.stop()
+                await master.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 60))

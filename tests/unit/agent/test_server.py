@@ -14,7 +14,8 @@ import aiohttp
 import pytest
 
 from ascad.agent.daemon import Agent
-from ascad.agent.server import ConfigServer, etag_matches
+from ascad.agent.server import ConfigServer, etag_matches, metrics_samples
+from ascad.report.metrics import render_metrics
 from ascad.agent.settings import SettingsError, load_settings
 from tests.helpers import (
     AGENT_CONF,
@@ -383,3 +384,42 @@ def test_served_metrics_parse_strictly_and_survive_a_restart(tmp_path: Path) -> 
     assert parsed["ascad_check_failures"].type == "counter"  # the parser drops _total
     assert parsed["ascad_build_info"].samples[0].labels["version"]
     assert parsed["ascad_role_info"].samples[0].labels["role"] == "master"
+
+
+def test_metrics_leave_out_what_is_unknown_and_pass_promtool() -> None:
+    """A check that could not run has no difference count (absent, not 0); the build, role and
+    failure counters are there; prometheus_client's parser and promtool accept the text."""
+    import shutil
+    import subprocess
+
+    status = {
+        "node": "n2",
+        "cluster": "prod",
+        "role": "slave",
+        "master": "http://a:9145",
+        "duration": 0.5,
+        "started": 1.7e9,
+        "checks": [
+            {"check": "runtime", "state": "warning", "count": 0},
+            {"check": "peer", "state": "critical", "count": 3},
+        ],
+    }
+    counters = {"ascad_cycles_total": 4, "ascad_check_failures_total": {"runtime": 2, "peer": 0}}
+    text = render_metrics(metrics_samples(status, {"peer": 1.7e9}, counters, 21600))
+    assert 'ascad_drift_differences{check="peer"} 3\n' in text
+    assert 'ascad_drift_differences{check="runtime"}' not in text
+    assert 'ascad_check_state{check="runtime",state="warning"} 1\n' in text
+    assert 'ascad_check_failures_total{check="runtime"} 2\n' in text
+    assert 'ascad_role_info{cluster="prod",node="n2",role="slave",master="http://a:9145"} 1\n' in text
+    assert "ascad_check_ok" not in text
+    prom = pytest.importorskip("prometheus_client.parser")
+    families = {f.name: f for f in prom.text_string_to_metric_families(text)}
+    assert families["ascad_check_failures"].type == "counter"
+    assert families["ascad_build_info"].samples[0].labels["version"]
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (./dev test installs Debian's prometheus)")
+    proc = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 0 and proc.stdout + proc.stderr == "", proc.stdout + proc.stderr

@@ -274,6 +274,9 @@ def test_a_typo_in_an_agent_environment_variable_is_an_error() -> None:
         ("http://{host}:{bogus}", "unknown placeholder {bogus}"),
         ("http://{host}:{port", "'http://{host}:{port'"),
         ("ftp://{host}:9145", "is not an http(s):// agent URL"),
+        # docs/settings.md: it must contain {host}, whatever the role (every peer would get the
+        # same URL); before, only role auto with aerospike discovery was checked
+        ("http://aero-1:9145", "must contain {host}"),
     ],
 )
 def test_url_template_is_checked_at_start(template: str, expected: str) -> None:

@@ -67,3 +67,25 @@ def test_events_of_a_huge_cycle_stay_under_the_udp_limit() -> None:
         0,
         "no differences (a vs b)",
     )
+
+
+def test_runtime_events_carry_no_master() -> None:
+    """A runtime check compares the node with its own file: a master attribute would mean
+    nothing there; the peer event keeps the master it compared with."""
+    from ascad.agent.daemon import build_events
+    from ascad.checks.results import CheckResult, CycleResult
+
+    s = load_settings(data={**LOOP, "agent": {"node_name": "aero-2", "interval": "6h"}}, env={})
+    cycle = CycleResult(
+        "aero-2", "B2", "slave", "auto", "prod", "A1 http://a:9145", 1.7e9, 0.5,
+        [
+            CheckResult("runtime", "ok", [], left="/etc/aerospike/aerospike.conf",
+                        right="aerospike://127.0.0.1:3000", finished=1.7e9),
+            CheckResult("peer", "ok", [], master="A1 http://a:9145", left="a", right="b",
+                        finished=1.7e9),
+        ],
+    )  # fmt: skip
+    by = {e.service: {a.key: a.value for a in e.attributes} for e in build_events(cycle, s)}
+    assert "master" not in by["ascad runtime"]
+    assert by["ascad runtime"]["role"] == "slave" and by["ascad runtime"]["cluster"] == "prod"
+    assert by["ascad peer"]["master"] == "A1 http://a:9145"

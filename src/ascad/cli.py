@@ -1,7 +1,8 @@
 """`ascad` command line: dispatches to ``ascad.commands.<name>``.
 
 Exit status everywhere, like diff(1): 0 nothing found, 1 differences or problems found, 2 could not
-run. An :class:`~ascad.errors.AscadError` becomes one line on stderr, never a traceback.
+run or an incomplete result (each command's help says what each means for it: :data:`EXIT_STATUS`).
+An :class:`~ascad.errors.AscadError` becomes one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -48,48 +49,71 @@ EXIT_STATUS: dict[str, str] = {
     "completion": "0 the script was printed, 2 unknown shell",
 }
 
-#: Which document tells more about each command (under the docs directory).
+#: Which documents tell more about each command (paths under the documentation's root).
 DOC_OF: dict[str, str] = {
-    "diff": "sources.md, paths.md",
-    "show": "runtime-mapping.md",
-    "validate": "knowledge.md",
-    "fleet": "fleet.md",
-    "check": "agent.md, settings.md",
-    "agent": "agent.md, settings.md, observability.md",
-    "demo": "../README.md",
-    "emulator": "emulator.md",
-    "completion": "../README.md",
+    "diff": "docs/sources.md, docs/paths.md",
+    "show": "docs/runtime-mapping.md",
+    "validate": "docs/knowledge.md",
+    "fleet": "docs/fleet.md",
+    "check": "docs/agent.md, docs/settings.md",
+    "agent": "docs/agent.md, docs/settings.md, docs/observability.md",
+    "demo": "README.md",
+    "emulator": "docs/emulator.md",
+    "completion": "README.md",
 }
 
 #: Commands whose output has a --format json, and where its schema is documented.
 JSON_DOC: dict[str, str] = {
-    "diff": "json-schema.md",
-    "fleet": "fleet.md",
-    "check": "json-schema.md",
-    "show": "json-schema.md",
+    "diff": "docs/json-schema.md",
+    "fleet": "docs/fleet.md",
+    "check": "docs/json-schema.md",
+    "show": "docs/json-schema.md",
 }
 
 
-def docs_location() -> str:
-    """Where the documentation is on this machine, as a URL that exists: the docs the wheel
-    installs into the venv (``share/doc/ascad``), or a source checkout's; else where to find
-    it."""
+def docs_root() -> str | None:
+    """The documentation's root directory on this machine (README.md and docs/): the one the
+    wheel installs into the venv (``share/doc/ascad``), or a source checkout's; None when there
+    is neither."""
     from pathlib import Path
 
     here = Path(__file__).resolve()
-    for docs in (Path(sys.prefix) / "share" / "doc" / "ascad", here.parents[2]):
-        if (docs / "docs" / "fleet.md").is_file():
-            return (docs / "docs").as_uri() + "/"
-    return "README.md and docs/ in the ascad source distribution"
+    for root in (Path(sys.prefix) / "share" / "doc" / "ascad", here.parents[2]):
+        if (root / "docs" / "fleet.md").is_file() and (root / "README.md").is_file():
+            return str(root)
+    return None
+
+
+def doc_links(names: str) -> str:
+    """``docs/fleet.md, docs/agent.md`` as ``file://`` URLs of the files on this machine (so a
+    terminal can open them), or as named in the source distribution when there are none."""
+    from pathlib import Path
+
+    root = docs_root()
+    if root is None:
+        return f"{names} in the ascad source distribution"
+    return ", ".join((Path(root) / name.strip()).as_uri() for name in names.split(","))
 
 
 def epilog(name: str) -> str:
     """A command's help epilog: exit status, --format json, where its docs are, the man page."""
     lines = [f"exit status: {EXIT_STATUS[name]}"]
     if name in JSON_DOC:
-        lines.append(f"machine-readable output: --format json (schema: {JSON_DOC[name]})")
-    lines.append(f"docs: {docs_location()} ({DOC_OF[name]}); man ascad")
-    return "\n".join(lines)
+        lines.append(f"machine-readable output: --format json ({doc_links(JSON_DOC[name])})")
+    lines.append(f"docs: {doc_links(DOC_OF[name])}; man ascad")
+    return wrap_epilog(lines)
+
+
+def wrap_epilog(lines: Sequence[str]) -> str:
+    """Epilog lines wrapped to 79 columns between words (a URL is never split)."""
+    import textwrap
+
+    return "\n".join(
+        textwrap.fill(
+            line, 79, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
+        )
+        for line in lines
+    )
 
 
 def chosen_command(argv: Sequence[str]) -> str | None:
@@ -108,10 +132,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="ascad",
         allow_abbrev=False,  # `--password X` must never be read as `--password-file X`
         description="Aerospike config anomaly detector: peer, golden and runtime drift.",
-        epilog="exit status (every command, like diff(1)): 0 nothing found, 1 something found, "
-        "2 trouble; each command's help says what each means for it\n"
-        "machine-readable output: --format json (diff, fleet, check, show)\n"
-        f"docs: {docs_location()}; man ascad; ascad COMMAND --help",
+        epilog=wrap_epilog(
+            [
+                "exit status (every command, like diff(1)): 0 nothing found, 1 something found, "
+                "2 trouble; each command's help says what each means for it",
+                "machine-readable output: --format json (diff, fleet, check, show)",
+                f"docs: {doc_links('README.md, docs/')}; man ascad; ascad COMMAND --help",
+            ]
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ascad {__version__}")

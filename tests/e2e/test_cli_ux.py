@@ -302,7 +302,7 @@ def test_help_states_each_commands_exit_status_the_docs_and_format_json() -> Non
         docs = re.search(r"docs: (\S+)", flat)
         assert docs, command
         if docs.group(1).startswith("file://"):
-            assert Path(unquote(urlparse(docs.group(1)).path)).is_dir(), docs.group(1)
+            assert Path(unquote(urlparse(docs.group(1).rstrip(";,")).path)).is_file(), docs
     for command in ("diff", "fleet", "check", "show"):
         assert "--format json" in " ".join(texts[command].split()), command
     assert "show" in texts and "1 " not in texts["show"].split("exit status:")[1].split("\n")[0]

@@ -124,7 +124,7 @@ def test_the_wheel_installs_offline_into_a_fresh_venv_and_runs(
     assert (venv / "share/doc/ascad/LICENSE").read_text() == (ROOT / "LICENSE").read_text()
     assert (venv / "share/man/man1/ascad.1").read_text() == (ROOT / "docs/ascad.1").read_text()
     # the installed help points at the installed docs
-    assert f"docs: {(venv / 'share/doc/ascad/docs').as_uri()}/" in run(ascad, "--help").stdout
+    assert (venv / "share/doc/ascad/docs/fleet.md").as_uri() in run(ascad, "fleet", "--help").stdout
 
     conf = next(c for c in CONFS if c.name == "server-8.1-default-systemd.conf")
     proc = run(ascad, "validate", str(conf), "--server-version", "8.1.0.0")

@@ -27,7 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "agent": ("ascad.commands.agent", "run the ascad daemon"),
     "demo": ("ascad.commands.demo", "run a local emulated cluster and show ascad at work"),
     "emulator": ("ascad.commands.emulator", "run emulated Aerospike nodes on loopback"),
-    "completion": ("ascad.commands.completion", "print a shell completion script (bash, zsh, fish)"),
+    "completion": (
+        "ascad.commands.completion",
+        "print a shell completion script (bash, zsh, fish)",
+    ),
 }
 
 

@@ -34,7 +34,9 @@ def _env(columns: int | None = 80) -> dict[str, str]:
     return env
 
 
-def _ascad(*args: str, columns: int | None = 80, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def _ascad(
+    *args: str, columns: int | None = 80, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return run_ascad(*args, env=_env(columns), timeout=timeout)
 
 
@@ -337,7 +339,9 @@ def test_bash_completion_completes_commands_options_and_choices() -> None:
     assert complete("ascad", "diff", "--brie") == ["--brief"]
 
 
-@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed (./dev test installs it)")
+@pytest.mark.skipif(
+    shutil.which("fish") is None, reason="fish is not installed (./dev test installs it)"
+)
 def test_fish_completion_loads_in_fish() -> None:
     script = _ascad("completion", "fish").stdout
 
@@ -356,7 +360,9 @@ def test_fish_completion_loads_in_fish() -> None:
     assert complete("ascad completion ") == ["bash", "fish", "zsh"]
 
 
-@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed (./dev test installs it)")
+@pytest.mark.skipif(
+    shutil.which("zsh") is None, reason="zsh is not installed (./dev test installs it)"
+)
 def test_zsh_completion_loads_in_zsh(tmp_path: Path) -> None:
     script = tmp_path / "_ascad"
     script.write_text(_ascad("completion", "zsh").stdout)
@@ -377,8 +383,12 @@ def test_zsh_completion_loads_in_zsh(tmp_path: Path) -> None:
 def test_the_man_page_is_generated_from_the_parser_and_renders() -> None:
     page = ROOT / "docs" / "ascad.1"
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys; sys.path.insert(0, 'tools'); import gen_man; "
-         "sys.stdout.write(gen_man.generate())"],
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, 'tools'); import gen_man; "
+            "sys.stdout.write(gen_man.generate())",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -219,7 +219,9 @@ def test_each_environment_variable_is_on_its_own_settings_line() -> None:
             section = m.group(1)
             continue
         tail = re.search(r"\s(?:#\s+)?(ASCAD_[A-Z_]+)$", line)
-        setting = re.match(r"^(?:# )?([a-z_]+) = (?!\"[a-z]+\":)", line)  # not `# role = "slave": …`
+        setting = re.match(
+            r"^(?:# )?([a-z_]+) = (?!\"[a-z]+\":)", line
+        )  # not `# role = "slave": …`
         if section is None or section == "compare":
             assert tail is None, f"{number}: {line}"
             continue

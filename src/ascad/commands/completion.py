@@ -231,7 +231,9 @@ def fish_script(commands: list[CommandSpec]) -> str:
     for c in commands:
         when = f"'__fish_seen_subcommand_from {c.name}'"
         if c.positional_choices:
-            lines.append(f"complete -c ascad -n {when} -a {_fish_quote(' '.join(c.positional_choices))}")
+            lines.append(
+                f"complete -c ascad -n {when} -a {_fish_quote(' '.join(c.positional_choices))}"
+            )
         elif c.files:
             lines.append(f"complete -c ascad -n {when} -F")
         for o in c.options:

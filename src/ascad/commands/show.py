@@ -185,8 +185,8 @@ def snapshot_to_dict(
     """The ``ascad.show/1`` document: exactly the parameters the conf text would hold (the text is
     rendered, then read back with ascad's own parser), with the node's identity."""
     from ascad.conf.flatten import flatten
-    from ascad.conf.parser import parse_text
     from ascad.conf.model import display
+    from ascad.conf.parser import parse_text
 
     tree, omitted = _shown_tree(snap, show_all)
     body = render(tree) if tree.root.children else ""

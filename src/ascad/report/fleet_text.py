@@ -17,13 +17,13 @@ from ascad.checks.fleet import FleetReport, ValueHolders
 from ascad.compare.diff import CHANGED, ONLY_LEFT, ONLY_RIGHT, SET_AT_RUNTIME, Difference
 from ascad.report.terminal import (
     BOLD,
+    DEFAULT_COLUMNS,
     DIM,
     GREEN,
     RED,
     RESET,
     YELLOW,
     Paint,
-    DEFAULT_COLUMNS,
     display,
     output_columns,
     restart_note,
@@ -194,7 +194,7 @@ def _matrix_lines(report: FleetReport, c: Paint, width: int = DEFAULT_COLUMNS) -
     line per pair of groups (the compact form)."""
     reachable = [n for n in report.nodes if n.reachable]
     if len(reachable) <= NODE_MATRIX_MAX:
-        names, rows = report.node_matrix()
+        _names, rows = report.node_matrix()
         keep = [i for i, n in enumerate(report.nodes) if n.reachable]
         labels = [str(k + 1) for k in range(len(keep))]
         cells: list[list[int | None]] = [[rows[i][j] for j in keep] for i in keep]
@@ -238,7 +238,11 @@ def _table(
     if visible_len(top) > width:
         return None
     if all(visible_len(r) + 2 + len(t) <= width for r, t in zip(rows, titles, strict=True)):
-        return [c(BOLD, head), top, *(f"{r}  {c(DIM, t)}" for r, t in zip(rows, titles, strict=True))]
+        return [
+            c(BOLD, head),
+            top,
+            *(f"{r}  {c(DIM, t)}" for r, t in zip(rows, titles, strict=True)),
+        ]
     legend = [f"  {labels[k]:>{lw}}  {c(DIM, t)}" for k, t in enumerate(titles)]
     return [c(BOLD, head), top, *rows, *legend]
 

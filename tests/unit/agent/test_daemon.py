@@ -85,7 +85,10 @@ def test_a_master_turned_slave_drops_its_golden_series(tmp_path: Path) -> None:
 
     async def scrape(agent: Agent) -> dict[str, dict]:
         headers = {"Authorization": f"Bearer {LOOP_TOKEN}"}
-        async with aiohttp.ClientSession() as s, s.get(agent.url + "/metrics", headers=headers) as r:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.get(agent.url + "/metrics", headers=headers) as r,
+        ):
             return parse_prometheus(await r.text())
 
     def checks(families: dict[str, dict], name: str) -> set[str]:
@@ -95,9 +98,13 @@ def test_a_master_turned_slave_drops_its_golden_series(tmp_path: Path) -> None:
         nodes = [ec.load_node(str(AGENT_CONF), node_id="A1")]
         async with ec.running(nodes) as cluster:
             address = f"aerospike://127.0.0.1:{cluster.nodes[0].port}"
-            master_settings = loop_settings(tmp_path / "m", 0, tmp_path / "m" / "golden.conf", role="master")
+            master_settings = loop_settings(
+                tmp_path / "m", 0, tmp_path / "m" / "golden.conf", role="master"
+            )
             master_settings.aerospike_address = address
-            b_settings = loop_settings(tmp_path / "b", 0, tmp_path / "b" / "golden.conf", role="master")
+            b_settings = loop_settings(
+                tmp_path / "b", 0, tmp_path / "b" / "golden.conf", role="master"
+            )
             b_settings.aerospike_address = address
             master, b = Agent(master_settings), Agent(b_settings)
             await master.start()
@@ -105,7 +112,10 @@ def test_a_master_turned_slave_drops_its_golden_series(tmp_path: Path) -> None:
             try:
                 await b.run_cycle()
                 before = await scrape(b)
-                assert checks(before, "ascad_last_success_timestamp_seconds") == {"runtime", "golden"}
+                assert checks(before, "ascad_last_success_timestamp_seconds") == {
+                    "runtime",
+                    "golden",
+                }
                 assert checks(before, "ascad_drift_differences") == {"runtime", "golden"}
                 role = {dict(k)["role"] for k in before["ascad_role_info"]["samples"]}
                 assert role == {"master"}

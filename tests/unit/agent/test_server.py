@@ -15,8 +15,8 @@ import pytest
 
 from ascad.agent.daemon import Agent
 from ascad.agent.server import ConfigServer, etag_matches, metrics_samples
-from ascad.report.metrics import render_metrics
 from ascad.agent.settings import SettingsError, load_settings
+from ascad.report.metrics import render_metrics
 from tests.helpers import (
     AGENT_CONF,
     FIXTURES,
@@ -410,7 +410,9 @@ def test_metrics_leave_out_what_is_unknown_and_pass_promtool() -> None:
     assert 'ascad_drift_differences{check="runtime"}' not in text
     assert 'ascad_check_state{check="runtime",state="warning"} 1\n' in text
     assert 'ascad_check_failures_total{check="runtime"} 2\n' in text
-    assert 'ascad_role_info{cluster="prod",node="n2",role="slave",master="http://a:9145"} 1\n' in text
+    assert (
+        'ascad_role_info{cluster="prod",node="n2",role="slave",master="http://a:9145"} 1\n' in text
+    )
     assert "ascad_check_ok" not in text
     prom = pytest.importorskip("prometheus_client.parser")
     families = {f.name: f for f in prom.text_string_to_metric_families(text)}

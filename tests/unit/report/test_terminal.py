@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ascad.compare.diff import CHANGED, SET_AT_RUNTIME, CompareResult, Difference, Side
 from ascad.compare.drift import set_at_runtime
 from ascad.report.terminal import difference_line, render_differences
@@ -99,3 +101,41 @@ def test_runtime_side_has_no_line_number() -> None:
     assert "15000 (line 4) -> 20000 [dynamic]" in text
     assert text.startswith(f"--- a.conf\n+++ {NODE}\n")
     assert ":None" not in text
+
+
+def test_wrap_line_breaks_only_between_tokens() -> None:
+    from ascad.report.terminal import visible_len, wrap_line
+
+    url = "aerospike://127.0.0.1:30001"
+    line = "  g1   3 nodes  " + ", ".join([url] * 5)
+    parts = wrap_line(line, 40)
+    assert all(visible_len(p) <= 40 for p in parts)
+    assert " ".join(" ".join(parts).split()) == " ".join(line.split())  # nothing lost or cut
+    assert all(url in p or not p.strip() for p in parts[1:])
+    assert all(p.startswith("      ") for p in parts[1:])  # continuation: indent + 4
+    long = "x" * 100
+    assert wrap_line(f"  {long} y", 40) == [f"  {long}", "      y"]  # a long token stands alone
+    coloured = "\033[31mred\033[0m " * 10
+    assert all(visible_len(p) <= 20 for p in wrap_line(coloured.strip(), 20))
+
+
+def test_output_columns_follow_columns_then_80(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from ascad.report.terminal import output_columns
+
+    monkeypatch.setenv("COLUMNS", "132")
+    assert output_columns(io.StringIO()) == 132
+    monkeypatch.setenv("COLUMNS", "wide")
+    assert output_columns(io.StringIO()) == 80
+    monkeypatch.delenv("COLUMNS")
+    assert output_columns(io.StringIO()) == 80  # not a terminal: a pipe or a file
+
+
+def test_a_url_source_line_is_not_read_as_a_port() -> None:
+    d = Difference("service.proto-fd-max", CHANGED, "20000", "15000", 4, 4, restart=False)
+    text = difference_line(d, "/etc/aerospike/aerospike.conf", "http://127.0.0.1:9145/v1/config")
+    assert text == (
+        "service.proto-fd-max: 20000 (/etc/aerospike/aerospike.conf:4) -> 15000 "
+        "(http://127.0.0.1:9145/v1/config line 4) [dynamic]"
+    )

@@ -235,6 +235,14 @@ def test_runtime_fleet_names_nodes_by_id_with_restart_flags_from_their_builds(
     doc = json.loads(_ascad("fleet", *urls, "--format", "json").stdout)
     assert [n["node_id"] for n in doc["nodes"]] == [i for i, _ in emulated]
     assert doc["builds"] == ["8.1.2.2"] and doc["parameters"][0]["restart"] is False
+    # ascad diff names a running side by its address and node id too
+    node_id, url = emulated[0]
+    proc = _ascad("diff", url, emulated[2][1])
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[:2] == [
+        f"--- {url} ({node_id})",
+        f"+++ {emulated[2][1]} ({emulated[2][0]})",
+    ]
 
 
 def test_show_format_json_holds_what_the_conf_text_holds(emulated: list[tuple[str, str]]) -> None:

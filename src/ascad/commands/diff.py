@@ -100,11 +100,19 @@ async def _run(args: argparse.Namespace) -> int:
             sys.stdout.write(jsonout.dumps(doc))
     else:
         common.print_warnings(outcome.warnings)
+        # A running side is named by its address and the node id it gave (as fleet names it).
+        facts = iter(outcome.nodes)
+        names = []
+        for spec, shown in ((args.left, outcome.result.left), (args.right, outcome.result.right)):
+            fact = next(facts, None) if is_runtime_spec(spec) else None
+            names.append(f"{shown} ({fact.node_id})" if fact and fact.node_id else shown)
         terminal.print_report(
             outcome.result,
             sys.stdout,
             colour=terminal.use_colour(sys.stdout, args.color),
             verbose=args.verbose,
             template_notes=outcome.template_notes,
+            left_name=names[0],
+            right_name=names[1],
         )
     return 0 if outcome.equal else 1

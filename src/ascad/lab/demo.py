@@ -28,6 +28,7 @@ from ascad.lab.emulator import cluster as emulator
 from ascad.lab.emulator.node import load_node
 from ascad.lab.riemann_sink import RiemannSink
 from ascad.report.cycle_text import render_text
+from ascad.report.terminal import output_columns, wrap_line
 from ascad.runtime.info import InfoClient
 from ascad.sources.git import CACHE_ENV as GIT_CACHE_ENV
 from ascad.sources.template import render_template
@@ -58,7 +59,8 @@ class Printer:
     colour: bool = False
 
     def say(self, text: str = "") -> None:
-        self.out.write(text + "\n")
+        """One line, wrapped between tokens for the output's width (``$COLUMNS``, or 80)."""
+        self.out.write("\n".join(wrap_line(text, output_columns(self.out))) + "\n")
         self.out.flush()
 
     def head(self, text: str) -> None:
@@ -138,12 +140,15 @@ def _summary(cycles: list[CycleResult]) -> list[str]:
     return rows
 
 
-def _event_rows(events: list[dict[str, Any]]) -> list[str]:
+def _event_rows(events: list[dict[str, Any]], width: int = 132) -> list[str]:
+    """The events as a table for ``width`` columns (descriptions cut with "…" to fit, but never
+    to fewer than 30 characters)."""
     rows = [f"  {'host':6} {'service':14} {'state':9} {'metric':>6}  description"]
+    room = max(30, width - 42)  # 42: the columns before the description
     for e in sorted(events, key=lambda e: (e["host"], e["service"])):
         first = (e.get("description") or "").split("\n", 1)[0]
-        if len(first) > 90:
-            first = first[:89] + "…"
+        if len(first) > room:
+            first = first[: room - 1] + "…"
         rows.append(f"  {e['host']:6} {e['service']:14} {e['state']:9} {e['metric']:6.0f}  {first}")
     return rows
 
@@ -250,12 +255,12 @@ async def _run(p: Printer, tmp: Path) -> int:
             cycles = list(await asyncio.gather(*(a.run_cycle() for a in agents)))
             for cycle in cycles:
                 p.say()
-                p.say("-" * 100)
+                p.say("-" * min(100, output_columns(p.out)))
                 render_text(cycle, p.out, colour=p.colour)
             events = (await sink.wait_for(before + len(EXPECTED), timeout=10))[before:]
 
             p.head(f"events Riemann received in cycle 2 ({len(events)})")
-            for row in _event_rows(events):
+            for row in _event_rows(events, output_columns(p.out)):
                 p.say(row)
     finally:
         for a in agents:

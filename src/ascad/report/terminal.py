@@ -81,17 +81,17 @@ def wrap_line(line: str, width: int, indent: int | None = None) -> list[str]:
         return [line]
     lead = len(line) - len(line.lstrip(" "))
     pad = " " * (lead + 4 if indent is None else indent)
-    words = line[lead:].split(" ")
+    # words and the runs of spaces between them: a break drops the run it falls on
+    parts = re.split(r"( +)", line[lead:].rstrip(" "))
     out: list[str] = []
-    current = line[:lead]
-    filled = False  # current holds at least one word
-    for word in words:
-        candidate = f"{current} {word}" if filled else current + word
-        if filled and visible_len(candidate) > width:
+    current = line[:lead] + parts[0]
+    for k in range(1, len(parts), 2):
+        gap, word = parts[k], parts[k + 1]
+        if visible_len(current) + len(gap) + visible_len(word) > width:
             out.append(current)
-            current, filled = pad + word, True
+            current = pad + word
         else:
-            current, filled = candidate, True
+            current += gap + word
     out.append(current)
     return out
 

@@ -3,6 +3,7 @@ and leaves nothing behind."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -11,8 +12,11 @@ from pathlib import Path
 
 def test_demo_finds_each_injected_drift_and_cleans_up() -> None:
     exe = Path(sys.executable).with_name("ascad")
-    proc = subprocess.run([str(exe), "demo"], capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "COLUMNS": "80"}
+    proc = subprocess.run([str(exe), "demo"], capture_output=True, text=True, timeout=120, env=env)
     out = proc.stdout
+    # laid out for 80 columns: only a single token may be longer
+    assert all(len(x) <= 80 or " " not in x.strip() for x in out.splitlines())
     assert proc.returncode == 0, out + proc.stderr
     assert "Traceback" not in proc.stderr
     # cycle 1 is clean

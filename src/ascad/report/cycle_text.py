@@ -27,13 +27,15 @@ def render_text(
         head += f", master {cycle.master}"
     if cycle.cluster:
         head += f", cluster {cycle.cluster}"
-    out.write(head + "\n")
+    out.write("\n".join(terminal.wrap_line(head, width)) + "\n")
     if cycle.fallback:
-        out.write(f"master fallback: {cycle.fallback}\n")
+        out.write("\n".join(terminal.wrap_line(f"master fallback: {cycle.fallback}", width)) + "\n")
     for c in cycle.checks:
         out.write(f"\n== {c.check}: {c.state.upper()}")
         if c.state == WARNING:
-            out.write(f" (could not run)\n{c.reason}\n")
+            out.write(
+                " (could not run)\n" + "\n".join(terminal.wrap_line(str(c.reason), width)) + "\n"
+            )
             continue
         n = len(c.differences)
         out.write(f" ({n} difference{'' if n == 1 else 's'}, {c.duration:.2f}s)\n")

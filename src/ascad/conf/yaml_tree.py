@@ -80,6 +80,8 @@ PLURALS: dict[str, str] = {
 SINGULARS: dict[str, str] = {plural: single for single, plural in PLURALS.items()}
 
 #: List values whose tokens the lib joins with ``:`` (utils.go isListField, isDelimitedStringField).
+#: Not ``feature-key-file``, which the lib lists too: the server reads one token, and a colon is
+#: part of its value (``env-b64:FEATUREKEY``).
 COLON_JOINED = frozenset(
     {
         "mesh-seed-address-port",
@@ -87,7 +89,6 @@ COLON_JOINED = frozenset(
         "device",
         "report-data-op",
         "node-address-port",
-        "feature-key-file",
         "secrets-address-port",
     }
 )

@@ -186,3 +186,58 @@ def test_file_and_pillar_roots_given_on_the_command_line(minion: Minion, tmp_pat
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "default-ttl: 31d" in proc.stdout and proc.stdout.count("~ ") == 1, proc.stdout
+
+
+def test_a_pillar_that_does_not_render_is_an_error_not_the_defaults(minion: Minion) -> None:
+    """Salt's cp.get_template renders on without a broken pillar SLS (map.jinja would fill in
+    defaults.yaml's values); state.apply refuses to run, and so does ascad."""
+    (minion.pillar / "top.sls").write_text("base:\n  '*':\n    - aerospike\n    - broken\n")
+    (minion.pillar / "broken.sls").write_text("aerospike: [unclosed\n")
+    proc = minion.diff(str(RENDERED))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    err = proc.stderr.strip()
+    assert "\n" not in err, err
+    assert "Salt's pillar did not render (a state would not run): Rendering SLS 'broken'" in err
+
+
+def test_a_minion_config_salt_cannot_read(minion: Minion) -> None:
+    (minion.config / "minion").write_text("file_client: local\nroot_dir: [unclosed\n")
+    proc = minion.diff(str(RENDERED))
+    assert proc.returncode == 2
+    err = proc.stderr.strip()
+    assert "\n" not in err, err
+    assert "salt-call failed" in err and "exit status 1" in err, err
+    assert "Error parsing configuration file" in err and "minion" in err, err
+
+
+def _running_with(argv: list[str]) -> list[int]:
+    """Pids of processes whose command line is ``argv``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().split(b"\0")[:-1]
+            except OSError:
+                continue
+            if cmdline == [a.encode() for a in argv]:
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_salt_call_that_hangs_is_killed_at_the_timeout(minion: Minion) -> None:
+    """An external pillar that never answers (here ``cmd_yaml: sleep``): salt-call and its
+    children are killed at --salt-timeout."""
+    marker = ["sleep", "47.123"]
+    conf = json.loads((minion.config / "minion").read_text())
+    conf["ext_pillar"] = [{"cmd_yaml": " ".join(marker)}]
+    (minion.config / "minion").write_text(json.dumps(conf))
+    t0 = time.monotonic()
+    proc = minion.diff(str(RENDERED), "--salt-timeout", "8")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.strip() == f"ascad: {SOURCE}: salt-call did not finish within 8 s"
+    assert time.monotonic() - t0 < 40
+    for _ in range(50):
+        if not _running_with(marker):
+            break
+        time.sleep(0.1)
+    assert _running_with(marker) == []

@@ -133,6 +133,9 @@ def parse_yaml(text: str, source: str) -> ConfTree:
     tree = ConfTree(root=root, source=source, warnings=reader.warnings)
     if config is not None:
         reader.fill(root, config, top=True)
+    if not root.children:  # as the conf parser says of an empty conf
+        line = config.start_mark.line + 1 if config is not None else 1
+        raise ConfSyntaxError(source, line, 1, "empty: no stanza found (is this asconfig YAML?)")
     return tree
 
 

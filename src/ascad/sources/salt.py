@@ -4,7 +4,7 @@ Salt is on every node of a Salt-managed fleet; ascad does not need it installed 
 render is one ``salt-call --local`` run (the command is configurable: ``--salt-call``, the
 agent's ``[golden] salt_call``), with Salt's JSON outputter::
 
-    salt-call --local --out=json --log-level=quiet [--config-dir=D] [--file-root=F]
+    salt-call --local --out=json --log-level=error [--config-dir=D] [--file-root=F]
               [--pillar-root=P] cp.get_template salt://PATH DEST source=salt://PATH
 
 Why ``cp.get_template``: ``file.managed`` with ``template: jinja`` caches the source from the file
@@ -52,6 +52,7 @@ DEFAULT_SALT_TIMEOUT = 60.0  # salt-call loads every grain module first: seconds
 _RENDER_ERROR_RE = re.compile(r"^(?:salt\.exceptions\.)?SaltRenderError: (?P<msg>.+)$", re.M)
 _MARKED_LINE_RE = re.compile(r"^(?P<line>.*?)\s*<={5,}\s*$", re.M)
 _LINE_RE = re.compile(r";\s*line (\d+)\s*$")
+_LOG_RE = re.compile(r"^\[(?P<level>[A-Z]+)\s*\] (?P<msg>.*)$")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class SaltOptions:
 
 def salt_command(url: str, dest: str, options: SaltOptions) -> list[str]:
     """The ``salt-call`` command line that renders ``url`` into ``dest``."""
-    cmd = [options.salt_call, "--local", "--out=json", "--log-level=quiet"]
+    cmd = [options.salt_call, "--local", "--out=json", "--log-level=error"]
     if options.config_dir:
         cmd.append(f"--config-dir={options.config_dir}")
     if options.file_root:
@@ -97,6 +98,13 @@ async def fetch_salt(spec: SourceSpec, options: SaltOptions | None = None) -> Fe
         answer = _answer(out)
         if code != 0 or answer is None:
             raise SourceError(_failure(code, out, err, options), where)
+        pillar = _pillar_error(err)
+        if pillar is not None:
+            # cp.get_template renders on with the pillar it could read (map.jinja's defaults);
+            # state.apply refuses to run with a pillar error, and so does ascad.
+            raise SourceError(
+                f"Salt's pillar did not render (a state would not run): {pillar}", where
+            )
         if not answer:
             roots = options.file_root or (
                 f"the file_roots of {options.config_dir or '/etc/salt'}/minion"
@@ -165,8 +173,33 @@ def _answer(out: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _logged(err: str, level: str, start: str = "") -> str | None:
+    """The first ``[LEVEL] START…`` line Salt logged, with its continuation lines (up to a
+    traceback or the next log line), as one line."""
+    lines = err.splitlines()
+    for i, line in enumerate(lines):
+        match = _LOG_RE.match(line)
+        if match is None or match["level"] != level or not match["msg"].startswith(start):
+            continue
+        parts = [match["msg"].strip()]
+        for more in lines[i + 1 : i + 6]:
+            if _LOG_RE.match(more) or more.startswith("Traceback"):
+                break
+            parts.append(more.strip())
+        return " ".join(p for p in parts if p)
+    return None
+
+
+def _pillar_error(err: str) -> str | None:
+    """Salt's pillar render error (a broken pillar SLS), or None."""
+    if _logged(err, "CRITICAL", "Pillar render error") is None:
+        return None
+    return _logged(err, "CRITICAL", "Rendering SLS") or _logged(err, "CRITICAL", "Pillar")
+
+
 def _failure(code: int, out: str, err: str, options: SaltOptions) -> str:
-    """One line: Salt's render error with the template line it marks, else Salt's last line."""
+    """One line: Salt's render error with the template line it marks, else the first error Salt
+    logged (a config file it cannot parse), else its last line."""
     found = _RENDER_ERROR_RE.findall(err)
     if found:
         message = found[-1].strip()
@@ -178,6 +211,7 @@ def _failure(code: int, out: str, err: str, options: SaltOptions) -> str:
         if line is None:
             text += " (Salt named no template line)"
         return printable(text)
+    logged = _logged(err, "CRITICAL") or _logged(err, "ERROR")
     lines = [ln.strip() for ln in (err + "\n" + out).splitlines() if ln.strip()]
-    tail = lines[-1] if lines else f"exit status {code}"
+    tail = logged or (lines[-1] if lines else "no message")
     return printable(f"salt-call failed ({options.salt_call}, exit status {code}): {tail}")

@@ -148,3 +148,13 @@ def test_show_yaml_of_every_sample_node_has_zero_drift(name: str, version: str) 
     tree = parse_yaml(text, "shown.yaml")
     result, _ = drift(tree, flatten(tree), snap, table=table_or_none(snap.build))
     assert [(d.path, d.kind, d.left, d.right) for d in result.differences] == []
+
+
+def test_validate_reads_yaml_and_names_its_lines(tmp_path: Path) -> None:
+    code, _, err = _run(["validate", str(CR), "--server-version", CR_BUILD])
+    assert code == 0, err
+    bad = tmp_path / "cr.yaml"
+    bad.write_text(CR.read_text().replace("replication-factor: 2", "replication-factr: 2"))
+    code, out, err = _run(["validate", str(bad), "--server-version", CR_BUILD])
+    assert code == 1
+    assert f"{bad}:55:" in out + err and "replication-factr" in out + err

@@ -20,7 +20,15 @@ from typing import Any
 import pytest
 
 from ascad.lab.emulator.cluster import load_node
-from tests.helpers import FIXTURES, ROOT, call_with_emulated, node_url, run_ascad
+from tests.helpers import (
+    FIXTURES,
+    ROOT,
+    ThreadedNode,
+    call_with_emulated,
+    node_url,
+    run_ascad,
+    write_agent_toml,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -241,3 +249,35 @@ def test_a_salt_call_that_hangs_is_killed_at_the_timeout(minion: Minion) -> None
             break
         time.sleep(0.1)
     assert _running_with(marker) == []
+
+
+def test_the_agent_cycle_renders_a_salt_golden(minion: Minion, tmp_path: Path) -> None:
+    """``ascad check`` with ``[golden] source = "salt://…"`` and the ``salt_*`` settings: the
+    master's golden check compares its conf with what Salt renders, a pillar change included."""
+    conf = tmp_path / "aerospike.conf"
+    conf.write_text(RENDERED.read_text())
+    config = tmp_path / "ascad.toml"
+    with ThreadedNode(conf) as node:
+        write_agent_toml(config, tmp_path, node.port, Path("GOLDEN"))
+        config.write_text(
+            config.read_text().replace(
+                'source = "GOLDEN"\n',
+                f'source = "{SOURCE}"\nsalt_call = "{minion.salt_call}"\n'
+                f'salt_config_dir = "{minion.config}"\n',
+            )
+        )
+        ok = run_ascad("check", "--config", str(config), "--format", "json", timeout=180)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        golden = next(c for c in json.loads(ok.stdout)["checks"] if c["check"] == "golden")
+        assert golden["state"] == "ok" and golden["differences"] == []
+
+        values = pillar_values()
+        values["high_water_disk_pct"] = 55
+        minion.set_pillar(values)
+        drift = run_ascad("check", "--config", str(config), "--format", "json", timeout=180)
+        assert drift.returncode == 1, drift.stdout + drift.stderr
+        golden = next(c for c in json.loads(drift.stdout)["checks"] if c["check"] == "golden")
+        assert golden["state"] == "critical"
+        assert [(d["path"], d["right"]) for d in golden["differences"]] == [
+            ("namespace[bidder].high-water-disk-pct", "55")
+        ]

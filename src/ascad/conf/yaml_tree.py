@@ -98,7 +98,7 @@ LIST_SECTIONS = frozenset({"namespace", "dc", "set", "tls", "file", "datacenter"
 SYSLOG_PARAMS = frozenset({"facility", "path", "tag"})
 _PORT_RE = re.compile(r"(^|-)port$")
 
-_FIRST_LINE_RE = re.compile(r"^(---|%YAML|[A-Za-z][A-Za-z0-9_.-]*:(\s|$))")
+_FIRST_LINE_RE = re.compile(r"^(---(\s|$)|%YAML\s|[A-Za-z][A-Za-z0-9_.-]*:(\s|$))")
 _SUFFIX_RE = re.compile(r" \([^()]*\)$")
 
 

@@ -199,6 +199,7 @@ def test_is_yaml_by_name_or_first_line() -> None:
     assert not is_yaml("<stdin>", "# x: y\nservice {\n}\n")
     assert not is_yaml("a.conf", "{% set x = 1 %}\nservice {\n}\n")
     assert not is_yaml("a.conf", "")
+    assert not is_yaml("<stdin>", "-----BEGIN CERTIFICATE-----\nMIIB\n")  # a PEM is no YAML
 
 
 def test_the_loader_reads_yaml_with_yaml_line_numbers() -> None:

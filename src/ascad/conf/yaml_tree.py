@@ -96,6 +96,10 @@ _HOST_PORT = frozenset({"mesh-seed-address-port", "tls-mesh-seed-address-port"})
 #: Named stanzas written as lists of mappings with ``name`` (utils.go isListSection).
 LIST_SECTIONS = frozenset({"namespace", "dc", "set", "tls", "file", "datacenter"})
 SYSLOG_PARAMS = frozenset({"facility", "path", "tag"})
+#: The keys of the document (the conf parser's top-level stanzas, ``namespace`` as ``namespaces``).
+TOP_LEVEL = frozenset(
+    {k for k, where in keys.PLAIN_STANZAS.items() if "" in where} | {"namespaces"}
+)
 _PORT_RE = re.compile(r"(^|-)port$")
 
 _FIRST_LINE_RE = re.compile(r"^(---(\s|$)|%YAML\s|[A-Za-z][A-Za-z0-9_.-]*:(\s|$))")
@@ -242,6 +246,12 @@ class _Reader:
             if top and key == "logging":
                 self.logging(stanza, value, line, col)
                 continue
+            if top and key not in TOP_LEVEL:
+                raise self.error(
+                    key_node,
+                    f"unknown top-level stanza '{key}' (asconfig YAML holds "
+                    f"{', '.join(sorted(TOP_LEVEL))})",
+                )
             if isinstance(value, self.yaml.MappingNode):
                 self.section(stanza, key, value, line, col)
             elif isinstance(value, self.yaml.SequenceNode):

@@ -101,6 +101,8 @@ def test_a_cr_among_other_documents() -> None:
         ("kind: AerospikeCluster\nspec:\n  size: 2\n", 1, "has no spec.aerospikeConfig"),
         ("- a\n- b\n", 1, "expected asconfig YAML"),
         ("# nothing\n", 1, "empty: no stanza found"),
+        ("resources:\n  - a.yaml\n", 1, "unknown top-level stanza 'resources'"),
+        ("namespace:\n  - name: t\n", 1, "unknown top-level stanza 'namespace'"),
         ("kind: AerospikeCluster\nspec:\n  aerospikeConfig: {}\n", 3, "empty: no stanza"),
     ],
 )

@@ -252,6 +252,10 @@ class _Reader:
                     f"unknown top-level stanza '{key}' (asconfig YAML holds "
                     f"{', '.join(sorted(TOP_LEVEL))})",
                 )
+            if top and not isinstance(value, self.yaml.MappingNode) and key != "namespaces":
+                if isinstance(value, self.yaml.ScalarNode) and value.tag.endswith(":null"):
+                    continue  # `xdr:` with nothing under it: no stanza
+                raise self.error(value, f"'{key}' must be a mapping of its parameters")
             if isinstance(value, self.yaml.MappingNode):
                 self.section(stanza, key, value, line, col)
             elif isinstance(value, self.yaml.SequenceNode):

@@ -102,6 +102,8 @@ def test_a_cr_among_other_documents() -> None:
         ("- a\n- b\n", 1, "expected asconfig YAML"),
         ("# nothing\n", 1, "empty: no stanza found"),
         ("resources:\n  - a.yaml\n", 1, "unknown top-level stanza 'resources'"),
+        ("service: 1\n", 1, "'service' must be a mapping of its parameters"),
+        ("service:\n  - a\n", 2, "'service' must be a mapping of its parameters"),
         ("namespace:\n  - name: t\n", 1, "unknown top-level stanza 'namespace'"),
         ("kind: AerospikeCluster\nspec:\n  aerospikeConfig: {}\n", 3, "empty: no stanza"),
     ],

@@ -158,3 +158,11 @@ def test_validate_reads_yaml_and_names_its_lines(tmp_path: Path) -> None:
     code, out, err = _run(["validate", str(bad), "--server-version", CR_BUILD])
     assert code == 1
     assert f"{bad}:55:" in out + err and "replication-factr" in out + err
+
+
+def test_yaml_on_standard_input_is_recognised_by_its_first_line() -> None:
+    from tests.helpers import run_ascad
+
+    proc = run_ascad("diff", "-", str(CR_CONF), input=CR.read_text())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "no differences" in proc.stdout

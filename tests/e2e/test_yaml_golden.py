@@ -29,6 +29,7 @@ from tests.helpers import (
     call_with_emulated,
     info_on_first,
     node_url,
+    run_ascad,
     sample_versions,
 )
 
@@ -161,8 +162,6 @@ def test_validate_reads_yaml_and_names_its_lines(tmp_path: Path) -> None:
 
 
 def test_yaml_on_standard_input_is_recognised_by_its_first_line() -> None:
-    from tests.helpers import run_ascad
-
     proc = run_ascad("diff", "-", str(CR_CONF), input=CR.read_text())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "no differences" in proc.stdout

@@ -342,7 +342,7 @@ def test_bash_completion_completes_commands_options_and_choices() -> None:
     assert "completion" in complete("ascad", "")
     assert complete("ascad", "diff", "--for") == ["--format"]
     assert complete("ascad", "diff", "--format", "") == ["text", "json", "html"]
-    assert complete("ascad", "show", "--format", "") == ["conf", "json"]
+    assert complete("ascad", "show", "--format", "") == ["text", "yaml", "json"]
     assert complete("ascad", "completion", "") == ["bash", "zsh", "fish"]
     assert complete("ascad", "diff", "--brie") == ["--brief"]
 

@@ -437,3 +437,23 @@ def test_columns_unset_and_piped_means_80(tmp_path: Path) -> None:
     files = _fleet(tmp_path, 17, drift={5: ("replication-factor 2", "replication-factor 3")})
     proc = _ascad("fleet", *files, columns=None)
     assert all(len(x) <= 80 or _unbreakable(x) for x in proc.stdout.splitlines())
+
+
+def test_show_format_json_of_a_conf_file(tmp_path: Path) -> None:
+    conf = tmp_path / "n1.conf"
+    conf.write_text(as_node(BASE, 1, 3))
+    proc = _ascad("show", str(conf), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert (doc["schema"], doc["source"], doc["node_id"], doc["build"]) == (
+        "ascad.show/1",
+        str(conf),
+        "A1",
+        None,
+    )
+    assert {
+        "path": "service.proto-fd-max",
+        "value": "1024",
+        "canonical": "1024",
+        "stanza": False,
+    } in doc["settings"]

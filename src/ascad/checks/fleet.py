@@ -162,15 +162,25 @@ class FleetReport:
 # --- analysis -------------------------------------------------------------------------------------
 
 
-def _restrict(flat: FlatConfig, paths: set[str]) -> FlatConfig:
-    return FlatConfig(flat.source, {p: s for p, s in flat.settings.items() if p in paths})
+def _restrict(
+    flat: FlatConfig, paths: set[str], order: dict[str, int] | None = None
+) -> FlatConfig:
+    """``flat`` with only ``paths``, in file order; ``order`` (path -> position in ``flat``)
+    finds a few paths among many without walking them all."""
+    settings = flat.settings
+    if order is not None and len(paths) * 4 < len(settings):
+        keep = sorted((p for p in paths if p in settings), key=order.__getitem__)
+        return FlatConfig(flat.source, {p: settings[p] for p in keep})
+    return FlatConfig(flat.source, {p: s for p, s in settings.items() if p in paths})
 
 
-def pair_differences(a: Group, b: Group) -> CompareResult:
-    """compare() of two groups over the paths whose values differ (fast for near-equal configs)."""
-    av, bv = a.values, b.values
-    differing = {p for p, v in av.items() if bv.get(p) != v}
-    differing.update(p for p in bv if p not in av)
+def pair_differences(
+    a: Group, b: Group, orders: tuple[dict[str, int], dict[str, int]] | None = None
+) -> CompareResult:
+    """compare() of two groups over the paths whose values differ (fast for near-equal configs).
+    ``orders``: each group's path -> position map, when many pairs are compared."""
+    # (path, value) pairs held by one side only: a path whose value differs or is one-sided
+    differing = {p for p, _ in a.values.items() ^ b.values.items()}
     # A logging context on one side only is judged against the other side's `context any`
     # (compare/diff.py), so that sibling must come along.
     differing.update(
@@ -178,7 +188,10 @@ def pair_differences(a: Group, b: Group) -> CompareResult:
         for p in list(differing)
         if ".context[" in p and not p.endswith(".context[any]")
     )
-    return compare_confs(_restrict(a.flat, differing), _restrict(b.flat, differing), Rules())
+    order_a, order_b = orders if orders is not None else (None, None)
+    return compare_confs(
+        _restrict(a.flat, differing, order_a), _restrict(b.flat, differing, order_b), Rules()
+    )
 
 
 def parameter_findings(groups: list[Group]) -> list[ParameterFinding]:
@@ -256,9 +269,11 @@ def analyse(
 
     n = len(groups)
     matrix = [[0] * n for _ in range(n)]
+    orders = [{p: k for k, p in enumerate(g.flat.settings)} for g in groups] if n > 2 else []
     for i in range(n):
         for j in range(i + 1, n):
-            count = len(pair_differences(groups[i], groups[j]).differences)
+            pair = (orders[i], orders[j]) if orders else None
+            count = len(pair_differences(groups[i], groups[j], pair).differences)
             matrix[i][j] = matrix[j][i] = count
 
     report = FleetReport(

@@ -373,15 +373,21 @@ def conf_fetcher(options: LoadOptions) -> Fetcher:
     return fetch
 
 
-def runtime_fetcher(login: NodeLogin) -> Fetcher:
-    """Read a running node's configuration (snapshot, then mapped to conf paths)."""
+def runtime_fetcher(login: NodeLogin, *, keep_snapshots: bool = True) -> Fetcher:
+    """Read a running node's configuration (snapshot, then mapped to conf paths).
+    ``keep_snapshots`` False drops each raw snapshot once mapped (no --golden needs it: half
+    the memory of a large fleet)."""
 
     async def fetch(spec: NodeSpec) -> NodeConfig:
         # gather_nodes bounds each node by the fleet's --timeout.
         snapshot = await read_node(spec, login)
         flat = runtime_to_flat(snapshot)
         return NodeConfig(
-            str(spec), flat, node_id=snapshot.node_id, build=snapshot.build, snapshot=snapshot
+            str(spec),
+            flat,
+            node_id=snapshot.node_id,
+            build=snapshot.build,
+            snapshot=snapshot if keep_snapshots else None,
         )
 
     return fetch
@@ -521,7 +527,11 @@ async def run_fleet(options: FleetOptions) -> FleetReport:
         raise AscadError("no nodes: give sources or --discover aerospike://SEED")
     mode, specs = plan(options, nodes)
     golden = await load_conf(options.golden, options.load) if options.golden else None
-    fetch = runtime_fetcher(options.login) if mode == RUNTIME else conf_fetcher(options.load)
+    fetch = (
+        runtime_fetcher(options.login, keep_snapshots=golden is not None)
+        if mode == RUNTIME
+        else conf_fetcher(options.load)
+    )
     fetched = await gather_nodes(
         specs,
         fetch,

@@ -396,32 +396,33 @@ _INDEXED_RE = re.compile(r"\[\d+\]\.")
 # steps below that depend on the key alone. None: a tls[i] key, which depends on the node's own
 # tls names and takes the general path.
 _SKIP, _SHADOW, _SET, _TYPED, _MULTI, _PARAM = range(6)
-_Plan = tuple[int, str, str, str | None, bool]  # (step, key, base, unit, comma-set)
+# (step, key, base, unit, comma-set, prefix + key): the path string is one object for every node
+_Plan = tuple[int, str, str, str | None, bool, str]
 
 
 @lru_cache(maxsize=1 << 16)
 def _plan(context: str, prefix: str, k: str, build: Version | None) -> _Plan | None:
     row = row_for(context, k, build)
     if row is not None and row.conf is None:
-        return (_SKIP, k, "", None, False)
+        return (_SKIP, k, "", None, False, "")
     key = row.conf if row is not None and row.conf else k
     if _TLS_RE.match(key):
         return None
     m = _SHADOW_RE.match(key)
     if m:
-        return (_SHADOW, m.group(1), "", None, False)
+        return (_SHADOW, m.group(1), "", None, False, prefix + m.group(1))
     if _INDEXED_RE.search(key) and not key.startswith("tls["):
-        return (_SKIP, key, "", None, False)
+        return (_SKIP, key, "", None, False, "")
     last = split_path(key)[-1]
     base = segment_parts(last)[0]
     comma = row is not None and row.shape == "comma-set"
     if comma or (base in keys.SET_KEYS and "[" not in last):
-        return (_SET, key, base, None, comma)
+        return (_SET, key, base, None, comma, "")
     if context == "namespace" and key in keys.TYPED_STANZAS:
-        return (_TYPED, key, base, None, False)
+        return (_TYPED, key, base, None, False, prefix + key)
     if _is_multi_token(base, key):
-        return (_MULTI, key, base, None, False)
-    return (_PARAM, key, base, known_unit(prefix + key), False)
+        return (_MULTI, key, base, None, False, prefix + key)
+    return (_PARAM, key, base, known_unit(prefix + key), False, prefix + key)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -441,23 +442,23 @@ def map_context(b: _Builder, context: str, prefix: str, kv: KV, build: Version |
     for k, v in kv:
         plan = _plan(context, prefix, k, build)
         if plan is not None:
-            step, key, base, unit, comma = plan
+            step, key, base, unit, comma, path = plan
             if step == _PARAM:
-                b.param(prefix + key, v, _canonical(base, v, unit))
+                b.param(path, v, _canonical(base, v, unit))
             elif step == _SHADOW:
-                shadows.append((prefix + key, v))
+                shadows.append((path, v))
             elif step == _SET:
                 for element in v.split(",") if comma else [v]:
                     element = element.strip()
                     if not element or element == "null":
                         continue
-                    path, value, canonical = set_path(prefix, key, element_tokens(base, element))
-                    b.param(path, value, canonical)
+                    where, value, canonical = set_path(prefix, key, element_tokens(base, element))
+                    b.param(where, value, canonical)
             elif step == _TYPED:
-                b.stanza(prefix + key, v)
+                b.stanza(path, v)
             elif step == _MULTI:
                 tokens = element_tokens(base, v)
-                b.param(prefix + key, " ".join(tokens), canonical_values(base, tokens))
+                b.param(path, " ".join(tokens), canonical_values(base, tokens))
             continue
         row = row_for(context, k, build)
         if row is not None and row.conf is None:

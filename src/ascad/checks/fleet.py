@@ -162,9 +162,7 @@ class FleetReport:
 # --- analysis -------------------------------------------------------------------------------------
 
 
-def _restrict(
-    flat: FlatConfig, paths: set[str], order: dict[str, int] | None = None
-) -> FlatConfig:
+def _restrict(flat: FlatConfig, paths: set[str], order: dict[str, int] | None = None) -> FlatConfig:
     """``flat`` with only ``paths``, in file order; ``order`` (path -> position in ``flat``)
     finds a few paths among many without walking them all."""
     settings = flat.settings

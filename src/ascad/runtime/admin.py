@@ -18,7 +18,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-import bcrypt
 
 from ascad.errors import AscadError
 
@@ -79,6 +78,8 @@ def result_message(code: int) -> str:
 
 def credential(password: str) -> bytes:
     """The CREDENTIAL field: bcrypt(password, fixed salt), 60 ASCII bytes."""
+    import bcrypt  # only for a login (a node with security on)
+
     return bcrypt.hashpw(password.encode("utf-8"), CREDENTIAL_SALT)
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-
 from ascad.errors import AscadError
 
 PROTO_VERSION = 2

@@ -396,33 +396,35 @@ _INDEXED_RE = re.compile(r"\[\d+\]\.")
 # steps below that depend on the key alone. None: a tls[i] key, which depends on the node's own
 # tls names and takes the general path.
 _SKIP, _SHADOW, _SET, _TYPED, _MULTI, _PARAM = range(6)
-# (step, key, base, unit, comma-set, prefix + key): the path string is one object for every node
-_Plan = tuple[int, str, str, str | None, bool, str]
+# (step, key, base, unit, comma-set, prefix + key, the stanzas enclosing that path): the path
+# string is one object for every node
+_Plan = tuple[int, str, str, str | None, bool, str, tuple[tuple[str, str], ...]]
 
 
 @lru_cache(maxsize=1 << 16)
 def _plan(context: str, prefix: str, k: str, build: Version | None) -> _Plan | None:
     row = row_for(context, k, build)
     if row is not None and row.conf is None:
-        return (_SKIP, k, "", None, False, "")
+        return (_SKIP, k, "", None, False, "", ())
     key = row.conf if row is not None and row.conf else k
     if _TLS_RE.match(key):
         return None
     m = _SHADOW_RE.match(key)
     if m:
-        return (_SHADOW, m.group(1), "", None, False, prefix + m.group(1))
+        return (_SHADOW, m.group(1), "", None, False, prefix + m.group(1), ())
     if _INDEXED_RE.search(key) and not key.startswith("tls["):
-        return (_SKIP, key, "", None, False, "")
+        return (_SKIP, key, "", None, False, "", ())
     last = split_path(key)[-1]
     base = segment_parts(last)[0]
     comma = row is not None and row.shape == "comma-set"
     if comma or (base in keys.SET_KEYS and "[" not in last):
-        return (_SET, key, base, None, comma, "")
+        return (_SET, key, base, None, comma, "", ())
     if context == "namespace" and key in keys.TYPED_STANZAS:
-        return (_TYPED, key, base, None, False, prefix + key)
+        return (_TYPED, key, base, None, False, prefix + key, ())
     if _is_multi_token(base, key):
-        return (_MULTI, key, base, None, False, prefix + key)
-    return (_PARAM, key, base, known_unit(prefix + key), False, prefix + key)
+        return (_MULTI, key, base, None, False, prefix + key, ())
+    path = prefix + key
+    return (_PARAM, key, base, known_unit(path), False, path, _stanza_prefixes(path))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -439,12 +441,16 @@ def map_context(b: _Builder, context: str, prefix: str, kv: KV, build: Version |
             if m and m.group(2) == "name":
                 tls_names[m.group(1)] = v
     shadows: list[tuple[str, str]] = []
+    settings = b.flat.settings
     for k, v in kv:
         plan = _plan(context, prefix, k, build)
         if plan is not None:
-            step, key, base, unit, comma, path = plan
-            if step == _PARAM:
-                b.param(path, v, _canonical(base, v, unit))
+            step, key, base, unit, comma, path, parents = plan
+            if step == _PARAM:  # b.param, inline: most keys take this way
+                for parent, _ in parents:
+                    if parent not in settings:
+                        settings[parent] = Setting(parent, "", "", 0, stanza=True)
+                settings[path] = Setting(path, v, _canonical(base, v, unit), 0)
             elif step == _SHADOW:
                 shadows.append((path, v))
             elif step == _SET:

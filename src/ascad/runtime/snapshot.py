@@ -100,7 +100,7 @@ _INDEXED_SUB = re.compile(r"\[\d+\]\.(?P<sub>[^.\[]+)$")
 
 def strip_ns_prefix(kv: KV) -> KV:
     """Some old servers print namespace keys as ``{test}-key``; the key is what follows ``}-``."""
-    return [(_NS_PREFIX.sub("", k), v) for k, v in kv]
+    return [(_NS_PREFIX.sub("", k) if k.startswith("{") else k, v) for k, v in kv]
 
 
 def is_config_key(key: str) -> bool:
@@ -111,6 +111,8 @@ def is_config_key(key: str) -> bool:
     """
     if "_" in key or "-" not in key:
         return False
+    if "[" not in key:  # no list item: nothing for the pattern below to find
+        return True
     m = _INDEXED_SUB.search(key)
     return m is None or m.group("sub") == "shadow"
 

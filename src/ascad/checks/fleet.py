@@ -178,7 +178,16 @@ def pair_differences(
     """compare() of two groups over the paths whose values differ (fast for near-equal configs).
     ``orders``: each group's path -> position map, when many pairs are compared."""
     # (path, value) pairs held by one side only: a path whose value differs or is one-sided
-    differing = {p for p, _ in a.values.items() ^ b.values.items()}
+    return _pair_result(a, b, {p for p, _ in a.values.items() ^ b.values.items()}, orders)
+
+
+def _pair_result(
+    a: Group,
+    b: Group,
+    differing: set[str],
+    orders: tuple[dict[str, int], dict[str, int]] | None,
+) -> CompareResult:
+    """pair_differences once the paths whose values differ are known."""
     # A logging context on one side only is judged against the other side's `context any`
     # (compare/diff.py), so that sibling must come along.
     differing.update(
@@ -268,10 +277,16 @@ def analyse(
     n = len(groups)
     matrix = [[0] * n for _ in range(n)]
     orders = [{p: k for k, p in enumerate(g.flat.settings)} for g in groups] if n > 2 else []
+    # Each group's (path, value) pairs not shared with the majority: the pairs two groups do not
+    # share are then those of these two small sets (a ^ b == (a ^ m) ^ (b ^ m)), so a pair costs
+    # what the two groups differ in, not the size of a config.
+    majority = groups[0].values.items() if groups else None
+    deltas = [g.values.items() ^ majority for g in groups] if majority is not None else []
     for i in range(n):
         for j in range(i + 1, n):
             pair = (orders[i], orders[j]) if orders else None
-            count = len(pair_differences(groups[i], groups[j], pair).differences)
+            differing = {p for p, _ in deltas[i] ^ deltas[j]}
+            count = len(_pair_result(groups[i], groups[j], differing, pair).differences)
             matrix[i][j] = matrix[j][i] = count
 
     report = FleetReport(

@@ -137,8 +137,8 @@ def _run_fleet(options: FleetOptions) -> FleetReport:
     Not as the loop's result: Python 3.11's asyncio.run, putting back the Ctrl-C handler, has
     the main task's repr made (cpython#112559), and with the report as its result that is the
     whole report as text, twice (33 MB at 500 nodes). A fleet's objects are mostly acyclic and
-    live to the end, so the cyclic collector's full passes over a growing heap are put off
-    until the report is made (frozen objects are never scanned again; the process ends soon).
+    live to the end, so the cyclic collector's passes over a growing heap are made rarer while
+    the report is made (the objects from before it, frozen, are not scanned meanwhile).
     """
     got: list[FleetReport] = []
 
@@ -152,4 +152,5 @@ def _run_fleet(options: FleetOptions) -> FleetReport:
         asyncio.run(main())
     finally:
         gc.set_threshold(*thresholds)
+        gc.unfreeze()  # a caller in the same process (tests) gets its collector back as it was
     return got[0]

@@ -555,7 +555,7 @@ def test_tls_by_host_matches_ip_and_dns_sans(host: str) -> None:
         # an explicit tls-name is checked instead of the host
         wrong = TlsConfig(str(TLS / "ca.pem"), tls_name="node1.ascad.test")
         async with InfoClient(host, node.port, tls=wrong, timeout=2) as c:
-            with pytest.raises(InfoError, match="not tls-name 'node1.ascad.test'"):
+            with pytest.raises(InfoError, match=r"not tls-name 'node1\.ascad\.test'"):
                 await c.info("build")
 
     run(t, tls=loopback)

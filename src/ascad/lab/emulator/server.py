@@ -403,9 +403,7 @@ class EmulatorNode:
             elif admin.CLEAR_PASSWORD in msg.fields and user not in self.cluster._credentials:
                 clear = msg.fields[admin.CLEAR_PASSWORD].decode("utf-8", errors="replace")
                 known = security.ldap_users.get(user)
-                if not security.ldap_users:
-                    result = admin.INVALID_USER
-                elif known is None:
+                if known is None:
                     result = admin.INVALID_USER
                 else:
                     result = admin.OK if clear == known else admin.INVALID_PASSWORD

@@ -102,7 +102,7 @@ def test_auth_external_without_tls_is_refused(
 def test_auth_external_insecure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pw = secret(tmp_path, "pw", "ldap-pw")
     args = ["-U", "alice", "--password-file", pw, "--auth", "EXTERNAL_INSECURE"]
-    rc, out, err = show(capsys, args, security=SECURITY)
+    rc, _out, err = show(capsys, args, security=SECURITY)
     assert rc == 0, err
 
 

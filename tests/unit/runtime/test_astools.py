@@ -75,7 +75,7 @@ def test_bad_keys_types_and_modes(tmp_path: Path) -> None:
     with pytest.raises(AscadError, match="other users may read") as exc:
         astools.load_profile([(conf(tmp_path / "c", '[cluster]\npassword = "p"\n', 0o644), True)])
     assert 'p"' not in str(exc.value)
-    with pytest.raises(AscadError, match="not valid TOML.*line 2"):
+    with pytest.raises(AscadError, match=r"not valid TOML.*line 2"):
         astools.load_profile([(conf(tmp_path / "d", "[cluster]\nuser = \n"), True)])
 
 

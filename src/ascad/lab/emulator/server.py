@@ -550,8 +550,8 @@ class EmulatorCluster:
             for other in self.nodes
             if other is not node and listed
         ]
-        default = node.port if listed else (4333 if tls else 3000)
-        return format_peers(Peers(self.peers_generation, default, peers))
+        # service_list.c build_peers: the default port is the literal "3000" in every list
+        return format_peers(Peers(self.peers_generation, 3000, peers))
 
     def _topology_answer(self, node: EmulatorNode, command: str) -> str | None:
         """Answers a real server always has, from the emulated cluster's live sockets."""
@@ -571,7 +571,7 @@ class EmulatorCluster:
             case "peers-tls-std" | "alumni-tls-std":
                 return self._peers(node, tls=True)
             case "peers-clear-alt" | "peers-tls-alt" | "alumni-clear-alt" | "alumni-tls-alt":
-                return f"{self.peers_generation},{node.port},[]"
+                return f"{self.peers_generation},3000,[]"
             case "peers-generation":
                 return str(self.peers_generation)
             case "partition-generation":

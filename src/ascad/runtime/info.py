@@ -8,7 +8,8 @@ lib/live_cluster/client/info.py), summarised in docs/info-protocol.md:
 - A request body is commands each ending in LF; the reply has one ``command TAB value LF`` line
   per command, in request order, with the command echoed exactly.
 - Servers before 7.1 leave unknown commands out of the reply; 7.1+ answer
-  ``ERROR:4:unrecognized command``. Error values start with ``error`` or ``fail`` (any case).
+  ``ERROR:4:unrecognized command``. Error values are ``error``/``fail`` (any case), alone or
+  followed by ``:``, ``=``, ``-`` or a space (not ``failed_best_practices=…``).
 - With security on and no authentication, the whole reply is ``ERROR:80:not authenticated``
   with no echo.
 - A socket carries one request at a time and may be reused; the server closes idle ones.
@@ -20,6 +21,7 @@ import asyncio
 import contextlib
 import errno
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -70,9 +72,13 @@ def endpoint(host: str, port: int) -> str:
 
 
 def is_error_value(value: str) -> bool:
-    """True for ``ERROR:…``, ``FAIL:…``, ``error=…`` and plain ``error`` (asadm's rule)."""
+    """True for ``ERROR:…``, ``FAIL:…``, ``error=…`` and plain ``error``/``fail``.
+
+    Not for a value that merely begins with those letters: ``statistics`` begins with
+    ``failed_best_practices=false`` (thr_info.c cmd_statistics) and is no error.
+    """
     low = value.lower()
-    return low.startswith("error") or low.startswith("fail")
+    return bool(re.match(r"(error|fail)($|[:=\s-])", low))
 
 
 def encode_request(commands: tuple[str, ...] | list[str]) -> bytes:

@@ -85,6 +85,8 @@ ERRORS = [
     "error=role_violation",
     "error",
     "Error:bad",
+    "error-no-data-yet-or-back-too-small",
+    "fail",
 ]
 
 
@@ -102,7 +104,10 @@ def test_error_spellings_raise(value: str) -> None:
     run(t, DictHandler({"cmd": value}))
 
 
-@pytest.mark.parametrize("value", ["ok", "OK", "", "true", "replication-factor=2"])
+@pytest.mark.parametrize(
+    "value",
+    ["ok", "OK", "", "true", "replication-factor=2", "failed_best_practices=false;cluster_size=3"],
+)
 def test_non_error_values_pass(value: str) -> None:
     assert not is_error_value(value)
 

@@ -436,6 +436,10 @@ class EmulatedNode:
                 return "1"
             case "replicas":
                 return self.replicas()
+            case "latencies":
+                return self._latencies(params)
+            case "get-stats":
+                return self._get_stats(params)
             case "cluster-name":
                 return self.service.values.get("cluster-name", "null")
             case "service-clear-std":
@@ -627,6 +631,82 @@ class EmulatedNode:
             ("fabric_rw_recv_rate", "0"),
             ("deprecated_requests", "0"),
         ]
+        return _kv(pairs)
+
+    # The canonical latency histograms of `latencies:` (cmd_latencies; names from cfg.c).
+    _NS_HISTOGRAMS = (
+        "read",
+        "write",
+        "udf",
+        "batch-sub-read",
+        "batch-sub-write",
+        "batch-sub-udf",
+        "pi-query",
+        "si-query",
+    )
+
+    @staticmethod
+    def _histogram(name: str) -> str:
+        """histogram_get_latencies (cf/src/hist.c): ``NAME:msec,TPS,`` then the 17 percentages
+        over each power-of-two threshold, ``;`` after each histogram (an idle node: all zero)."""
+        return f"{name}:msec,0.0," + ",".join(["0.00"] * 17) + ";"
+
+    def _latencies(self, params: str) -> str:
+        """cmd_latencies: all canonical histograms, or ``hist=NAME`` (batch-index, info, or
+        ``{NS}-read`` …); an unknown name is ``ERROR:4:bad hist name``."""
+        hist = dict(_params(params)).get("hist")
+        if hist is None:
+            names = ["batch-index"]
+            for ns in self.namespaces:
+                names += [f"{{{ns}}}-{h}" for h in self._NS_HISTOGRAMS]
+            return "".join(self._histogram(n) for n in names)
+        if hist in ("batch-index", "info"):
+            return self._histogram(hist)
+        m = re.fullmatch(r"\{([^}]*)\}-(.+)", hist)
+        if m and m.group(1) in self.namespaces and m.group(2) in self._NS_HISTOGRAMS:
+            return self._histogram(hist)
+        return self._error(4, "bad hist name")
+
+    # XDR statistics (EE only; xdr_ce.c answers nothing): the metrics of Aerospike's XDR
+    # reference, in its order; asadm's `info xdr` reads success, retry_*, recoveries_pending,
+    # lag, latency_ms and throughput.
+    _XDR_STATS = (
+        "lag",
+        "in_queue",
+        "in_progress",
+        "success",
+        "abandoned",
+        "not_found",
+        "filtered_out",
+        "retry_no_node",
+        "retry_conn_reset",
+        "retry_dest",
+        "recoveries",
+        "recoveries_pending",
+        "hot_keys",
+        "uncompressed_pct",
+        "compression_ratio",
+        "throughput",
+        "latency_ms",
+        "lap_us",
+    )
+
+    def _get_stats(self, params: str) -> str:
+        """cmd_get_stats: ``context=xdr;dc=DC[;namespace=NS]`` (an idle DC's counters)."""
+        args = dict(_params(params))
+        if "context" not in args:
+            return self._error(4, "missing 'context'")
+        if args["context"] != "xdr":
+            return self._error(4, "unknown context")
+        dc = self.dcs.get(args.get("dc", ""))
+        if dc is None:
+            return self._error(4, "DC not found")
+        ns = args.get("namespace")
+        if ns is not None and ns not in dc.namespaces:
+            return self._error(4, "namespace not found")
+        pairs = [(k, "1.000" if k == "compression_ratio" else "0") for k in self._XDR_STATS]
+        if ns is None:
+            pairs.insert(pairs.index(("throughput", "0")), ("nodes", "1"))
         return _kv(pairs)
 
     def _ns_param(self, params: str) -> tuple[list[str], str | None]:

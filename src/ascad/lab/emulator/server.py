@@ -550,8 +550,11 @@ class EmulatorCluster:
             for other in self.nodes
             if other is not node and listed
         ]
-        # service_list.c build_peers: the default port is the literal "3000" in every list
-        return format_peers(Peers(self.peers_generation, 3000, peers))
+        # service_list.c build_peers: the default port is the literal "3000" in every list;
+        # the generation is the node's own (the handler's, when it keeps one)
+        own = node.handler.answer("peers-generation")
+        generation = int(own) if own and own.isdigit() else self.peers_generation
+        return format_peers(Peers(generation, 3000, peers))
 
     def _topology_answer(self, node: EmulatorNode, command: str) -> str | None:
         """Answers a real server always has, from the emulated cluster's live sockets."""

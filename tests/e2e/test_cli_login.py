@@ -18,7 +18,16 @@ import pytest
 
 from ascad.lab.emulator import cluster as ec
 from ascad.lab.emulator.server import EmulatorCluster, Security, ServerTls, User
-from tests.helpers import FIXTURES, BackgroundLoop, cli_against_node, subprocess_env
+from tests.helpers import (
+    AGENT_CONF,
+    FIXTURES,
+    BackgroundLoop,
+    agent_files,
+    cli_against_node,
+    run_ascad,
+    subprocess_env,
+    write_agent_toml,
+)
 
 CONF = FIXTURES / "confs" / "server-8.1-default-systemd.conf"
 TLS = FIXTURES / "tls"
@@ -233,11 +242,12 @@ def test_astools_bad_files_are_one_clear_line(
 
 @pytest.fixture
 def secured_node() -> Iterator[int]:
-    """One secured emulated node served from a background loop (for subprocesses); its port."""
+    """One secured emulated node (of AGENT_CONF) served from a background loop (for
+    subprocesses); its port."""
     bg = BackgroundLoop()
     cluster: EmulatorCluster | None = None
     try:
-        cluster = bg.run(ec.start([ec.load_node(str(CONF))], security=SECURITY), 10)
+        cluster = bg.run(ec.start([ec.load_node(str(AGENT_CONF))], security=SECURITY), 10)
         yield cluster.nodes[0].port
     finally:
         if cluster is not None:
@@ -317,3 +327,21 @@ def test_p_with_a_value_is_refused_without_echoing_it(capsys: pytest.CaptureFixt
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "takes no value" in err and "s3cret" not in err
+
+
+def test_check_takes_the_login_options_over_its_settings(secured_node: int, tmp_path: Path) -> None:
+    """`ascad check`: -U/--password-file and astools.conf (--instance) over [aerospike]."""
+    golden, config = agent_files(tmp_path)
+    write_agent_toml(config, tmp_path, secured_node, golden)
+    env = {**subprocess_env(), "HOME": str(tmp_path)}
+    bare = run_ascad("check", "--config", str(config), env=env)
+    assert bare.returncode == 2 and "security enabled" in bare.stdout
+    pw = secret(tmp_path, "pw", "s3cret")
+    ok = run_ascad("check", "--config", str(config), "-U", "admin", "--password-file", pw, env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "== runtime: OK" in ok.stdout
+    profile = write_astools(
+        tmp_path / "astools.conf", '[cluster_prod]\nuser = "admin"\npassword = "s3cret"\n'
+    )
+    argv = ["check", "--config", str(config), "--config-file", str(profile), "--instance", "prod"]
+    assert run_ascad(*argv, env=env).returncode == 0

@@ -85,6 +85,8 @@ class AgentSettings:
     aerospike_timeout: float = 10.0
     aerospike_auth: str = "INTERNAL"
     aerospike_tls_name: str = ""
+    aerospike_tls_capath: str = ""
+    aerospike_tls_enable: bool = False
     # [golden]
     golden_source: str = ""
     golden_token: str | None = None
@@ -209,6 +211,8 @@ _SCHEMA: dict[tuple[str, str], tuple[str, str]] = {
     ("aerospike", "timeout"): ("aerospike_timeout", "duration"),
     ("aerospike", "auth"): ("aerospike_auth", "str"),
     ("aerospike", "tls_name"): ("aerospike_tls_name", "str"),
+    ("aerospike", "tls_capath"): ("aerospike_tls_capath", "str"),
+    ("aerospike", "tls_enable"): ("aerospike_tls_enable", "bool"),
     ("golden", "source"): ("golden_source", "str"),
     ("golden", "token_file"): ("golden_token", "secret-file"),
     ("golden", "timeout"): ("golden_timeout", "duration"),

@@ -315,6 +315,43 @@ def node_login(args: argparse.Namespace) -> NodeLogin:
     )
 
 
+# The node options and the agent's [aerospike] settings they stand for (ascad check).
+_SETTINGS_OF_OPTIONS = (
+    ("user", "user", "aerospike_user"),
+    ("auth", "auth", "aerospike_auth"),
+    ("tls_ca", "tls-cafile", "aerospike_tls_ca"),
+    ("tls_capath", "tls-capath", "aerospike_tls_capath"),
+    ("tls_cert", "tls-certfile", "aerospike_tls_cert"),
+    ("tls_key", "tls-keyfile", "aerospike_tls_key"),
+    ("tls_name", "tls-name", "aerospike_tls_name"),
+    ("tls_enable", "tls-enable", "aerospike_tls_enable"),
+)
+
+
+def apply_node_options(settings: Any, args: argparse.Namespace) -> None:
+    """``ascad check``: the node options given on the command line (and the astools.conf
+    section named by --config-file/--instance) over the settings' ``[aerospike]`` table. Without
+    --config-file or --instance no astools.conf is read: the settings are the agent's profile."""
+    profile = None
+    if getattr(args, "config_file", None) or getattr(args, "instance", None):
+        profile = _profile(args)
+    for attr, key, setting in _SETTINGS_OF_OPTIONS:
+        value = getattr(args, attr, None)
+        if value is None and profile is not None:
+            value = profile.get(key)
+        if value is not None:
+            setattr(settings, setting, value.upper() if attr == "auth" else value)
+    if getattr(args, "password_prompt", False) and getattr(args, "password_file", None):
+        raise AscadError("give either -P (prompt) or --password-file, not both")
+    if getattr(args, "password_file", None):
+        settings.aerospike_password = read_secret_file(args.password_file, "password file")
+    elif getattr(args, "password_prompt", False):
+        settings.aerospike_password = prompt_password(settings.aerospike_user or None)
+    elif profile is not None and profile.get("password") is not None:
+        settings.aerospike_password = profile.get("password")
+    check_key_file(settings.aerospike_tls_key or None)
+
+
 def print_warnings(warnings: Sequence[ConfWarning]) -> None:
     """Parse warnings on stderr, one ``FILE:LINE:COL: warning: message`` line each."""
     for w in warnings:

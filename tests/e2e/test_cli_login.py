@@ -345,3 +345,35 @@ def test_check_takes_the_login_options_over_its_settings(secured_node: int, tmp_
     )
     argv = ["check", "--config", str(config), "--config-file", str(profile), "--instance", "prod"]
     assert run_ascad(*argv, env=env).returncode == 0
+
+
+def test_p_before_a_source_is_the_prompt_flag(tmp_path: Path) -> None:
+    """`-P SOURCE` (an address, an existing file, another option): the flag, not a password."""
+    from ascad.commands.common import password_flags
+
+    conf = tmp_path / "a.conf"
+    conf.write_text("service {\n}\n")
+    assert password_flags(["show", "-P", "aerospike://h"]) == [
+        "show",
+        "--password=",
+        "aerospike://h",
+    ]
+    assert password_flags(["diff", "-P", str(conf), "x"])[1] == "--password="
+    assert password_flags(["diff", "--password", "-U", "a"])[1] == "--password="
+    assert password_flags(["diff", "-P", "s3cret", "a"]) == ["diff", "-P", "s3cret", "a"]
+    assert password_flags(["diff", "-P"]) == ["diff", "-P"]
+    assert password_flags(["diff", "--", "-P", "x://"]) == ["diff", "--", "-P", "x://"]
+
+
+def test_p_before_the_address_prompts_on_a_pipe_refusal(secured_node: int, tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "ascad.cli", "show", "-U", "admin", "-P"]
+    proc = subprocess.run(
+        [*argv, f"aerospike://127.0.0.1:{secured_node}"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**subprocess_env(), "HOME": str(tmp_path)},
+        start_new_session=True,
+    )
+    assert proc.returncode == 2 and "stdin is not a terminal" in proc.stderr

@@ -108,13 +108,36 @@ class _PasswordPrompt(argparse.Action):
         values: Any,
         option_string: str | None = None,
     ) -> None:
-        if values is not True:
+        if values is not True and values != "":  # "": the -P that password_flags rewrote
             parser.error(
                 f"{option_string} takes no value on the command line (it would show in ps and "
                 "shell history): give -P alone to be prompted, --password-file FILE or "
                 "$ASCAD_PASSWORD"
             )
         setattr(namespace, self.dest, True)
+
+
+def password_flags(words: list[str]) -> list[str]:
+    """``-P``/``--password`` followed by a source (an existing path, ``-``, an address or URL, or
+    another option) is the prompt flag, not a value: rewritten ``--password=`` so that
+    ``ascad show -U admin -P aerospike://…`` works as with Aerospike's tools. Followed by any
+    other word, the word is left to be refused as a password on the command line."""
+    out: list[str] = []
+    for i, word in enumerate(words):
+        if word == "--":
+            return out + words[i:]
+        if word in ("-P", "--password") and i + 1 < len(words):
+            after = words[i + 1]
+            if (
+                after.startswith("-")
+                or "://" in after  # a node address, a URL
+                or "#" in after
+                or os.path.exists(after)
+            ):
+                out.append("--password=")
+                continue
+        out.append(word)
+    return out
 
 
 def add_node_arguments(parser: argparse.ArgumentParser) -> None:

@@ -747,13 +747,13 @@ class EmulatedNode:
             out.append(info if "namespace=" in params or "id=" in params else f"ns={ns}:{info}")
         return ";".join(out)
 
-    def _owner(self, ns: str, pid: int) -> tuple[list[str], int]:
-        """(succession, this node's index in it) for one partition: the cluster's ids rotated
-        by the partition id, the first ``effective_replication_factor`` being the replicas."""
-        ids = self._cluster_ids()
+    @staticmethod
+    def _owner(ids: list[str], me: int, pid: int) -> tuple[str, int]:
+        """(master, this node's index in the succession) for one partition: the succession is
+        the cluster's ids (``ids``, this node at ``me``) rotated by the partition id, its first
+        ``effective_replication_factor`` nodes being the replicas."""
         at = pid % len(ids)
-        succession = ids[at:] + ids[:at]
-        return succession, succession.index(self.node_id)
+        return ids[at], (me - at) % len(ids)
 
     def _partition_info(self) -> str:
         """as_partition_getinfo_str (partition.c): a header, then one line per partition of
@@ -766,13 +766,14 @@ class EmulatedNode:
             "version:final_version"
         ]
         key = self._cluster_key().lower().rjust(12, "0")
+        ids = self._cluster_ids()
+        at = ids.index(self.node_id)
         for ns in self.namespaces:
             rf = self._replication_factor(ns)
             for pid in range(PARTITIONS):
-                succession, me = self._owner(ns, pid)
+                master, me = self._owner(ids, at, pid)
                 replica = me if me < rf else -1
                 state = "S" if replica >= 0 else "A"
-                master = succession[0]
                 if replica == 0:
                     version = f"{key}.0.m-p-"
                 elif replica > 0:
@@ -788,15 +789,16 @@ class EmulatedNode:
         """``replicas`` (cmd_replicas): per namespace ``NS:REGIME,COUNT,BITMAP,…`` with one
         base64 bitmap of 4096 partitions per replica position this node holds (master first)."""
         parts = []
+        ids = self._cluster_ids()
+        at = ids.index(self.node_id)
         for ns in self.namespaces:
             rf = self._replication_factor(ns)
-            maps = []
-            for position in range(rf):
-                bitmap = bytearray(PARTITIONS // 8)
-                for pid in range(PARTITIONS):
-                    if self._owner(ns, pid)[1] == position:
-                        bitmap[pid >> 3] |= 0x80 >> (pid & 7)
-                maps.append(base64.b64encode(bytes(bitmap)).decode("ascii"))
+            bitmaps = [bytearray(PARTITIONS // 8) for _ in range(rf)]
+            for pid in range(PARTITIONS):
+                position = self._owner(ids, at, pid)[1]
+                if position < rf:
+                    bitmaps[position][pid >> 3] |= 0x80 >> (pid & 7)
+            maps = [base64.b64encode(bytes(b)).decode("ascii") for b in bitmaps]
             parts.append(f"{ns}:0,{rf}," + ",".join(maps))
         return ";".join(parts)
 

@@ -1,6 +1,7 @@
 """Each command imports only what it needs: `ascad diff` on two files loads neither aiohttp,
-Jinja2, the agent nor the lab (emulator, Riemann sink, demo), and no event loop at all (start-up
-figures: bench/startup.py; this test is not timed)."""
+Jinja2, PyYAML, the agent nor the lab (emulator, Riemann sink, demo), and no event loop at all;
+PyYAML comes in only when a YAML source is read (start-up figures: bench/startup.py; this test is
+not timed)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from tests.helpers import FIXTURES
 
-HEAVY = ("aiohttp", "jinja2", "ascad.agent", "ascad.lab", "yarl")
+HEAVY = ("aiohttp", "jinja2", "yaml", "ascad.agent", "ascad.lab", "yarl")
 
 PROBE = """
 import json, sys
@@ -60,6 +61,15 @@ def test_diff_of_a_file_and_stdin_loads_no_event_loop() -> None:
     report = json.loads(proc.stderr.strip().splitlines()[-1])
     assert report["rc"] == 0
     assert "asyncio" not in report["modules"] and heavy(report["modules"]) == []
+
+
+def test_diff_of_a_yaml_golden_loads_pyyaml_and_nothing_else_heavy() -> None:
+    yaml_file = FIXTURES / "yaml" / "asconfig-server811.yaml"
+    conf = FIXTURES / "yaml" / "asconfig-server811.conf"
+    rc, modules = loaded_by("diff", str(yaml_file), str(conf))
+    assert rc == 0
+    assert "yaml" in modules
+    assert [m for m in heavy(modules) if m.split(".")[0] != "yaml"] == []
 
 
 def test_diff_help_loads_only_the_diff_command() -> None:

@@ -207,6 +207,9 @@ def unrecognized_message(sub: argparse.ArgumentParser, extras: Sequence[str]) ->
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit status (2 for an AscadError, printed as one line)."""
     words = list(sys.argv[1:] if argv is None else argv)
+    from ascad.commands.common import password_flags
+
+    words = password_flags(words)  # `-P SOURCE`: the prompt flag, as in Aerospike's tools
     command = chosen_command(words)
     parser = build_parser(command or "")
     args, extras = parser.parse_known_args(words)

@@ -17,7 +17,7 @@ BASE = (FIXTURES / "confs" / "server-8.1-default-systemd.conf").read_text()
 class Page(HTMLParser):
     """Collects tags, table cells by table id, and anything that would load or run something."""
 
-    VOID = frozenset({"meta", "br", "img", "link", "input", "hr"})
+    VOID = frozenset({"meta", "br", "img", "link", "input", "hr", "wbr", "col"})
 
     def __init__(self) -> None:
         super().__init__()

@@ -145,7 +145,10 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
             page.wait_for_url(re.compile(r"/ui/$"))
             errors.clear()  # the wrong token's 401 was expected; nothing else may fail
             failed: list[str] = []
-            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            page.on(
+                "response",
+                lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+            )
             cookie = next(k for k in browser.cookies() if k["name"] == "ascad_ui")
             assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
             assert TOKEN not in cookie["value"]
@@ -171,7 +174,8 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
             assert SCRIPT in golden_row[4]  # shown as text ...
             assert page.evaluate("typeof window.pwned") == "undefined"  # ... never run
             checks = cells(page, "checks")
-            assert ["B2 node2", "peer", "critical", "1"] == checks_row(checks, "B2 node2", "peer")[:4]
+            peer_row = checks_row(checks, "B2 node2", "peer")
+            assert peer_row[:4] == ["B2 node2", "peer", "critical", "1"]
             # the matrix and parameters, as ascad fleet shows them
             params = cells(page, "parameters")
             assert params[0][0] == "service.proto-fd-max"

@@ -398,9 +398,7 @@ def authorized(
         if cookie_ok(request, token):
             return None
         if request.method in ("GET", "HEAD") and request.query.get("fragment") != "1":
-            return web.Response(
-                status=303, headers={**SECURITY_HEADERS, "Location": "/ui/login"}
-            )
+            return web.Response(status=303, headers={**SECURITY_HEADERS, "Location": "/ui/login"})
     return web.Response(
         status=401,
         body=UNAUTHORIZED,

@@ -216,8 +216,8 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
             # -- node3's agent stopped: its own state on the master's page
             c.bg.run(c.agents[2].stop(), 30)
             rows = wait_rows(page, "nodes", lambda r: len(r) == 3 and r[2][1] == "unreachable")
-            assert rows[2][0] == "C3"
-            unreachable = checks_row(cells(page, "checks"), "C3", "")
+            assert rows[2][0] == "C3 node3"  # the name it answered with before
+            unreachable = checks_row(cells(page, "checks"), "C3 node3", "")
             assert "127.0.0.1" in unreachable[6]
             page.screenshot(path=str(shots / "unreachable.png"), full_page=True)
             assert not errors, errors
@@ -233,7 +233,7 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
             page.select_option("select[name=state]", "unreachable")
             page.click("form.filters button[type=submit]")
             page.wait_for_url(re.compile(r"state=unreachable"))
-            assert [r[0] for r in cells(page, "checks")] == ["C3"]
+            assert [r[0] for r in cells(page, "checks")] == ["C3 node3"]
     finally:
         stop(c)
     assert (shots / "drift.png").stat().st_size > 10_000

@@ -357,6 +357,7 @@ class ConfigServer:
     async def stop(self) -> None:
         """Stop accepting, let requests in progress finish (at most
         :data:`~ascad.agent.listener.SHUTDOWN_TIMEOUT`), close every connection left."""
+        await self.ui.close()
         if self.listener is not None:
             self.listener.close()
         if self._runner is not None:

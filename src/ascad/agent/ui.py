@@ -15,8 +15,9 @@ each agent's ``/v1/status`` and ``/v1/config`` fetched here, server-side, with t
 (the peer client's TLS settings, at most :data:`CONCURRENCY` at a time, each within
 ``[peers] timeout``), grouped as ``ascad fleet`` groups them (:func:`ascad.checks.fleet.analyse`).
 An agent that does not answer is a node in state ``unreachable`` with the reason. What was fetched
-is kept for :attr:`Dashboard.refresh` seconds and shared by every request in that time (one
-fetch at a time), so many open pages cost the cluster one round per period. A slave's page shows
+is shared by every request; once it is :attr:`Dashboard.refresh` seconds old the next request
+starts a new round in the background (one at a time) and is answered from the last one, so many
+open pages cost the cluster one round per period and no page waits for a slow agent. A slave's page shows
 its own node and links to the master's.
 
 Logging in: a browser cannot send ``Authorization: Bearer`` by itself, and a token in a URL ends
@@ -35,6 +36,7 @@ directly would accept a forged one. A proxy in front still works: it forwards th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -152,7 +154,9 @@ class Dashboard:
         self.refresh = refresh
         self._gathered: Gathered | None = None
         self._lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._task: asyncio.Future[None] | None = None
         self.rounds = 0  # gathering rounds run (tests: the cache is shared)
+        self._names: dict[str, str] = {}  # node id -> node name, from earlier answers
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/ui", self._slash)
@@ -166,17 +170,40 @@ class Dashboard:
     # -- gathering --
 
     async def gathered(self) -> Gathered:
-        """The last round if it is younger than :attr:`refresh`, else a new one (one at a time:
-        requests arriving during a round wait for it and share it)."""
+        """What the last round fetched. The first request waits for a round; after that a round
+        older than :attr:`refresh` is served as it is while the next one runs in the background
+        (one at a time), so a page never waits for the cluster's slowest agent."""
         loop = asyncio.get_running_loop()
         if self._lock is None or self._lock[0] is not loop:
             self._lock = (loop, asyncio.Lock())
+            self._task = None
+        g = self._gathered
+        if g is None:
+            async with self._lock[1]:
+                if self._gathered is None:
+                    self._gathered = await self._gather()
+                    self.rounds += 1
+                return self._gathered
+        if time.monotonic() - g.at >= self.refresh and (self._task is None or self._task.done()):
+            self._task = asyncio.ensure_future(self._next_round())
+        return g
+
+    async def _next_round(self) -> None:
+        assert self._lock is not None
         async with self._lock[1]:
-            g = self._gathered
-            if g is None or time.monotonic() - g.at >= self.refresh:
-                g = self._gathered = await self._gather()
+            try:
+                self._gathered = await self._gather()
                 self.rounds += 1
-            return g
+            except Exception as exc:  # the page keeps the last round and says when it was read
+                log.error("the page's round failed: %s: %s", type(exc).__name__, exc)
+
+    async def close(self) -> None:
+        """Stop a round in progress (the server is stopping)."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _gather(self) -> Gathered:
         s = self.server.settings
@@ -204,7 +231,8 @@ class Dashboard:
         timeout = s.peers_timeout
 
         async def one(c: Candidate) -> NodeStatus:
-            name = c.node_id or c.url or "?"
+            # a node that stops answering keeps the name it answered with before
+            name = self._names.get(c.node_id or "") or c.node_id or c.url or "?"
             if not c.url:
                 return NodeStatus(name, c.node_id, None, error="no agent URL for this node")
             async with gate:
@@ -224,6 +252,8 @@ class Dashboard:
             node = NodeStatus(
                 str(status.get("node") or name), status.get("node_id") or c.node_id, c.url, status
             )
+            if node.node_id and len(self._names) < 100_000:
+                self._names[node.node_id] = node.name
             if isinstance(config, BaseException):
                 node.error = f"conf: {_reason(config)}"
             else:

@@ -132,6 +132,8 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
             errors: list[str] = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
+            urls: list[str] = []
+            page.on("request", lambda r: urls.append(r.url))
 
             # -- no cookie: the login form, and no data on it
             page.goto(c.ui)
@@ -157,6 +159,13 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
             rows = wait_rows(page, "nodes", lambda r: len(r) == 3)
             assert [r[0] for r in rows] == ["A1 node1 this agent", "B2 node2", "C3 node3"]
             assert all(r[1] == "ok" for r in rows)
+
+            # -- a slave's page: its own node, and the way to the master's (the cookie is the
+            # browser's for 127.0.0.1, and the agents share the token)
+            page.goto(f"{c.agents[1].url}/ui/")
+            assert [r[0] for r in cells(page, "nodes")] == ["B2 node2 this agent"]
+            page.click(f"a[href='{c.ui}']")
+            page.wait_for_url(c.ui)
 
             # -- drift injected: node2's conf edited, the golden's cluster-name a script
             base = AGENT_CONF.read_text()
@@ -222,6 +231,8 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
             page.screenshot(path=str(shots / "unreachable.png"), full_page=True)
             assert not errors, errors
             assert not failed, failed
+            assert len(urls) > 10 and not [u for u in urls if TOKEN in u]  # never in a URL
+            assert TOKEN not in page.content()
             state = browser.storage_state()
 
         # -- JavaScript off: the server-rendered page, filters through the form

@@ -10,7 +10,8 @@ Routes (all under the API's auth rules; see :func:`authorized`):
   hold no data, and the login form uses the stylesheet).
 - ``GET|POST /ui/login``, ``POST /ui/logout``: the browser's way in (below).
 
-What the master shows: every node it knows from its last cycle (the peers list it elected from),
+What the master shows: every node it knows from its last cycle (the peers list it elected from;
+a master by settings with static discovery: the ``[peers] static`` URLs),
 each agent's ``/v1/status`` and ``/v1/config`` fetched here, server-side, with the agent's token
 (the peer client's TLS settings, at most :data:`CONCURRENCY` at a time, each within
 ``[peers] timeout``), grouped as ``ascad fleet`` groups them (:func:`ascad.checks.fleet.analyse`).
@@ -226,7 +227,10 @@ class Dashboard:
         if role != "master" or runner is None:
             master, master_ui = _master_link(doc, runner)
             return Gathered(time.monotonic(), [own], confs, master=master, master_ui=master_ui)
-        peers = [c for c in runner.known if not c.is_self and c.node_id != own.node_id]
+        known = runner.known or [Candidate(None, u.rstrip("/")) for u in s.static]
+        peers = [
+            c for c in known if not c.is_self and (c.node_id is None or c.node_id != own.node_id)
+        ]
         gate = asyncio.Semaphore(CONCURRENCY)
         timeout = s.peers_timeout
 
@@ -260,7 +264,12 @@ class Dashboard:
                 confs[node.name] = config
             return node
 
-        others = list(await asyncio.gather(*(one(c) for c in peers)))
+        # a static list may name this agent too: its own answer is already the first row
+        others = [
+            n
+            for n in await asyncio.gather(*(one(c) for c in peers))
+            if n.doc is None or not own.node_id or n.node_id != own.node_id
+        ]
         nodes = [own, *others]
         fleet = await asyncio.to_thread(self._fleet, nodes, confs, runner)
         return Gathered(time.monotonic(), nodes, confs, fleet)

@@ -242,3 +242,73 @@ def test_pending_agent_page(tmp_path: Path) -> None:
             assert r.status == 200 and "no cycle has finished yet" in page
 
     serve(tmp_path, body, status=None)
+
+
+def test_master_page_gathers_its_peers_server_side(tmp_path: Path) -> None:
+    """A master by settings with [peers] static: each peer's status and conf fetched with the
+    token, this agent's own URL in the list shown once, a dead URL its own `unreachable` row, the
+    fleet groups from the confs read; one round shared by the requests that follow."""
+    from ascad.agent.cycle import CycleRunner
+    from tests.helpers import free_port
+
+    peer_doc = {
+        **STATUS,
+        "node": "n2",
+        "node_id": "B2",
+        "role": "slave",
+        "checks": [
+            {
+                "check": "peer",
+                "state": "critical",
+                "count": 1,
+                "differences": [
+                    {
+                        "path": "service.proto-fd-max",
+                        "kind": "changed",
+                        "left": "16000",
+                        "right": "15000",
+                        "left_line": 4,
+                        "right_line": 4,
+                        "restart": False,
+                    }
+                ],
+            }
+        ],
+    }
+
+    async def main() -> None:
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        ms = make_settings(tmp_path / "a")
+        ps = make_settings(tmp_path / "b")
+        conf = tmp_path / "b" / "aerospike.conf"
+        conf.write_text(conf.read_text().replace("proto-fd-max 15000", "proto-fd-max 16000"))
+        peer = ConfigServer(ps, lambda: peer_doc)
+        runner = CycleRunner(ms)
+        master = ConfigServer(ms, lambda: STATUS, runner=lambda: runner)
+        await peer.start()
+        await master.start()
+        dead = f"http://127.0.0.1:{free_port()}"
+        ms.static = [master.url, peer.url, dead]
+        ms.peers_timeout = 3.0
+        try:
+            async with aiohttp.ClientSession() as s:
+                auth = {"Authorization": f"Bearer {TOKEN}"}
+                async with s.get(master.url + "/ui/", headers=auth) as r:
+                    page = await r.text()
+                async with s.get(master.url + "/ui/conf?node=n2", headers=auth) as r:
+                    assert '<li id="L4">\tproto-fd-max 16000</li>' in await r.text()
+                assert master.ui.rounds == 1  # the conf page used the same round
+        finally:
+            await master.stop()
+            await peer.stop()
+            await runner.close()
+        text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+        assert "A1 n1 this agent" in text and "B2 n2" in text
+        assert text.count("this agent") == 1
+        assert f"{dead}/v1/status: cannot connect" in text
+        assert '<a href="conf?node=n2#L4">line 4</a>' in page
+        assert 'id="groups"' in page and 'id="matrix"' in page
+        assert "2 of 3 confs read" in text
+
+    asyncio.run(asyncio.wait_for(main(), 30))

@@ -205,6 +205,11 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
                 ("B2 node2", "peer"),
             }
             assert "state=critical" in page.url
+            page.click("#checks th a[data-sort=node]")  # sort by node, in place
+            rows = wait_rows(
+                page, "checks", lambda r: [x[0] for x in r][:2] == ["A1 node1", "B2 node2"]
+            )
+            assert "sort=node" in page.url and page.input_value("select[name=sort]") == "node"
             page.fill("input[name=path]", "proto-fd")
             wait_rows(page, "differences", lambda r: r and all("proto-fd-max" in x[2] for x in r))
 

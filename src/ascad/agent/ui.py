@@ -67,6 +67,7 @@ COOKIE = "ascad_ui"
 SESSION_SECONDS = 12 * 3600
 CONCURRENCY = 16
 DEFAULT_REFRESH = 10.0
+RENDERED_KEPT = 32  # renderings kept per round (distinct filter sets)
 #: Every /ui/ answer: scripts and styles from this agent only, no inline ones, no frames, no
 #: forms posting elsewhere, nothing fetched from anywhere else.
 CSP = (
@@ -138,6 +139,7 @@ class Gathered:
     fleet: dict[str, Any] | None = None
     master: str | None = None
     master_ui: str | None = None
+    wall: float = field(default_factory=time.time)  # when it was read (epoch seconds)
 
 
 class Dashboard:
@@ -158,6 +160,10 @@ class Dashboard:
         self._task: asyncio.Future[None] | None = None
         self.rounds = 0  # gathering rounds run (tests: the cache is shared)
         self._names: dict[str, str] = {}  # node id -> node name, from earlier answers
+        # pages rendered from the current round, by filters: open pages polling with the same
+        # filters share one rendering per round
+        self._rendered: dict[tuple[int, str, bool, bool], str] = {}
+        self._rendered_round: Gathered | None = None
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/ui", self._slash)
@@ -312,21 +318,36 @@ class Dashboard:
     async def _page(self, request: web.Request) -> web.StreamResponse:
         filters = Filters.from_query(request.query)
         g = await self.gathered()
-        doc = self.server.status() or {}
+        fragment = request.query.get("fragment") == "1"
+        logout = self._logout_button(request)
+        key = (id(g), filters.query(), fragment, logout)
+        body = self._rendered.get(key)
+        if body is None:
+            cluster = (self.server.status() or {}).get("cluster") or None
+            # a page of 500 nodes takes a few tenths of a second to render: not on the loop
+            body = await asyncio.to_thread(self._render, g, filters, cluster, fragment, logout)
+            if self._rendered_round is not g:
+                self._rendered.clear()
+                self._rendered_round = g
+            if len(self._rendered) < RENDERED_KEPT:
+                self._rendered[key] = body
+        return _html(body)
+
+    def _render(
+        self, g: Gathered, filters: Filters, cluster: str | None, fragment: bool, logout: bool
+    ) -> str:
         view = build_view(
             g.nodes,
             filters,
             fleet=g.fleet,
-            cluster=doc.get("cluster") or None,
+            cluster=cluster,
             here=g.nodes[0].name,
             master=g.master,
             master_ui=g.master_ui,
-            generated=time.time() - (time.monotonic() - g.at),
+            generated=g.wall,
         )
         view["refresh"] = self.refresh
-        fragment = request.query.get("fragment") == "1"
-        body = html.render_dashboard(view, fragment=fragment, logout=self._logout_button(request))
-        return _html(body)
+        return html.render_dashboard(view, fragment=fragment, logout=logout)
 
     async def _conf(self, request: web.Request) -> web.StreamResponse:
         name = request.query.get("node", "")

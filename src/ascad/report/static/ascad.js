@@ -83,12 +83,19 @@
     if (typing) { clearTimeout(typing); }
     typing = setTimeout(apply, 300);
   });
-  // the state chips filter in place too
+  // the state chips filter, and the column headers sort, in place too
   live.addEventListener("click", function (event) {
-    var a = event.target.closest ? event.target.closest("#counts a") : null;
-    if (!a) { return; }
+    if (!event.target.closest) { return; }
+    var chip = event.target.closest("#counts a");
+    var sorter = event.target.closest("a[data-sort]");
+    if (chip) {
+      form.elements.state.value = chip.getAttribute("data-state") || "";
+    } else if (sorter) {
+      form.elements.sort.value = sorter.getAttribute("data-sort");
+    } else {
+      return;
+    }
     event.preventDefault();
-    form.elements.state.value = a.getAttribute("data-state") || "";
     apply();
   });
   document.addEventListener("visibilitychange", function () {

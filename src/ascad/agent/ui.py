@@ -240,6 +240,8 @@ class Dashboard:
         gate = asyncio.Semaphore(CONCURRENCY)
         timeout = s.peers_timeout
 
+        read: dict[int, tuple[str, str]] = {}  # id(node) -> its conf (names may repeat)
+
         async def one(c: Candidate) -> NodeStatus:
             # a node that stops answering keeps the name it answered with before
             name = self._names.get(c.node_id or "") or c.node_id or c.url or "?"
@@ -259,15 +261,16 @@ class Dashboard:
                     )
             if isinstance(status, BaseException):
                 return NodeStatus(name, c.node_id, c.url, error=_reason(status))
+            node_id = status.get("node_id") or c.node_id
             node = NodeStatus(
-                str(status.get("node") or name), status.get("node_id") or c.node_id, c.url, status
+                str(status.get("node") or name), str(node_id) if node_id else None, c.url, status
             )
             if node.node_id and len(self._names) < 100_000:
                 self._names[node.node_id] = node.name
             if isinstance(config, BaseException):
                 node.error = f"conf: {_reason(config)}"
             else:
-                confs[node.name] = config
+                read[id(node)] = config
             return node
 
         # a static list may name this agent too: its own answer is already the first row
@@ -277,6 +280,13 @@ class Dashboard:
             if n.doc is None or not own.node_id or n.node_id != own.node_id
         ]
         nodes = [own, *others]
+        seen = {own.name}
+        for n in others:  # two agents with one node_name: told apart by id or address
+            if n.name in seen:
+                n.name = f"{n.name} ({n.node_id or n.url})"
+            seen.add(n.name)
+            if id(n) in read:
+                confs[n.name] = read[id(n)]
         fleet = await asyncio.to_thread(self._fleet, nodes, confs, runner)
         return Gathered(time.monotonic(), nodes, confs, fleet)
 

@@ -44,11 +44,19 @@ class NodeStatus:
             return "unreachable"
         if self.doc.get("pending"):
             return "pending"
-        states = {str(c.get("state")) for c in self.doc.get("checks") or []}
+        states = {str(c.get("state")) for c in checks_of(self.doc)}
         for s in ("critical", "warning"):
             if s in states:
                 return s
         return "ok" if states else "pending"
+
+
+def checks_of(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A status document's checks (objects only: a peer's odd document never breaks the page)."""
+    checks = doc.get("checks")
+    if not isinstance(checks, list):
+        return []
+    return [c for c in checks if isinstance(c, Mapping)]
 
 
 @dataclass
@@ -133,7 +141,7 @@ def build_view(
         doc = n.doc or {}
         state = n.state
         counts[state] += 1
-        checks = [c for c in doc.get("checks") or [] if isinstance(c, Mapping)]
+        checks = checks_of(doc)
         node_rows.append(
             {
                 "name": n.name,
@@ -178,7 +186,7 @@ def build_view(
                     "node_id": node_id,
                     "check": c.get("check"),
                     "state": cstate,
-                    "count": c.get("count"),
+                    "count": c.get("count") if isinstance(c.get("count"), int) else None,
                     "since": _first_seen(c),
                     "last_seen": c.get("last_seen"),
                     "finished": c.get("finished"),
@@ -188,12 +196,13 @@ def build_view(
                 }
             )
             right_node = _source_node(c.get("right"), by_url)
-            for d in c.get("differences") or []:
-                if not isinstance(d, Mapping) or not filters.path_matches(str(d.get("path"))):
+            diffs = c.get("differences")
+            for d in diffs if isinstance(diffs, list) else []:
+                if not isinstance(d, Mapping) or not filters.path_matches(str(d.get("path") or "")):
                     continue
                 differences.append(
                     {
-                        **d,
+                        **_difference(d),
                         "node": n.name,
                         "node_id": node_id,
                         "check": c.get("check"),
@@ -232,6 +241,32 @@ def build_view(
         "fleet": fleet,
         "parameters": parameters,
         "generated": generated,
+    }
+
+
+def _difference(d: Mapping[str, Any]) -> dict[str, Any]:
+    """A difference from a peer's document, its keys of the documented types (a peer running
+    another version, or a broken one, must not break the page): text, a line number or None."""
+
+    def text(key: str) -> str | None:
+        v = d.get(key)
+        return None if v is None else str(v)
+
+    def line(key: str) -> int | None:
+        v = d.get(key)
+        return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+
+    restart = d.get("restart")
+    return {
+        **d,
+        "path": text("path") or "",
+        "kind": text("kind") or "changed",
+        "left": text("left"),
+        "right": text("right"),
+        "left_line": line("left_line"),
+        "right_line": line("right_line"),
+        "restart": restart if isinstance(restart, bool) else None,
+        "note": text("note"),
     }
 
 

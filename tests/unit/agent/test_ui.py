@@ -284,12 +284,14 @@ def test_master_page_gathers_its_peers_server_side(tmp_path: Path) -> None:
         conf = tmp_path / "b" / "aerospike.conf"
         conf.write_text(conf.read_text().replace("proto-fd-max 15000", "proto-fd-max 16000"))
         peer = ConfigServer(ps, lambda: peer_doc)
+        twin = ConfigServer(ps, lambda: {**peer_doc, "node_id": "C3"})  # the same node_name
         runner = CycleRunner(ms)
         master = ConfigServer(ms, lambda: STATUS, runner=lambda: runner)
         await peer.start()
+        await twin.start()
         await master.start()
         dead = f"http://127.0.0.1:{free_port()}"
-        ms.static = [master.url, peer.url, dead]
+        ms.static = [master.url, peer.url, twin.url, dead]
         ms.peers_timeout = 3.0
         try:
             async with aiohttp.ClientSession() as s:
@@ -302,6 +304,7 @@ def test_master_page_gathers_its_peers_server_side(tmp_path: Path) -> None:
         finally:
             await master.stop()
             await peer.stop()
+            await twin.stop()
             await runner.close()
         text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
         assert "A1 n1 this agent" in text and "B2 n2" in text
@@ -309,6 +312,7 @@ def test_master_page_gathers_its_peers_server_side(tmp_path: Path) -> None:
         assert f"{dead}/v1/status: cannot connect" in text
         assert '<a href="conf?node=n2#L4">line 4</a>' in page
         assert 'id="groups"' in page and 'id="matrix"' in page
-        assert "2 of 3 confs read" in text
+        assert "C3 n2 (C3)" in text  # two agents named n2: told apart
+        assert "3 of 4 confs read" in text
 
     asyncio.run(asyncio.wait_for(main(), 30))

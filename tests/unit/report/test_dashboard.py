@@ -186,3 +186,28 @@ class Text(HTMLParser):
         t = cls()
         t.feed(page)
         return "".join(t.parts)
+
+
+def test_a_peers_odd_document_does_not_break_the_page() -> None:
+    odd = {
+        "node": 7,
+        "checks": [
+            "not a check",
+            {
+                "check": "peer",
+                "state": "critical",
+                "count": "2",
+                "differences": [
+                    {"path": None, "left_line": "4", "right_line": True, "restart": "yes"},
+                    "nor a difference",
+                    {"kind": "only_right", "right": 5, "acknowledged": True, "provenance": "text"},
+                ],
+            },
+        ],
+    }
+    view = build_view([NodeStatus("7", None, "http://x", odd)], Filters())
+    assert [d["path"] for d in view["differences"]] == ["", ""]
+    assert view["differences"][0]["left_line"] is None and view["differences"][0]["restart"] is None
+    assert view["rows"][0]["count"] is None
+    page = render_dashboard({**view, "refresh": 10.0})
+    assert "only in" in page and "acknowledged" in page

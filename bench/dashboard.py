@@ -15,7 +15,7 @@ Prints:
   concurrency, nothing parsed (what any cluster page has to fetch);
 - the page: cold (a new round: fetch, parse every conf, group them, render), warm (the round
   cached for ``refresh`` seconds: render only), the fragment the script polls for, and sizes
-  (bytes as sent; gzip -6 for what a compressing proxy would send);
+  (bytes of the page; gzip -6 as a measure of what the agent sends a browser that takes gzip);
 - unless ``--no-browser`` (or when /usr/bin/chromium is missing): Chromium (Debian's, through Playwright) loading the page: DOMContentLoaded
   and load, and one in-page refresh (fetch + swap of the live part).
 """

@@ -280,7 +280,10 @@ def main() -> int:
     n = args.nodes
     print(f"/ui/ on the master of {n} nodes ({n - 1} peer agents on loopback, one process)")
     print(f"  floor: fetch every peer's status + conf    {f['floor']:7.2f} s")
-    print(f"  page, cold (fetch, parse, group, render)   {f['cold']:7.2f} s")
+    print(
+        f"  page, cold (fetch, parse, group, render)   {f['cold']:7.2f} s"
+        f"  ({f['cold'] / f['floor']:.1f}x the floor)"
+    )
     print(f"  page, other filters (same round, render)   {f['warm']:7.2f} s")
     print(f"  page, same filters again (rendering kept)  {f['cached']:7.3f} s")
     print(f"  fragment the script polls (render)         {f['fragment']:7.2f} s")

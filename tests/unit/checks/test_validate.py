@@ -124,12 +124,12 @@ def test_memory_one_liner_before_and_after_70() -> None:
     assert kinds == [(2, "version"), (3, "syntax")]
 
 
-def test_build_between_schemas_accepts_next_schemas_params() -> None:
-    # logging syslog {} exists from 6.3; the schemas jump from 6.0 to 6.4.
+def test_every_minor_release_has_its_schema() -> None:
+    # logging syslog {} exists from 6.3 (schema 6.3.0); 6.0, 6.1 and 6.2 refuse it.
     conf = "logging {\n  syslog {\n    facility local0\n    context any info\n  }\n}\n"
     assert _text(conf, "6.3.0.6") == []
-    (p,) = _text(conf, "6.0.0.1")
-    assert (p.line, p.kind) == (2, "version") and "first appears in schema 6.4.0" in p.message
+    (p,) = _text(conf, "6.2.0.1")
+    assert (p.line, p.kind) == (2, "version") and "first appears in schema 6.3.0" in p.message
 
 
 def test_network_info_on_81_is_a_warning() -> None:

@@ -322,7 +322,9 @@ def version_runs(versions: list[str], present: list[str | None]) -> list[list[st
     return runs
 
 
-def server_facts(versions: list[str], facts_path: Path, supplements: dict[str, str]) -> dict[str, Any]:
+def server_facts(
+    versions: list[str], facts_path: Path, supplements: dict[str, str]
+) -> dict[str, Any]:
     """The parser facts of tools/server_facts.json as per-pattern version runs (compact).
 
     A supplement version (8.1.2) has the facts of its base schema's version.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ascad.errors import AscadError
 
 if TYPE_CHECKING:
-    from ascad.checks.pipeline import ConfWarning
+    from ascad.checks.pipeline import ConfWarning, VersionWarning
     from ascad.runtime.login import NodeLogin
     from ascad.sources.loader import LoadOptions
 
@@ -179,6 +179,12 @@ def node_login(args: argparse.Namespace) -> NodeLogin:
         tls_key=getattr(args, "tls_key", None),
         timeout=float(getattr(args, "timeout", 10.0)),
     )
+
+
+def print_version_warnings(warnings: Sequence[VersionWarning]) -> None:
+    """Warnings about the server version a comparison was judged by, on stderr."""
+    for w in warnings:
+        print(f"ascad: warning: {w.message}", file=sys.stderr)
 
 
 def print_warnings(warnings: Sequence[ConfWarning]) -> None:

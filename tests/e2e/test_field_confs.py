@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ascad.cli import main
-from ascad.conf.keys import KEYED_KEYS, NAMED_STANZAS, ORDERED_KEYS, TYPED_STANZAS
+from ascad.conf.keys import NAMED_STANZAS, TYPED_STANZAS
 from ascad.conf.model import ConfTree, Param, Stanza
 from ascad.conf.parser import parse_text
 from ascad.conf.render import render
@@ -149,7 +149,6 @@ def test_the_rewrite_really_changes_the_text() -> None:
     assert "15K" in out and "2592000" in out and "4g" in out and "yes" in out.lower()
     assert out.index("namespace test") < out.index("service")
     assert "yes" not in rewrite(text, "7.2.0.1").lower().replace("# rewritten", "")
-
 
 
 @pytest.mark.parametrize(("name", "version"), TARGETS, ids=IDS)

@@ -148,6 +148,7 @@ def _data() -> dict[str, Any]:
     return data
 
 
+@cache
 def schema_versions() -> tuple[str, ...]:
     """The schema versions the table holds, oldest first."""
     return tuple(_data()["schemas"])
@@ -184,15 +185,28 @@ def next_schema_after(version: str) -> str | None:
     return versions[i + 1] if i + 1 < len(versions) else None
 
 
-def _versions_between(first: str, last: str) -> list[str]:
-    versions = schema_versions()
-    return list(versions[versions.index(first) : versions.index(last) + 1])
+@cache
+def _index() -> dict[str, int]:
+    """Schema version -> its position, oldest first."""
+    return {v: i for i, v in enumerate(schema_versions())}
+
+
+def _versions_between(first: str, last: str) -> tuple[str, ...]:
+    index = _index()
+    return schema_versions()[index[first] : index[last] + 1]
+
+
+def _covers(run: list[str], position: int) -> bool:
+    """True when a ``[first, last, …]`` run of versions includes the version at ``position``."""
+    index = _index()
+    return index[run[0]] <= position <= index[run[1]]
 
 
 @cache
 def _log_contexts(version: str) -> tuple[str, ...]:
+    position = _index()[version]
     for run in _data()["log_contexts"]:
-        if version in _versions_between(*run["versions"]):
+        if _covers(run["versions"], position):
             return tuple(run["names"])
     return ()
 
@@ -201,9 +215,9 @@ def _log_contexts(version: str) -> tuple[str, ...]:
 def _present(pattern: str) -> tuple[str, ...]:
     variants = _data()["params"].get(pattern, [])
     out: list[str] = []
-    for v in variants:
+    for v in variants:  # runs in version order, disjoint: the result is in order
         out.extend(_versions_between(*v["versions"]))
-    return tuple(sorted(out, key=version_key))
+    return tuple(out)
 
 
 def _info(pattern: str, version: str, variant: dict[str, Any]) -> ParamInfo:
@@ -233,9 +247,10 @@ def _info(pattern: str, version: str, variant: dict[str, Any]) -> ParamInfo:
 @cache
 def _table(version: str) -> ParamTable:
     infos: dict[str, ParamInfo] = {}
+    position = _index()[version]
     for pattern, variants in _data()["params"].items():
         for variant in variants:
-            if version in _versions_between(*variant["versions"]):
+            if _covers(variant["versions"], position):
                 infos[pattern] = _info(pattern, version, variant)
                 break
     return ParamTable(version, infos)
@@ -338,9 +353,10 @@ def older_than_table_message(build: str) -> str | None:
 
 def _fact_where(kind: str, pattern: str, version: str) -> str | None:
     runs = _data().get("server_facts", {}).get(kind, {}).get(pattern, ())
-    for first, last, where in runs:
-        if version in _versions_between(first, last):
-            return str(where)
+    position = _index()[version]
+    for run in runs:
+        if _covers(run, position):
+            return str(run[2])
     return None
 
 
@@ -360,7 +376,8 @@ def value_ignored_where(pattern: str, version: str) -> str | None:
 def yes_no_where(version: str) -> str | None:
     """Where ``cfg_bool()`` of schema ``version`` accepts yes/no as well as true/false, or None
     (from 7.2 only true/false)."""
-    for first, last, where in _data().get("server_facts", {}).get("yes_no", ()):
-        if version in _versions_between(first, last):
-            return str(where)
+    position = _index()[version]
+    for run in _data().get("server_facts", {}).get("yes_no", ()):
+        if _covers(run, position):
+            return str(run[2])
     return None

@@ -335,13 +335,13 @@ def server_facts(
     bases = {v: base for v, base, _, _ in SUPPLEMENTS if v in supplements}
     facts = [per_version.get(bases.get(v, v)) for v in versions]
     out: dict[str, Any] = {}
-    for kind in ("deprecated", "value_ignored"):
+    for kind in ("deprecated", "value_ignored", "renamed"):
         patterns = sorted(
             {
                 f"{ctx}.{name}" if ctx else name
                 for f in facts
                 if f
-                for ctx, names in f[kind].items()
+                for ctx, names in f.get(kind, {}).items()
                 for name in names
             }
         )
@@ -350,7 +350,7 @@ def server_facts(
             ctx, _, name = pattern.rpartition(".")
             if pattern.count(".") == 0:
                 ctx, name = "", pattern
-            present = [(f[kind].get(ctx, {}).get(name) if f else None) for f in facts]
+            present = [(f.get(kind, {}).get(ctx, {}).get(name) if f else None) for f in facts]
             table[pattern] = version_runs(versions, present)
         out[kind] = table
     yes_no = [

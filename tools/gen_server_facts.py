@@ -11,6 +11,8 @@ Output: ``tools/server_facts.json``, which tools/gen_params.py folds into params
   the server starts) per context pattern; a deprecated stanza (``si``) also begins its context.
 - ``value_ignored``: flags whose ``case`` sets the field to ``true`` without reading a value
   (``ns->write_benchmarks_enabled = true;``): a line with no value, or any value, switches them on.
+- ``renamed``: names whose ``case`` calls ``cfg_renamed_name_tok(&line, "NEW")`` and falls
+  through to NEW's case ("NAME was renamed - please use 'NEW'"): read as NEW, with a warning.
 - ``yes_no``: whether ``cfg_bool()`` accepts ``yes``/``no`` as well as ``true``/``false``.
 
 Every fact keeps the tag and line it was read from (``cfg.c:2698@4.9.0.3``).
@@ -73,6 +75,7 @@ _ENTRY_RE = re.compile(r'\{\s*"([^"]+)",\s*(CASE_\w+)\s*\}')
 _SWITCH_RE = re.compile(r"switch \(cfg_find_tok\(line\.name_tok, (\w+),")
 _CASE_RE = re.compile(r"^\s*case (CASE_\w+):\s*$")
 _SET_TRUE_RE = re.compile(r"^\s*[\w>.-]+ = true;\s*$")
+_RENAMED_RE = re.compile(r'^\s*cfg_renamed_name_tok\(&line, "([^"]+)"\);')
 
 
 def version_key(v: str) -> tuple[int, ...]:
@@ -118,6 +121,7 @@ def facts_of(text: str, tag: str) -> dict[str, Any]:
     names = tables(lines)
     deprecated: dict[str, dict[str, str]] = {}
     ignored: dict[str, dict[str, str]] = {}
+    renamed: dict[str, dict[str, str]] = {}
     table: str | None = None
     i = 0
     while i < len(lines):
@@ -144,6 +148,12 @@ def facts_of(text: str, tag: str) -> dict[str, Any]:
             continue
         statements = [b for b in body if b.strip() and not b.strip().startswith("//")]
         target: dict[str, dict[str, str]] | None = None
+        if statements and (r := _RENAMED_RE.match(statements[0])):
+            for label in labels:
+                name = names.get(table, {}).get(label)
+                if name is not None:
+                    renamed.setdefault(context, {})[name] = f"{where} {r.group(1)}"
+            continue
         if statements and statements[0].strip() == "cfg_deprecated_name_tok(&line);":
             target = deprecated
         elif len(statements) == 1 and _SET_TRUE_RE.match(statements[0]):
@@ -163,7 +173,13 @@ def facts_of(text: str, tag: str) -> dict[str, Any]:
             body = "\n".join(lines[n : n + 8])
             yes_no = {"accepted": '"yes"' in body, "where": f"cfg.c:{n + 1}@{tag}"}
             break
-    return {"tag": tag, "deprecated": deprecated, "value_ignored": ignored, "yes_no": yes_no}
+    return {
+        "tag": tag,
+        "deprecated": deprecated,
+        "value_ignored": ignored,
+        "renamed": renamed,
+        "yes_no": yes_no,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

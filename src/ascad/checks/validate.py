@@ -30,6 +30,9 @@ Facts behind each rule (conf-format-and-runtime-mapping.md sections a, b and e; 
   - 4.x names whose ``case`` only calls ``cfg_deprecated_name_tok()`` ("NAME is deprecated -
     please remove", 86 of them in 4.9: paxos-recovery-policy, batch-threads, …) are logged and
     ignored: a **warning**. A deprecated stanza (4.x namespace ``si``) is skipped whole.
+  - 4.x names whose ``case`` calls ``cfg_renamed_name_tok()`` and falls through (client-fd-max
+    -> proto-fd-max, limit-size -> memory-size, …) are read as the new name: a warning, and the
+    value is checked as the new parameter's.
   - ``cfg_bool()`` takes ``yes``/``no`` up to 7.1 and only ``true``/``false`` from 7.2 (commit
     cf125e9b, first in 7.2.0.1).
   - ``enable-benchmarks-*`` are switched on without reading a value up to 7.1 (``= true;``); from
@@ -57,6 +60,7 @@ from ascad.knowledge.table import (
     is_older_than_table,
     next_schema_after,
     parse_build,
+    renamed_to,
     schema_version_for,
     schema_versions,
     split_pattern,
@@ -82,7 +86,7 @@ class Problem:
     col: int
     severity: str  # "error" | "warning"
     # unknown | version | context | engine | range | enum | unit | syntax | parser | deprecated
-    # | value
+    # | renamed | value
     kind: str
     message: str
     path: str = ""
@@ -405,6 +409,18 @@ class Validator:
         pattern = _join(ctx, node.key)
         if self._deprecated(node, node.key, pattern):
             return
+        renamed = renamed_to(pattern, self.schema) if pattern not in self.table else None
+        if renamed is not None:
+            new, where = renamed
+            self._add(
+                node,
+                "warning",
+                "renamed",
+                f"'{node.key}' was renamed: {self._server()} reads it as '{new}' and logs "
+                f"'{node.key} was renamed - please use '{new}'' ({where})",
+                pattern,
+            )
+            pattern = _join(ctx, new)
         info = self.table.get(pattern)
         if info is not None and info.is_stanza:
             self._add(

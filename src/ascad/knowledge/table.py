@@ -381,3 +381,13 @@ def yes_no_where(version: str) -> str | None:
         if _covers(run, position):
             return str(run[2])
     return None
+
+
+def renamed_to(pattern: str, version: str) -> tuple[str, str] | None:
+    """(new name, where) when the server of schema ``version`` reads ``pattern`` as another name
+    with a warning ("NAME was renamed - please use 'NEW'", 4.x), or None."""
+    where = _fact_where("renamed", pattern, version)
+    if where is None:
+        return None
+    cite, _, new = where.rpartition(" ")
+    return new, cite

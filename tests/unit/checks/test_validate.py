@@ -229,3 +229,41 @@ def test_device_engine_with_a_device_or_a_file_is_fine(line: str) -> None:
         f"        {line}\n    }}\n}}\n"
     )
     assert validate_tree(parse_text(text, "d.conf"), "8.1.2.2") == []
+
+
+def test_4x_renamed_names_are_read_as_the_new_one_with_a_warning() -> None:
+    # cfg.c 4.x: `case CASE_SERVICE_CLIENT_FD_MAX: cfg_renamed_name_tok(&line, "proto-fd-max");`
+    # falls through to proto-fd-max's case; 5.0 no longer knows the old name.
+    conf = "service {\n  client-fd-max 15000\n}\n"
+    (p,) = _text(conf, "4.9.0.3")
+    assert (p.severity, p.kind) == ("warning", "renamed") and "'proto-fd-max'" in p.message
+    assert "cfg.c:" in p.message
+    (p,) = _text(conf, "5.0.0.3")
+    assert (p.severity, p.kind) == ("error", "unknown")
+    # the value is checked as the new parameter's
+    (p, q) = _text("service {\n  client-fd-max banana\n}\n", "4.9.0.3")
+    assert (p.kind, q.kind) == ("renamed", "unit")
+
+
+def test_4x_deprecated_names_and_stanzas_are_warnings() -> None:
+    conf = (
+        "service {\n  paxos-recovery-policy auto-reset-master\n}\n"
+        "namespace t {\n  memory-size 1G\n  si {\n    foo bar\n  }\n  storage-engine memory\n}\n"
+    )
+    problems = _text(conf, "4.9.0.3")
+    assert [(p.line, p.severity, p.kind) for p in problems] == [
+        (2, "warning", "deprecated"),
+        (6, "warning", "deprecated"),
+    ]
+    assert "please remove" in problems[0].message and "@4.9.0.3" in problems[0].message
+    assert [p.severity for p in _text(conf, "5.0.0.3")] == ["error", "error"]
+
+
+def test_3x_build_table_findings_are_warnings_but_syntax_stays_an_error() -> None:
+    conf = (
+        "network {\n  heartbeat {\n    mesh-port 3002\n  }\n}\n"
+        "namespace t {\n  storage-engine device {\n  }\n}\n"
+    )
+    problems = _text(conf, "3.14.1.5")
+    assert [(p.line, p.severity) for p in problems] == [(3, "warning"), (7, "error")]
+    assert "older than every schema" in problems[0].message

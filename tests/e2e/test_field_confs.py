@@ -18,7 +18,8 @@ from ascad.conf.parser import parse_text
 from ascad.conf.render import render
 from ascad.conf.values import parse_duration, parse_size
 from ascad.knowledge.table import schema_version_for, unit_kind, yes_no_where
-from tests.helpers import FIXTURES
+from ascad.lab.emulator.cluster import load_node
+from tests.helpers import FIXTURES, build_of, cli_against_node, node_url
 
 FIELD = FIXTURES / "field-confs"
 SOURCES = (FIELD / "SOURCES.md").read_text(encoding="utf-8")
@@ -62,6 +63,23 @@ def test_diff_of_a_field_conf_with_itself_exits_0(
     assert main(["diff", "--format", "json", path, path]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["equal"] and doc["differences"] == []
+
+
+@pytest.mark.parametrize(("name", "version"), TARGETS, ids=IDS)
+def test_a_field_conf_in_an_emulated_node_of_its_version_has_zero_drift(
+    name: str, version: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Pre-5.0 datacenter stanzas are unverifiable (get-dc-config is not read); valueless
+    benchmark flags run as true."""
+    path = FIELD / name
+    node = load_node(str(path), build=build_of(version))
+    rc, _ = cli_against_node(
+        node, lambda port: ["diff", "--format", "json", str(path), node_url(port)]
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["differences"] == [] and rc == 0
+    older = version.startswith("3.")
+    assert bool(doc.get("version_warnings")) == older
 
 
 # --- equivalent rewrites --------------------------------------------------------------------------

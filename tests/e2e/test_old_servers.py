@@ -63,3 +63,17 @@ def test_fleet_text_and_json_say_the_node_is_older_than_the_table(
     _cli(lambda url: ["fleet", "--format", "json", url])
     doc = json.loads(capsys.readouterr().out)
     assert [w["kind"] for w in doc["version_warnings"]] == ["older_than_table"]
+
+
+def test_show_of_a_3x_node_says_every_value_is_shown_and_diffs_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _cli(lambda url: ["show", url]) == 0
+    text = capsys.readouterr().out
+    assert "# warning: server 3.14.1.1" in text and "every value the node prints is shown" in text
+    assert "defaults left out" not in text
+    assert "read-consistency-level-override off" in text  # 3.x's own default, not assumed away
+    shown = tmp_path / "shown.conf"
+    shown.write_text(text)
+    assert _cli(lambda url: ["diff", "--format", "json", str(shown), url]) == 0
+    assert json.loads(capsys.readouterr().out)["differences"] == []

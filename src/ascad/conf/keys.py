@@ -50,6 +50,9 @@ PLAIN_STANZAS: dict[str, frozenset[str]] = {
     "ldap": frozenset({"security"}),
     "log": frozenset({"security"}),
     "geo2dsphere-within": frozenset({"namespace"}),
+    # 3.x/4.x `sindex { num-partitions N }` (cfg.c NAMESPACE_SINDEX_OPTS@4.9.0.3; a 3.14.1.1 node
+    # prints sindex.num-partitions=32)
+    "sindex": frozenset({"namespace"}),
 }
 
 # Keys whose repeated lines form an ordered list; the runtime numbers them `key[i]` in conf order.

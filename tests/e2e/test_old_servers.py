@@ -1,5 +1,6 @@
-"""A node older than every schema (a replayed 3.14.1.1 capture): ``ascad diff`` (text and JSON)
-and ``ascad fleet --runtime`` (text and JSON) say so, and no default is assumed."""
+"""A node older than every schema (a replayed 3.14.1.1 capture): ``ascad diff`` (text and JSON),
+``ascad fleet --runtime`` (text and JSON) and ``ascad show`` say so, and no default is assumed;
+the 7.0 field capture beside it for contrast."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ CAPTURE = "mgmtlib-3.14.1.1-reconstructed"
 CONF = str(FIXTURES / "runtime-confs" / "mgmtlib-3.14.1.1.conf")
 
 
-def _cli(argv_of) -> int:  # type: ignore[no-untyped-def]
+def _cli(argv_of, capture: str = CAPTURE) -> int:  # type: ignore[no-untyped-def]
     async def go() -> int:
-        async with EmulatorCluster([replay(CAPTURE)]) as cluster:
+        async with EmulatorCluster([replay(capture)]) as cluster:
             url = f"aerospike://127.0.0.1:{cluster.nodes[0].port}"
             return await asyncio.to_thread(main, argv_of(url))
 
@@ -77,3 +78,17 @@ def test_show_of_a_3x_node_says_every_value_is_shown_and_diffs_clean(
     shown.write_text(text)
     assert _cli(lambda url: ["diff", "--format", "json", str(shown), url]) == 0
     assert json.loads(capsys.readouterr().out)["differences"] == []
+
+
+def test_show_of_the_7_0_field_capture_diffs_clean_and_has_no_version_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capture = "exporter-7.0.0.0-rc4"
+    assert _cli(lambda url: ["show", url], capture) == 0
+    text = capsys.readouterr().out
+    assert "# warning:" not in text and "defaults left out" in text
+    shown = tmp_path / "shown.conf"
+    shown.write_text(text)
+    assert _cli(lambda url: ["diff", "--format", "json", str(shown), url], capture) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["differences"] == [] and "version_warnings" not in doc

@@ -142,7 +142,7 @@ def _reorder(stanza: Stanza) -> None:
 
 def rewrite(text: str, version: str) -> str:
     """An equivalent conf: other units, yes/no where the version takes them, reordered, tabs
-    and odd indentation, comment lines and trailing blanks."""
+    and odd indentation, comment lines, trailing comments and trailing blanks."""
     tree: ConfTree = parse_text(text)
     yes_no = yes_no_where(schema_version_for(version)) is not None
     _rewrite_values(tree.root, "", yes_no, [0])
@@ -151,7 +151,8 @@ def rewrite(text: str, version: str) -> str:
     for i, line in enumerate(render(tree).splitlines()):
         stripped = line.lstrip(" ")
         depth = (len(line) - len(stripped)) // 4
-        out.append(("\t" * depth + " " * (i % 3) + stripped + "  ") if stripped else "")
+        tail = "  # a trailing comment" if i % 4 == 1 and stripped != "}" else "  "
+        out.append(("\t" * depth + " " * (i % 3) + stripped + tail) if stripped else "")
         if stripped.endswith("{"):
             out.append("\t" * (depth + 1) + "# a comment line " + "{ }" * (i % 2))
     return "\n".join(out) + "\n"
@@ -166,6 +167,7 @@ def test_the_rewrite_really_changes_the_text() -> None:
     out = rewrite(text, "6.4.0.0")
     assert "15K" in out and "2592000" in out and "4g" in out and "yes" in out.lower()
     assert out.index("namespace test") < out.index("service")
+    assert "# a trailing comment" in out
     assert "yes" not in rewrite(text, "7.2.0.1").lower().replace("# rewritten", "")
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ascad.compare.diff import CompareResult, Difference
-from ascad.knowledge.table import older_than_table_message
 
 
 @dataclass(frozen=True)
@@ -28,6 +27,10 @@ class VersionWarning:
 
 def version_warnings(*builds: str | None) -> list[VersionWarning]:
     """One warning per distinct build (in order) that is older than the table."""
+    if not any(builds):
+        return []  # two conf files without a version: the knowledge table is not imported
+    from ascad.knowledge.table import older_than_table_message
+
     out: list[VersionWarning] = []
     for build in dict.fromkeys(b for b in builds if b):
         message = older_than_table_message(build)

@@ -16,6 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = [
     "startup",
+    "knowledge",
     "parse_diff",
     "runtime",
     "fleet",

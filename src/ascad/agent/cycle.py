@@ -270,7 +270,9 @@ class CycleRunner:
         """This node's conf against its own running config (per-node paths compared too)."""
         rules = Rules(ignore=tuple(self.compare_settings().own_patterns()))
         outcome = conf_vs_node(own, snap, rules, node_name=self.settings.aerospike_address)
-        return _from_compare("runtime", outcome.result)
+        out = _from_compare("runtime", outcome.result)
+        out.version_warnings = outcome.version_warnings
+        return out
 
     async def check_golden(self, own: LoadedConf) -> CheckResult:
         s = self.settings
@@ -286,6 +288,7 @@ class CycleRunner:
         )
         outcome = await asyncio.to_thread(conf_vs_conf, own, golden, self.peer_rules())
         out = _from_compare("golden", outcome.result)
+        out.version_warnings = outcome.version_warnings
         out.master = golden.name
         return out
 
@@ -294,6 +297,7 @@ class CycleRunner:
         theirs = conf_from_text(name, text)
         outcome = conf_vs_conf(own, theirs, self.peer_rules())
         out = _from_compare("peer", outcome.result)
+        out.version_warnings = outcome.version_warnings
         out.master = master.master.label if master.master else None
         out.fallback = master.fallback_note
         return out

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 
 from ascad.checks.fingerprint import compared_values, fingerprint
 from ascad.checks.pipeline import Rules, compare_conf_to_node, compare_confs
+from ascad.checks.results import VersionWarning, version_warnings
 from ascad.compare.annotate import with_restart_flags
 from ascad.compare.diff import CompareResult
 from ascad.compare.expected import PathMatcher
@@ -139,6 +140,9 @@ class FleetReport:
         """A node's source and node id (:attr:`NodeConfig.label`)."""
         node = self.node(name)
         return node.label if node is not None else name
+
+    # running nodes whose build is older than every schema (3.x): no default assumed for them
+    version_warnings: list[VersionWarning] = field(default_factory=list)
 
     @property
     def unreachable(self) -> list[NodeConfig]:
@@ -359,6 +363,7 @@ def analyse(
         patterns=list(patterns),
         ignored=sorted(ignored),
         builds=builds,
+        version_warnings=version_warnings(*(n.build for n in nodes if n.flat is not None)),
     )
     if golden is not None:
         report.golden = golden.name

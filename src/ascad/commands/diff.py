@@ -123,6 +123,7 @@ async def _run(args: argparse.Namespace, local: bool = False) -> int:
         else:
             sys.stdout.write(jsonout.dumps(doc))
     else:
+        common.print_version_warnings(outcome.version_warnings)
         common.print_warnings(outcome.warnings)
         # A running side is named by its address and the node id it gave (as fleet names it).
         facts = iter(outcome.nodes)

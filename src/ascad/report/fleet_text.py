@@ -112,6 +112,9 @@ def render(
             f"{_members(named(g.members), verbose)}"
         )
 
+    for w in report.version_warnings:
+        out.append(f"  {c(RED, '!')} warning: {w.message}")
+
     if report.unreachable:
         out.append(c(BOLD, "unreachable (not compared)"))
         for n in report.unreachable:

@@ -40,6 +40,7 @@ from ascad.agent import roles
 from ascad.agent.settings import AgentSettings
 from ascad.checks.fingerprint import conf_fingerprint, running_fingerprint
 from ascad.checks.pipeline import Rules, conf_vs_conf, conf_vs_node
+from ascad.checks.provenance import STATISTICS, LogPlan, provenance_of
 from ascad.checks.results import CRITICAL, OK, WARNING, CheckResult, CycleResult
 from ascad.compare.diff import CompareResult
 from ascad.compare.expected import CompareSettings, parse_settings
@@ -238,7 +239,7 @@ class CycleRunner:
         try:
             address = resolve(s.aerospike_address, login)
             peers_cmd = "peers-tls-std" if address.tls else "peers-clear-std"
-            snap = await read_node(address, login, extra=(peers_cmd,))
+            snap = await read_node(address, login, extra=(peers_cmd, STATISTICS))
         except AscadError as exc:
             return LocalNode(error=str(exc)), None
         except (OSError, ValueError) as exc:
@@ -263,7 +264,13 @@ class CycleRunner:
         """This node's conf against its own running config (per-node paths compared too)."""
         rules = Rules(ignore=tuple(self.compare_settings().own_patterns()))
         outcome = conf_vs_node(own, snap, rules, node_name=self.settings.aerospike_address)
-        return _from_compare("runtime", outcome.result)
+        # provenance and origin: the agent runs on the node, so the conf's file sinks are its log
+        conf_file = self.settings.conf if os.path.isfile(self.settings.conf) else None
+        logs = tuple(self.settings.server_log) or tuple(outcome.conf_logs)
+        outcome = provenance_of(outcome, snap, LogPlan(logs, conf_file))
+        out = _from_compare("runtime", outcome.result)
+        out.provenance_note = outcome.provenance_note
+        return out
 
     async def check_golden(self, own: LoadedConf) -> CheckResult:
         s = self.settings
@@ -465,7 +472,8 @@ def _skipped_notes(election: roles.Election) -> str:
 def _from_compare(check: str, result: CompareResult) -> CheckResult:
     return CheckResult(
         check=check,
-        state=CRITICAL if result.differences else OK,
+        # an acknowledged difference (baseline) is reported but does not make the check critical
+        state=CRITICAL if result.findings else OK,
         differences=list(result.differences),
         left=result.left,
         right=result.right,

@@ -93,6 +93,14 @@ class Comparison:
     unverifiable: list[Unchecked] | None = None
     nodes: list[NodeFacts] = field(default_factory=list)  # the running sides, in order
     unmatched: list[str] = field(default_factory=list)  # typed globs that matched nothing
+    # conf vs node: the conf's logging file sinks (where the node logs, when ascad runs on it)
+    conf_logs: list[str] = field(default_factory=list)
+    # conf vs node: the node's snapshot (its uptime and log sinks, for provenance)
+    snapshot: RuntimeSnapshot | None = None
+    # why some differences have no provenance (checks.provenance), said once
+    provenance_note: str | None = None
+    # baseline entries that matched nothing (checks.baseline), as warnings
+    baseline_unmatched: list[str] = field(default_factory=list)
 
     @property
     def equal(self) -> bool:
@@ -123,6 +131,15 @@ def compare_nodes(left: RuntimeSnapshot, right: RuntimeSnapshot, rules: Rules) -
     result = compare(runtime_to_flat(left), runtime_to_flat(right), rules.ignore)
     result.differences = with_restart_flags(result.differences, left.build)
     return result
+
+
+def conf_log_files(flat: FlatConfig) -> list[str]:
+    """The conf's ``logging { file PATH { … } }`` sinks, in file order."""
+    out: list[str] = []
+    for path, setting in flat.settings.items():
+        if setting.stanza and path.startswith("logging.file[") and path.endswith("]"):
+            out.append(path[len("logging.file[") : -1])
+    return out
 
 
 # --- whole comparisons ---------------------------------------------------------------------------
@@ -165,7 +182,14 @@ def conf_vs_node(
         ConfWarning(conf.name, u.line, 1, f"not verifiable at runtime: {u.path} ({u.reason})")
         for u in unchecked
     ]
-    return Comparison(result, warnings, unverifiable=unchecked, nodes=[NodeFacts.of(snap)])
+    return Comparison(
+        result,
+        warnings,
+        unverifiable=unchecked,
+        nodes=[NodeFacts.of(snap)],
+        snapshot=snap,
+        conf_logs=conf_log_files(conf.flat),
+    )
 
 
 def node_vs_node(
@@ -185,7 +209,8 @@ async def read_source(
 ) -> LoadedConf | RuntimeSnapshot:
     """A conf through the loader, or a running node's snapshot for ``aerospike://``."""
     if is_runtime_spec(spec):
-        return await read_node(spec, login)
+        # ``statistics`` (the uptime) gives the server's start, for each difference's origin
+        return await read_node(spec, login, extra=("statistics",))
     return await load_conf(spec, load)
 
 
@@ -224,6 +249,7 @@ __all__ = [
     "compare_confs",
     "compare_nodes",
     "compare_sources",
+    "conf_log_files",
     "conf_vs_conf",
     "conf_vs_node",
     "node_vs_node",

@@ -39,6 +39,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     common.add_source_arguments(parser)
     common.add_node_arguments(parser)
+    add_provenance_arguments(parser)
+
+
+def add_provenance_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--server-log`` (issue 14): where a conf-vs-node difference's set-config line is found."""
+    parser.add_argument(
+        "--server-log",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="the node's log (repeatable; rotated and .gz siblings are read too; 'journal' for "
+        "journalctl -u aerospike): each runtime difference gets the set-config line that set it; "
+        "default: the conf's logging file sinks when the node is on this machine",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,6 +87,12 @@ async def _run(args: argparse.Namespace) -> int:
         typo_check=tuple(common.ignore_patterns(args)),
     )
     outcome = await compare_sources(args.left, args.right, options, common.node_login(args), rules)
+    if outcome.snapshot is not None:
+        from ascad.checks.provenance import add_provenance, plan_for
+
+        conf_spec = args.right if is_runtime_spec(args.left) else args.left
+        plan = plan_for(conf_spec, outcome, args.server_log)
+        outcome = await add_provenance(outcome, outcome.snapshot, plan)
     for pattern in outcome.unmatched:
         print(
             f"ascad: --ignore {pattern!r} matches no path on either side (a typo? paths are "
@@ -96,4 +116,6 @@ async def _run(args: argparse.Namespace) -> int:
             verbose=args.verbose,
             template_notes=outcome.template_notes,
         )
+        if outcome.provenance_note:
+            print(f"note: {outcome.provenance_note}", file=sys.stdout)
     return 0 if outcome.equal else 1

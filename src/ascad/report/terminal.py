@@ -151,6 +151,8 @@ def render_differences(
                     f"  {c(GREEN, '+')} {name} {show_value(d.right, d.stanza)}".rstrip()
                     + f"  only in {right_at}{note}"
                 )
+            # issue 14: where it comes from and whether it is known, one short line each
+            out.extend(c(DIM, f"      {line}") for line in difference_notes(d))
     if verbose and result.wildcards:
         out.append(c(DIM, "template wildcards matched:"))
         out.extend(c(DIM, f"  * {display(p)}") for p in result.wildcards)
@@ -167,10 +169,42 @@ def render_differences(
     return "\n".join(out) + "\n"
 
 
+def difference_notes(d: Difference) -> list[str]:
+    """The short lines under a difference: provenance, origin, acknowledgement, since when."""
+    out: list[str] = []
+    if d.provenance is not None:
+        p = d.provenance
+        out.append(f"set by {printable(p.command)} at {p.time} ({printable(p.source)})")
+    if d.origin_note and (d.provenance is None or d.origin != "runtime"):
+        out.append(printable(d.origin_note))
+    if d.acknowledged is not None:
+        a = d.acknowledged
+        who = f", {a.owner}" if a.owner else ""
+        until = f" until {a.until}" if a.until else ""
+        out.append(f"acknowledged{until}{who}: {printable(a.reason)} ({printable(a.source)})")
+    if d.first_seen is not None:
+        out.append(f"first seen {d.first_seen}")
+    return out
+
+
+def origin_words(d: Difference) -> str:
+    """The origin in words for one-line renderings (events, logs): empty when unknown."""
+    if d.origin == "runtime":
+        if d.provenance is not None:
+            return f"; changed at runtime by {d.provenance.command} at {d.provenance.time}"
+        return "; changed at runtime, never written back"
+    if d.origin == "file":
+        return "; the file was edited after the server started (applies at the next restart)"
+    return ""
+
+
 def difference_line(d: Difference, left: str, right: str) -> str:
     """One difference on one plain line (Riemann descriptions, logs): path, values, lines, and
     whether fixing it needs a restart."""
-    return _difference_text(d, left, right) + restart_note(d)
+    text = _difference_text(d, left, right) + restart_note(d) + origin_words(d)
+    if d.acknowledged is not None:
+        text += f" (acknowledged: {d.acknowledged.reason})"
+    return text
 
 
 def _difference_text(d: Difference, left: str, right: str) -> str:

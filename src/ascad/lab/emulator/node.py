@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from ascad.conf import keys
 from ascad.conf.model import Param, Stanza
@@ -32,6 +34,11 @@ from ascad.knowledge.table import ParamInfo
 from ascad.lab.emulator import defaults as d
 
 EDITION = "Aerospike Enterprise Edition"
+# Where the server logs an accepted change (aerospike-server 8.1.2.0): cfg_info.c:914
+# ``set-config command completed: params %s`` and thr_info.c:2421 ``log-set:id=%s:%s=%s``; the
+# line prefix is cf/src/log.c:921-932 (time, UTC, with log-millis) and 855 (level, context, file).
+LOG_SET_CONFIG = "cfg_info.c:914"
+LOG_LOG_SET = "thr_info.c:2421"
 
 # network sub-stanzas: printed order of the leading keys; None marks a repeated (list) key.
 _SERVICE_ORDER = (
@@ -177,6 +184,10 @@ class EmulatedNode:
         self.security: dict[str, _Ctx] | None = None
         self.xdr = _Ctx("xdr")
         self.dcs: dict[str, _Dc] = {}
+        # Provenance (issue 14): when the server started (``statistics`` uptime), and the file an
+        # accepted set-config/log-set is logged to, in the server's own format (None: not logged).
+        self.started = time.time()
+        self.log_file: str | None = None
         self._load()
         if cluster_name is not None:
             self.service.values["cluster-name"] = cluster_name
@@ -378,10 +389,12 @@ class EmulatedNode:
                 return "".join(self._sets_of(ns) for ns in self.namespaces)
             case "get-config":
                 return self._get_config(params) if params else self._get_config_all()
-            case "set-config":
-                return self._set_config(params)
+            case "set-config" | "config-set":
+                return self._logged(self._set_config(params), LOG_SET_CONFIG, params)
             case "log-set":
-                return self._log_set(params)
+                return self._logged(self._log_set(params), LOG_LOG_SET, params)
+            case "statistics":
+                return f"uptime={max(0, int(time.time() - self.started))}"
             case "tip":
                 return self._tip(params)
         return None
@@ -674,6 +687,23 @@ class EmulatedNode:
         return _kv(pairs)
 
     # --- set-config and log-set ---------------------------------------------------------------
+
+    def _logged(self, answer: str, where: str, params: str) -> str:
+        """Log an accepted change to ``log_file`` as the server does (see LOG_SET_CONFIG)."""
+        if answer != "ok" or self.log_file is None:
+            return answer
+        now = datetime.now(UTC)
+        stamp = now.strftime("%b %d %Y %H:%M:%S") + f".{now.microsecond // 1000:03d} GMT: "
+        if where == LOG_SET_CONFIG:
+            message = f"set-config command completed: params {params}"
+        else:
+            amap = dict(_params(params))
+            sink = amap.pop("id", "")
+            ctx, level = next(iter(amap.items()), ("", ""))
+            message = f"log-set:id={sink}:{ctx}={level}"
+        with open(self.log_file, "a", encoding="utf-8") as fh:
+            fh.write(f"{stamp}INFO (info): ({where}) {message}\n")
+        return answer
 
     def _bad_param(self) -> str:
         return "error" if self.v < (7, 0) else self._error(4, "invalid set-config parameter")

@@ -38,8 +38,15 @@ def test_set_config_line_gives_time_command_and_line(
     cmd = "set-config:context=namespace;id=test;default-ttl=86400"
     rc, _ = cli_against_node(
         node,  # type: ignore[arg-type]
-        lambda p: ["diff", str(conf), f"aerospike://127.0.0.1:{p}", "--server-log", str(log),
-                   "--format", "json"],
+        lambda p: [
+            "diff",
+            str(conf),
+            f"aerospike://127.0.0.1:{p}",
+            "--server-log",
+            str(log),
+            "--format",
+            "json",
+        ],
         setup=info_on_first(cmd, "ok"),
     )
     assert rc == 1
@@ -84,8 +91,15 @@ def test_file_edited_after_the_start(tmp_path: Path, capsys: pytest.CaptureFixtu
     conf.write_text(conf.read_text().replace("proto-fd-max 15000", "proto-fd-max 16000"))
     rc, _ = cli_against_node(
         node,  # type: ignore[arg-type]
-        lambda p: ["diff", str(conf), f"aerospike://127.0.0.1:{p}", "--server-log", str(log),
-                   "--format", "json"],
+        lambda p: [
+            "diff",
+            str(conf),
+            f"aerospike://127.0.0.1:{p}",
+            "--server-log",
+            str(log),
+            "--format",
+            "json",
+        ],
     )
     assert rc == 1
     (d,) = json.loads(capsys.readouterr().out)["differences"]

@@ -205,24 +205,38 @@ class _Counting:
         self.fh.seek(pos)
 
 
+_NEEDLES = (b"command completed: params ", b"log-set:id=")
+
+
 def _reverse_lines(fh: _Counting, size: int, budget: int) -> Iterator[tuple[int, bytes]]:
-    """(offset, line) from the end of a file backwards, reading at most ``budget`` bytes; a line
-    cut by the budget is not given."""
+    """(offset, line) of the lines that may record a change (they hold one of the messages'
+    words), from the end of a file backwards, reading at most ``budget`` bytes. Each block is
+    searched at C speed; only its matching lines are cut out."""
     pos, rest = size, b""
     while pos > 0 and fh.read_bytes < budget:
         step = min(CHUNK, pos, budget - fh.read_bytes)
         pos -= step
         fh.seek(pos)
         data = fh.read(step) + rest
-        parts = data.split(b"\n")
-        rest = parts[0][-MAX_LINE:]
-        offsets, o = [], pos + len(parts[0]) + 1
-        for part in parts[1:]:
-            offsets.append(o)
-            o += len(part) + 1
-        for off, part in zip(reversed(offsets), reversed(parts[1:]), strict=True):
-            yield off, part
-    if pos == 0 and rest:
+        first_nl = data.find(b"\n")
+        if first_nl < 0:  # no line end in the block: a line too long to be the server's
+            rest = data if len(data) <= MAX_LINE else b""
+            continue
+        body = data[first_nl + 1 :]
+        base = pos + first_nl + 1
+        hits: dict[int, bytes] = {}
+        for needle in _NEEDLES:
+            at = body.find(needle)
+            while at >= 0:
+                start = body.rfind(b"\n", 0, at) + 1
+                end = body.find(b"\n", at)
+                hits[start] = body[start : len(body) if end < 0 else end]
+                at = body.find(needle, len(body) if end < 0 else end)
+        for start in sorted(hits, reverse=True):
+            yield base + start, hits[start]
+        # the line the block starts inside of: completed by the next (earlier) block
+        rest = data[:first_nl] if first_nl <= MAX_LINE else b""
+    if pos == 0 and rest and any(n in rest for n in _NEEDLES):
         yield 0, rest
 
 

@@ -13,7 +13,9 @@ START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 D = Difference("service.proto-fd-max", CHANGED, "15000", "20000", 9, None, restart=False)
 
 
-def change(path: str = "service.proto-fd-max", at: datetime = START + timedelta(hours=1)) -> LogChange:
+def change(
+    path: str = "service.proto-fd-max", at: datetime = START + timedelta(hours=1)
+) -> LogChange:
     return LogChange(path, at, "set-config:context=service;proto-fd-max=20000", "a.log:3")
 
 
@@ -67,7 +69,9 @@ def test_log_set_matches_the_sinks_context_and_any() -> None:
     sinks = {"0": "logging.file[/var/log/aerospike.log]"}
     path = "logging.file[/var/log/aerospike.log].context[misc]"
     misc = LogChange("log-set[0].context[misc]", START, "log-set:id=0;misc=detail", "a:1")
-    any_ = LogChange("log-set[0].context[any]", START + timedelta(1), "log-set:id=0;any=info", "a:2")
+    any_ = LogChange(
+        "log-set[0].context[any]", START + timedelta(1), "log-set:id=0;any=info", "a:2"
+    )
     assert change_for(path, {misc.path: misc}, sinks) is misc
     assert change_for(path, {misc.path: misc, any_.path: any_}, sinks) is any_
     assert change_for(path, {"log-set[1].context[misc]": misc}, sinks) is None

@@ -63,7 +63,9 @@ def test_millis_and_local_time() -> None:
 
 
 def test_other_lines_are_no_change() -> None:
-    assert parse_line(b"Dec 01 2026 09:20:00 GMT: WARNING (info): (cfg_info.c:230) invalid", "x") == []
+    assert (
+        parse_line(b"Dec 01 2026 09:20:00 GMT: WARNING (info): (cfg_info.c:230) invalid", "x") == []
+    )
     assert parse_line(b"set-config command completed: params context=service;x=1", "x") == []
     assert parse_line(b"garbage \xff\xfe", "x") == []
 
@@ -180,3 +182,29 @@ def test_journal_entries() -> None:
     assert change.source == "journal:aerospike"
     assert parse_journal_entry("{not json", "aerospike") == []
     assert parse_journal_entry(json.dumps({"MESSAGE": "x"}), "aerospike") == []
+
+
+def test_lines_across_block_boundaries_are_found_whole(tmp_path: Path) -> None:
+    """Lines crossing the 1 MiB read blocks (searched from the end) are cut out whole, at their
+    right line numbers."""
+    from ascad.sources.serverlog import CHUNK
+
+    noise = b"Dec 01 2026 10:00:00 GMT: INFO (info): (ticker.c:1) noise\n"
+    line = (
+        b"Dec 01 2026 12:00:%02d GMT: INFO (info): (cfg_info.c:914) set-config command completed:"
+        b" params context=service;key%d=1\n"
+    )
+    path = tmp_path / "a.log"
+    out, lines, expect = bytearray(), 0, {}
+    for i in range(40):
+        # put change i so that it straddles a block boundary counted from the end
+        while len(out) < (i + 1) * CHUNK // 2 - 30:
+            out += noise
+            lines += 1
+        out += line % (i % 60, i)
+        lines += 1
+        expect[f"service.key{i}"] = lines
+    out += noise * 3
+    path.write_bytes(bytes(out))
+    scan = scan_logs([str(path)], budget=len(out) + 1)
+    assert {p: int(c.source.rsplit(":", 1)[1]) for p, c in scan.changes.items()} == expect

@@ -8,7 +8,7 @@ from typing import Any
 from ascad.checks.results import WARNING, CycleResult
 from ascad.errors import printable
 from ascad.report.riemann import build_event, describe_differences
-from ascad.report.terminal import difference_line
+from ascad.report.terminal import difference_line, since_words
 
 #: Byte budget of one event attribute (cluster, master, role, fallback). With the description's
 #: 4096 bytes, three events of at most 4096 + 4 x 512 bytes and their tags fit in one 16 KiB
@@ -27,9 +27,10 @@ def cycle_events(
         if c.state == WARNING:
             lines = [f"could not run: {printable(str(c.reason))}"]
         else:
-            lines = [difference_line(d, c.left, c.right) for d in c.differences] or [
-                printable(f"no differences ({c.left} vs {c.right})")
-            ]
+            lines = [
+                difference_line(d, c.left, c.right) + since_words(d.first_seen, c.finished)
+                for d in c.differences
+            ] or [printable(f"no differences ({c.left} vs {c.right})")]
         if c.fallback:  # cut, so that a long list of skipped masters leaves room for the findings
             lines.insert(0, describe_differences([f"master fallback: {c.fallback}"], 1024))
         attributes = {
@@ -39,6 +40,13 @@ def cycle_events(
         }
         if c.fallback:
             attributes["fallback"] = c.fallback
+        # history (issue 14): a state change is marked, so a stream can alert on changes only
+        if c.changed is not None:
+            attributes["changed"] = "true" if c.changed else "false"
+        if c.change:
+            attributes["change"] = c.change
+        if c.first_seen:
+            attributes["since"] = c.first_seen
         events.append(
             build_event(
                 host=host,
@@ -47,7 +55,7 @@ def cycle_events(
                 metric=len(c.differences),
                 description=describe_differences(lines),
                 ttl=ttl,
-                tags=list(tags),
+                tags=[*tags, "state-change"] if c.changed else list(tags),
                 # A fallback note grows with the number of skipped masters: each attribute is
                 # cut like a description line, so the event stays under the UDP limit.
                 attributes={

@@ -25,6 +25,14 @@ def check_to_dict(c: CheckResult) -> dict[str, Any]:
         "right": c.right,
         "ignored": c.ignored,
         "finished": c.finished,
+        # issue 14 (history store): since when the check is in its state, its last cycle
+        "first_seen": c.first_seen,
+        "last_seen": c.last_seen,
+        "changed": c.changed,
+        "change": c.change,
+        "resolved": list(c.resolved),
+        "provenance_note": c.provenance_note,
+        "baseline_unmatched": list(c.baseline_unmatched),
     }
 
 

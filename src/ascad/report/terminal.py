@@ -183,8 +183,32 @@ def difference_notes(d: Difference) -> list[str]:
         until = f" until {a.until}" if a.until else ""
         out.append(f"acknowledged{until}{who}: {printable(a.reason)} ({printable(a.source)})")
     if d.first_seen is not None:
-        out.append(f"first seen {d.first_seen}")
+        out.append(f"first seen {d.first_seen}{since_words(d.first_seen)}")
     return out
+
+
+def age(seconds: float) -> str:
+    """A duration in words, to its largest unit: ``3 days``, ``5 hours``, ``2 minutes``."""
+    seconds = max(0, int(seconds))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def since_words(first_seen: str | None, now: float | None = None) -> str:
+    """`` (since 3 days)`` for an ISO 8601 first_seen; empty without one."""
+    if not first_seen:
+        return ""
+    import time
+    from datetime import datetime
+
+    try:
+        then = datetime.fromisoformat(first_seen.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return ""
+    return f" (since {age((now or time.time()) - then)})"
 
 
 def origin_words(d: Difference) -> str:

@@ -337,6 +337,7 @@ class CycleRunner:
         checks = [runtime, *role_checks]
         if local.cluster_name:
             self.last_cluster = local.cluster_name
+        self.acknowledge(checks, local, s.cluster or local.cluster_name or self.last_cluster)
         return CycleResult(
             node=s.node_name,
             node_id=local.node_id,
@@ -350,6 +351,37 @@ class CycleRunner:
             fallback=fallback,
             fingerprints=fingerprints,
         )
+
+    def acknowledge(self, checks: list[CheckResult], local: LocalNode, cluster: str) -> None:
+        """Mark the differences a baseline acknowledges (``[compare] baseline``); an acknowledged
+        difference does not make its check critical. A baseline that cannot be read is logged
+        and ignored: every difference then counts (never green by mistake)."""
+        from ascad.checks.baseline import acknowledge, load_baseline, unmatched
+
+        path = self.compare_settings().baseline
+        if not path:
+            return
+        try:
+            baseline = load_baseline(path)
+        except AscadError as exc:
+            log.error("baseline ignored: %s", exc)
+            return
+        used: set[int] = set()
+        ids = [self.settings.node_name, local.node_id or ""]
+        for c in checks:
+            if not c.ran:
+                continue
+            c.differences = acknowledge(
+                c.differences, baseline, identities=ids, group=cluster or None, used=used
+            )
+            if c.result is not None:
+                c.result.differences = list(c.differences)
+            c.state = CRITICAL if any(d.acknowledged is None for d in c.differences) else OK
+        missing = unmatched(baseline, used, ids, cluster or None)
+        for c in checks:
+            c.baseline_unmatched = missing
+        for entry in missing:
+            log.warning("baseline entry matches no difference: %s", entry)
 
     async def _fingerprints(
         self, own: LoadedConf | None, snap: RuntimeSnapshot | None

@@ -40,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_source_arguments(parser)
     common.add_node_arguments(parser)
     add_provenance_arguments(parser)
+    common.add_baseline_argument(parser)
 
 
 def add_provenance_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,6 +94,26 @@ async def _run(args: argparse.Namespace) -> int:
         conf_spec = args.right if is_runtime_spec(args.left) else args.left
         plan = plan_for(conf_spec, outcome, args.server_log)
         outcome = await add_provenance(outcome, outcome.snapshot, plan)
+    baseline_file = args.baseline or settings.baseline
+    if baseline_file:
+        from ascad.checks.baseline import acknowledge, load_baseline, unmatched
+
+        baseline = load_baseline(baseline_file)
+        used: set[int] = set()
+        ids = [args.left, args.right]
+        ids += [x for n in outcome.nodes for x in (n.node_id or "", n.address)]
+        clusters = {n.cluster_name for n in outcome.nodes if n.cluster_name}
+        outcome.result.differences = acknowledge(
+            outcome.result.differences,
+            baseline,
+            identities=ids,
+            group=next(iter(clusters)) if len(clusters) == 1 else None,
+            used=used,
+        )
+        outcome.baseline_unmatched = unmatched(
+            baseline, used, ids, next(iter(clusters)) if len(clusters) == 1 else None
+        )
+        common.warn_unmatched_baseline(outcome.baseline_unmatched)
     for pattern in outcome.unmatched:
         print(
             f"ascad: --ignore {pattern!r} matches no path on either side (a typo? paths are "
@@ -118,4 +139,5 @@ async def _run(args: argparse.Namespace) -> int:
         )
         if outcome.provenance_note:
             print(f"note: {outcome.provenance_note}", file=sys.stdout)
-    return 0 if outcome.equal else 1
+    # an acknowledged difference is reported, and does not count
+    return 0 if not outcome.result.findings else 1

@@ -54,6 +54,9 @@ def change_for(
     (``sinks``: sink id -> the sink's conf path, ``logging.file[/var/log/a.log]``), where a
     ``log-set`` of ``any`` sets every context."""
     found = changes.get(path)
+    if found is None and ".storage-engine." in path and path.startswith("namespace["):
+        # set-config takes storage keys without the prefix (cfg_info.c:2524 defrag-lwm-pct)
+        found = changes.get(path.replace(".storage-engine.", ".", 1))
     m = _SINK_CONTEXT_RE.match(path)
     if m is None:
         return found

@@ -307,6 +307,9 @@ def summary_line(result: CompareResult, template_notes: Sequence[tuple[str, int,
             parts.append(f"{counts[kind]} {label}")
         text = f"{n} difference{'s' if n != 1 else ''} ({', '.join(parts)})"
     extras = []
+    acked = n - len(result.findings)
+    if acked:
+        extras.append(f"acknowledged (baseline): {acked}")
     if result.ignored:
         extras.append(f"ignored: {len(result.ignored)}")
     if result.wildcards:

@@ -764,6 +764,9 @@ class EmulatedNode:
         ):
             if key.startswith(prefix):
                 return parts[part], key[len(prefix) :]
+        # the server (8.1 cfg_info.c:2524 ``defrag-lwm-pct``) takes storage keys unprefixed
+        if key not in parts[""].values and key in parts["storage-engine"].values:
+            return parts["storage-engine"], key
         return parts[""], key
 
     def _store(self, target: _Ctx, key: str, raw: str) -> str:

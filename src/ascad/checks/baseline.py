@@ -24,8 +24,12 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from ascad.compare.diff import Acknowledgement, Difference
+
+if TYPE_CHECKING:
+    from ascad.checks.fleet import FleetReport
 from ascad.conf.paths import glob_regex
 from ascad.errors import AscadError
 
@@ -197,6 +201,38 @@ def acknowledge(
     return out
 
 
+def acknowledge_fleet(
+    report: FleetReport, baseline: Baseline, today: date | None = None
+) -> list[str]:
+    """A fleet report with its golden differences and differing parameters acknowledged (an
+    entry's ``node`` must name a node of the group, or of the nodes off the majority value);
+    returns the unmatched entries."""
+    used: set[int] = set()
+    members = {g.id: g.members for g in report.groups}
+    cluster = None
+    for gr in report.golden_results:
+        gr.result.differences = acknowledge(
+            gr.result.differences,
+            baseline,
+            identities=members.get(gr.group, []),
+            group=cluster,
+            today=today,
+            used=used,
+        )
+    today = today or today_utc()
+    for p in report.parameters:
+        minority = [n for h in p.values[1:] for n in h.nodes] or [
+            n for h in p.values for n in h.nodes
+        ]
+        for i, e in enumerate(baseline.entries):
+            if e.matches(p.path, minority, cluster):
+                used.add(i)
+                if e.active(today):
+                    p.acknowledged = e.acknowledgement()
+                    break
+    return unmatched(baseline, used)
+
+
 def unmatched(
     baseline: Baseline,
     used: set[int],
@@ -218,6 +254,7 @@ __all__ = [
     "Baseline",
     "Entry",
     "acknowledge",
+    "acknowledge_fleet",
     "load_baseline",
     "parse_baseline",
     "parse_until",

@@ -121,9 +121,9 @@ def apply_edits(text: str, tree: ConfTree, edits: Iterable[Edit]) -> str:
         statement = f"{key} {name} {edit.value}" if key == "context" else f"{key} {edit.value}"
         inserts.setdefault(stanza.end_line - 1, []).append(f"{indent}{statement}{eol}")
     out: list[str] = []
-    for i, line in enumerate(lines):
+    for i, text_line in enumerate(lines):
         out.extend(inserts.get(i, ()))
-        out.append(line)
+        out.append(text_line)
     return "".join(out)
 
 

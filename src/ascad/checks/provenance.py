@@ -68,9 +68,12 @@ def provenance_of(
         scan = scan_logs(plan.files, want, budget=plan.budget)
         changes = scan.changes
         notes = scan.notes
-        searched = ", ".join(scan.sources) or "no readable log"
         mib = scan.bytes_read / 1048576
-        reason = f"no set-config line for it in {searched} ({mib:.1f} MiB searched)"
+        if scan.sources:
+            searched = ", ".join(scan.sources)
+            reason = f"no set-config line for it in {searched} ({mib:.1f} MiB searched)"
+        else:
+            reason = "no server log could be read"
     else:
         reason = "no server log to search (--server-log FILE, or the conf's logging file sinks)"
     sinks = {i: sink_path(s, DEFAULT_SYSLOG_PATHS) for i, s in snap.logs}

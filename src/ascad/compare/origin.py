@@ -101,7 +101,12 @@ def _origin(
             "never written back to the file"
         )
     if started is not None and mtime is not None:
-        if mtime <= started:
+        if abs(mtime - started) <= SLACK:
+            return UNKNOWN, (
+                f"origin unknown: the file ({iso(mtime)}) was written when the server started "
+                f"({iso(started)})"
+            )
+        if mtime < started:
             return RUNTIME, (
                 f"changed at runtime: the file ({iso(mtime)}) is older than the server's start "
                 f"({iso(started)}), so it was never written back"

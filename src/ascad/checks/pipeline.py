@@ -134,11 +134,15 @@ def compare_nodes(left: RuntimeSnapshot, right: RuntimeSnapshot, rules: Rules) -
 
 
 def conf_log_files(flat: FlatConfig) -> list[str]:
-    """The conf's ``logging { file PATH { … } }`` sinks, in file order."""
+    """Where the node logs, by its conf: its ``logging { file PATH { … } }`` sinks in file
+    order; without one, ``journal`` when it logs to the console or syslog (under systemd both
+    end in the journal)."""
     out: list[str] = []
     for path, setting in flat.settings.items():
         if setting.stanza and path.startswith("logging.file[") and path.endswith("]"):
             out.append(path[len("logging.file[") : -1])
+    if not out and ("logging.console" in flat.settings or "logging.syslog" in flat.settings):
+        out.append("journal")
     return out
 
 

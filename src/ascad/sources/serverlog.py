@@ -31,6 +31,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -44,6 +45,7 @@ MAX_LINE = 64 * 1024
 #: The journal: at most this many of the unit's newest entries are read.
 JOURNAL_ENTRIES = 200_000
 JOURNAL = "journal"
+JOURNAL_SECONDS = 30.0
 
 _PREFIX_RE = re.compile(
     rb"^(?P<ts>[A-Z][a-z]{2} [ \d]\d \d{4} \d\d:\d\d:\d\d)(?:\.(?P<ms>\d{3}))?"
@@ -369,6 +371,10 @@ def scan_logs(
             scan.complete = False
             scan.notes.append(f"{name}: not searched (larger than the remaining budget)")
             continue
+        except FileNotFoundError as exc:
+            what = "journalctl not found" if name == JOURNAL else "no such file"
+            scan.notes.append(f"{name}: {what}" if name == JOURNAL else f"{exc.filename}: {what}")
+            continue
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             scan.notes.append(f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}")
             continue
@@ -405,9 +411,12 @@ def _search_journal(unit: str, want: _Wanted, scan: LogScan) -> int:
     cmd = ["journalctl", "-u", unit, "-r", "-o", "json", "--no-pager", "-n", str(JOURNAL_ENTRIES)]
     used = 0
     with subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, errors="replace"
     ) as proc:
         assert proc.stdout is not None
+        # bounded in time too: a journal that does not answer is killed
+        watchdog = threading.Timer(JOURNAL_SECONDS, proc.kill)
+        watchdog.start()
         try:
             for line in proc.stdout:
                 used += len(line)
@@ -417,6 +426,7 @@ def _search_journal(unit: str, want: _Wanted, scan: LogScan) -> int:
                 if want.done():
                     break
         finally:
+            watchdog.cancel()
             proc.kill()
     return used
 

@@ -31,13 +31,27 @@ def confs(tmp: Path) -> tuple[str, str]:
     return str(tmp / "a.conf"), str(tmp / "b.conf")
 
 
-def test_ack_appends_and_keeps_every_byte(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ack_appends_and_keeps_every_byte(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     baseline = tmp_path / "baseline.toml"
-    old = "# known differences, reviewed in git\n\n[[ack]]  # the first\npath = \"x.*\"\nreason = \"r\"\n"
+    old = (
+        '# known differences, reviewed in git\n\n[[ack]]  # the first\npath = "x.*"\nreason = "r"\n'
+    )
     baseline.write_text(old)
     rc, out, _ = run_cli(
-        ["ack", "--baseline", str(baseline), "service.proto-fd-max", "--reason", "more clients",
-         "--until", TOMORROW, "--owner", "alice"],
+        [
+            "ack",
+            "--baseline",
+            str(baseline),
+            "service.proto-fd-max",
+            "--reason",
+            "more clients",
+            "--until",
+            TOMORROW,
+            "--owner",
+            "alice",
+        ],
         capsys,
     )
     assert rc == 0

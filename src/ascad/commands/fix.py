@@ -152,8 +152,16 @@ def _asinfo(args: argparse.Namespace, command: str) -> str:
 
     addr = parse_address(args.node)
     words = ["asinfo", "-h", addr.host, "-p", str(addr.port)]
-    if getattr(args, "user", None):
-        words += ["-U", args.user, "-P"]
+    if addr.tls is not None:  # asinfo's TLS options (aerospike-tools)
+        words.append("--tls-enable")
+        if addr.tls.tls_name:
+            words += ["--tls-name", addr.tls.tls_name]
+        ca = addr.tls.ca_file or getattr(args, "tls_ca", None)
+        if ca:
+            words += ["--tls-cafile", ca]
+    user = addr.user or getattr(args, "user", None)
+    if user:
+        words += ["-U", user, "-P"]
     words += ["-v", command]
     return " ".join(shlex.quote(w) for w in words)
 

@@ -55,7 +55,7 @@ def cycle_events(
                 metric=len(c.differences),
                 description=describe_differences(lines),
                 ttl=ttl,
-                tags=[*tags, "state-change"] if c.changed else list(tags),
+                tags=list(tags),
                 # A fallback note grows with the number of skipped masters: each attribute is
                 # cut like a description line, so the event stays under the UDP limit.
                 attributes={

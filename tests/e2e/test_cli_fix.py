@@ -157,3 +157,47 @@ def test_ambiguous_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert rc_apply == 2 and rc_wb == 2
     assert "refusing to apply: namespace[extra] is only in the conf" in err
     assert "refusing to write back: namespace[extra] is only in the conf" in err
+
+
+SAMPLES = sorted((Path(__file__).parents[1] / "fixtures" / "confs").glob("*.conf"))
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[p.name for p in SAMPLES])
+def test_write_back_on_every_sample_keeps_every_other_line(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each sample conf served by an emulated node, one value changed there by a real
+    set-config (service proto-fd-max): ``fix --write-back --in-place`` changes that one line (or
+    adds it to the service stanza) and nothing else, and the node then compares equal."""
+    conf = tmp_path / "aerospike.conf"
+    shutil.copy(sample, conf)
+    before = conf.read_bytes()
+    node = load_node(str(conf), build="8.1.2.2")
+    running = int(node.service.values.get("proto-fd-max") or 15000) + 1
+
+    def cli(cluster: EmulatorCluster) -> tuple[int, int]:
+        spec = f"aerospike://127.0.0.1:{cluster.nodes[0].port}"
+        rc = main(["fix", str(conf), spec, "--write-back", "--in-place"])
+        return rc, main(["diff", str(conf), spec, "--format", "json"])
+
+    rc_fix, rc_diff = call_with_emulated(
+        [node], cli, setup=drifted((f"set-config:context=service;proto-fd-max={running}",))
+    )
+    out = capsys.readouterr().out
+    if sample.name == "real-5.7-xdr-tls-28ns.conf":
+        # its one difference is a stanza only in the conf: refused, nothing written
+        assert rc_fix == 2 and conf.read_bytes() == before
+        return
+    assert rc_fix == 0, out
+    old, new = before.split(b"\n"), conf.read_bytes().split(b"\n")
+    ops = difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes()
+    changes = [(old[i1:i2], new[j1:j2]) for tag, i1, i2, j1, j2 in ops if tag != "equal"]
+    assert len(changes) == 1, changes
+    gone, added = changes[0]
+    (line,) = added
+    assert line.split(b"#")[0].split() == [b"proto-fd-max", str(running).encode()]
+    if gone:  # the conf stated it: the same line, its value replaced, the rest kept
+        (was,) = gone
+        assert was.split()[0] == b"proto-fd-max"
+        assert line[: len(line) - len(line.lstrip())] == was[: len(was) - len(was.lstrip())]
+    assert rc_diff == 0, out

@@ -170,3 +170,15 @@ def test_fleet_with_a_baseline(tmp_path: Path, capsys: pytest.CaptureFixture[str
     rc, out, _ = run_cli(["fleet", a, b, "--baseline", str(baseline)], capsys)
     assert rc == 0
     assert "(acknowledged: b has more clients)" in out
+
+
+def test_check_with_a_bad_baseline_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    golden, config = agent_files(tmp_path)
+    write_agent_toml(config, tmp_path, 1, golden)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[ack]]\npath = "x"\nreason = "r"\nuntil = "someday"\n')
+    rc, _, err = run_cli(["check", "--config", str(config), "--baseline", str(bad)], capsys)
+    assert rc == 2
+    assert f"{bad}:1: until must be a date" in err

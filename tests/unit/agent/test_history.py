@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from ascad.agent.daemon import Agent, build_events
 from ascad.agent.history import HistoryStore, record_cycle
 from ascad.checks.results import CRITICAL, OK, WARNING, CheckResult, CycleResult
@@ -111,9 +113,11 @@ while True:
 """
 
 
-def test_a_writer_killed_mid_write_leaves_the_store_intact(tmp_path: Path) -> None:
+@pytest.mark.parametrize("round_", range(3))
+def test_a_writer_killed_mid_write_leaves_the_store_intact(tmp_path: Path, round_: int) -> None:
     """SIGKILL a real process in the middle of its writes (each cycle: 50 new findings, 50
-    resolved, one transaction): the store opens, is intact, and holds whole cycles only."""
+    resolved, one transaction), at a different moment each round: the store opens, is intact,
+    and holds whole cycles only."""
     state = tmp_path / "state"
     proc = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(state)], env=subprocess_env(), cwd=Path.cwd()
@@ -121,7 +125,7 @@ def test_a_writer_killed_mid_write_leaves_the_store_intact(tmp_path: Path) -> No
     try:
         deadline = time.monotonic() + 60
         cycles = 0
-        while time.monotonic() < deadline and cycles < 20:
+        while time.monotonic() < deadline and cycles < 20 + 7 * round_:
             time.sleep(0.05)
             try:
                 with sqlite3.connect(state / "history.sqlite", timeout=5) as db:

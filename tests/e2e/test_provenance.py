@@ -34,7 +34,7 @@ def test_set_config_line_gives_time_command_and_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     conf, log, node = _node(tmp_path, 3600)
-    node.started = time.time() - 60  # type: ignore[attr-defined]
+    node.started -= 60  # type: ignore[attr-defined]  # up for a minute
     cmd = "set-config:context=namespace;id=test;default-ttl=86400"
     rc, _ = cli_against_node(
         node,  # type: ignore[arg-type]
@@ -87,7 +87,7 @@ def test_text_says_it_under_the_difference_and_why_once_without_a_log(
 
 def test_file_edited_after_the_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     conf, log, node = _node(tmp_path, 3600)
-    node.started = time.time() - 600  # type: ignore[attr-defined]
+    node.started -= 600  # type: ignore[attr-defined]  # up for ten minutes
     conf.write_text(conf.read_text().replace("proto-fd-max 15000", "proto-fd-max 16000"))
     rc, _ = cli_against_node(
         node,  # type: ignore[arg-type]

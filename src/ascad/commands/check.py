@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     common.add_output_arguments(parser)
     common.add_baseline_argument(parser)
+    common.add_node_arguments(parser)  # over the settings' [aerospike] table
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
         settings.compare = {**settings.compare, "baseline": os.path.abspath(args.baseline)}
     _check_baseline(settings)
+    common.apply_node_options(settings, args)
     print(f"ascad: {origin_line(settings)}", file=sys.stderr)
     cycle, send_error = asyncio.run(_cycle(settings, args.send_events))
     if args.format == "json":

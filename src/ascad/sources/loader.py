@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ascad.conf.flatten import flatten
 from ascad.conf.model import ConfTree, FlatConfig, Warning_
 from ascad.conf.parser import parse_text
 from ascad.sources import template as tpl
 from ascad.sources.template import TemplateNote
+
+if TYPE_CHECKING:
+    from ascad.sources.salt import SaltOptions
 
 RUNTIME_SCHEMES = ("aerospike://", "aerospike+tls://")
 
@@ -31,6 +34,7 @@ class LoadOptions:
     variables: dict[str, Any] | None = None  # template variables: render for real when given
     timeout: float = 10.0
     regular_only: bool = False  # local paths must be regular files (the agent's conf and golden)
+    salt: SaltOptions | None = None  # how to run salt-call for salt:// sources (default: on PATH)
 
 
 @dataclass
@@ -49,21 +53,43 @@ class LoadedConf:
 async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
     """(display name, text) of a non-runtime source, read and decoded by the one rule of
     :mod:`ascad.sources` whatever its kind."""
-    from ascad.sources import fetch_text, parse_source
+    name, text, _ = await _fetch(spec, options)
+    return name, text
+
+
+async def _fetch(spec: str, options: LoadOptions) -> tuple[str, str, bool]:
+    """(name, text, rendered): ``rendered`` when Salt rendered it (a plain conf, never wildcarded)."""
+    from ascad.sources import Kind, fetch_text, parse_source
 
     parsed = parse_source(spec)
     fetched = await fetch_text(
-        parsed, timeout=options.timeout, token=options.token, regular_only=options.regular_only
+        parsed,
+        timeout=options.timeout,
+        token=options.token,
+        regular_only=options.regular_only,
+        salt=options.salt,
     )
-    return fetched.name, fetched.text
+    if parsed.kind is Kind.SALT:
+        return f"{fetched.name} (rendered by Salt)", fetched.text, True
+    return fetched.name, fetched.text, False
 
 
-def conf_from_text(name: str, text: str, options: LoadOptions | None = None) -> LoadedConf:
-    """Parse text (rendering or wildcarding it first if it is a template)."""
+def conf_from_text(
+    name: str, text: str, options: LoadOptions | None = None, *, rendered: bool = False
+) -> LoadedConf:
+    """Parse text (rendering or wildcarding it first if it is a template). ``rendered``: the text
+    is a template's output already (Salt rendered it), so every value is compared as written.
+    An asconfig YAML or an ``AerospikeCluster`` resource (:mod:`ascad.conf.yaml_tree`) is read
+    as the same tree, with the YAML's line numbers."""
+    from ascad.conf import yaml_tree
 
+    if yaml_tree.is_yaml(name, text):
+        tree = yaml_tree.parse_yaml(text, name)
+        flat = flatten(tree)
+        return LoadedConf(name, text, tree, flat, False, list(tree.warnings))
     template = False
     notes: list[TemplateNote] = []
-    if tpl.is_template(text):
+    if not rendered and tpl.is_template(text):
         template = True
         if options is not None and options.variables is not None:
             text = tpl.render_template(text, options.variables, source=name)
@@ -80,7 +106,7 @@ def conf_from_text(name: str, text: str, options: LoadOptions | None = None) -> 
 async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf:
     """Fetch a non-runtime source and parse it (a template rendered or wildcarded)."""
     options = options or LoadOptions()
-    name, text = await fetch_conf_text(spec, options)
+    name, text, rendered = await _fetch(spec, options)
     # Parsing is CPU work (up to a few seconds at the size limit): off the event loop's thread,
     # so an agent keeps answering while it parses.
-    return await asyncio.to_thread(conf_from_text, name, text, options)
+    return await asyncio.to_thread(lambda: conf_from_text(name, text, options, rendered=rendered))

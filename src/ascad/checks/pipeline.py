@@ -22,20 +22,21 @@ Results are data only (:class:`Comparison`); ``ascad.report`` renders them.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from ascad.compare.annotate import settle_defaults, with_restart_flags
 from ascad.compare.diff import CompareResult, compare, unmatched_patterns
-from ascad.compare.drift import Unchecked, drift, swap
 from ascad.conf.model import ConfTree, FlatConfig
-from ascad.knowledge.table import table_or_none
-from ascad.runtime.login import NodeLogin, read_node
-from ascad.runtime.mapping import runtime_to_flat
-from ascad.runtime.snapshot import RuntimeSnapshot
-from ascad.sources.loader import LoadedConf, LoadOptions, is_runtime_spec, load_conf
+from ascad.sources.loader import LoadedConf, LoadOptions, is_runtime_spec
+
+# The running-node side (asyncio, the info client, TLS, the runtime mapping) and the knowledge
+# table are imported where they are used: `ascad diff` of two files needs none of them, and
+# importing them is most of its start-up (bench/startup.py).
+if TYPE_CHECKING:
+    from ascad.compare.drift import Unchecked
+    from ascad.runtime.login import NodeLogin
+    from ascad.runtime.snapshot import RuntimeSnapshot
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -114,6 +115,8 @@ def compare_confs(left: FlatConfig, right: FlatConfig, rules: Rules) -> CompareR
     """Two confs: every difference, defaults settled and restart flags set for ``rules.build``."""
     result = compare(left, right, rules.ignore)
     if rules.build:
+        from ascad.compare.annotate import settle_defaults, with_restart_flags
+
         result = settle_defaults(result, left, right, rules.build)
         result.differences = with_restart_flags(result.differences, rules.build)
     return result
@@ -123,11 +126,17 @@ def compare_conf_to_node(
     tree: ConfTree, flat: FlatConfig, snap: RuntimeSnapshot, rules: Rules
 ) -> tuple[CompareResult, list[Unchecked]]:
     """A conf (left) against a running node (right), by the node's own build."""
+    from ascad.compare.drift import drift
+    from ascad.knowledge.table import table_or_none
+
     return drift(tree, flat, snap, ignore=rules.ignore, table=table_or_none(snap.build))
 
 
 def compare_nodes(left: RuntimeSnapshot, right: RuntimeSnapshot, rules: Rules) -> CompareResult:
     """Two running nodes, both mapped to conf paths; restart flags by the left node's build."""
+    from ascad.compare.annotate import with_restart_flags
+    from ascad.runtime.mapping import runtime_to_flat
+
     result = compare(runtime_to_flat(left), runtime_to_flat(right), rules.ignore)
     result.differences = with_restart_flags(result.differences, left.build)
     return result
@@ -177,6 +186,8 @@ def conf_vs_node(
     node_on_left: bool = False,
 ) -> Comparison:
     """A conf against the node that runs it (``node_name``: the address as the user gave it)."""
+    from ascad.compare.drift import swap
+
     result, unchecked = compare_conf_to_node(conf.tree, conf.flat, snap, rules)
     result.left, result.right = conf.name, node_name
     if node_on_left:
@@ -213,14 +224,20 @@ async def read_source(
 ) -> LoadedConf | RuntimeSnapshot:
     """A conf through the loader, or a running node's snapshot for ``aerospike://``."""
     if is_runtime_spec(spec):
+        from ascad.runtime.login import read_node
+
         # ``statistics`` (the uptime) gives the server's start, for each difference's origin
         return await read_node(spec, login, extra=("statistics",))
+    from ascad.sources.loader import load_conf
+
     return await load_conf(spec, load)
 
 
 async def both(first: Awaitable[T], second: Awaitable[U]) -> tuple[T, U]:
     """Await both; if either fails, raise the first side's error after the other has finished
     (a plain gather would leave the second error unretrieved and print a traceback at exit)."""
+    import asyncio
+
     a, b = await asyncio.gather(first, second, return_exceptions=True)
     for outcome in (a, b):
         if isinstance(outcome, BaseException):
@@ -232,6 +249,8 @@ async def compare_sources(
     left: str, right: str, load: LoadOptions, login: NodeLogin, rules: Rules
 ) -> Comparison:
     """``ascad diff LEFT RIGHT``: read both sides at once, then compare them by what they are."""
+    from ascad.runtime.snapshot import RuntimeSnapshot
+
     a, b = await both(read_source(left, load, login), read_source(right, load, login))
     if isinstance(a, RuntimeSnapshot) and isinstance(b, RuntimeSnapshot):
         return node_vs_node(a, b, rules, (left, right))
@@ -243,6 +262,16 @@ async def compare_sources(
     return conf_vs_conf(a, b, rules)
 
 
+def compare_local_sources(left: str, right: str, load: LoadOptions, rules: Rules) -> Comparison:
+    """:func:`compare_sources` for two local sources (files or ``-``), without an event loop:
+    the same reads, rules and result (left's error first, as :func:`both` gives it)."""
+    from ascad.sources.loader import load_local_conf
+
+    a = load_local_conf(left, load)
+    b = load_local_conf(right, load)
+    return conf_vs_conf(a, b, rules)
+
+
 __all__ = [
     "Comparison",
     "ConfWarning",
@@ -251,6 +280,7 @@ __all__ = [
     "both",
     "compare_conf_to_node",
     "compare_confs",
+    "compare_local_sources",
     "compare_nodes",
     "compare_sources",
     "conf_log_files",

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -485,6 +484,8 @@ def load_vars_file(path: str | Path) -> dict[str, object]:
     except OSError as exc:
         raise AscadError(f"cannot read the variables file: {exc.strerror}", where) from None
     suffix = p.suffix.lower()
+    import tomllib  # only for a .toml variables file
+
     try:
         if suffix == ".toml":
             doc: object = tomllib.loads(data.decode("utf-8"))

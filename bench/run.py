@@ -23,6 +23,7 @@ ORDER = [
     "agent",
     "hostile",
     "serverlog",
+    "dashboard",
 ]
 
 

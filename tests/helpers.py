@@ -916,3 +916,45 @@ def write_nodes(tmp_path: Path, count: int = 3) -> list[str]:
         p.write_text(as_node(base, n, count))
         paths.append(str(p))
     return paths
+
+
+# --- a real browser: Playwright driving Debian's Chromium -----------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+# Headless, and none of Chromium's own connections (updates, sync, QUIC probes): the machine has
+# no internet, and those would fail noisily or slow the start.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@contextmanager
+def chromium(tmp: Path, *, javascript: bool = True, width: int = 1280) -> Iterator[Any]:
+    """A Playwright browser context on Debian's Chromium (``./dev test`` installs it; skipped when
+    it is missing), with a fresh profile in ``tmp``. Playwright's own browsers are never used."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is not installed (./dev test installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    profile = Path(tempfile.mkdtemp(prefix="chromium-", dir=tmp))
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            java_script_enabled=javascript,
+            viewport={"width": width, "height": 900},
+        )
+        context.set_default_timeout(15_000)
+        try:
+            yield context
+        finally:
+            context.close()

@@ -212,6 +212,8 @@ class CycleRunner:
         self.last_cluster = cluster
         # The local node's server build (this cycle's), for defaults and restart flags.
         self.build: str | None = None
+        # The cluster's nodes as the last cycle listed them (the /ui/ page shows them all).
+        self.known: list[roles.Candidate] = []
 
     async def close(self) -> None:
         await self.peers.close()
@@ -441,11 +443,17 @@ class CycleRunner:
         role, master_label, fallback = "unknown", None, None
         if s.role == "master":
             role = "master"
+            if s.discovery == "aerospike" and local.peers is not None:  # for the /ui/ page
+                with contextlib.suppress(AscadError):
+                    self.known = roles.peers_candidates(
+                        local.node_id, local.peers, s.url_template, s.urls
+                    )
             role_checks.append(await self._golden(own, own_error))
         else:
             t1 = time.monotonic()
             try:
                 cands, pre_skipped = await self.candidates(local)
+                self.known = list(cands) + [k.candidate for k in pre_skipped]
                 election = await roles.elect(
                     cands,
                     lambda c: self.peers.fetch_config(c.url or ""),

@@ -23,6 +23,7 @@ ORDER = [
     "fleet_scale",
     "agent",
     "hostile",
+    "serverlog",
     "dashboard",
 ]
 

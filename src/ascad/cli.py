@@ -24,6 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fleet": ("ascad.commands.fleet", "compare many nodes at once and group them"),
     "check": ("ascad.commands.check", "run one agent cycle in the foreground"),
     "agent": ("ascad.commands.agent", "run the ascad daemon"),
+    "history": ("ascad.commands.history", "list the agent's findings: first seen, resolved"),
+    "ack": ("ascad.commands.ack", "acknowledge a known difference in a baseline file"),
+    "fix": ("ascad.commands.fix", "bring a running node back to its conf, or the conf to it"),
     "demo": ("ascad.commands.demo", "run a local emulated cluster and show ascad at work"),
     "emulator": ("ascad.commands.emulator", "run emulated Aerospike nodes on loopback"),
 }

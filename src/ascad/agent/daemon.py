@@ -48,6 +48,7 @@ from typing import Any
 from ascad.agent import journal, notify
 from ascad.agent import listener as limits
 from ascad.agent.cycle import CycleRunner, failed_cycle, load_status, save_status
+from ascad.agent.history import record_cycle
 from ascad.agent.server import ConfigServer
 from ascad.agent.settings import AgentSettings, SettingsError, origin_line
 from ascad.checks.results import CycleResult
@@ -172,6 +173,14 @@ class Agent:
             await self._retired.pop().close()
 
     async def guarded_cycle(self) -> CycleResult:
+        """The runner's cycle under the watchdog (:meth:`_watched_cycle`), recorded in the history
+        store (``state_dir/history.sqlite``; ``ascad check`` only when the directory exists)."""
+        cycle = await self._watched_cycle()
+        return await asyncio.to_thread(
+            record_cycle, self.settings.state_dir, cycle, create=self.serve
+        )
+
+    async def _watched_cycle(self) -> CycleResult:
         """The runner's cycle under the watchdog: a cycle that raises (a bug) or does not finish
         within :attr:`watchdog` seconds is a cycle whose checks are all ``warning`` with the
         reason, never the last result kept (a check that stops checking must not stay green)."""

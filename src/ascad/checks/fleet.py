@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from ascad.checks.fingerprint import compared_values, fingerprint
 from ascad.checks.pipeline import Rules, compare_conf_to_node, compare_confs
 from ascad.checks.results import VersionWarning, version_warnings
-from ascad.compare.diff import CompareResult
+from ascad.compare.diff import Acknowledgement, CompareResult
 from ascad.compare.expected import PathMatcher
 from ascad.conf.model import FlatConfig, Setting
 from ascad.conf.paths import ancestors
@@ -97,6 +97,8 @@ class ParameterFinding:
     path: str
     values: list[ValueHolders]  # most nodes first
     stanza: bool = False
+    # the baseline entry that acknowledges it (issue 14): reported, not counted
+    acknowledged: Acknowledgement | None = None
 
 
 @dataclass
@@ -128,15 +130,16 @@ class FleetReport:
 
     @property
     def golden_differences(self) -> int:
-        return sum(len(g.result.differences) for g in self.golden_results)
+        """Golden differences that count (acknowledged ones are reported, not counted)."""
+        return sum(len(g.result.findings) for g in self.golden_results)
 
     @property
     def clean(self) -> bool:
         """All reachable, all in one group, no golden differences: exit 0."""
         return (
             not self.unreachable
-            and len(self.groups) <= 1
-            and not self.parameters
+            and (len(self.groups) <= 1 or bool(self.parameters))
+            and all(p.acknowledged is not None for p in self.parameters)
             and self.golden_differences == 0
         )
 

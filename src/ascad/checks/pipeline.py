@@ -97,6 +97,14 @@ class Comparison:
     unmatched: list[str] = field(default_factory=list)  # typed globs that matched nothing
     # the server build it was judged by is older than every schema (3.x): said in every output
     version_warnings: list[VersionWarning] = field(default_factory=list)
+    # conf vs node: the conf's logging file sinks (where the node logs, when ascad runs on it)
+    conf_logs: list[str] = field(default_factory=list)
+    # conf vs node: the node's snapshot (its uptime and log sinks, for provenance)
+    snapshot: RuntimeSnapshot | None = None
+    # why some differences have no provenance (checks.provenance), said once
+    provenance_note: str | None = None
+    # baseline entries that matched nothing (checks.baseline), as warnings
+    baseline_unmatched: list[str] = field(default_factory=list)
 
     @property
     def equal(self) -> bool:
@@ -135,6 +143,19 @@ def compare_nodes(left: RuntimeSnapshot, right: RuntimeSnapshot, rules: Rules) -
     result = compare(runtime_to_flat(left), runtime_to_flat(right), rules.ignore)
     result.differences = with_restart_flags(result.differences, left.build)
     return result
+
+
+def conf_log_files(flat: FlatConfig) -> list[str]:
+    """Where the node logs, by its conf: its ``logging { file PATH { … } }`` sinks in file
+    order; without one, ``journal`` when it logs to the console or syslog (under systemd both
+    end in the journal)."""
+    out: list[str] = []
+    for path, setting in flat.settings.items():
+        if setting.stanza and path.startswith("logging.file[") and path.endswith("]"):
+            out.append(path[len("logging.file[") : -1])
+    if not out and ("logging.console" in flat.settings or "logging.syslog" in flat.settings):
+        out.append("journal")
+    return out
 
 
 # --- whole comparisons ---------------------------------------------------------------------------
@@ -187,6 +208,8 @@ def conf_vs_node(
         unverifiable=unchecked,
         nodes=[NodeFacts.of(snap)],
         version_warnings=version_warnings(snap.build),
+        snapshot=snap,
+        conf_logs=conf_log_files(conf.flat),
     )
 
 
@@ -213,7 +236,8 @@ async def read_source(
     if is_runtime_spec(spec):
         from ascad.runtime.login import read_node
 
-        return await read_node(spec, login)
+        # ``statistics`` (the uptime) gives the server's start, for each difference's origin
+        return await read_node(spec, login, extra=("statistics",))
     from ascad.sources.loader import load_conf
 
     return await load_conf(spec, load)
@@ -270,6 +294,7 @@ __all__ = [
     "compare_local_sources",
     "compare_nodes",
     "compare_sources",
+    "conf_log_files",
     "conf_vs_conf",
     "conf_vs_node",
     "node_vs_node",

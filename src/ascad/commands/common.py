@@ -427,3 +427,18 @@ def print_warnings(warnings: Sequence[ConfWarning]) -> None:
     """Parse warnings on stderr, one ``FILE:LINE:COL: warning: message`` line each."""
     for w in warnings:
         print(f"{w.source}:{w.line}:{w.col}: warning: {w.message}", file=sys.stderr)
+
+
+def add_baseline_argument(parser: argparse.ArgumentParser) -> None:
+    """``--baseline FILE`` (issue 14): acknowledged differences (docs/provenance.md)."""
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="a baseline of acknowledged differences (TOML, `ascad ack`): they are reported as "
+        "acknowledged and do not count for the exit status; default: [compare] baseline",
+    )
+
+
+def warn_unmatched_baseline(entries: Sequence[str]) -> None:
+    for entry in entries:
+        print(f"ascad: baseline entry matches no difference: {entry}", file=sys.stderr)

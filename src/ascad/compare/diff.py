@@ -53,6 +53,28 @@ SET_AT_RUNTIME = Kind.SET_AT_RUNTIME
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """The server log line that last set a runtime difference's path (``ascad.compare.origin``)."""
+
+    time: str  # ISO 8601, as the log has it (UTC unless the server logs local time)
+    command: str  # set-config:… or log-set:…
+    source: str  # FILE:LINE, FILE@OFFSET or journal:UNIT
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """The baseline entry that acknowledges a difference (``ascad.checks.baseline``)."""
+
+    path: str  # the entry's path glob
+    reason: str
+    source: str  # BASELINE:LINE
+    owner: str | None = None
+    until: str | None = None  # ISO date; after it the difference counts again
+    node: str | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True)
 class Difference:
     path: str
     kind: Kind
@@ -68,6 +90,14 @@ class Difference:
     # Which side is the running node, when one is (a ``set_at_runtime`` difference holds the
     # running value on that side and the version's default on the other).
     node: Side | None = None
+    # Issue 14, filled after comparing: the log line that set it, where it comes from
+    # (``runtime``, ``file`` or ``unknown``), the baseline entry that acknowledges it, and since
+    # when the agent has seen it (ISO 8601).
+    provenance: Provenance | None = None
+    origin: str | None = None
+    origin_note: str | None = None
+    acknowledged: Acknowledgement | None = None
+    first_seen: str | None = None
 
 
 @dataclass
@@ -83,6 +113,11 @@ class CompareResult:
     @property
     def equal(self) -> bool:
         return not self.differences
+
+    @property
+    def findings(self) -> list[Difference]:
+        """The differences that count: every one not acknowledged by a baseline entry."""
+        return [d for d in self.differences if d.acknowledged is None]
 
 
 def matches_any(path: str, patterns: Iterable[str]) -> bool:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from ascad.checks.fleet import FleetReport
@@ -60,6 +61,7 @@ def report_to_dict(report: FleetReport) -> dict[str, Any]:
                     }
                     for h in p.values
                 ],
+                **({"acknowledged": asdict(p.acknowledged)} if p.acknowledged is not None else {}),
             }
             for p in report.parameters
         ],

@@ -12,6 +12,7 @@ from typing import TextIO
 from ascad.checks.fingerprint import SHORT
 from ascad.checks.fleet import FleetReport, ValueHolders
 from ascad.compare.diff import CHANGED, ONLY_LEFT, ONLY_RIGHT, SET_AT_RUNTIME, Difference
+from ascad.errors import printable
 from ascad.report.terminal import (
     BOLD,
     DIM,
@@ -101,6 +102,8 @@ def render(report: FleetReport, *, colour: bool = False, verbose: bool = False) 
         for p in report.parameters:
             some = any(h.value is None for h in p.values)
             note = "  (not on every node)" if some else ""
+            if p.acknowledged is not None:
+                note += f"  (acknowledged: {printable(p.acknowledged.reason)})"
             out.append(
                 f"  {c(YELLOW, '~')} {display(p.path)}{' (stanza)' if p.stanza else ''}{note}"
             )

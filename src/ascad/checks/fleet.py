@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from ascad.checks.fingerprint import compared_values, fingerprint
-from ascad.checks.pipeline import Rules, compare_conf_to_node, compare_confs
+from ascad.checks.pipeline import Rules, compare_confs, template_vs_conf, template_vs_node
 from ascad.compare.diff import CompareResult
 from ascad.compare.expected import PathMatcher
 from ascad.conf.model import FlatConfig, Setting
@@ -280,7 +280,7 @@ def analyse(
             if mode == RUNTIME:
                 result = golden_vs_runtime(golden, first[g.id], patterns)
             else:
-                result = compare_confs(golden.flat, g.flat, Rules(ignore=tuple(patterns)))
+                result = template_vs_conf(golden, g.flat, Rules(ignore=tuple(patterns)))
             report.golden_results.append(GoldenDifferences(g.id, result))
     report.seconds = time.perf_counter() - t0
     return report
@@ -293,8 +293,8 @@ def golden_vs_runtime(
     (:func:`ascad.compare.drift.drift`: logging ``any`` expanded, defaults and unverifiable
     paths not counted, a parameter set at runtime only is a finding), per-node paths skipped."""
     assert node.snapshot is not None, "runtime_fetcher keeps every running node's snapshot"
-    result, _unchecked = compare_conf_to_node(
-        golden.tree, golden.flat, node.snapshot, Rules(ignore=tuple(patterns))
+    _conf, result, _unchecked = template_vs_node(
+        golden, node.snapshot, Rules(ignore=tuple(patterns))
     )
     return result
 

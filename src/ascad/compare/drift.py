@@ -44,7 +44,7 @@ from ascad.compare.diff import (
     values_match,
 )
 from ascad.conf import keys
-from ascad.conf.model import ConfTree, FlatConfig, Setting, Stanza
+from ascad.conf.model import ConfTree, FlatConfig, Setting, Stanza, is_wild
 from ascad.conf.paths import segment_parts, split_path
 from ascad.knowledge.table import ParamInfo, ParamTable, pattern_of, same_default, versions_of
 from ascad.runtime.mapping import (
@@ -234,6 +234,8 @@ def drift(
                 unchecked.append(Unchecked(path, s.line, f"the server derives it: {derived.fact}"))
             elif same is None:
                 result.wildcards.append(path)
+                if not is_wild(r.canonical):
+                    result.wildcard_values[path] = r.value
             elif not same and not skip(path):
                 diffs.append(
                     Difference(path, CHANGED, s.value, r.value, s.line, None, stanza=s.stanza)

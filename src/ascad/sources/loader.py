@@ -44,6 +44,9 @@ class LoadedConf:
     # What wildcarding a template did (a blanked `{% else %}` branch, an include, a placeholder
     # line): ``ascad.sources.template.TemplateNote``s, shown by ``ascad diff -v``.
     template_notes: list[TemplateNote] = field(default_factory=list)
+    # A template in wildcard mode: every way it can come out, for the pipeline to pick the one
+    # that fits the node it is compared with (``tree``/``flat`` above are its default).
+    variants: tpl.TemplateVariants | None = None
 
 
 async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
@@ -70,8 +73,11 @@ def conf_from_text(name: str, text: str, options: LoadOptions | None = None) -> 
             # Line numbers now count lines of the rendered text, not of the template.
             name = f"{name} (rendered)"
         else:
-            wildcarded = tpl.wildcard_template_notes(text, source=name)
-            text, notes = wildcarded.text, wildcarded.notes  # the template's line numbers kept
+            variants = tpl.TemplateVariants(text, name)
+            d = variants.default  # the template's line numbers kept
+            return LoadedConf(
+                name, d.text, d.tree, d.flat, True, list(d.tree.warnings), d.notes, variants
+            )
     tree = parse_text(text, name)
     flat = flatten(tree)
     return LoadedConf(name, text, tree, flat, template, list(tree.warnings), notes)

@@ -43,11 +43,23 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ascad.conf.model import WILDCARD, WILDCARD_MANY, WILDCARD_RE, is_wild
-from ascad.errors import AscadError
+from ascad.conf.flatten import flatten, join, stanza_segment
+from ascad.conf.keys import NAMED_STANZAS, ORDERED_KEYS
+from ascad.conf.model import (
+    WILDCARD,
+    WILDCARD_MANY,
+    WILDCARD_RE,
+    ConfTree,
+    FlatConfig,
+    Setting,
+    Stanza,
+    is_wild,
+)
+from ascad.conf.parser import parse_text
+from ascad.errors import AscadError, ConfSyntaxError
 
 _JINJA_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 # Aerospike's own LDAP query tokens (user-dn-pattern, user-query-pattern, role-query-pattern):
@@ -95,8 +107,8 @@ class Wildcarded:
 
 
 def is_template(text: str) -> bool:
-    """True when the text has Jinja tags, or shell/sed placeholders outside ``#`` comments."""
-    if _JINJA_RE.search(text):
+    """True when the text has Jinja or ERB tags, or shell/sed placeholders outside ``#`` comments."""
+    if _JINJA_RE.search(text) or _ERB_RE.search(text):
         return True
     for line in text.split("\n"):
         if "$" in line and WILDCARD in _shell_wildcards(line):
@@ -187,86 +199,378 @@ def _stmt_word(body: str) -> str:
     return words[0] if words else ""
 
 
-# --- wildcarding ----------------------------------------------------------------------------
+_ERB_RE = re.compile(r"<%.*?%>", re.S)
+_RUBY_WORDS = (
+    (re.compile(r"^(if|unless|case)\b"), "if"),
+    (re.compile(r"^(elsif|when)\b"), "elif"),
+    (re.compile(r"^else\b"), "else"),
+    (re.compile(r"^end\b"), "end"),
+    (re.compile(r"^(for|while|until)\b|\bdo\s*(\|[^|]*\|)?\s*$"), "for"),
+)
+
+
+def is_erb(text: str) -> bool:
+    """True for an ERB template (Puppet, Chef): ``<% … %>`` tags and no Jinja tags."""
+    return bool(_ERB_RE.search(text)) and not _JINJA_RE.search(text)
+
+
+def _lex_any(text: str, source: str) -> list[_Seg]:
+    return _lex_erb(text, source) if is_erb(text) else _lex(text, source)
+
+
+def _lex_erb(text: str, source: str) -> list[_Seg]:
+    """ERB -> the same segments as Jinja: ``<%= %>`` a placeholder, ``<% %>`` Ruby statements
+    (``if``/``unless``/``case``, ``elsif``/``when``, ``else``, ``end``, ``… do |x|``, ``for``)."""
+    segs: list[_Seg] = []
+    pos, line = 0, 1
+    while True:
+        start = text.find("<%", pos)
+        if start < 0:
+            if pos < len(text):
+                segs.append(_Seg("text", text[pos:], line, text.count("\n", pos)))
+            return segs
+        if text.startswith("<%%", start):  # a literal '<%'
+            chunk = text[pos : start + 2]
+            segs.append(_Seg("text", chunk, line, chunk.count("\n")))
+            line += chunk.count("\n")
+            pos = start + 3
+            continue
+        if start > pos:
+            chunk = text[pos:start]
+            segs.append(_Seg("text", chunk, line, chunk.count("\n")))
+            line += chunk.count("\n")
+        end = text.find("%>", start + 2)
+        if end < 0:
+            raise AscadError("'<%' is never closed with '%>'", f"{source}:{line}")
+        whole = text[start : end + 2]
+        body = text[start + 2 : end].strip("-")
+        nl = whole.count("\n")
+        if body.startswith("="):
+            segs.append(_Seg("{{", body[1:], line, nl))
+        elif body.startswith("#"):
+            segs.append(_Seg("{#", body[1:], line, nl))
+        else:
+            words = []
+            for stmt in re.split(r"[\n;]", body):
+                stmt = stmt.strip()
+                for rx, word in _RUBY_WORDS:
+                    if rx.search(stmt):
+                        words.append(word)
+                        break
+            if not words:
+                segs.append(_Seg("{%", "do", line, nl))
+            for i, word in enumerate(words):
+                segs.append(_Seg("{%", word, line, nl if i == 0 else 0))
+        line += nl
+        pos = end + 2
+
+
+# --- the template as a tree of choices ------------------------------------------------------
 
 
 @dataclass
-class _Frame:
-    word: str
-    end: str
+class _Text:
+    text: str
     line: int
-    active: bool  # this frame's current branch is output
+
+
+@dataclass
+class _Expr:  # ``{{ … }}`` or ERB ``<%= … %>``: one wildcard
+    line: int
+    newlines: int
+
+
+@dataclass
+class _Gap:  # a statement, a comment, a blanked body: only its newlines
+    line: int
+    newlines: int
+
+
+@dataclass
+class _Cond:  # ``{% if %}`` … ``{% elif %}`` … ``{% else %}`` … ``{% endif %}`` (ERB if/unless)
+    id: int
+    line: int
+    branches: list[list[_Item]]
+    lines: list[int]  # the line of each branch's tag
+    has_else: bool = False
+
+    @property
+    def options(self) -> int:
+        """One per branch, and one more (nothing output) when there is no ``else``."""
+        return len(self.branches) + (0 if self.has_else else 1)
+
+
+@dataclass
+class _Loop:  # ``{% for %}`` … (``{% else %}`` …) ``{% endfor %}``; ERB ``.each do`` … ``end``
+    id: int
+    line: int
+    body: list[_Item]
+    orelse: list[_Item] | None = None
+    else_line: int = 0
+
+
+_Item = _Text | _Expr | _Gap | _Cond | _Loop
+
+
+def _newlines(items: list[_Item]) -> int:
+    n = 0
+    for it in items:
+        if isinstance(it, _Text):
+            n += it.text.count("\n")
+        elif isinstance(it, (_Expr, _Gap)):
+            n += it.newlines
+        elif isinstance(it, _Cond):
+            n += sum(_newlines(b) for b in it.branches)
+        else:
+            n += _newlines(it.body) + (_newlines(it.orelse) if it.orelse is not None else 0)
+    return n
+
+
+def _first_line(items: list[_Item], default: int) -> int:
+    return items[0].line if items else default
+
+
+@dataclass
+class _Open:
+    word: str
+    end: str  # the closing word ("" for ERB's generic `end`)
+    line: int
+    parent: list[_Item]
+    node: _Cond | _Loop | None = None
+    blank: list[_Item] | None = None  # a body that outputs nothing (macro, block set)
+
+
+def _build(segs: list[_Seg], source: str, result: Wildcarded) -> list[_Item]:
+    """Segments -> a tree of text, wildcards, conditionals and loops (errors name the line)."""
+    root: list[_Item] = []
+    cur = root
+    stack: list[_Open] = []
+    ids = 0
+    for seg in segs:
+        if seg.kind == "text":
+            cur.append(_Text(seg.body, seg.line))
+            continue
+        if seg.kind == "{{":
+            cur.append(_Expr(seg.line, seg.newlines))
+            continue
+        gap = _Gap(seg.line, seg.newlines)
+        if seg.kind == "{#":
+            cur.append(gap)
+            continue
+        word = _stmt_word(seg.body)
+        where = f"{source}:{seg.line}"
+        if word in ("raw", "endraw"):
+            cur.append(gap)
+            continue
+        if word in ("if", "unless"):
+            cur.append(gap)
+            ids += 1
+            cond = _Cond(ids, seg.line, [[]], [seg.line])
+            cur.append(cond)
+            stack.append(_Open("if", "endif", seg.line, cur, cond))
+            cur = cond.branches[0]
+        elif word in ("elif", "else"):
+            top = stack[-1] if stack else None
+            if top is None or top.word not in ("if", "for"):
+                raise AscadError(f"'{{% {word} %}}' outside '{{% if %}}'", where)
+            if isinstance(top.node, _Loop):
+                if word == "elif":
+                    raise AscadError("'{% elif %}' inside '{% for %}'", where)
+                cur.append(gap)
+                top.node.orelse = []
+                top.node.else_line = seg.line
+                cur = top.node.orelse
+            elif isinstance(top.node, _Cond):
+                cur.append(gap)
+                top.node.branches.append([])
+                top.node.lines.append(seg.line)
+                top.node.has_else = top.node.has_else or word == "else"
+                cur = top.node.branches[-1]
+        elif word == "for":
+            cur.append(gap)
+            ids += 1
+            loop = _Loop(ids, seg.line, [])
+            cur.append(loop)
+            stack.append(_Open("for", "endfor", seg.line, cur, loop))
+            cur = loop.body
+        elif word in _KEEP_BLOCKS:
+            cur.append(gap)
+            stack.append(_Open(word, _KEEP_BLOCKS[word], seg.line, cur))
+        elif word in _BLANK_BLOCKS or (word == "set" and "=" not in seg.body):
+            thrown: list[_Item] = [gap]
+            stack.append(
+                _Open(word, _BLANK_BLOCKS.get(word, "endset"), seg.line, cur, blank=thrown)
+            )
+            cur = thrown
+        elif word == "end" or (word.startswith("end") and word[3:] in _ALL_BLOCK_WORDS):
+            if not stack:
+                raise AscadError(f"'{{% {word} %}}' closes nothing", where)
+            top = stack[-1]
+            if word != "end" and top.end != word:
+                raise AscadError(
+                    f"'{{% {word} %}}' does not close '{{% {top.word} %}}' from line {top.line}",
+                    where,
+                )
+            stack.pop()
+            if top.blank is not None:
+                top.blank.append(gap)
+                top.parent.append(_Gap(top.line, _newlines(top.blank)))
+            else:
+                cur.append(gap)
+            cur = top.parent
+        else:
+            cur.append(gap)
+            if word == "include":
+                result.notes.append(
+                    TemplateNote(seg.line, "'{% include %}': included lines are not compared")
+                )
+            # Any other statement (set x = …, import, from, do, extends, break) outputs nothing.
+    if stack:
+        top = stack[-1]
+        raise AscadError(
+            f"'{{% {top.word} %}}' opened here is never closed with '{{% {top.end or 'end'} %}}'",
+            f"{source}:{top.line}",
+        )
+    return root
+
+
+_ALL_BLOCK_WORDS = frozenset(
+    {"if", "for", "raw", "set", *_KEEP_BLOCKS, *_BLANK_BLOCKS, "load"}
+)
+
+Choice = dict[tuple[int, tuple[int, ...]], int]
+
+
+@dataclass
+class _Gen:
+    """Writes one candidate's text: ``out`` lines and, for each, the template line it comes from."""
+
+    choice: Choice
+    instances: dict[int, list[str]]
+    out: list[str] = field(default_factory=lambda: [""])
+    line_map: list[int] = field(default_factory=lambda: [1])
+    # (key, options) of every conditional and loop this candidate reached, in template order
+    points: list[tuple[tuple[int, tuple[int, ...]], int, int]] = field(default_factory=list)
+    renames: list[tuple[int, int, str]] = field(default_factory=list)  # out lines [a, b) -> name
+    loop_bodies: dict[int, tuple[int, int]] = field(default_factory=dict)  # loop id -> out lines
+
+    def emit(self, text: str, line: int) -> None:
+        parts = text.split("\n")
+        self.out[-1] += parts[0]
+        for k, part in enumerate(parts[1:], start=1):
+            self.out.append(part)
+            self.line_map.append(line + k)
+
+    def gap(self, items: list[_Item], line: int) -> None:
+        n = _newlines(items)
+        if n:
+            self.emit("\n" * n, _first_line(items, line))
+
+    def items(self, items: list[_Item], many: bool, copy: tuple[int, ...]) -> None:
+        for it in items:
+            if isinstance(it, _Text):
+                self.emit(it.text, it.line)
+            elif isinstance(it, _Expr):
+                self.emit((WILDCARD_MANY if many else WILDCARD) + "\n" * it.newlines, it.line)
+            elif isinstance(it, _Gap):
+                if it.newlines:
+                    self.emit("\n" * it.newlines, it.line)
+            elif isinstance(it, _Cond):
+                key = (it.id, copy)
+                self.points.append((key, it.options, it.line))
+                pick = self.choice.get(key, 0)
+                for i, branch in enumerate(it.branches):
+                    if i == pick:
+                        self.items(branch, many, copy)
+                    else:
+                        self.gap(branch, it.lines[i])
+            else:
+                self.loop(it, many, copy)
+
+    def loop(self, it: _Loop, many: bool, copy: tuple[int, ...]) -> None:
+        names = self.instances.get(it.id)
+        if names is not None:  # one copy of the body per stanza of the node
+            for k, name in enumerate(names):
+                start = len(self.out) - 1
+                self.items(it.body, False, (*copy, k))
+                self.renames.append((start, len(self.out), name))
+            if not names and it.orelse is not None:
+                self.items(it.orelse, many, copy)
+            return
+        key = (it.id, copy)
+        self.points.append((key, 2, it.line))
+        start = len(self.out) - 1
+        if self.choice.get(key, 0) == 0:
+            self.items(it.body, True, copy)
+            self.loop_bodies[it.id] = (start, len(self.out))
+            if it.orelse is not None:
+                self.gap(it.orelse, it.line)
+        else:
+            self.gap(it.body, it.line)
+            if it.orelse is not None:
+                self.items(it.orelse, many, copy)
+
+
+@dataclass
+class _Finished:
+    text: str
+    line_map: list[int]
+    open_lines: list[int]  # out lines (1-based) that stood for unknown lines
+    gen: _Gen
+
+
+def _generate(
+    items: list[_Item], choice: Choice, instances: dict[int, list[str]], result: Wildcarded
+) -> _Finished:
+    gen = _Gen(choice, instances)
+    gen.items(items, False, ())
+    open_lines: list[int] = []
+    lines: list[str] = []
+    for i, raw in enumerate(gen.out):
+        tline = gen.line_map[i]
+        done = _finish_line(raw, tline, result)
+        if (done == "" and raw.split("#", 1)[0].strip()) or _PLACEHOLDER_COMMENT_RE.match(raw):
+            open_lines.append(i + 1)
+        lines.append(done)
+    for start, end, name in gen.renames:
+        for i in range(start, min(end, len(lines))):
+            tokens = _TOKEN_RE.findall(lines[i].split("#", 1)[0])
+            if len(tokens) == 3 and tokens[2] == "{" and is_wild(tokens[1]):
+                lines[i] = lines[i].replace(tokens[1], name, 1)
+                break
+    return _Finished("\n".join(lines), gen.line_map, open_lines, gen)
+
+
+_PLACEHOLDER_COMMENT_RE = re.compile(r"^\s*#\s*[\w.-]*placeholder[\w.-]*\s*$", re.I)
 
 
 def wildcard_template_notes(text: str, source: str = "<template>") -> Wildcarded:
     """Like :func:`wildcard_template`, also counting wildcards and noting blanked lines."""
     result = Wildcarded("")
-    out: list[str] = []
-    stack: list[_Frame] = []
-
-    def active() -> bool:
-        return all(f.active for f in stack)
-
-    for seg in _lex(text, source):
-        if seg.kind == "text":
-            out.append(seg.body if active() else "\n" * seg.newlines)
-            continue
-        if seg.kind == "{{":
-            # Inside a `{% for %}` body the line stands for any number of lines (WILDCARD_MANY).
-            marker = WILDCARD_MANY if any(f.word == "for" for f in stack) else WILDCARD
-            out.append((marker if active() else "") + "\n" * seg.newlines)
-            continue
-        out.append("\n" * seg.newlines)
-        if seg.kind == "{#":
-            continue
-        _statement(seg, stack, result, source)
-    if stack:
-        top = stack[-1]
-        raise AscadError(
-            f"'{{% {top.word} %}}' opened here is never closed with '{{% {top.end} %}}'",
-            f"{source}:{top.line}",
-        )
-    lines = "".join(out).split("\n")
-    result.text = "\n".join(_finish_line(ln, i, result) for i, ln in enumerate(lines, start=1))
+    items = _build(_lex_any(text, source), source, result)
+    result.text = _generate(items, {}, {}, result).text
+    _note_default_branches(items, result)
+    result.notes.sort(key=lambda n: n.line)
     return result
 
 
-def _statement(seg: _Seg, stack: list[_Frame], result: Wildcarded, source: str) -> None:
-    word = _stmt_word(seg.body)
-    where = f"{source}:{seg.line}"
-    if word in ("raw", "endraw"):
-        return  # the lexer already kept the raw body as text
-    if word == "if":
-        stack.append(_Frame("if", "endif", seg.line, True))
-    elif word in ("elif", "else"):
-        if not stack or stack[-1].word not in ("if", "for"):
-            raise AscadError(f"'{{% {word} %}}' outside '{{% if %}}'", where)
-        if stack[-1].word == "for" and word == "elif":
-            raise AscadError("'{% elif %}' inside '{% for %}'", where)
-        if all(f.active for f in stack[:-1]):
-            first = "first branch" if stack[-1].word == "if" else "loop body"
-            result.notes.append(
-                TemplateNote(seg.line, f"'{{% {word} %}}' branch blanked ({first} kept)")
-            )
-        stack[-1].active = False
-    elif word in _KEEP_BLOCKS:
-        stack.append(_Frame(word, _KEEP_BLOCKS[word], seg.line, True))
-    elif word in _BLANK_BLOCKS or (word == "set" and "=" not in seg.body):
-        stack.append(_Frame(word, _BLANK_BLOCKS.get(word, "endset"), seg.line, False))
-    elif word.startswith("end"):
-        if not stack:
-            raise AscadError(f"'{{% {word} %}}' closes nothing", where)
-        if stack[-1].end != word:
-            top = stack[-1]
-            raise AscadError(
-                f"'{{% {word} %}}' does not close '{{% {top.word} %}}' from line {top.line}", where
-            )
-        stack.pop()
-    elif word == "include" and all(f.active for f in stack):
-        result.notes.append(
-            TemplateNote(seg.line, "'{% include %}': included lines are not compared")
-        )
-    # Any other statement (set x = …, import, from, do, extends, break, continue) outputs nothing.
+def _note_default_branches(items: list[_Item], result: Wildcarded) -> None:
+    """Notes for the default candidate: the branches after the first are blanked."""
+    for it in items:
+        if isinstance(it, _Cond):
+            for i, line in enumerate(it.lines[1:], start=1):
+                word = "else" if (it.has_else and i == len(it.lines) - 1) else "elif"
+                result.notes.append(
+                    TemplateNote(line, f"'{{% {word} %}}' branch blanked (first branch kept)")
+                )
+            if it.branches:
+                _note_default_branches(it.branches[0], result)
+        elif isinstance(it, _Loop):
+            _note_default_branches(it.body, result)
+            if it.orelse is not None:
+                result.notes.append(
+                    TemplateNote(it.else_line, "'{% else %}' branch blanked (loop body kept)")
+                )
 
 
 def _shell_wildcards(line: str) -> str:
@@ -497,3 +801,173 @@ def load_vars_file(path: str | Path) -> dict[str, object]:
     if not isinstance(doc, dict):
         raise AscadError("variables file must hold a table/object at the top", where)
     return doc
+
+
+# --- candidates: one rendering of the template's choices, parsed -----------------------------
+
+
+@dataclass
+class Candidate:
+    """One way the template can come out (a branch per conditional, each loop once or not at all,
+    a namespace loop once per namespace of the node), parsed, with the template's line numbers."""
+
+    text: str
+    tree: ConfTree
+    flat: FlatConfig
+    notes: list[TemplateNote]
+    wildcards: int
+    # Stanza paths whose body held a line of placeholders only (``{{ print_opts(ns) }}``,
+    # ``<%= k %> <%= v %>`` in a loop, ``# mesh-seed-placeholder``): any line the node has there
+    # that the template does not state is a wildcard match.
+    open_prefixes: list[str]
+    points: list[tuple[tuple[int, tuple[int, ...]], int, int]]  # (key, options, template line)
+    choice: Choice
+
+
+@dataclass
+class _Unroll:
+    loop: int
+    kind: str  # the stanza kind the loop body opens (namespace)
+    pattern: re.Pattern[str]  # its name, a wildcard as `.+`
+
+
+class TemplateVariants:
+    """A template in wildcard mode: the default candidate and the way to make the others."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.source = source
+        base = Wildcarded("")
+        self.items = _build(_lex_any(text, source), source, base)
+        self.static_notes = list(base.notes)
+        self._cache: dict[tuple[object, ...], Candidate] = {}
+        self.default = self.candidate({}, {})
+        self.unrolls = self._unrollable()
+
+    def candidate(self, choice: Choice, instances: dict[int, list[str]]) -> Candidate:
+        key = (tuple(sorted(choice.items())), tuple(sorted((k, tuple(v)) for k, v in instances.items())))
+        found = self._cache.get(key)
+        if found is None:
+            found = self._make(choice, instances)
+            if len(self._cache) < 2000:
+                self._cache[key] = found
+        return found
+
+    def _make(self, choice: Choice, instances: dict[int, list[str]]) -> Candidate:
+        result = Wildcarded("", notes=list(self.static_notes))
+        done = _generate(self.items, choice, instances, result)
+        identity = all(t == i for i, t in enumerate(done.line_map, start=1))
+        try:
+            tree = parse_text(done.text, self.source)
+        except ConfSyntaxError as exc:
+            if identity:
+                raise
+            line = done.line_map[exc.line - 1] if 0 < exc.line <= len(done.line_map) else exc.line
+            raise ConfSyntaxError(self.source, line, exc.col, exc.message) from None
+        flat = flatten(tree)
+        _loop_lists(flat)
+        opens = _open_prefixes(tree, done.open_lines)
+        if not identity:
+            _remap_tree(tree.root, done.line_map)
+            flat.settings = {
+                p: replace(s, line=_mapped(done.line_map, s.line)) for p, s in flat.settings.items()
+            }
+            for w in tree.warnings:
+                w.line = _mapped(done.line_map, w.line)
+        return Candidate(
+            done.text, tree, flat, result.notes, result.wildcards, opens, done.gen.points, choice
+        )
+
+    def _unrollable(self) -> list[_Unroll]:
+        """Top-level loops whose body opens a stanza with a templated name (a namespace loop)."""
+        out: list[_Unroll] = []
+        gen = _generate(self.items, {}, {}, Wildcarded("")).gen
+        for loop_id, (start, end) in gen.loop_bodies.items():
+            for st in self.default.tree.root.stanzas():
+                if start < st.line <= end and st.name is not None and is_wild(st.name):
+                    if is_wild(st.kind) or st.kind not in NAMED_STANZAS:
+                        continue
+                    parts = [re.escape(p) for p in WILDCARD_RE.split(st.name)]
+                    out.append(_Unroll(loop_id, st.kind, re.compile(".+?".join(parts) + r"\Z")))
+                    break
+        return out
+
+    def instances_for(self, node: FlatConfig) -> dict[int, list[str]]:
+        """The node's stanzas each namespace loop makes (names the template states are its own)."""
+        if not self.unrolls:
+            return {}
+        literal = {
+            p for p, s in self.default.flat.settings.items() if s.stanza and not is_wild(p)
+        }
+        taken: set[str] = set()
+        out: dict[int, list[str]] = {u.loop: [] for u in self.unrolls}
+        for path, s in node.settings.items():
+            if not s.stanza or "." in path or not path.endswith("]") or path in literal:
+                continue
+            kind, _, rest = path.partition("[")
+            name = rest[:-1]
+            for u in self.unrolls:
+                if u.kind == kind and path not in taken and u.pattern.match(name):
+                    out[u.loop].append(name)
+                    taken.add(path)
+                    break
+        return out
+
+
+_ORDERED_RE = re.compile(r"^(.*\.)?([a-z-]+)\[\d+\]\Z", re.DOTALL)
+
+
+def _loop_lists(flat: FlatConfig) -> None:
+    """``device {{ d }}`` in a loop stands for every ``device[i]`` the node has: its path
+    ``device[0]`` becomes ``device[{{…}}]``, which pairs with each of them."""
+    if not any(WILDCARD_MANY in p for p in flat.settings) and not any(
+        WILDCARD_MANY in s.canonical for s in flat.settings.values()
+    ):
+        return
+    renamed: dict[str, Setting] = {}
+    for path, s in flat.settings.items():
+        m = _ORDERED_RE.match(path)
+        if m and m.group(2) in ORDERED_KEYS and WILDCARD_MANY in s.canonical:
+            path = f"{m.group(1) or ''}{m.group(2)}[{WILDCARD_MANY}]"
+            s = replace(s, path=path)
+        elif not s.stanza and not s.value and WILDCARD_MANY in path:
+            # `context {{ item }}`: one placeholder for the sub-key and its value
+            s = replace(s, value=WILDCARD_MANY, canonical=WILDCARD_MANY)
+        renamed.setdefault(path, s)
+    flat.settings = renamed
+
+
+def _mapped(line_map: list[int], line: int) -> int:
+    return line_map[line - 1] if 0 < line <= len(line_map) else line
+
+
+def _remap_tree(stanza: Stanza, line_map: list[int]) -> None:
+    for child in stanza.children:
+        child.line = _mapped(line_map, child.line)
+        if isinstance(child, Stanza):
+            if child.end_line is not None:
+                child.end_line = _mapped(line_map, child.end_line)
+            _remap_tree(child, line_map)
+
+
+def _open_prefixes(tree: ConfTree, open_lines: list[int]) -> list[str]:
+    """The path of the innermost stanza around each placeholder line ("" for the top level)."""
+    found: list[str] = []
+    for line in open_lines:
+        prefix = ""
+        stanza = tree.root
+        while True:
+            inner = next(
+                (
+                    st
+                    for st in stanza.stanzas()
+                    if st.braces and st.line < line and (st.end_line or 0) > line
+                ),
+                None,
+            )
+            if inner is None:
+                break
+            prefix = join(prefix, stanza_segment(inner))
+            stanza = inner
+        if prefix not in found:
+            found.append(prefix)
+    return found

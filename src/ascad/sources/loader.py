@@ -61,17 +61,29 @@ async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
     return fetched.name, fetched.text
 
 
-def conf_from_text(name: str, text: str, options: LoadOptions | None = None) -> LoadedConf:
-    """Parse text (rendering or wildcarding it first if it is a template)."""
+def conf_from_text(
+    name: str, text: str, options: LoadOptions | None = None, loader: object | None = None
+) -> LoadedConf:
+    """Parse text (rendering or wildcarding it first if it is a template). ``loader`` (a Jinja2
+    loader) serves a rendered template's ``{% import %}``/``{% include %}``."""
 
     template = False
     notes: list[TemplateNote] = []
     if tpl.is_template(text):
         template = True
         if options is not None and options.variables is not None:
-            text = tpl.render_template(text, options.variables, source=name)
-            # Line numbers now count lines of the rendered text, not of the template.
-            name = f"{name} (rendered)"
+            rendered = tpl.render_template_lines(text, options.variables, name, loader)
+            text = rendered.text
+            if not (tpl.is_template(text) or tpl.has_placeholder_comment(text)):
+                # Every line number (errors, warnings, settings) is the template's own.
+                tree, flat, _ = tpl.parse_mapped(text, rendered.line_map, name)
+                return LoadedConf(name, text, tree, flat, True, list(tree.warnings), notes)
+            # A shell template's `$( … )` or init-container placeholder line: still wildcards
+            variants = tpl.TemplateVariants(text, name)
+            d = variants.default
+            return LoadedConf(
+                name, d.text, d.tree, d.flat, True, list(d.tree.warnings), d.notes, variants
+            )
         else:
             variants = tpl.TemplateVariants(text, name)
             d = variants.default  # the template's line numbers kept
@@ -86,7 +98,17 @@ def conf_from_text(name: str, text: str, options: LoadOptions | None = None) -> 
 async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf:
     """Fetch a non-runtime source and parse it (a template rendered or wildcarded)."""
     options = options or LoadOptions()
-    name, text = await fetch_conf_text(spec, options)
+    from ascad.sources import fetch_text, parse_source
+
+    parsed = parse_source(spec)
+    fetched = await fetch_text(
+        parsed, timeout=options.timeout, token=options.token, regular_only=options.regular_only
+    )
+    loader = None
+    if options.variables is not None and tpl.is_template(fetched.text):
+        from ascad.sources.template_loader import loader_for
+
+        loader = loader_for(parsed, fetched.version, options.timeout)
     # Parsing is CPU work (up to a few seconds at the size limit): off the event loop's thread,
     # so an agent keeps answering while it parses.
-    return await asyncio.to_thread(conf_from_text, name, text, options)
+    return await asyncio.to_thread(conf_from_text, fetched.name, fetched.text, options, loader)

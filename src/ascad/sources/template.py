@@ -682,28 +682,132 @@ def _finish_line(line: str, lineno: int, result: Wildcarded) -> str:
 # --- rendering -----------------------------------------------------------------------------
 
 
+_MARK_RE = re.compile("\x01(\\d+)\x02")
+_HEADER_RE = re.compile(r"^#jinja2:(.*)$", re.M)
+
+
+@dataclass
+class Rendered:
+    """A template rendered with variables: the text and, per line, the template line it came from."""
+
+    text: str
+    line_map: list[int]
+
+
+def _ansible_header(text: str) -> tuple[str, dict[str, bool]]:
+    """Ansible's ``#jinja2: lstrip_blocks: True`` first line: its options on Ansible's defaults
+    (``trim_blocks`` on), the line itself left out (as Ansible does), its line kept blank."""
+    m = _HEADER_RE.match(text)
+    if m is None:
+        return text, {}
+    options = {"trim_blocks": True}
+    for item in m.group(1).split(","):
+        key, _, value = item.partition(":")
+        key = key.strip()
+        if key in ("trim_blocks", "lstrip_blocks", "keep_trailing_newline"):
+            options[key] = value.strip().lower() == "true"
+    return text[m.end() :], options
+
+
+def _mark_lines(data: str, lineno: int) -> str:
+    """Put the template line before each newline of a text node (markers survive whitespace
+    control, which Jinja has already applied to the node)."""
+    if "\n" not in data:
+        return data
+    parts = data.split("\n")
+    return "".join(f"{p}\x01{lineno + i}\x02\n" for i, p in enumerate(parts[:-1])) + parts[-1]
+
+
+def _unmark(out: str) -> Rendered:
+    lines = out.split("\n")
+    found: list[int | None] = []
+    clean: list[str] = []
+    for line in lines:
+        marks = _MARK_RE.findall(line)
+        found.append(int(marks[-1]) if marks else None)
+        clean.append(_MARK_RE.sub("", line) if marks else line)
+    line_map: list[int] = []
+    following = 0
+    for value in reversed(found):  # a line without a marker: the next marked line's
+        if value is not None:
+            following = value
+        line_map.append(following)
+    line_map.reverse()
+    last = 0
+    for i, value in enumerate(line_map):  # the end of the text: the last marked line's
+        if value == 0:
+            line_map[i] = last
+        last = line_map[i]
+    return Rendered("\n".join(clean), [max(v, 1) for v in line_map])
+
+
 def render_template(text: str, variables: dict[str, object], source: str = "<template>") -> str:
     """Render with Jinja2 (sandboxed, ``StrictUndefined``); errors name ``source:line``."""
+    return render_template_lines(text, variables, source).text
+
+
+def render_template_lines(
+    text: str,
+    variables: dict[str, object],
+    source: str = "<template>",
+    loader: object | None = None,
+) -> Rendered:
+    """Render a Jinja, shell or (refused) ERB template with the user's variables.
+
+    Jinja2 in a sandbox with ``StrictUndefined``, ``loader`` (a ``jinja2.BaseLoader``) for
+    ``{% import %}``/``{% include %}``/``{% from %}``, and a ``salt`` object answering
+    ``salt['pillar.get']``/``grains.get``/``config.get``/``grains.filter_by`` from the variables.
+    Each output line keeps the template line it came from (``Rendered.line_map``)."""
+    if is_erb(text):
+        raise AscadError(
+            "an ERB template (Puppet, Chef) cannot be rendered here (it is Ruby): compare it "
+            "without --var/--vars-file (wildcard mode)",
+            source,
+        )
+    if not _JINJA_RE.search(text):
+        return _render_shell(text, variables, source)
     import jinja2  # here: wildcarding a template (the common case) needs no Jinja2
+    from jinja2 import nodes
     from jinja2.sandbox import SandboxedEnvironment
 
+    body, options = _ansible_header(text)
+    first_line = 1  # the header's line stays (empty): body lines are the template's
     env = SandboxedEnvironment(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
         extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
+        loader=loader if loader is not None else _NoLoader(),  # type: ignore[arg-type]
+        **options,
     )
+    env.filters.setdefault("bool", _to_bool)
     lines = text.split("\n")
     try:
-        template = env.from_string(text)
+        ast = env.parse(body)
     except jinja2.TemplateSyntaxError as exc:
-        raise AscadError(
-            f"template syntax error: {exc.message}", f"{source}:{exc.lineno}"
-        ) from None
+        line = (exc.lineno or 1) + first_line - 1
+        raise AscadError(f"template syntax error: {exc.message}", f"{source}:{line}") from None
+    for node in ast.find_all(nodes.TemplateData):
+        node.data = _mark_lines(node.data, node.lineno + first_line - 1)
+    context = dict(variables)
+    context.setdefault("salt", SaltFunctions(variables))
+    for name in ("pillar", "grains"):
+        if isinstance(context.get(name), dict):
+            context[name] = _Traversing(context[name])
     try:
-        return template.render(variables)
+        template = env.from_string(ast)
+        out = template.render(context)
+    except jinja2.TemplateNotFound as exc:
+        raise AscadError(
+            f"template not found: '{exc.name}' (looked for it "
+            f"{'next to the template and at its repository top' if loader else 'nowhere: this source has no directory'})",
+            source,
+        ) from None
+    except jinja2.TemplateSyntaxError as exc:
+        where = f"{exc.filename or source}:{exc.lineno}"
+        raise AscadError(f"template syntax error: {exc.message}", where) from None
     except jinja2.UndefinedError as exc:
-        line = _template_line(exc)
+        line = _template_line(exc) + first_line - 1
         shown = f" in '{lines[line - 1].strip()}'" if 0 < line <= len(lines) else ""
         raise AscadError(
             f"undefined variable{shown}: {exc.message} (give it with --var KEY=VALUE or a variables file)",
@@ -713,8 +817,138 @@ def render_template(text: str, variables: dict[str, object], source: str = "<tem
         line = _template_line(exc)
         raise AscadError(
             f"template failed: {exc.__class__.__name__}: {exc}",
-            f"{source}:{line}" if line else source,
+            f"{source}:{line + first_line - 1}" if line else source,
         ) from None
+    return _unmark(out)
+
+
+def _NoLoader() -> object:  # noqa: N802 - a Jinja2 loader built when Jinja2 is imported
+    import jinja2
+
+    class NoLoader(jinja2.BaseLoader):
+        """A source without a directory (stdin, a peer agent, GitLab): nothing to import."""
+
+        def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, None]:  # type: ignore[override]
+            raise jinja2.TemplateNotFound(template)
+
+    return NoLoader()
+
+
+def _to_bool(value: object) -> bool:
+    """Ansible's ``| bool``."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("yes", "on", "1", "true", "y")
+    return bool(value)
+
+
+def _traverse(data: object, key: str, default: object, delimiter: str = ":") -> object:
+    node = data
+    for part in key.split(delimiter):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return default
+    return node
+
+
+class _Traversing(dict):  # type: ignore[type-arg]
+    """Salt's ``pillar``/``grains`` in a template: ``.get('a:b', default)`` walks nested keys."""
+
+    def get(self, key: object, default: object = None, delimiter: str = ":") -> object:  # type: ignore[override]
+        if key in self:
+            return self[key]
+        if isinstance(key, str) and delimiter in key:
+            return _traverse(dict(self), key, default, delimiter)
+        return default
+
+
+class SaltFunctions(dict):  # type: ignore[type-arg]
+    """The ``salt`` object of a Salt template, answered from the given variables:
+    ``salt['pillar.get']('aerospike:lookup', {})``, ``grains.get``, ``config.get`` (pillar,
+    then grains) and ``grains.filter_by`` (the ``map.jinja`` idiom)."""
+
+    def __init__(self, variables: dict[str, object]) -> None:
+        pillar = variables.get("pillar", {})
+        grains = variables.get("grains", {})
+
+        def pillar_get(
+            key: str, default: object = "", merge: bool = False, delimiter: str = ":", **_: object
+        ) -> object:
+            found = _traverse(pillar, key, default, delimiter)
+            if merge and isinstance(default, dict) and isinstance(found, dict):
+                return merge_vars(default, found)
+            return found
+
+        def grains_get(key: str, default: object = "", delimiter: str = ":", **_: object) -> object:
+            return _traverse(grains, key, default, delimiter)
+
+        def config_get(key: str, default: object = "", delimiter: str = ":", **_: object) -> object:
+            missing = object()
+            found = _traverse(pillar, key, missing, delimiter)
+            return found if found is not missing else _traverse(grains, key, default, delimiter)
+
+        def filter_by(
+            lookup_dict: dict[str, object],
+            grain: str = "os_family",
+            merge: dict[str, object] | None = None,
+            default: str = "default",
+            base: str | None = None,
+        ) -> object:
+            key = _traverse(grains, grain, None)
+            found = lookup_dict.get(str(key)) if key is not None else None
+            if found is None:
+                found = lookup_dict.get(default)
+            result: object = found
+            if base is not None and isinstance(lookup_dict.get(base), dict):
+                result = merge_vars(lookup_dict[base], found if isinstance(found, dict) else {})  # type: ignore[arg-type]
+            if merge and isinstance(result, dict):
+                result = merge_vars(result, merge)
+            return result
+
+        super().__init__(
+            {
+                "pillar.get": pillar_get,
+                "grains.get": grains_get,
+                "config.get": config_get,
+                "grains.filter_by": filter_by,
+            }
+        )
+
+
+def _render_shell(text: str, variables: dict[str, object], source: str) -> Rendered:
+    """A shell template (``${VAR}``, ``$VAR``, ``${VAR:-default}``) with the given variables;
+    ``$( … )`` is not run: it stays a wildcard, and so does an unknown line placeholder."""
+    out: list[str] = []
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        out.append(_shell_substitute(line, variables, f"{source}:{lineno}"))
+    return Rendered("\n".join(out), list(range(1, len(out) + 1)))
+
+
+_SHELL_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-=])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _shell_substitute(line: str, variables: dict[str, object], where: str) -> str:
+    code, hash_, comment = line.partition("#")
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) in _SERVER_TOKENS:
+            return m.group(0)
+        name = m.group(1) or m.group(4)
+        value = variables.get(name)
+        if value is None or (value == "" and (m.group(2) or "").startswith(":")):
+            if m.group(2) is not None:
+                return m.group(3)
+            if value == "":
+                return ""
+            raise AscadError(
+                f"undefined variable '{name}' (give it with --var {name}=VALUE or a variables file)",
+                where,
+            )
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    return _SHELL_VAR_RE.sub(sub, code) + hash_ + comment
 
 
 def _template_line(exc: BaseException) -> int:
@@ -781,7 +1015,8 @@ def merge_vars(base: dict[str, object], override: dict[str, object]) -> dict[str
 
 
 def load_vars_file(path: str | Path) -> dict[str, object]:
-    """Variables from a ``.toml`` or ``.json`` file (a table/object at the top)."""
+    """Variables from a ``.toml``, ``.json`` or ``.yaml``/``.yml``/``.sls`` file (a table/object
+    at the top)."""
     p = Path(path)
     where = str(path)
     try:
@@ -794,8 +1029,17 @@ def load_vars_file(path: str | Path) -> dict[str, object]:
             doc: object = tomllib.loads(data.decode("utf-8"))
         elif suffix == ".json":
             doc = json.loads(data)
+        elif suffix in (".yaml", ".yml", ".sls"):
+            import yaml  # type: ignore[import-untyped]
+
+            try:
+                doc = yaml.safe_load(data.decode("utf-8"))
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                at = f"{where}:{mark.line + 1}" if mark is not None else where
+                raise AscadError(f"cannot parse the variables file: {exc}".split("\n")[0], at) from None
         else:
-            raise AscadError("variables file must be .toml or .json", where)
+            raise AscadError("variables file must be .toml, .json or .yaml", where)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
         raise AscadError(f"cannot parse the variables file: {exc}", where) from None
     if not isinstance(doc, dict):
@@ -855,24 +1099,8 @@ class TemplateVariants:
     def _make(self, choice: Choice, instances: dict[int, list[str]]) -> Candidate:
         result = Wildcarded("", notes=list(self.static_notes))
         done = _generate(self.items, choice, instances, result)
-        identity = all(t == i for i, t in enumerate(done.line_map, start=1))
-        try:
-            tree = parse_text(done.text, self.source)
-        except ConfSyntaxError as exc:
-            if identity:
-                raise
-            line = done.line_map[exc.line - 1] if 0 < exc.line <= len(done.line_map) else exc.line
-            raise ConfSyntaxError(self.source, line, exc.col, exc.message) from None
-        flat = flatten(tree)
+        tree, flat, opens = parse_mapped(done.text, done.line_map, self.source, done.open_lines)
         _loop_lists(flat)
-        opens = _open_prefixes(tree, done.open_lines)
-        if not identity:
-            _remap_tree(tree.root, done.line_map)
-            flat.settings = {
-                p: replace(s, line=_mapped(done.line_map, s.line)) for p, s in flat.settings.items()
-            }
-            for w in tree.warnings:
-                w.line = _mapped(done.line_map, w.line)
         return Candidate(
             done.text, tree, flat, result.notes, result.wildcards, opens, done.gen.points, choice
         )
@@ -934,6 +1162,35 @@ def _loop_lists(flat: FlatConfig) -> None:
             s = replace(s, value=WILDCARD_MANY, canonical=WILDCARD_MANY)
         renamed.setdefault(path, s)
     flat.settings = renamed
+
+
+def parse_mapped(
+    text: str, line_map: list[int], source: str, open_lines: list[int] | None = None
+) -> tuple[ConfTree, FlatConfig, list[str]]:
+    """Parse and flatten text made from a template; every line number (errors, warnings,
+    settings) is the template's (``line_map[i]`` is the template line of text line ``i + 1``)."""
+    identity = all(t == i for i, t in enumerate(line_map, start=1))
+    try:
+        tree = parse_text(text, source)
+    except ConfSyntaxError as exc:
+        if identity:
+            raise
+        raise ConfSyntaxError(source, _mapped(line_map, exc.line), exc.col, exc.message) from None
+    flat = flatten(tree)
+    opens = _open_prefixes(tree, open_lines or [])
+    if not identity:
+        _remap_tree(tree.root, line_map)
+        flat.settings = {
+            p: replace(s, line=_mapped(line_map, s.line)) for p, s in flat.settings.items()
+        }
+        for w in tree.warnings:
+            w.line = _mapped(line_map, w.line)
+    return tree, flat, opens
+
+
+def has_placeholder_comment(text: str) -> bool:
+    """A ``# mesh-seed-placeholder`` line, which a Kubernetes init container replaces."""
+    return any(_PLACEHOLDER_COMMENT_RE.match(line) for line in text.split("\n"))
 
 
 def _mapped(line_map: list[int], line: int) -> int:

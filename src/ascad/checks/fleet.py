@@ -87,6 +87,9 @@ class ValueHolders:
     canonical: str | None
     groups: list[int]
     nodes: list[str]
+    # With a golden: True when the golden agrees with this value (no golden difference at this
+    # path for any of its groups), False when it does not; None without a golden.
+    golden: bool | None = None
 
 
 @dataclass
@@ -117,7 +120,15 @@ class FleetReport:
     ignored: list[str]  # distinct paths skipped on at least one node
     golden: str | None = None
     golden_results: list[GoldenDifferences] = field(default_factory=list)
+    golden_template: bool = False  # the golden is a template (its wildcards are worth a word)
     seconds: float = 0.0
+
+    def golden_match(self, group: int) -> bool | None:
+        """True when the group equals the golden, False when not, None without a golden."""
+        for gr in self.golden_results:
+            if gr.group == group:
+                return gr.result.equal
+        return None
 
     @property
     def unreachable(self) -> list[NodeConfig]:
@@ -282,8 +293,20 @@ def analyse(
             else:
                 result = template_vs_conf(golden, g.flat, Rules(ignore=tuple(patterns)))
             report.golden_results.append(GoldenDifferences(g.id, result))
+        report.golden_template = golden.template
+        _golden_first(report)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _golden_first(report: FleetReport) -> None:
+    """The golden is the reference: each parameter's values that agree with it come first and
+    are marked, whatever the number of nodes holding them."""
+    differing = {gr.group: {d.path for d in gr.result.differences} for gr in report.golden_results}
+    for p in report.parameters:
+        for h in p.values:
+            h.golden = all(p.path not in differing.get(g, set()) for g in h.groups)
+        p.values.sort(key=lambda h: not h.golden)  # stable: most nodes first within each
 
 
 def golden_vs_runtime(

@@ -434,9 +434,7 @@ def _build(segs: list[_Seg], source: str, result: Wildcarded) -> list[_Item]:
     return root
 
 
-_ALL_BLOCK_WORDS = frozenset(
-    {"if", "for", "raw", "set", *_KEEP_BLOCKS, *_BLANK_BLOCKS, "load"}
-)
+_ALL_BLOCK_WORDS = frozenset({"if", "for", "raw", "set", *_KEEP_BLOCKS, *_BLANK_BLOCKS, "load"})
 
 Choice = dict[tuple[int, tuple[int, ...]], int]
 
@@ -777,7 +775,7 @@ def render_template_lines(
         keep_trailing_newline=True,
         autoescape=False,
         extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
-        loader=loader if loader is not None else _NoLoader(),  # type: ignore[arg-type]
+        loader=loader if loader is not None else _NoLoader(),
         **options,
     )
     env.filters.setdefault("bool", _to_bool)
@@ -792,8 +790,9 @@ def render_template_lines(
     context = dict(variables)
     context.setdefault("salt", SaltFunctions(variables))
     for name in ("pillar", "grains"):
-        if isinstance(context.get(name), dict):
-            context[name] = _Traversing(context[name])
+        found = context.get(name)
+        if isinstance(found, dict):
+            context[name] = _Traversing(found)
     try:
         template = env.from_string(ast)
         out = template.render(context)
@@ -822,13 +821,15 @@ def render_template_lines(
     return _unmark(out)
 
 
-def _NoLoader() -> object:  # noqa: N802 - a Jinja2 loader built when Jinja2 is imported
+def _NoLoader() -> object:
     import jinja2
 
     class NoLoader(jinja2.BaseLoader):
         """A source without a directory (stdin, a peer agent, GitLab): nothing to import."""
 
-        def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, None]:  # type: ignore[override]
+        def get_source(
+            self, environment: jinja2.Environment, template: str
+        ) -> tuple[str, str, None]:
             raise jinja2.TemplateNotFound(template)
 
     return NoLoader()
@@ -856,7 +857,7 @@ def _traverse(data: object, key: str, default: object, delimiter: str = ":") -> 
 class _Traversing(dict):  # type: ignore[type-arg]
     """Salt's ``pillar``/``grains`` in a template: ``.get('a:b', default)`` walks nested keys."""
 
-    def get(self, key: object, default: object = None, delimiter: str = ":") -> object:  # type: ignore[override]
+    def get(self, key: object, default: object = None, delimiter: str = ":") -> object:
         if key in self:
             return self[key]
         if isinstance(key, str) and delimiter in key:
@@ -926,7 +927,9 @@ def _render_shell(text: str, variables: dict[str, object], source: str) -> Rende
     return Rendered("\n".join(out), list(range(1, len(out) + 1)))
 
 
-_SHELL_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-=])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_SHELL_VAR_RE = re.compile(
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-=])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
+)
 
 
 def _shell_substitute(line: str, variables: dict[str, object], where: str) -> str:
@@ -1037,7 +1040,9 @@ def load_vars_file(path: str | Path) -> dict[str, object]:
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 at = f"{where}:{mark.line + 1}" if mark is not None else where
-                raise AscadError(f"cannot parse the variables file: {exc}".split("\n")[0], at) from None
+                raise AscadError(
+                    f"cannot parse the variables file: {exc}".split("\n")[0], at
+                ) from None
         else:
             raise AscadError("variables file must be .toml, .json or .yaml", where)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
@@ -1088,7 +1093,10 @@ class TemplateVariants:
         self.unrolls = self._unrollable()
 
     def candidate(self, choice: Choice, instances: dict[int, list[str]]) -> Candidate:
-        key = (tuple(sorted(choice.items())), tuple(sorted((k, tuple(v)) for k, v in instances.items())))
+        key = (
+            tuple(sorted(choice.items())),
+            tuple(sorted((k, tuple(v)) for k, v in instances.items())),
+        )
         found = self._cache.get(key)
         if found is None:
             found = self._make(choice, instances)
@@ -1123,9 +1131,7 @@ class TemplateVariants:
         """The node's stanzas each namespace loop makes (names the template states are its own)."""
         if not self.unrolls:
             return {}
-        literal = {
-            p for p, s in self.default.flat.settings.items() if s.stanza and not is_wild(p)
-        }
+        literal = {p for p, s in self.default.flat.settings.items() if s.stanza and not is_wild(p)}
         taken: set[str] = set()
         out: dict[int, list[str]] = {u.loop: [] for u in self.unrolls}
         for path, s in node.settings.items():

@@ -84,5 +84,5 @@ def _sandboxed_class() -> Any:
     return SandboxedFiles
 
 
-def _SandboxedFiles(dirs: list[str]) -> Any:  # noqa: N802 - builds the class lazily (Jinja2)
+def _SandboxedFiles(dirs: list[str]) -> Any:
     return _sandboxed_class()(dirs)

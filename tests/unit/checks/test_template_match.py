@@ -24,8 +24,9 @@ from tests.helpers import FIXTURES
 FIELD = FIXTURES / "field-templates"
 RENDERED = FIELD / "rendered"
 SALT_TEMPLATE = FIELD / "salt-formula" / "aerospike" / "files" / "aerospike.conf.jinja"
-TEMPLATES = sorted(p for p in FIELD.iterdir() if p.is_file() and p.suffix != ".md") + [
-    SALT_TEMPLATE
+TEMPLATES = [
+    *sorted(p for p in FIELD.iterdir() if p.is_file() and p.suffix != ".md"),
+    SALT_TEMPLATE,
 ]
 
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from ascad.compare.diff import CHANGED, ONLY_LEFT, ONLY_RIGHT, CompareResult, Difference
 from ascad.conf.model import WILDCARD_RE, FlatConfig, is_wild
 from ascad.errors import AscadError
-from ascad.sources.template import Candidate, Choice, TemplateVariants
+from ascad.sources.template import Candidate, Choice, TemplateNote, TemplateVariants
 
 MAX_CANDIDATES = 400
 MAX_PASSES = 3
@@ -92,7 +93,7 @@ def best_fit(
     tried = 1
     for _ in range(MAX_PASSES):
         improved = False
-        for key, options, _line in reversed(cand.points):  # inner blocks before outer
+        for key, options, _line, _kind in reversed(cand.points):  # inner blocks before outer
             current = choice.get(key, 0)
             for option in range(options):
                 if option == current or tried >= MAX_CANDIDATES or not best.differences:
@@ -108,4 +109,22 @@ def best_fit(
                     choice, cand, best, current, improved = trial, other, res, option, True
         if not improved:
             break
-    return cand, best
+    return _with_choice_notes(cand), best
+
+
+def _with_choice_notes(cand: Candidate) -> Candidate:
+    """Say, for ``-v``, which conditionals and loops did not take their first way for this node."""
+    notes = list(cand.notes)
+    for key, options, line, kind in cand.points:
+        option = cand.choice.get(key, 0)
+        if option == 0:
+            continue
+        if kind == "for":
+            text = "'{% for %}' loop: not run for this node (its lines are not on the node)"
+        elif kind == "if" and option == options - 1:
+            text = "'{% if %}' block: left out for this node (none of its branches is on the node)"
+        else:
+            text = f"'{{% if %}}' block: branch {option + 1} is the one on this node"
+        notes.append(TemplateNote(line, text))
+    notes.sort(key=lambda n: n.line)
+    return replace(cand, notes=notes)

@@ -448,7 +448,7 @@ class _Gen:
     out: list[str] = field(default_factory=lambda: [""])
     line_map: list[int] = field(default_factory=lambda: [1])
     # (key, options) of every conditional and loop this candidate reached, in template order
-    points: list[tuple[tuple[int, tuple[int, ...]], int, int]] = field(default_factory=list)
+    points: list[tuple[tuple[int, tuple[int, ...]], int, int, str]] = field(default_factory=list)
     renames: list[tuple[int, int, str]] = field(default_factory=list)  # out lines [a, b) -> name
     loop_bodies: dict[int, tuple[int, int]] = field(default_factory=dict)  # loop id -> out lines
 
@@ -475,7 +475,7 @@ class _Gen:
                     self.emit("\n" * it.newlines, it.line)
             elif isinstance(it, _Cond):
                 key = (it.id, copy)
-                self.points.append((key, it.options, it.line))
+                self.points.append((key, it.options, it.line, "if-else" if it.has_else else "if"))
                 pick = self.choice.get(key, 0)
                 for i, branch in enumerate(it.branches):
                     if i == pick:
@@ -496,7 +496,7 @@ class _Gen:
                 self.items(it.orelse, many, copy)
             return
         key = (it.id, copy)
-        self.points.append((key, 2, it.line))
+        self.points.append((key, 2, it.line, "for"))
         start = len(self.out) - 1
         if self.choice.get(key, 0) == 0:
             self.items(it.body, True, copy)
@@ -1069,7 +1069,8 @@ class Candidate:
     # ``<%= k %> <%= v %>`` in a loop, ``# mesh-seed-placeholder``): any line the node has there
     # that the template does not state is a wildcard match.
     open_prefixes: list[str]
-    points: list[tuple[tuple[int, tuple[int, ...]], int, int]]  # (key, options, template line)
+    # (key, options, template line, "if" | "if-else" | "for") of each choice this candidate made
+    points: list[tuple[tuple[int, tuple[int, ...]], int, int, str]]
     choice: Choice
 
 

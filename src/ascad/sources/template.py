@@ -284,6 +284,7 @@ class _Expr:  # ``{{ … }}`` or ERB ``<%= … %>``: one wildcard
 class _Gap:  # a statement, a comment, a blanked body: only its newlines
     line: int
     newlines: int
+    unknown: bool = False  # an `{% include %}`: stands for lines not known here
 
 
 @dataclass
@@ -419,10 +420,15 @@ def _build(segs: list[_Seg], source: str, result: Wildcarded) -> list[_Item]:
                 cur.append(gap)
             cur = top.parent
         else:
+            gap.unknown = word == "include"
             cur.append(gap)
             if word == "include":
                 result.notes.append(
-                    TemplateNote(seg.line, "'{% include %}': included lines are not compared")
+                    TemplateNote(
+                        seg.line,
+                        "'{% include %}': included lines are not compared (its stanza takes "
+                        "any lines)",
+                    )
                 )
             # Any other statement (set x = …, import, from, do, extends, break) outputs nothing.
     if stack:
@@ -451,6 +457,7 @@ class _Gen:
     points: list[tuple[tuple[int, tuple[int, ...]], int, int, str]] = field(default_factory=list)
     renames: list[tuple[int, int, str]] = field(default_factory=list)  # out lines [a, b) -> name
     loop_bodies: dict[int, tuple[int, int]] = field(default_factory=dict)  # loop id -> out lines
+    unknown: list[int] = field(default_factory=list)  # out lines (1-based) of an include
 
     def emit(self, text: str, line: int) -> None:
         parts = text.split("\n")
@@ -471,6 +478,8 @@ class _Gen:
             elif isinstance(it, _Expr):
                 self.emit((WILDCARD_MANY if many else WILDCARD) + "\n" * it.newlines, it.line)
             elif isinstance(it, _Gap):
+                if it.unknown:
+                    self.unknown.append(len(self.out))
                 if it.newlines:
                     self.emit("\n" * it.newlines, it.line)
             elif isinstance(it, _Cond):
@@ -530,6 +539,7 @@ def _generate(
         if (done == "" and raw.split("#", 1)[0].strip()) or _PLACEHOLDER_COMMENT_RE.match(raw):
             open_lines.append(i + 1)
         lines.append(done)
+    open_lines.extend(gen.unknown)
     for start, end, name in gen.renames:
         for i in range(start, min(end, len(lines))):
             tokens = _TOKEN_RE.findall(lines[i].split("#", 1)[0])

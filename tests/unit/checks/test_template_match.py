@@ -285,3 +285,134 @@ def test_rendered_line_numbers_are_the_template_lines_in_errors_too() -> None:
     with pytest.raises(AscadError) as err:
         conf_from_text("t.j2", text, LoadOptions(variables={"x": False, "n": 1}))
     assert err.value.where is not None and err.value.where.startswith("t.j2:6:")
+
+
+def _diffs(template: str, node: str, name: str = "t.conf.j2") -> list:  # type: ignore[type-arg]
+    golden = conf_from_text(name, template)
+    return [
+        (d.path, d.kind.value, d.left, d.right, d.left_line)
+        for d in conf_vs_conf(golden, conf_from_text("n.conf", node), Rules()).result.differences
+    ]
+
+
+def test_optional_block_is_optional_and_a_changed_literal_in_it_names_the_template_line() -> None:
+    template = (
+        "service {\n"
+        "{% if fds is defined %}\n"
+        "    proto-fd-max 15000\n"
+        "{% endif %}\n"
+        "    cluster-name c1\n"
+        "}\n"
+    )
+    assert _diffs(template, "service {\n    cluster-name c1\n}\n") == []
+    assert _diffs(template, "service {\n    proto-fd-max 15000\n    cluster-name c1\n}\n") == []
+    assert _diffs(template, "service {\n    proto-fd-max 9\n    cluster-name c1\n}\n") == [
+        ("service.proto-fd-max", "changed", "15000", "9", 3)
+    ]
+
+
+def test_each_namespace_of_a_loop_takes_its_own_branch() -> None:
+    template = (
+        "service {\n    proto-fd-max 1\n}\n"
+        "{% for ns in namespaces %}\n"
+        "namespace {{ ns.name }} {\n"
+        "    replication-factor 2\n"
+        "{% if ns.disk %}\n"
+        "    storage-engine device {\n"
+        "        file {{ ns.file }}\n"
+        "    }\n"
+        "{% else %}\n"
+        "    storage-engine memory\n"
+        "{% endif %}\n"
+        "}\n"
+        "{% endfor %}\n"
+    )
+    node = (
+        "service {\n    proto-fd-max 1\n}\n"
+        "namespace a {\n    replication-factor 2\n    storage-engine memory\n}\n"
+        "namespace b {\n    replication-factor 2\n    storage-engine device {\n"
+        "        file /x/b.dat\n    }\n}\n"
+        "namespace c {\n    replication-factor 3\n    storage-engine memory\n}\n"
+    )
+    assert _diffs(template, node) == [("namespace[c].replication-factor", "changed", "2", "3", 6)]
+
+
+def test_erb_conditionals_and_loops() -> None:
+    template = (
+        "service {\n"
+        "<% if @big -%>\n"
+        "    proto-fd-max 90000\n"
+        "<% else -%>\n"
+        "    proto-fd-max 15000\n"
+        "<% end -%>\n"
+        "}\n"
+        "network {\n  heartbeat {\n"
+        "<% @seeds.each do |s| -%>\n"
+        "    mesh-seed-address-port <%= s %> 3002\n"
+        "<% end -%>\n"
+        "  }\n}\n"
+    )
+    node = (
+        "service {\n    proto-fd-max 15000\n}\nnetwork {\n  heartbeat {\n"
+        "    mesh-seed-address-port 10.0.0.1 3002\n    mesh-seed-address-port 10.0.0.2 3002\n"
+        "  }\n}\n"
+    )
+    assert _diffs(template, node, "t.conf.erb") == []
+    assert _diffs(template, node.replace("15000", "1"), "t.conf.erb") == [
+        ("service.proto-fd-max", "changed", "90000", "1", 3)
+    ]
+
+
+def test_include_and_macro_call_make_their_stanza_a_wildcard() -> None:
+    template = (
+        "{% macro opts(d) %}{% for k, v in d.items() %}{{ k }} {{ v }}\n{% endfor %}{% endmacro %}\n"
+        "service {\n"
+        "    proto-fd-max 15000\n"
+        "    {{ opts(service) }}\n"
+        "}\n"
+        "network {\n"
+        "{% include 'network.j2' %}\n"
+        "}\n"
+    )
+    node = (
+        "service {\n    proto-fd-max 15000\n    cluster-name x\n    service-threads 8\n}\n"
+        "network {\n  service {\n    port 3000\n  }\n}\n"
+    )
+    assert _diffs(template, node) == []
+    # what the template states is still checked
+    assert _diffs(template, node.replace("15000", "1")) == [
+        ("service.proto-fd-max", "changed", "15000", "1", 4)  # the macro takes 2 lines
+    ]
+
+
+def test_kubernetes_placeholder_comment_stands_for_the_seeds() -> None:
+    template = (
+        "network {\n  heartbeat {\n    mode mesh\n    port ${HB_PORT}\n"
+        "    # mesh-seed-placeholder\n  }\n}\n"
+    )
+    node = (
+        "network {\n  heartbeat {\n    mode mesh\n    port 3002\n"
+        "    mesh-seed-address-port a.svc 3002\n    mesh-seed-address-port b.svc 3002\n  }\n}\n"
+    )
+    assert _diffs(template, node, "t.template.conf") == []
+    golden = conf_from_text("t.template.conf", template, LoadOptions(variables={"HB_PORT": 3002}))
+    assert golden.variants is not None, "the placeholder line is still a wildcard when rendered"
+    result = conf_vs_conf(golden, conf_from_text("n.conf", node), Rules()).result
+    assert result.differences == []
+    changed = node.replace("port 3002", "port 3003")
+    result = conf_vs_conf(golden, conf_from_text("n.conf", changed), Rules()).result
+    assert [(d.path, d.left, d.right, d.left_line) for d in result.differences] == [
+        ("network.heartbeat.port", "3002", "3003", 4)
+    ]
+
+
+def test_rendered_include_lines_name_the_include_line(tmp_path: Path) -> None:
+    (tmp_path / "service.j2").write_text("    proto-fd-max {{ fds }}\n    service-threads 4\n")
+    (tmp_path / "golden.conf.j2").write_text(
+        "{# head #}\n\nservice {\n{% include 'service.j2' %}\n    cluster-name c1\n}\n"
+    )
+    golden = load(str(tmp_path / "golden.conf.j2"), {"fds": 100})
+    assert golden.flat["service.proto-fd-max"].line == 4
+    assert golden.flat["service.cluster-name"].line == 5
+    node = "service {\n    proto-fd-max 100\n    service-threads 4\n    cluster-name c2\n}\n"
+    assert [(d.path, d.left_line) for d in compare(golden, node)] == [("service.cluster-name", 5)]

@@ -106,9 +106,11 @@ async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf
     )
     loader = None
     if options.variables is not None and tpl.is_template(fetched.text):
-        from ascad.sources.template_loader import loader_for
+        from ascad.sources.template_loader import loader_for, prefetch_imports
 
-        loader = loader_for(parsed, fetched.version, options.timeout)
+        loader = loader_for(parsed) or await prefetch_imports(
+            parsed, fetched.version, fetched.text, options.timeout, options.token
+        )
     # Parsing is CPU work (up to a few seconds at the size limit): off the event loop's thread,
     # so an agent keeps answering while it parses.
     return await asyncio.to_thread(conf_from_text, fetched.name, fetched.text, options, loader)

@@ -8,20 +8,22 @@ real path (symbolic links followed) leaves those directories is refused here.
 
 - a local file: the file's directory, then the top of the git work tree it is in (the nearest
   parent holding ``.git``), read from disk;
-- a repository read in place (``DIR#PATH@REF``): the same two places, read from git at the very
-  commit the template came from (``git cat-file``), so the imports match the template's version;
-- any other source (a peer agent, GitLab, a remote git repository, stdin): no directory; an
-  import is an error that says so.
+- a git repository (read in place or remote) or GitLab: the same two places in the repository,
+  read at the very commit the template came from, so the imports match the template's version
+  (the names the template gives as constants are read before rendering, through the same
+  readers, tokens and cache as the template itself);
+- any other source (a peer agent, stdin): no directory; an import is an error that says so.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
-import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ascad.errors import AscadError
 from ascad.sources.spec import Kind, SourceSpec
 
 
@@ -32,10 +34,8 @@ def _repo_top(start: Path) -> Path | None:
     return None
 
 
-def loader_for(spec: SourceSpec, version: str | None, timeout: float) -> Any:
-    """A Jinja2 loader for ``spec``'s imports, or ``None`` when the source has no directory."""
-    import jinja2
-
+def loader_for(spec: SourceSpec) -> Any:
+    """A Jinja2 loader for a local file's imports, or ``None`` for other kinds."""
     if spec.kind is Kind.FILE and spec.path:
         path = Path(os.path.expanduser(spec.path)).resolve()
         dirs = [path.parent]
@@ -43,28 +43,54 @@ def loader_for(spec: SourceSpec, version: str | None, timeout: float) -> Any:
         if top is not None and top != path.parent:
             dirs.append(top)
         return _SandboxedFiles([str(d) for d in dirs])
-    if spec.kind is Kind.GIT and spec.local and spec.repo and spec.path and version:
-        repo, commit = spec.repo, version
-        base = posixpath.dirname(spec.path.lstrip("/"))
-
-        def read(name: str) -> tuple[str, str, Any] | None:
-            for candidate in dict.fromkeys((posixpath.join(base, name), name)):
-                try:
-                    proc = subprocess.run(
-                        ["git", "-C", repo, "cat-file", "blob", f"{commit}:{candidate}"],
-                        capture_output=True,
-                        timeout=timeout,
-                        check=False,
-                    )
-                except (OSError, subprocess.TimeoutExpired):
-                    return None
-                if proc.returncode == 0:
-                    text = proc.stdout.decode("utf-8", "replace")
-                    return text, f"{spec.display.rsplit(':', 1)[0]}:{candidate}", lambda: True
-            return None
-
-        return jinja2.FunctionLoader(read)
     return None
+
+
+# A template imports a few files, each perhaps importing others: bounded all the same.
+MAX_IMPORTS = 50
+MAX_DEPTH = 10
+
+
+async def prefetch_imports(
+    spec: SourceSpec, version: str | None, text: str, timeout: float, token: str | None
+) -> Any:
+    """For a git or GitLab template: every file it names in ``{% import %}``/``{% include %}``/
+    ``{% from %}`` (and those name, in turn), read at the template's own commit, as a Jinja2
+    loader; ``None`` for other kinds (see :func:`loader_for`)."""
+    if spec.kind not in (Kind.GIT, Kind.GITLAB) or not spec.path:
+        return None
+    import jinja2
+    from jinja2 import meta
+
+    from ascad.sources import fetch_text
+
+    env = jinja2.Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
+    base = posixpath.dirname(spec.path.lstrip("/"))
+    found: dict[str, str] = {}
+    todo = [(text, 0)]
+    tried: set[str] = set()
+    while todo and len(found) < MAX_IMPORTS:
+        source, depth = todo.pop()
+        try:
+            names = [n for n in meta.find_referenced_templates(env.parse(source)) if n]
+        except jinja2.TemplateSyntaxError:
+            continue  # the render reports it, at its line
+        for name in names:
+            if name in tried or depth >= MAX_DEPTH:
+                continue
+            tried.add(name)
+            for candidate in dict.fromkeys((posixpath.join(base, name), name)):
+                if ".." in candidate.split("/"):
+                    continue
+                other = replace(spec, path=candidate, ref=version or spec.ref)
+                try:
+                    fetched = await fetch_text(other, timeout=timeout, token=token)
+                except AscadError:
+                    continue
+                found[name] = fetched.text
+                todo.append((fetched.text, depth + 1))
+                break
+    return jinja2.DictLoader(found)
 
 
 def _sandboxed_class() -> Any:

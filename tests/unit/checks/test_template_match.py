@@ -416,3 +416,17 @@ def test_rendered_include_lines_name_the_include_line(tmp_path: Path) -> None:
     assert golden.flat["service.cluster-name"].line == 5
     node = "service {\n    proto-fd-max 100\n    service-threads 4\n    cluster-name c2\n}\n"
     assert [(d.path, d.left_line) for d in compare(golden, node)] == [("service.cluster-name", 5)]
+
+
+def test_salt_formula_through_a_remote_git_url_reads_map_jinja_at_the_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASCAD_GIT_CACHE", str(tmp_path / "git-cache"))
+    repo = formula_repo(tmp_path)
+    variables = load_vars_file(RENDERED / "salt-guiltias.pillar.yaml")
+    golden = load(f"git+file://{repo}#aerospike/files/aerospike.conf.jinja", variables)
+    rendered = (RENDERED / "salt-guiltias.rendered.conf").read_text()
+    assert compare(golden, rendered) == []
+    assert [
+        d.left_line for d in compare(golden, rendered.replace("max-ttl 90d", "max-ttl 9d"))
+    ] == [53]

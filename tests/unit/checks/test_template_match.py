@@ -104,7 +104,10 @@ def test_rendered_with_its_variables_finds_no_difference(template: Path) -> None
     found = vars_of(template)
     assert found is not None
     golden = load(str(template), load_vars_file(found))
-    assert golden.variants is None, "rendered for real: nothing left to wildcard"
+    if stem(template) == "k8s-aerospike-kubernetes":
+        assert golden.variants is not None  # the init container's seed placeholder remains
+    else:
+        assert golden.variants is None, "rendered for real: nothing left to wildcard"
     rendered = (RENDERED / f"{stem(template)}.rendered.conf").read_text()
     assert compare(golden, rendered) == []
 

@@ -926,6 +926,18 @@ class SaltFunctions(dict):  # type: ignore[type-arg]
                 "grains.filter_by": filter_by,
             }
         )
+        # the same as attributes: salt.pillar.get('a:b'), salt.grains.filter_by({...})
+        self.pillar = _Module(get=pillar_get)
+        self.grains = _Module(get=grains_get, filter_by=filter_by)
+        self.config = _Module(get=config_get)
+
+
+class _Module:
+    """``salt.pillar``: an execution module's functions as attributes."""
+
+    def __init__(self, **functions: object) -> None:
+        for name, fn in functions.items():
+            setattr(self, name, fn)
 
 
 def _render_shell(text: str, variables: dict[str, object], source: str) -> Rendered:

@@ -256,6 +256,7 @@ def test_salt_object_answers_from_the_variables() -> None:
         "  node-id {{ salt['grains.get']('id') }}\n"
         "  proto-fd-max {{ pillar.get('aerospike:fds') }}\n"
         "  service-threads {{ salt['config.get']('threads', 4) }}\n"
+        "  migrate-threads {{ salt.pillar.get('aerospike:migrate', 1) }}\n"
         "}\n"
     )
     variables = {"pillar": {"aerospike": {"cluster": "prod", "fds": 9000}}, "grains": {"id": "a1"}}
@@ -265,6 +266,7 @@ def test_salt_object_answers_from_the_variables() -> None:
         "service.node-id": "a1",
         "service.proto-fd-max": "9000",
         "service.service-threads": "4",
+        "service.migrate-threads": "1",
     }
 
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["startup", "parse_diff", "runtime", "fleet", "agent", "hostile"]
+ORDER = ["startup", "parse_diff", "templates", "runtime", "fleet", "agent", "hostile"]
 
 
 def main(argv: list[str]) -> int:

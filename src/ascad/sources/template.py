@@ -807,10 +807,11 @@ def render_template_lines(
         template = env.from_string(ast)
         out = template.render(context)
     except jinja2.TemplateNotFound as exc:
+        line = _template_line(exc)
         raise AscadError(
             f"template not found: '{exc.name}' (looked for it "
             f"{'next to the template and at its repository top' if loader else 'nowhere: this source has no directory'})",
-            source,
+            f"{source}:{line}" if line else source,
         ) from None
     except jinja2.TemplateSyntaxError as exc:
         where = f"{exc.filename or source}:{exc.lineno}"

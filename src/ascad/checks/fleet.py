@@ -19,8 +19,10 @@ Rules, and the reason for each:
   lacks are explained by the stanza's own finding and not repeated.
 - **Unreachable nodes** (and unreadable sources) are findings with the reason, never dropped:
   asadm's collectinfo once silently dropped nodes that timed out (TOOLS-3596).
-- **Golden.** Each group is compared with the golden source (a template's ``{{ … }}`` matches
-  anything); per-node paths are skipped there too, since the golden is not the node itself.
+- **Golden.** Each group is compared with the golden source (a template takes the way that fits
+  the group, ``ascad.checks.template_match``); per-node paths are skipped there too, since the
+  golden is not the node itself. The golden is the reference: each group is marked as matching
+  it or not, and each parameter's values the golden agrees with come first (``golden=True``).
 - Fetching runs concurrently under a semaphore (``concurrency``), each node within ``timeout``.
 """
 

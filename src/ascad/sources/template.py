@@ -1,41 +1,41 @@
-"""Salt/Jinja (and shell-style) templates of aerospike.conf: wildcard them, or render them for real.
+"""Templates of aerospike.conf (Jinja: Ansible, Salt; ERB: Puppet, Chef; shell and sed): every way
+one can come out (wildcard mode), or rendered for real with the user's variables.
 
-A golden aerospike.conf is often a template that Salt renders per node (``{{ grains['id'] }}``,
-``{% if %}``), or that a container entrypoint fills with shell variables (``${SERVICE_PORT}``,
-``$( … )``), or that a script fills with ``sed`` (a lone ``MEMORY_PER_NS`` line). Without the
-values, :func:`wildcard_template` turns it into conf text the parser reads, **line for line** (line
-N of the output is line N of the template, so every report points at the template's own line):
+A golden aerospike.conf is often a template that Salt or Ansible renders per node
+(``{{ grains['id'] }}``, ``{% if %}``), that Puppet or Chef renders (``<%= @port %>``), that a
+container entrypoint fills with shell variables (``${SERVICE_PORT}``, ``$( … )``), or that a
+script fills with ``sed`` (a lone ``MEMORY_PER_NS`` line, a ``# mesh-seed-placeholder`` comment).
 
-- ``{{ … }}`` becomes the wildcard :data:`ascad.conf.model.WILDCARD`, one token: the compare stage
-  treats it as equal to any value. A token only partly templated (``{{ ip }}:3000``,
-  ``/opt/${NS}.dat``) becomes one wildcard as a whole: a value cannot be half-known.
-- ``${VAR}``, ``$VAR`` and ``$( … )`` (shell, quotes and nested parentheses respected) are
-  wildcards the same way. A ``$`` that starts none of these is kept, and so are ``${un}`` and
-  ``${dn}``: they are the server's own LDAP tokens (``user-dn-pattern uid=${un},ou=People``).
-- A line whose code is *only* placeholders (``{{ extra_lines }}``, ``${security_stanza}``,
-  ``$([ -n "$X" ] && echo "file $X {")``) or a lone upper-case word (``MEMORY_PER_NS``; Aerospike's
-  parameter names are all lower case, so such a line is a ``sed`` placeholder) stands for unknown
-  lines — often several parameters or a whole stanza — and becomes blank.
-- ``{# … #}`` comments and ``{% … %}`` statements become blank; their newlines are kept, so a
-  multi-line ``{% %}`` keeps the lines after it in place. Whitespace control (``{%-``, ``-%}``) is
-  ignored: it would move lines.
-- ``{% if %}`` / ``{% elif %}`` / ``{% else %}`` / ``{% endif %}``: the **first branch** is kept
-  and every other branch is blanked (one branch of a conditional is what a node gets; the first is
-  the one a template author writes as the usual case). A ``{% for %}`` body is kept once, and
-  its ``{{ … }}`` become :data:`ascad.conf.model.WILDCARD_MANY`: a path holding it (``namespace
-  {{ ns }}`` in a loop over namespaces, a seed in a loop over hosts) pairs with *every* matching
-  path on the node, so each namespace the loop made is checked against the loop body. Its
-  ``{% else %}`` (empty-loop branch) is blanked. Bodies that produce no output — ``{% macro %}``,
-  block ``{% set %}``, Salt's ``{% load_yaml %}``/``load_json``/``load_text`` — are blanked.
-  ``{% raw %}`` … ``{% endraw %}`` is kept as text.
-- ``#`` starts a conf comment: placeholders after it are left to the parser, which drops comments.
-  Jinja tags inside a conf comment still count as tags (Jinja does not know conf comments).
+**Wildcard mode** (no values): :class:`TemplateVariants` reads the template into a tree of text,
+placeholders, conditionals (``{% if %}``/ERB ``if``/``unless``/``case``) and loops
+(``{% for %}``/ERB ``… do |x|``). A :class:`Candidate` is one way it comes out: a branch per
+conditional (or none, without an ``else``), each loop once or not at all, and a top-level loop
+that opens ``namespace {{ ns.name }} {`` once per namespace of the node; it is parsed with the
+template's own line numbers. ``ascad.checks.template_match`` picks the candidate that fits a
+node. Within a candidate, the text is made line for line:
 
-:func:`render_template` renders for real with Jinja2 in a sandbox, with ``StrictUndefined``: a
-missing variable is an error naming the template line. Salt's ``grains``, ``pillar`` and ``salt``
-are plain variables here; :func:`parse_vars` turns ``grains.id=node1`` into nested dicts, and
-:func:`load_vars_file` reads a TOML or JSON file of them. Like Salt, the ``do`` and loop-control
-extensions are on and the trailing newline is kept.
+- ``{{ … }}`` (ERB ``<%= … %>``) becomes the wildcard :data:`ascad.conf.model.WILDCARD`, one
+  token, equal to any value; inside a loop body :data:`~ascad.conf.model.WILDCARD_MANY`, so a
+  path holding it (``namespace {{ ns }}``, a seed, ``device {{ d }}``) pairs with *every*
+  matching path of the node. A token only partly templated (``{{ ip }}:3000``) is one wildcard.
+- ``${VAR}``, ``$VAR`` and ``$( … )`` (shell) are wildcards the same way; ``${un}`` and ``${dn}``
+  are kept (the server's own LDAP tokens).
+- A line of placeholders only (``{{ extra_lines }}``, a macro call, ``<%= k %> <%= v %>``,
+  ``${security_stanza}``), an ``{% include %}`` and a ``# …placeholder`` comment stand for
+  unknown lines: they become blank and their stanza takes any lines (``Candidate.open_prefixes``).
+  A lone upper-case word (``MEMORY_PER_NS``) is a ``sed`` placeholder and becomes blank.
+- Comments and statements become blank, their newlines kept; bodies that output nothing
+  (``{% macro %}``, block ``{% set %}``, Salt's ``{% load_yaml %}``…) are blanked; ``{% raw %}`` is
+  text. Whitespace control is ignored (it would move lines). After ``#`` (a conf comment) the
+  parser drops everything.
+
+:func:`wildcard_template` gives the first way (first branches, loops once), line for line.
+
+**Rendering** (:func:`render_template_lines`): Jinja2 in a sandbox with ``StrictUndefined``,
+imports through a loader (``ascad.sources.template_loader``), a ``salt`` object answering from the
+variables, Ansible's ``#jinja2:`` header; shell templates by substitution; ERB refused. Each
+rendered line keeps the template line it came from. :func:`parse_vars` turns ``grains.id=node1``
+into nested dicts, and :func:`load_vars_file` reads a TOML, JSON or YAML file of them.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from ascad.checks.template_match import best_fit
+from ascad.checks.template_match import best_fit, concrete_paths, settle_open_stanzas
 from ascad.compare.annotate import settle_defaults, with_restart_flags
 from ascad.compare.diff import CompareResult, compare, unmatched_patterns
 from ascad.compare.drift import Unchecked, drift, swap
@@ -167,15 +167,19 @@ def template_vs_node(
     if template.variants is None:
         result, unchecked = compare_conf_to_node(template.tree, template.flat, snap, rules)
         return template, result, unchecked
+    node = runtime_to_flat(snap)
     cand, _ = best_fit(
         template.variants,
-        runtime_to_flat(snap),
-        lambda c: compare_conf_to_node(c.tree, c.flat, snap, rules)[0],
+        node,
+        lambda c: compare_conf_to_node(*concrete_paths(c, node), snap, rules)[0],
     )
-    result, unchecked = compare_conf_to_node(cand.tree, cand.flat, snap, rules)
-    from ascad.checks.template_match import settle_open_stanzas
-
-    return _as_candidate(template, cand), settle_open_stanzas(result, cand, True), unchecked
+    tree, flat = concrete_paths(cand, node)  # drift matches paths exactly
+    result, unchecked = compare_conf_to_node(tree, flat, snap, rules)
+    return (
+        _as_candidate(template, replace(cand, tree=tree, flat=flat)),
+        settle_open_stanzas(result, cand, True),
+        unchecked,
+    )
 
 
 def conf_vs_conf(left: LoadedConf, right: LoadedConf, rules: Rules) -> Comparison:

@@ -17,10 +17,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import replace
 
-from ascad.compare.diff import CHANGED, ONLY_LEFT, ONLY_RIGHT, CompareResult, Difference
-from ascad.conf.model import WILDCARD_RE, FlatConfig, is_wild
+from ascad.compare.diff import (
+    CHANGED,
+    ONLY_LEFT,
+    ONLY_RIGHT,
+    CompareResult,
+    Difference,
+    wildcard_regex,
+)
+from ascad.conf.flatten import join, stanza_segment
+from ascad.conf.model import WILDCARD_MANY, WILDCARD_RE, ConfTree, FlatConfig, Stanza, is_wild
 from ascad.errors import AscadError
 from ascad.sources.template import Candidate, Choice, TemplateNote, TemplateVariants
 
@@ -41,6 +50,65 @@ def _open_regex(prefix: str) -> re.Pattern[str]:
     out.append(re.escape(prefix[pos:]))
     body = "".join(out)
     return re.compile(rf"{body}(?:[.\[]|\Z)" if prefix else "", re.DOTALL)
+
+
+def concrete_paths(cand: Candidate, node: FlatConfig) -> tuple[ConfTree, FlatConfig]:
+    """The template's wildcard paths replaced by the node's paths they fit (a loop's by every
+    one), and its stanzas renamed to match, for comparisons that match paths exactly (a conf
+    against its running node). A stanza's parameters follow their stanza."""
+    template = cand.flat
+    if not any(is_wild(p) for p in template.settings):
+        return cand.tree, template
+    taken = {p for p in template.settings if not is_wild(p)}
+    renamed: dict[str, str] = {}  # template stanza path -> the node's
+    out = FlatConfig(source=template.source)
+    for path, setting in template.settings.items():
+        if not is_wild(path):
+            out.settings.setdefault(path, setting)
+            continue
+        moved = _under_renamed(path, renamed)
+        if moved is not None and not is_wild(moved):
+            taken.add(moved)
+            out.settings.setdefault(moved, replace(setting, path=moved))
+            continue
+        rx = wildcard_regex(path)
+        many = WILDCARD_MANY in path
+        hits = [p for p in node.settings if p not in taken and rx.match(p)]
+        if not hits:
+            out.settings.setdefault(path, setting)
+            continue
+        if setting.stanza and len(hits) == 1:
+            renamed[path] = hits[0]
+        for hit in hits if many else hits[:1]:
+            taken.add(hit)
+            out.settings.setdefault(hit, replace(setting, path=hit))
+    return _renamed_tree(cand.tree, renamed), out
+
+
+def _under_renamed(path: str, renamed: dict[str, str]) -> str | None:
+    for old, new in renamed.items():
+        if path.startswith(old) and path[len(old) : len(old) + 1] in (".", "["):
+            return new + path[len(old) :]
+    return None
+
+
+def _renamed_tree(tree: ConfTree, renamed: dict[str, str]) -> ConfTree:
+    """A copy of ``tree`` whose wildcard-named stanzas carry the node's names."""
+    if not renamed:
+        return tree
+    copy = deepcopy(tree)
+
+    def walk(stanza: Stanza, old_prefix: str, new_prefix: str) -> None:
+        for child in stanza.stanzas():
+            old = join(old_prefix, stanza_segment(child))
+            target = renamed.get(old)
+            head = join(new_prefix, f"{child.kind}[")
+            if target is not None and target.startswith(head) and target.endswith("]"):
+                child.name = target[len(head) : -1]  # `namespace[test]` -> name `test`
+            walk(child, old, join(new_prefix, stanza_segment(child)))
+
+    walk(copy.root, "", "")
+    return copy
 
 
 def settle_open_stanzas(

@@ -137,7 +137,7 @@ def _under_any(path: str, stanzas: Sequence[str]) -> bool:
     return any(path.startswith(s) and path[len(s)] in ".[" for s in stanzas if len(path) > len(s))
 
 
-def _wildcard_regex(path: str) -> re.Pattern[str]:
+def wildcard_regex(path: str) -> re.Pattern[str]:
     """A wildcard path as a regex; a wildcard never spans past the ``]`` that ends its name."""
     out, pos = [], 0
     for m in WILDCARD_RE.finditer(path):
@@ -168,7 +168,7 @@ def compare(
         for path in own:
             if path in paired or not is_wild(path):
                 continue
-            rx = _wildcard_regex(path)
+            rx = wildcard_regex(path)
             many = WILDCARD_MANY in path
             for candidate in other:
                 if candidate in paired or is_wild(candidate) or not rx.match(candidate):

@@ -113,6 +113,10 @@ def expand_logging(tree: ConfTree, flat: FlatConfig, run_flat: FlatConfig) -> Fl
             }
             unknown: dict[str, tuple[str, int, int]] = {}
             for param in sink.params("context"):
+                if is_wild(param.values[0]):  # a template's `context {{ c }}`: any levels
+                    for n in levels:
+                        levels[n] = (param.values[-1], param.line, param.col)
+                    continue
                 if len(param.values) < 2:
                     continue
                 name, level = param.values[0].lower(), param.values[1].lower()

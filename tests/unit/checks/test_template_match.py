@@ -97,6 +97,9 @@ def test_wildcard_mode_finds_no_difference(template: Path) -> None:
     assert golden.template and golden.variants is not None
     rendered = (RENDERED / f"{stem(template)}.rendered.conf").read_text()
     assert compare(golden, rendered) == []
+    # the template on the right (`ascad diff node.conf golden.j2`) too
+    node = conf_from_text("node.conf", rendered)
+    assert conf_vs_conf(node, golden, Rules()).result.differences == []
 
 
 @pytest.mark.parametrize("template", [t for t in TEMPLATES if vars_of(t)], ids=stem)

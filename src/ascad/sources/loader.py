@@ -85,7 +85,9 @@ def conf_from_text(
                 name, d.text, d.tree, d.flat, True, list(d.tree.warnings), d.notes, variants
             )
         else:
-            variants = tpl.TemplateVariants(text, name)
+            from ascad.sources.template_loader import reader_of
+
+            variants = tpl.TemplateVariants(text, name, reader_of(loader))
             d = variants.default  # the template's line numbers kept
             return LoadedConf(
                 name, d.text, d.tree, d.flat, True, list(d.tree.warnings), d.notes, variants
@@ -105,7 +107,9 @@ async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf
         parsed, timeout=options.timeout, token=options.token, regular_only=options.regular_only
     )
     loader = None
-    if options.variables is not None and tpl.is_template(fetched.text):
+    if tpl.is_template(fetched.text) and (
+        options.variables is not None or tpl.INCLUDE_RE.search(fetched.text)
+    ):
         from ascad.sources.template_loader import loader_for, prefetch_imports
 
         loader = loader_for(parsed) or await prefetch_imports(

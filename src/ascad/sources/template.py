@@ -43,6 +43,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -310,7 +311,13 @@ class _Loop:  # ``{% for %}`` … (``{% else %}`` …) ``{% endfor %}``; ERB ``.
     else_line: int = 0
 
 
-_Item = _Text | _Expr | _Gap | _Cond | _Loop
+@dataclass
+class _Include:  # an `{% include 'x' %}` followed: its items, reported at the include's line
+    line: int
+    items: list[_Item]
+
+
+_Item = _Text | _Expr | _Gap | _Cond | _Loop | _Include
 
 
 def _newlines(items: list[_Item]) -> int:
@@ -322,8 +329,9 @@ def _newlines(items: list[_Item]) -> int:
             n += it.newlines
         elif isinstance(it, _Cond):
             n += sum(_newlines(b) for b in it.branches)
-        else:
+        elif isinstance(it, _Loop):
             n += _newlines(it.body) + (_newlines(it.orelse) if it.orelse is not None else 0)
+        # an _Include's lines are extra lines: no template line of their own
     return n
 
 
@@ -341,12 +349,26 @@ class _Open:
     blank: list[_Item] | None = None  # a body that outputs nothing (macro, block set)
 
 
-def _build(segs: list[_Seg], source: str, result: Wildcarded) -> list[_Item]:
-    """Segments -> a tree of text, wildcards, conditionals and loops (errors name the line)."""
+Reader = Callable[[str], "str | None"]
+INCLUDE_RE = re.compile(r"\{%-?\s*include\b")
+MAX_INCLUDE_DEPTH = 10
+_INCLUDE_NAME_RE = re.compile(r"""^\s*include\s+(['"])([^'"]+)\1""")
+
+
+def _build(
+    segs: list[_Seg],
+    source: str,
+    result: Wildcarded,
+    reader: Reader | None = None,
+    ids: list[int] | None = None,
+    depth: int = 0,
+) -> list[_Item]:
+    """Segments -> a tree of text, wildcards, conditionals and loops (errors name the line).
+    ``reader`` reads an ``{% include 'NAME' %}`` so its lines are followed."""
     root: list[_Item] = []
     cur = root
     stack: list[_Open] = []
-    ids = 0
+    ids = ids if ids is not None else [0]
     for seg in segs:
         if seg.kind == "text":
             cur.append(_Text(seg.body, seg.line))
@@ -365,8 +387,8 @@ def _build(segs: list[_Seg], source: str, result: Wildcarded) -> list[_Item]:
             continue
         if word in ("if", "unless"):
             cur.append(gap)
-            ids += 1
-            cond = _Cond(ids, seg.line, [[]], [seg.line])
+            ids[0] += 1
+            cond = _Cond(ids[0], seg.line, [[]], [seg.line])
             cur.append(cond)
             stack.append(_Open("if", "endif", seg.line, cur, cond))
             cur = cond.branches[0]
@@ -389,8 +411,8 @@ def _build(segs: list[_Seg], source: str, result: Wildcarded) -> list[_Item]:
                 cur = top.node.branches[-1]
         elif word == "for":
             cur.append(gap)
-            ids += 1
-            loop = _Loop(ids, seg.line, [])
+            ids[0] += 1
+            loop = _Loop(ids[0], seg.line, [])
             cur.append(loop)
             stack.append(_Open("for", "endfor", seg.line, cur, loop))
             cur = loop.body
@@ -420,9 +442,12 @@ def _build(segs: list[_Seg], source: str, result: Wildcarded) -> list[_Item]:
                 cur.append(gap)
             cur = top.parent
         else:
-            gap.unknown = word == "include"
+            included = _follow(seg, word, reader, ids, depth, result) if reader else None
+            gap.unknown = word == "include" and included is None
             cur.append(gap)
-            if word == "include":
+            if included is not None:
+                cur.append(included)
+            elif word == "include":
                 result.notes.append(
                     TemplateNote(
                         seg.line,
@@ -438,6 +463,33 @@ def _build(segs: list[_Seg], source: str, result: Wildcarded) -> list[_Item]:
             f"{source}:{top.line}",
         )
     return root
+
+
+def _follow(
+    seg: _Seg, word: str, reader: Reader, ids: list[int], depth: int, result: Wildcarded
+) -> _Include | None:
+    """An ``{% include 'NAME' %}`` read and wildcarded in place (its lines are reported at the
+    include's line), or None when it cannot be (a name from a variable, not found, broken)."""
+    if word != "include" or depth >= MAX_INCLUDE_DEPTH:
+        return None
+    m = _INCLUDE_NAME_RE.match(seg.body.strip().strip("-+").strip())
+    if m is None:
+        return None
+    text = reader(m.group(2))
+    if text is None:
+        return None
+    try:
+        items = _build(
+            _lex_any(text, m.group(2)), m.group(2), Wildcarded(""), reader, ids, depth + 1
+        )
+    except AscadError:
+        return None
+    result.notes.append(
+        TemplateNote(
+            seg.line, f"'{{% include %}}' of '{m.group(2)}' followed (its lines are reported here)"
+        )
+    )
+    return _Include(seg.line, items)
 
 
 _ALL_BLOCK_WORDS = frozenset({"if", "for", "raw", "set", *_KEEP_BLOCKS, *_BLANK_BLOCKS, "load"})
@@ -459,12 +511,14 @@ class _Gen:
     loop_bodies: dict[int, tuple[int, int]] = field(default_factory=dict)  # loop id -> out lines
     unknown: list[int] = field(default_factory=list)  # out lines (1-based) of an include
 
+    fixed: int | None = None  # inside a followed include: every line is the include's
+
     def emit(self, text: str, line: int) -> None:
         parts = text.split("\n")
         self.out[-1] += parts[0]
         for k, part in enumerate(parts[1:], start=1):
             self.out.append(part)
-            self.line_map.append(line + k)
+            self.line_map.append(self.fixed if self.fixed is not None else line + k)
 
     def gap(self, items: list[_Item], line: int) -> None:
         n = _newlines(items)
@@ -482,6 +536,13 @@ class _Gen:
                     self.unknown.append(len(self.out))
                 if it.newlines:
                     self.emit("\n" * it.newlines, it.line)
+            elif isinstance(it, _Include):
+                outer = self.fixed
+                self.fixed = it.line if outer is None else outer
+                self.emit("\n", it.line)  # the included text starts on a line of its own
+                self.items(it.items, many, copy)
+                self.emit("\n", it.line)
+                self.fixed = outer
             elif isinstance(it, _Cond):
                 key = (it.id, copy)
                 self.points.append((key, it.options, it.line, "if-else" if it.has_else else "if"))
@@ -1107,10 +1168,10 @@ class _Unroll:
 class TemplateVariants:
     """A template in wildcard mode: the default candidate and the way to make the others."""
 
-    def __init__(self, text: str, source: str) -> None:
+    def __init__(self, text: str, source: str, reader: Reader | None = None) -> None:
         self.source = source
         base = Wildcarded("")
-        self.items = _build(_lex_any(text, source), source, base)
+        self.items = _build(_lex_any(text, source), source, base, reader)
         self.static_notes = list(base.notes)
         self._cache: dict[tuple[object, ...], Candidate] = {}
         self.default = self.candidate({}, {})

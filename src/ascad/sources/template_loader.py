@@ -112,3 +112,21 @@ def _sandboxed_class() -> Any:
 
 def _SandboxedFiles(dirs: list[str]) -> Any:
     return _sandboxed_class()(dirs)
+
+
+def reader_of(loader: Any) -> Any:
+    """``name -> text | None`` over a Jinja2 loader, for wildcard mode to follow includes."""
+    if loader is None:
+        return None
+    import jinja2
+
+    env = jinja2.Environment()
+
+    def read(name: str) -> str | None:
+        try:
+            source, _filename, _uptodate = loader.get_source(env, name)
+        except (jinja2.TemplateNotFound, OSError, UnicodeDecodeError):
+            return None
+        return str(source)
+
+    return read

@@ -438,3 +438,26 @@ def test_salt_formula_through_a_remote_git_url_reads_map_jinja_at_the_commit(
     assert [
         d.left_line for d in compare(golden, rendered.replace("max-ttl 90d", "max-ttl 9d"))
     ] == [53]
+
+
+def test_wildcard_mode_follows_an_include_next_to_the_template(tmp_path: Path) -> None:
+    (tmp_path / "service.j2").write_text(
+        "    service-threads {{ st }}\n{% if x is defined %}\n    cluster-name c1\n{% endif %}\n"
+    )
+    (tmp_path / "golden.conf.j2").write_text(
+        "service {\n    proto-fd-max 15000\n{% include 'service.j2' %}\n}\n"
+    )
+    golden = load(str(tmp_path / "golden.conf.j2"))
+    node = "service {\n    proto-fd-max 15000\n    service-threads 4\n    cluster-name c1\n}\n"
+    assert compare(golden, node) == []
+    assert compare(golden, node.replace("cluster-name c1\n", "")) == []  # optional there too
+    # the included lines are checked, and reported at the include's line
+    diffs = compare(golden, node.replace("c1", "c2"))
+    assert [(d.path, d.left, d.right, d.left_line) for d in diffs] == [
+        ("service.cluster-name", "c1", "c2", 3)
+    ]
+    # an include that cannot be read makes its stanza a wildcard instead
+    (tmp_path / "service.j2").unlink()
+    golden = load(str(tmp_path / "golden.conf.j2"))
+    assert compare(golden, node.replace("c1", "c2")) == []
+    assert compare(golden, node.replace("15000", "1"))[0].left_line == 2

@@ -121,3 +121,8 @@ def test_fleet_html_shows_groups_matrix_parameters_unreachable_and_golden(
     golden_rows = page.tables["golden"]
     assert golden_rows[0][2:4] == ["golden", f"group {doc['golden']['groups'][1]['group']}"]
     assert golden_rows[1][:4] == ["namespace[test].replication-factor", "changed", "2 :46", "3 :46"]
+    # the golden is the reference: each group says whether it matches it; a plain file has no
+    # template wildcards to speak of
+    assert [r[-1].endswith("= golden") for r in groups] == [True, False]
+    assert groups[1][-1].endswith("≠ golden")
+    assert "wildcard" not in " ".join(page.text) and "templated" not in " ".join(page.text)

@@ -79,7 +79,7 @@ def conf_from_text(
                 tree, flat, _ = tpl.parse_mapped(text, rendered.line_map, name)
                 return LoadedConf(name, text, tree, flat, True, list(tree.warnings), notes)
             # A shell template's `$( … )` or init-container placeholder line: still wildcards
-            variants = tpl.TemplateVariants(text, name)
+            variants = tpl.TemplateVariants(text, name, base_map=rendered.line_map)
             d = variants.default
             return LoadedConf(
                 name, d.text, d.tree, d.flat, True, list(d.tree.warnings), d.notes, variants

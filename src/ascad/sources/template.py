@@ -890,7 +890,14 @@ def render_template_lines(
             f"template failed: {exc.__class__.__name__}: {exc}",
             f"{source}:{line + first_line - 1}" if line else source,
         ) from None
-    return _unmark(out)
+    rendered = _unmark(out)
+    if "$" in rendered.text:  # shell variables the Jinja template left for an entrypoint
+        lines = [
+            _shell_substitute(line, variables, source, lenient=True)
+            for line in rendered.text.split("\n")
+        ]
+        rendered = Rendered("\n".join(lines), rendered.line_map)
+    return rendered
 
 
 def _NoLoader() -> object:
@@ -1016,7 +1023,11 @@ _SHELL_VAR_RE = re.compile(
 )
 
 
-def _shell_substitute(line: str, variables: dict[str, object], where: str) -> str:
+def _shell_substitute(
+    line: str, variables: dict[str, object], where: str, *, lenient: bool = False
+) -> str:
+    """``${VAR}``/``$VAR``/``${VAR:-default}`` from ``variables`` (an unknown one is an error, or
+    left in place when ``lenient``: a Jinja template's output is not all shell)."""
     code, hash_, comment = line.partition("#")
 
     def sub(m: re.Match[str]) -> str:
@@ -1029,6 +1040,8 @@ def _shell_substitute(line: str, variables: dict[str, object], where: str) -> st
                 return m.group(3)
             if value == "":
                 return ""
+            if lenient:
+                return m.group(0)
             raise AscadError(
                 f"undefined variable '{name}' (give it with --var {name}=VALUE or a variables file)",
                 where,
@@ -1168,7 +1181,16 @@ class _Unroll:
 class TemplateVariants:
     """A template in wildcard mode: the default candidate and the way to make the others."""
 
-    def __init__(self, text: str, source: str, reader: Reader | None = None) -> None:
+    def __init__(
+        self,
+        text: str,
+        source: str,
+        reader: Reader | None = None,
+        base_map: list[int] | None = None,
+    ) -> None:
+        # base_map: the template line of each line of ``text`` when ``text`` is itself a
+        # rendering (a Jinja template's output that still holds shell placeholders)
+        self.base_map = base_map
         self.source = source
         base = Wildcarded("")
         self.items = _build(_lex_any(text, source), source, base, reader)
@@ -1192,7 +1214,10 @@ class TemplateVariants:
     def _make(self, choice: Choice, instances: dict[int, list[str]]) -> Candidate:
         result = Wildcarded("", notes=list(self.static_notes))
         done = _generate(self.items, choice, instances, result)
-        tree, flat, opens = parse_mapped(done.text, done.line_map, self.source, done.open_lines)
+        line_map = done.line_map
+        if self.base_map is not None:
+            line_map = [_mapped(self.base_map, n) for n in line_map]
+        tree, flat, opens = parse_mapped(done.text, line_map, self.source, done.open_lines)
         _loop_lists(flat)
         return Candidate(
             done.text, tree, flat, result.notes, result.wildcards, opens, done.gen.points, choice

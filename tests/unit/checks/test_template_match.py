@@ -461,3 +461,17 @@ def test_wildcard_mode_follows_an_include_next_to_the_template(tmp_path: Path) -
     golden = load(str(tmp_path / "golden.conf.j2"))
     assert compare(golden, node.replace("c1", "c2")) == []
     assert compare(golden, node.replace("15000", "1"))[0].left_line == 2
+
+
+def test_jinja_template_with_shell_placeholders_keeps_template_lines_when_rendered() -> None:
+    text = (
+        "{# an entrypoint fills the rest #}\n{% if big %}\n\n{% endif %}\n"
+        "service {\n    proto-fd-max {{ fds }}\n    cluster-name ${CLUSTER}\n"
+        "    node-id $(hostname)\n}\n"
+    )
+    variables: dict[str, object] = {"fds": 100, "big": True, "CLUSTER": "dev"}
+    golden = conf_from_text("t.j2", text, LoadOptions(variables=variables))
+    node = "service {\n    proto-fd-max 100\n    cluster-name prod\n    node-id a1\n}\n"
+    assert [(d.path, d.left, d.left_line) for d in compare(golden, node)] == [
+        ("service.cluster-name", "dev", 7)
+    ]

@@ -46,6 +46,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ascad.conf.flatten import flatten, join, stanza_segment
 from ascad.conf.keys import NAMED_STANZAS, ORDERED_KEYS
@@ -845,11 +846,14 @@ def render_template_lines(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
-        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
+        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", salt_tags()],
         loader=loader if loader is not None else _NoLoader(),
         **options,
     )
     env.filters.setdefault("bool", _to_bool)
+    for kind in ("yaml", "json", "text"):
+        env.filters[f"load_{kind}"] = lambda text, kind=kind: _load_data(kind, str(text))
+    env.filters.setdefault("json", lambda value: json.dumps(value))
     lines = text.split("\n")
     try:
         ast = env.parse(body)
@@ -898,6 +902,53 @@ def render_template_lines(
         ]
         rendered = Rendered("\n".join(lines), rendered.line_map)
     return rendered
+
+
+def salt_tags() -> type:
+    """Salt's Jinja tags, as a Jinja2 extension: ``{% import_yaml "x/defaults.yaml" as d %}``
+    (``import_json``, ``import_text``) read through the template's loader, and
+    ``{% load_yaml as d %}…{% endload %}`` (``load_json``, ``load_text``)."""
+    from jinja2 import nodes
+    from jinja2.ext import Extension
+
+    class SaltTags(Extension):
+        tags = {"import_yaml", "import_json", "import_text", "load_yaml", "load_json", "load_text"}
+
+        def parse(self, parser: Any) -> Any:
+            tok = next(parser.stream)
+            kind = tok.value.split("_", 1)[1]
+            if tok.value.startswith("import_"):
+                source = parser.parse_expression()
+                parser.stream.expect("name:as")
+                target = parser.parse_assign_target()
+                call = self.call_method("_import", [nodes.Const(kind), source])
+                return nodes.Assign(target, call, lineno=tok.lineno)
+            parser.stream.expect("name:as")
+            target = parser.parse_assign_target()
+            body = parser.parse_statements(("name:endload",), drop_needle=True)
+            flt = nodes.Filter(None, f"load_{kind}", [], [], None, None, lineno=tok.lineno)
+            return nodes.AssignBlock(target, flt, body, lineno=tok.lineno)
+
+        def _import(self, kind: str, name: str) -> object:
+            loader = self.environment.loader
+            assert loader is not None
+            text, _filename, _uptodate = loader.get_source(self.environment, name)
+            return _load_data(kind, text, name)
+
+    return SaltTags
+
+
+def _load_data(kind: str, text: str, name: str = "<load>") -> object:
+    if kind == "text":
+        return text
+    try:
+        if kind == "json":
+            return json.loads(text)
+        import yaml  # type: ignore[import-untyped]
+
+        return yaml.safe_load(text)
+    except Exception as exc:  # yaml.YAMLError, ValueError
+        raise AscadError(f"cannot read {kind} data: {str(exc).splitlines()[0]}", name) from None
 
 
 def _NoLoader() -> object:
@@ -1130,7 +1181,7 @@ def load_vars_file(path: str | Path) -> dict[str, object]:
         elif suffix == ".json":
             doc = json.loads(data)
         elif suffix in (".yaml", ".yml", ".sls"):
-            import yaml  # type: ignore[import-untyped]
+            import yaml
 
             try:
                 doc = yaml.safe_load(data.decode("utf-8"))

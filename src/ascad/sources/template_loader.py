@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ def loader_for(spec: SourceSpec) -> Any:
     return None
 
 
+_SALT_IMPORT_RE = re.compile(r"""import_(?:yaml|json|text)\s+(['"])([^'"]+)\1""")
+
 # A template imports a few files, each perhaps importing others: bounded all the same.
 MAX_IMPORTS = 50
 MAX_DEPTH = 10
@@ -64,7 +67,9 @@ async def prefetch_imports(
 
     from ascad.sources import fetch_text
 
-    env = jinja2.Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
+    from ascad.sources.template import salt_tags
+
+    env = jinja2.Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", salt_tags()])
     base = posixpath.dirname(spec.path.lstrip("/"))
     found: dict[str, str] = {}
     todo = [(text, 0)]
@@ -75,6 +80,7 @@ async def prefetch_imports(
             names = [n for n in meta.find_referenced_templates(env.parse(source)) if n]
         except jinja2.TemplateSyntaxError:
             continue  # the render reports it, at its line
+        names += [m.group(2) for m in _SALT_IMPORT_RE.finditer(source)]
         for name in names:
             if name in tried or depth >= MAX_DEPTH:
                 continue

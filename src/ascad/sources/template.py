@@ -912,7 +912,9 @@ def salt_tags() -> type:
     from jinja2.ext import Extension
 
     class SaltTags(Extension):
-        tags = {"import_yaml", "import_json", "import_text", "load_yaml", "load_json", "load_text"}
+        tags = frozenset(
+            ("import_yaml", "import_json", "import_text", "load_yaml", "load_json", "load_text")
+        )
 
         def parse(self, parser: Any) -> Any:
             tok = next(parser.stream)

@@ -66,7 +66,6 @@ async def prefetch_imports(
     from jinja2 import meta
 
     from ascad.sources import fetch_text
-
     from ascad.sources.template import salt_tags
 
     env = jinja2.Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", salt_tags()])

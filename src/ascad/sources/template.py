@@ -912,9 +912,14 @@ def salt_tags() -> type:
     from jinja2.ext import Extension
 
     class SaltTags(Extension):
-        tags = frozenset(
-            ("import_yaml", "import_json", "import_text", "load_yaml", "load_json", "load_text")
-        )
+        tags = {  # noqa: RUF012 - Jinja2's Extension declares it a set
+            "import_yaml",
+            "import_json",
+            "import_text",
+            "load_yaml",
+            "load_json",
+            "load_text",
+        }
 
         def parse(self, parser: Any) -> Any:
             tok = next(parser.stream)

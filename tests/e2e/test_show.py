@@ -112,9 +112,15 @@ def test_show_of_a_replayed_6_x_capture_uses_the_one_line_memory_engine() -> Non
     parse_text(out, "six.conf")
 
 
-def test_show_needs_a_node_address() -> None:
-    code, _, err = _run(["show", "some.conf"])
-    assert code == 2 and "aerospike://" in err
+def test_show_of_a_missing_conf_is_an_error_naming_it() -> None:
+    code, out, err = _run(["show", "some.conf"])
+    assert code == 2 and out == "" and err.startswith("ascad: some.conf: ")
+
+
+def test_show_refuses_a_template() -> None:
+    template = FIXTURES / "templates" / "ansible-role-aerospike.conf.j2"
+    code, _, err = _run(["show", str(template)])
+    assert code == 2 and "a template: ascad show writes plain configs" in err
 
 
 SAMPLES = sample_versions()

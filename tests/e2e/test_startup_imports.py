@@ -1,5 +1,6 @@
 """Each command imports only what it needs: `ascad diff` on two files loads neither aiohttp,
-Jinja2, the agent nor the lab (emulator, Riemann sink, demo)."""
+Jinja2, PyYAML, the agent nor the lab (emulator, Riemann sink, demo); PyYAML comes in only when a
+YAML source is read."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from tests.helpers import FIXTURES
 
-HEAVY = ("aiohttp", "jinja2", "ascad.agent", "ascad.lab", "yarl")
+HEAVY = ("aiohttp", "jinja2", "yaml", "ascad.agent", "ascad.lab", "yarl")
 
 PROBE = """
 import json, sys
@@ -42,6 +43,15 @@ def test_diff_of_two_files_loads_no_heavy_module(tmp_path: Path) -> None:
     assert rc == 0
     assert "ascad.checks.pipeline" in modules  # the probe saw the real run
     assert heavy(modules) == []
+
+
+def test_diff_of_a_yaml_golden_loads_pyyaml_and_nothing_else_heavy() -> None:
+    yaml_file = FIXTURES / "yaml" / "asconfig-server811.yaml"
+    conf = FIXTURES / "yaml" / "asconfig-server811.conf"
+    rc, modules = loaded_by("diff", str(yaml_file), str(conf))
+    assert rc == 0
+    assert "yaml" in modules
+    assert [m for m in heavy(modules) if m.split(".")[0] != "yaml"] == []
 
 
 def test_diff_help_loads_only_the_diff_command() -> None:

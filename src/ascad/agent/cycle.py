@@ -49,6 +49,7 @@ from ascad.runtime.login import NodeLogin, read_node, resolve
 from ascad.runtime.snapshot import RuntimeSnapshot
 from ascad.sources.http import http_get
 from ascad.sources.loader import LoadedConf, LoadOptions, conf_from_text, load_conf
+from ascad.sources.salt import SaltOptions
 
 log = logging.getLogger("ascad.agent")
 T = TypeVar("T")
@@ -270,7 +271,12 @@ class CycleRunner:
         # Through the loader, like the node's own conf: one reader for every source.
         golden = await load_conf(
             s.golden_source,
-            LoadOptions(token=s.golden_token, timeout=s.golden_timeout, regular_only=True),
+            LoadOptions(
+                token=s.golden_token,
+                timeout=s.golden_timeout,
+                regular_only=True,
+                salt=salt_options(s),
+            ),
         )
         outcome = await asyncio.to_thread(conf_vs_conf, own, golden, self.peer_rules())
         out = _from_compare("golden", outcome.result)
@@ -456,6 +462,17 @@ class CycleRunner:
         if own is None:
             return _warning("golden", str(own_error), time.monotonic() - t)
         return await _timed("golden", lambda: self.check_golden(own))
+
+
+def salt_options(s: AgentSettings) -> SaltOptions:
+    """How a ``salt://`` golden is rendered: ``[golden] salt_*``, within ``[golden] timeout``."""
+    return SaltOptions(
+        salt_call=s.golden_salt_call or "salt-call",
+        config_dir=s.golden_salt_config_dir or None,
+        file_root=s.golden_salt_file_root or None,
+        pillar_root=s.golden_salt_pillar_root or None,
+        timeout=s.golden_timeout,
+    )
 
 
 def _skipped_notes(election: roles.Election) -> str:

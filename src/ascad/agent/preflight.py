@@ -8,7 +8,8 @@ the check as the ``ascad`` user, before the service may start):
 - ``[agent] conf`` exists, is a regular file, decodes and parses (the agent's own reader);
 - every TLS file loads: certificates and keys as a pair, CA files holding a certificate;
 - the golden source names a conf source, and a local one exists; with ``role = "auto"`` a golden
-  is needed at all (any node may become master);
+  is needed at all (any node may become master); a ``salt://`` golden finds ``salt-call`` and
+  the ``[golden] salt_*`` directories it names;
 - ``[agent] state_dir`` is writable (or can be created) by this user;
 - with ``role = "auto"`` the peers' agent URLs use the scheme this agent serves (https when
   ``[server] tls_cert`` is set, else http): every agent of a fleet shares its settings, so a
@@ -133,6 +134,19 @@ def _check_golden(s: AgentSettings, bad: _Bad) -> None:
             or os.path.isfile(os.path.join(repo, "HEAD"))  # a bare repository
         ):
             bad("golden_source", f"{repo}: not a git repository (no .git)")
+    elif spec.kind == Kind.SALT:
+        import shutil
+
+        if shutil.which(s.golden_salt_call or "salt-call") is None:
+            bad(
+                "golden_salt_call",
+                f"{s.golden_salt_call or 'salt-call'}: not found (a salt:// golden is rendered by"
+                " Salt on this node)",
+            )
+        for attr in ("golden_salt_config_dir", "golden_salt_file_root", "golden_salt_pillar_root"):
+            directory = getattr(s, attr)
+            if directory and not os.path.isdir(directory):
+                bad(attr, f"{directory}: no such directory")
 
 
 def _check_state_dir(s: AgentSettings, bad: _Bad) -> None:

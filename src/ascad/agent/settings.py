@@ -87,6 +87,11 @@ class AgentSettings:
     golden_source: str = ""
     golden_token: str | None = None
     golden_timeout: float = 60.0
+    # a salt:// golden: how Salt renders it (ascad.sources.salt)
+    golden_salt_call: str = "salt-call"
+    golden_salt_config_dir: str = ""
+    golden_salt_file_root: str = ""
+    golden_salt_pillar_root: str = ""
     # [peers]
     master_urls: list[str] = field(default_factory=list)
     discovery: str = "aerospike"
@@ -208,6 +213,10 @@ _SCHEMA: dict[tuple[str, str], tuple[str, str]] = {
     ("golden", "source"): ("golden_source", "str"),
     ("golden", "token_file"): ("golden_token", "secret-file"),
     ("golden", "timeout"): ("golden_timeout", "duration"),
+    ("golden", "salt_call"): ("golden_salt_call", "str"),
+    ("golden", "salt_config_dir"): ("golden_salt_config_dir", "str"),
+    ("golden", "salt_file_root"): ("golden_salt_file_root", "str"),
+    ("golden", "salt_pillar_root"): ("golden_salt_pillar_root", "str"),
     ("peers", "master_url"): ("master_urls", "list"),
     ("peers", "discovery"): ("discovery", "str"),
     ("peers", "static"): ("static", "list"),

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ascad.checks.pipeline import ConfWarning
     from ascad.runtime.login import NodeLogin
     from ascad.sources.loader import LoadOptions
+    from ascad.sources.salt import SaltOptions
 
 
 def add_colour_argument(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +79,23 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=10.0,
         help="seconds allowed to read each source or node (default 10)",
+    )
+    salt = parser.add_argument_group("salt:// sources (rendered by salt-call --local)")
+    salt.add_argument(
+        "--salt-call", metavar="PATH", help="the salt-call command (default: salt-call on PATH)"
+    )
+    salt.add_argument(
+        "--salt-config-dir", metavar="DIR", help="the minion's config directory (default /etc/salt)"
+    )
+    salt.add_argument("--salt-file-root", metavar="DIR", help="file root instead of the config's")
+    salt.add_argument(
+        "--salt-pillar-root", metavar="DIR", help="pillar root instead of the config's"
+    )
+    salt.add_argument(
+        "--salt-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="seconds allowed for salt-call (default 60: it loads every grain first)",
     )
 
 
@@ -148,7 +166,31 @@ def load_options(args: argparse.Namespace) -> LoadOptions:
         if args.vars_file:
             variables.update(load_vars_file(args.vars_file))
         _deep_update(variables, parse_vars(args.var))
-    return LoadOptions(token=token, variables=variables, timeout=getattr(args, "timeout", 10.0))
+    return LoadOptions(
+        token=token,
+        variables=variables,
+        timeout=getattr(args, "timeout", 10.0),
+        salt=salt_options(args),
+    )
+
+
+def salt_options(args: argparse.Namespace) -> SaltOptions | None:
+    """``--salt-*`` as :class:`~ascad.sources.salt.SaltOptions` (None: Salt's own defaults)."""
+    names = ("salt_call", "salt_config_dir", "salt_file_root", "salt_pillar_root", "salt_timeout")
+    if not any(getattr(args, name, None) is not None for name in names):
+        return None
+    from ascad.sources.salt import DEFAULT_SALT_TIMEOUT, SaltOptions
+
+    timeout = args.salt_timeout if args.salt_timeout is not None else DEFAULT_SALT_TIMEOUT
+    if timeout <= 0:
+        raise AscadError("--salt-timeout must be positive")
+    return SaltOptions(
+        salt_call=args.salt_call or "salt-call",
+        config_dir=args.salt_config_dir,
+        file_root=args.salt_file_root,
+        pillar_root=args.salt_pillar_root,
+        timeout=timeout,
+    )
 
 
 def _deep_update(into: dict[str, Any], new: dict[str, Any]) -> None:

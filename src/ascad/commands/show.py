@@ -6,6 +6,10 @@ node's conf. By default only values that differ from the node's version defaults
 the parameter table knows the version; otherwise everything); ``--all`` prints every value.
 Parameters whose default depends on the machine (thread counts, node-id, the heartbeat MTU) are
 left out unless ``--all``; unset strings (``null``) are never printed. Exit 0, or 2 on error.
+
+``--format yaml`` writes the same settings as asconfig YAML (the form of an ``AerospikeCluster``'s
+``spec.aerospikeConfig``; :mod:`ascad.conf.render_yaml`): sizes and durations as plain numbers.
+A conf source (a file, git, an asconfig YAML …) is shown too: as conf text, or as YAML.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ascad.commands import common
-from ascad.conf.model import Param, Setting, Stanza
+from ascad.conf.model import ConfTree, Param, Setting, Stanza
 from ascad.conf.render import render
 from ascad.conf.values import DURATION_KEYS
 from ascad.errors import AscadError, printable
@@ -46,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=10.0,
         help="seconds for reading the node, all of it (connect, login, every request)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "yaml"),
+        default="text",
+        help="text: aerospike.conf; yaml: asconfig YAML (an AerospikeCluster's aerospikeConfig)",
     )
     common.add_node_arguments(parser)
 
@@ -139,12 +149,13 @@ def human_size(key: str, value: str) -> str:
     return value
 
 
-def _tidy(stanza: Stanza, show_all: bool) -> None:
-    """Sizes with suffixes; default index types (one-liners ``shmem``) dropped unless --all."""
+def _tidy(stanza: Stanza, show_all: bool, *, sizes: bool = True) -> None:
+    """Sizes with suffixes (unless not ``sizes``: YAML writes plain numbers); default index types
+    (one-liners ``shmem``) dropped unless --all."""
     kept: list[Stanza | Param] = []
     for child in stanza.children:
         if isinstance(child, Stanza):
-            _tidy(child, show_all)
+            _tidy(child, show_all, sizes=sizes)
             if (
                 not show_all
                 and child.kind in ("index-type", "sindex-type")
@@ -152,16 +163,21 @@ def _tidy(stanza: Stanza, show_all: bool) -> None:
                 and not child.children
             ):
                 continue
-        else:
+        elif sizes:
             child.values = tuple(human_size(child.key, v) for v in child.values)
         kept.append(child)
     stanza.children = kept
 
 
 def render_snapshot(
-    snap: RuntimeSnapshot, *, show_all: bool = False, source: str | None = None
+    snap: RuntimeSnapshot,
+    *,
+    show_all: bool = False,
+    source: str | None = None,
+    yaml: bool = False,
 ) -> str:
-    """The snapshot as aerospike.conf text, with a header comment naming the node.
+    """The snapshot as aerospike.conf text (or asconfig YAML), with a header comment naming the
+    node.
 
     ``source``: how the node was reached (``aerospike+tls://…``); default ``aerospike://ADDRESS``.
     """
@@ -172,7 +188,7 @@ def render_snapshot(
         include=settings_filter(snap, show_all, flat.settings, omitted),
         build=snap.build,
     )
-    _tidy(tree.root, show_all)
+    _tidy(tree.root, show_all, sizes=not yaml)
     head = [
         f"# Running configuration of {source or f'aerospike://{snap.address}'}",
         f"# node {snap.node_id}, build {snap.build}"
@@ -191,6 +207,11 @@ def render_snapshot(
         for reason, items in by_reason.items():
             shown = ", ".join(items[:4]) + (f" and {len(items) - 4} more" if len(items) > 4 else "")
             head.append(f"#   {shown}: {reason}")
+    if yaml:
+        from ascad.conf.render_yaml import render_yaml
+
+        text = render_yaml(tree, [line.removeprefix("# ") for line in head])
+        return "\n".join(printable(line) for line in text.split("\n"))
     body = render(tree) if tree.root.children else ""
     # A value the node holds may carry control characters: escaped, line by line, so the text
     # never drives a terminal (such a line is not valid conf anyway).
@@ -198,12 +219,36 @@ def render_snapshot(
     return "\n".join(printable(line) for line in text.split("\n"))
 
 
+def render_conf(name: str, tree: ConfTree, *, yaml: bool = False) -> str:
+    """A conf source's tree as conf text or asconfig YAML, with a header naming it."""
+    head = [f"# Configuration of {name}", "# Written by `ascad show`"]
+    if yaml:
+        from ascad.conf.render_yaml import render_yaml
+
+        text = render_yaml(tree, [line.removeprefix("# ") for line in head])
+    else:
+        text = "\n".join(head) + "\n\n" + (render(tree) if tree.root.children else "")
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def run(args: argparse.Namespace) -> int:
+    yaml = getattr(args, "format", "text") == "yaml"
     if not is_runtime_spec(args.node):
-        raise AscadError("ascad show reads a running node: give aerospike://HOST:PORT", args.node)
+        from ascad.sources.loader import LoadOptions, load_conf
+
+        loaded = asyncio.run(load_conf(args.node, LoadOptions(timeout=args.timeout)))
+        if loaded.template:
+            raise AscadError(
+                "a template: ascad show writes plain configs (compare templates with ascad diff)",
+                loaded.name,
+            )
+        for w in loaded.warnings:
+            print(f"{loaded.name}:{w.line}:{w.col}: warning: {w.message}", file=sys.stderr)
+        sys.stdout.write(render_conf(loaded.name, loaded.tree, yaml=yaml))
+        return 0
     from ascad.runtime.address import parse_address
 
     source = str(parse_address(args.node))
     snap = asyncio.run(read_node(args.node, common.node_login(args)))
-    sys.stdout.write(render_snapshot(snap, show_all=args.all, source=source))
+    sys.stdout.write(render_snapshot(snap, show_all=args.all, source=source, yaml=yaml))
     return 0

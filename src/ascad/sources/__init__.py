@@ -2,7 +2,8 @@
 
 ``parse_source(text)`` turns a source string into a :class:`SourceSpec`; ``await fetch_text(spec)``
 reads it as text for every kind except ``aerospike://`` (a running node has no file: the runtime
-reader builds its config from the info protocol, so that kind is refused here). Every source's
+reader builds its config from the info protocol, so that kind is refused here); a ``salt://`` file
+is rendered by Salt itself (:mod:`ascad.sources.salt`). Every source's
 bytes are decoded by the one rule of :mod:`ascad.conf.decode` (size, NUL, BOM, UTF-8). Every
 failure is an :class:`~ascad.errors.AscadError` naming the source. The git and HTTP readers (and
 aiohttp) are imported only when such a source is read.
@@ -19,6 +20,8 @@ from ascad.sources.spec import FetchedText, Kind, SourceSpec, parse_source, reda
 if TYPE_CHECKING:
     import aiohttp
 
+    from ascad.sources.salt import SaltOptions
+
 
 async def fetch_text(
     spec: SourceSpec,
@@ -28,6 +31,7 @@ async def fetch_text(
     session: aiohttp.ClientSession | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     regular_only: bool = False,
+    salt: SaltOptions | None = None,
 ) -> FetchedText:
     """Read a source's text within ``timeout`` seconds.
 
@@ -35,7 +39,8 @@ async def fetch_text(
     ``GITLAB_TOKEN`` from the environment); for a ``git+https`` remote it is sent as basic auth
     ``oauth2:TOKEN``. ``session`` lets many HTTP reads share one connection pool; ``cache_dir``
     overrides where remote git repositories are cached. ``regular_only`` refuses a local path
-    that is a pipe or a device without opening it (the agent's files).
+    that is a pipe or a device without opening it (the agent's files). ``salt`` says how to run
+    Salt for a ``salt://`` source (its own timeout: ``salt-call`` loads every grain first).
     """
     if timeout <= 0:
         raise SourceError("timeout must be positive", spec.raw)
@@ -55,6 +60,10 @@ async def fetch_text(
         from ascad.sources.git import fetch_git
 
         return await fetch_git(spec, timeout=timeout, token=token, cache_dir=cache_dir)
+    if spec.kind is Kind.SALT:
+        from ascad.sources.salt import fetch_salt
+
+        return await fetch_salt(spec, salt)
     if spec.kind is Kind.AEROSPIKE:
         raise SourceError(
             "a running node has no config file to fetch: read it with the runtime reader",

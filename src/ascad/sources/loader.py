@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ascad.conf.flatten import flatten
 from ascad.conf.model import ConfTree, FlatConfig, Warning_
 from ascad.conf.parser import parse_text
 from ascad.sources import template as tpl
 from ascad.sources.template import TemplateNote
+
+if TYPE_CHECKING:
+    from ascad.sources.salt import SaltOptions
+    from ascad.sources.spec import SourceSpec
 
 RUNTIME_SCHEMES = ("aerospike://", "aerospike+tls://")
 
@@ -31,6 +35,7 @@ class LoadOptions:
     variables: dict[str, Any] | None = None  # template variables: render for real when given
     timeout: float = 10.0
     regular_only: bool = False  # local paths must be regular files (the agent's conf and golden)
+    salt: SaltOptions | None = None  # how to run salt-call for salt:// sources (default: on PATH)
 
 
 @dataclass
@@ -52,34 +57,62 @@ class LoadedConf:
 async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
     """(display name, text) of a non-runtime source, read and decoded by the one rule of
     :mod:`ascad.sources` whatever its kind."""
-    from ascad.sources import fetch_text, parse_source
+    name, text, _, _, _ = await _fetch(spec, options)
+    return name, text
+
+
+async def _fetch(
+    spec: str, options: LoadOptions
+) -> tuple[str, str, bool, SourceSpec, str | None]:
+    """(name, text, rendered, the parsed source, its version): ``rendered`` when Salt rendered it
+    (a plain conf, never wildcarded)."""
+    from ascad.sources import Kind, fetch_text, parse_source
 
     parsed = parse_source(spec)
     fetched = await fetch_text(
-        parsed, timeout=options.timeout, token=options.token, regular_only=options.regular_only
+        parsed,
+        timeout=options.timeout,
+        token=options.token,
+        regular_only=options.regular_only,
+        salt=options.salt,
     )
-    return fetched.name, fetched.text
+    if parsed.kind is Kind.SALT:
+        return f"{fetched.name} (rendered by Salt)", fetched.text, True, parsed, fetched.version
+    return fetched.name, fetched.text, False, parsed, fetched.version
 
 
 def conf_from_text(
-    name: str, text: str, options: LoadOptions | None = None, loader: object | None = None
+    name: str,
+    text: str,
+    options: LoadOptions | None = None,
+    loader: object | None = None,
+    *,
+    rendered: bool = False,
 ) -> LoadedConf:
     """Parse text (rendering or wildcarding it first if it is a template). ``loader`` (a Jinja2
-    loader) serves a rendered template's ``{% import %}``/``{% include %}``."""
+    loader) serves a rendered template's ``{% import %}``/``{% include %}``. ``rendered``: the
+    text is a template's output already (Salt rendered it), so every value is compared as
+    written. An asconfig YAML or an ``AerospikeCluster`` resource (:mod:`ascad.conf.yaml_tree`)
+    is read as the same tree, with the YAML's line numbers."""
+    from ascad.conf import yaml_tree
 
+    if yaml_tree.is_yaml(name, text):
+        tree = yaml_tree.parse_yaml(text, name)
+        flat = flatten(tree)
+        return LoadedConf(name, text, tree, flat, False, list(tree.warnings))
     template = False
     notes: list[TemplateNote] = []
-    if tpl.is_template(text):
+    if not rendered and tpl.is_template(text):
         template = True
         if options is not None and options.variables is not None:
-            rendered = tpl.render_template_lines(text, options.variables, name, loader)
-            text = rendered.text
+            out = tpl.render_template_lines(text, options.variables, name, loader)
+            text = out.text
             if not (tpl.is_template(text) or tpl.has_placeholder_comment(text)):
                 # Every line number (errors, warnings, settings) is the template's own.
-                tree, flat, _ = tpl.parse_mapped(text, rendered.line_map, name)
+                tree, flat, _ = tpl.parse_mapped(text, out.line_map, name)
                 return LoadedConf(name, text, tree, flat, True, list(tree.warnings), notes)
             # A shell template's `$( … )` or init-container placeholder line: still wildcards
-            variants = tpl.TemplateVariants(text, name, base_map=rendered.line_map)
+            variants = tpl.TemplateVariants(text, name, base_map=out.line_map)
             d = variants.default
             return LoadedConf(
                 name, d.text, d.tree, d.flat, True, list(d.tree.warnings), d.notes, variants
@@ -100,21 +133,20 @@ def conf_from_text(
 async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf:
     """Fetch a non-runtime source and parse it (a template rendered or wildcarded)."""
     options = options or LoadOptions()
-    from ascad.sources import fetch_text, parse_source
-
-    parsed = parse_source(spec)
-    fetched = await fetch_text(
-        parsed, timeout=options.timeout, token=options.token, regular_only=options.regular_only
-    )
+    name, text, rendered, parsed, version = await _fetch(spec, options)
     loader = None
-    if tpl.is_template(fetched.text) and (
-        options.variables is not None or tpl.INCLUDE_RE.search(fetched.text)
+    if (
+        not rendered
+        and tpl.is_template(text)
+        and (options.variables is not None or tpl.INCLUDE_RE.search(text))
     ):
         from ascad.sources.template_loader import loader_for, prefetch_imports
 
         loader = loader_for(parsed) or await prefetch_imports(
-            parsed, fetched.version, fetched.text, options.timeout, options.token
+            parsed, version, text, options.timeout, options.token
         )
     # Parsing is CPU work (up to a few seconds at the size limit): off the event loop's thread,
     # so an agent keeps answering while it parses.
-    return await asyncio.to_thread(conf_from_text, fetched.name, fetched.text, options, loader)
+    return await asyncio.to_thread(
+        lambda: conf_from_text(name, text, options, loader, rendered=rendered)
+    )

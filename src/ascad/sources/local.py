@@ -125,8 +125,14 @@ def read_conf_text(path: str | os.PathLike[str]) -> str:
 
 
 def parse_file(path: str | os.PathLike[str]) -> ConfTree:
-    """Read and parse a conf file; errors name FILE (and LINE:COL)."""
-    return parse_text(read_conf_text(path), str(path))
+    """Read and parse a conf file (or an asconfig YAML / AerospikeCluster: ascad.conf.yaml_tree);
+    errors name FILE (and LINE:COL)."""
+    from ascad.conf import yaml_tree
+
+    text = read_conf_text(path)
+    if yaml_tree.is_yaml(str(path), text):
+        return yaml_tree.parse_yaml(text, str(path))
+    return parse_text(text, str(path))
 
 
 async def fetch_local(spec: SourceSpec, *, regular_only: bool = False) -> FetchedText:

@@ -15,6 +15,7 @@ source string                                                  kind           di
 ``/srv/salt#aerospike/aerospike.conf@main`` (directory#…)      ``git``        ``git:main:aerospike/…``
 ``gitlab+https://gitlab.example/ops/salt#PATH@REF``            ``gitlab``     ``gitlab:REF:PATH``
 ``https://H/api/v4/projects/ID/repository/files/P/raw?ref=R``  ``gitlab``     ``gitlab:R:P``
+``salt://aerospike/files/aerospike.conf.jinja``                ``salt``       ``salt://…`` (as typed)
 =============================================================  =============  ======================
 
 Rules, and the fact behind each:
@@ -33,6 +34,8 @@ Rules, and the fact behind each:
 - An ``https://`` URL whose path is GitLab's raw-file endpoint
   (``/api/v4/projects/ID/repository/files/PATH/raw``) is GitLab; any other ``http(s)://`` URL is a
   peer ascad agent, read at ``{url}/v1/config``.
+- ``salt://PATH[?saltenv=ENV]`` is a file on the Salt file server, rendered by Salt itself
+  (``salt-call --local``, :mod:`ascad.sources.salt`) with this node's grains and pillar.
 - Passwords in URLs (``https://user:secret@host``) never appear in display names or errors.
 """
 
@@ -59,6 +62,7 @@ class Kind(StrEnum):
     AGENT = "agent"
     GIT = "git"
     GITLAB = "gitlab"
+    SALT = "salt"
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,8 @@ class SourceSpec:
     Fields used per kind: ``file`` -> ``path``; ``aerospike`` -> ``host``, ``port``, ``tls``,
     ``options``; ``agent`` -> ``url`` (base, no trailing ``/``); ``git`` -> ``repo`` (URL or local
     directory), ``path``, ``ref`` (``None``: HEAD), ``local``; ``gitlab`` -> ``url`` (API base
-    ``https://host/api/v4``), ``project`` (path or numeric id), ``path``, ``ref``.
+    ``https://host/api/v4``), ``project`` (path or numeric id), ``path``, ``ref``; ``salt`` ->
+    ``path`` (inside the file roots; ``raw`` is the ``salt://`` URL Salt is given).
     """
 
     kind: Kind
@@ -135,11 +140,13 @@ def parse_source(spec: str) -> SourceSpec:
         return _parse_git_url(spec)
     if lower.startswith(("http://", "https://")):
         return _parse_http(spec)
+    if lower.startswith("salt://"):
+        return _parse_salt(spec)
     if _SCHEME_RE.match(spec):
         scheme = spec.split("://", 1)[0]
         raise SourceError(
             f"unknown source scheme '{scheme}://' (use a path, aerospike://, http(s)://, git+…://"
-            " or gitlab+https://; see docs/sources.md)",
+            ", gitlab+https:// or salt://; see docs/sources.md)",
             redact_url(spec),
         )
     return _parse_local(spec)
@@ -279,6 +286,19 @@ def _gitlab_spec(shown: str, base: str, project: str, path: str, ref: str | None
         path=path,
         ref=ref,
     )
+
+
+def _parse_salt(spec: str) -> SourceSpec:
+    """``salt://aerospike/files/aerospike.conf.jinja[?saltenv=prod]``: Salt reads the query."""
+    rest = spec[len("salt://") :]
+    path, _, query = rest.partition("?")
+    if "#" in path:
+        raise SourceError("a salt:// source takes no '#': write salt://PATH[?saltenv=ENV]", spec)
+    if not unquote(path).strip("/. "):
+        raise SourceError("no file path: write salt://PATH (inside the file roots)", spec)
+    clean = _clean_repo_path(unquote(path), spec)
+    url = f"salt://{clean}" + (f"?{query}" if query else "")
+    return SourceSpec(Kind.SALT, url, url, path=clean, options=tuple(_query_pairs(query)))
 
 
 def _parse_local(spec: str) -> SourceSpec:

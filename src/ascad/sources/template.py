@@ -951,7 +951,7 @@ def _load_data(kind: str, text: str, name: str = "<load>") -> object:
     try:
         if kind == "json":
             return json.loads(text)
-        import yaml  # type: ignore[import-untyped]
+        import yaml
 
         return yaml.safe_load(text)
     except Exception as exc:  # yaml.YAMLError, ValueError

@@ -273,3 +273,31 @@ def test_the_state_dir_must_be_writable_by_the_agents_user(shared_dir: Path) -> 
     write(config, f, state=str(shared_dir / "new" / "state"))
     (line,) = problems_of(as_nobody())
     assert f"does not exist, and this user cannot create it in {shared_dir}" in line
+
+
+def test_a_salt_golden_needs_salt_call_and_its_directories(tmp_path: Path) -> None:
+    f = files(tmp_path)
+    config = tmp_path / "ascad.toml"
+    write(config, f, golden="salt://aerospike/aerospike.conf.jinja")
+    salt_call = FIXTURES.parent.parent / ".venv-salt" / "bin" / "salt-call"
+
+    def with_salt(**keys: str) -> None:
+        lines = "".join(f'{k} = "{v}"\n' for k, v in keys.items())
+        text = config.read_text().replace(
+            'source = "salt://aerospike/aerospike.conf.jinja"\n',
+            f'source = "salt://aerospike/aerospike.conf.jinja"\n{lines}',
+        )
+        config.write_text(text)
+
+    with_salt(salt_call=str(tmp_path / "no-salt-call"), salt_config_dir=str(tmp_path / "nope"))
+    assert problems_of(check(config)) == [
+        f"{config}: [golden] salt_call (ASCAD_GOLDEN_SALT_CALL): {tmp_path / 'no-salt-call'}: not"
+        " found (a salt:// golden is rendered by Salt on this node)",
+        f"{config}: [golden] salt_config_dir (ASCAD_GOLDEN_SALT_CONFIG_DIR): {tmp_path / 'nope'}:"
+        " no such directory",
+    ]
+    if salt_call.exists():
+        write(config, f, golden="salt://aerospike/aerospike.conf.jinja")
+        with_salt(salt_call=str(salt_call), salt_config_dir=str(tmp_path))
+        proc = check(config)
+        assert proc.returncode == 0, proc.stderr

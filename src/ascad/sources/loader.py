@@ -61,9 +61,7 @@ async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
     return name, text
 
 
-async def _fetch(
-    spec: str, options: LoadOptions
-) -> tuple[str, str, bool, SourceSpec, str | None]:
+async def _fetch(spec: str, options: LoadOptions) -> tuple[str, str, bool, SourceSpec, str | None]:
     """(name, text, rendered, the parsed source, its version): ``rendered`` when Salt rendered it
     (a plain conf, never wildcarded)."""
     from ascad.sources import Kind, fetch_text, parse_source

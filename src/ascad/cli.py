@@ -83,6 +83,9 @@ def one_line(text: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit status (2 for an AscadError, printed as one line)."""
     words = list(sys.argv[1:] if argv is None else argv)
+    from ascad.commands.common import password_flags
+
+    words = password_flags(words)  # `-P SOURCE`: the prompt flag, as in Aerospike's tools
     parser = build_parser(chosen_command(words) or "")
     args = parser.parse_args(words)
     try:

@@ -253,3 +253,47 @@ def test_emulator_command_runs_until_sigterm(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def test_emulator_command_ldap_and_pki_users(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ascad emulator --ldap-user/--pki-user/--tls-name`, read with --auth EXTERNAL and PKI."""
+    password = tmp_path / "pw"
+    password.write_text("ldap-pw\n")
+    password.chmod(0o600)
+    emu = EmulatorProcess(
+        CONF,
+        *SERVER_TLS,
+        "--tls-ca",
+        str(TLS / "ca.pem"),
+        "--tls-name",
+        "node1.ascad.test",
+        "--ldap-user",
+        f"alice:{password}",
+        "--pki-user",
+        "ascad-client",
+    )
+    try:
+        port = emu.port()
+        spec = f"aerospike+tls://127.0.0.1:{port}"
+        tls = ["--tls-cafile", str(TLS / "ca.pem"), "--tls-name", "node1.ascad.test"]
+        tls += ["--tls-certfile", str(TLS / "client.pem"), "--tls-keyfile", str(TLS / "client.key")]
+        assert (
+            main(["show", spec, *tls, "--auth", "PKI", "--timeout", "5", "--no-config-file"]) == 0
+        )
+        assert "cluster-name cakery" in capsys.readouterr().out
+        ldap = ["-U", "alice", "--password-file", str(password), "--auth", "EXTERNAL"]
+        assert main(["show", spec, *tls, *ldap, "--timeout", "5", "--no-config-file"]) == 0
+        assert "cluster-name cakery" in capsys.readouterr().out
+    finally:
+        emu.stop()
+
+
+def test_emulator_command_pki_user_needs_client_certificates(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["emulator", CONF, *SERVER_TLS, "--pki-user", "x"]) == 2
+    assert "--pki-user needs" in capsys.readouterr().err
+    assert main(["emulator", CONF, "--tls-name", "x"]) == 2
+    assert "--tls-name goes with" in capsys.readouterr().err

@@ -226,6 +226,10 @@ class CycleRunner:
             tls_cert=s.aerospike_tls_cert or None,
             tls_key=s.aerospike_tls_key or None,
             timeout=s.aerospike_timeout,
+            auth=s.aerospike_auth,
+            tls_name=s.aerospike_tls_name or None,
+            tls_capath=s.aerospike_tls_capath or None,
+            tls_enable=s.aerospike_tls_enable,
         )
 
     def compare_settings(self) -> CompareSettings:

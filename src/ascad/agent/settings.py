@@ -83,6 +83,10 @@ class AgentSettings:
     aerospike_tls_cert: str = ""
     aerospike_tls_key: str = ""
     aerospike_timeout: float = 10.0
+    aerospike_auth: str = "INTERNAL"
+    aerospike_tls_name: str = ""
+    aerospike_tls_capath: str = ""
+    aerospike_tls_enable: bool = False
     # [golden]
     golden_source: str = ""
     golden_token: str | None = None
@@ -210,6 +214,10 @@ _SCHEMA: dict[tuple[str, str], tuple[str, str]] = {
     ("aerospike", "tls_cert"): ("aerospike_tls_cert", "str"),
     ("aerospike", "tls_key"): ("aerospike_tls_key", "str"),
     ("aerospike", "timeout"): ("aerospike_timeout", "duration"),
+    ("aerospike", "auth"): ("aerospike_auth", "str"),
+    ("aerospike", "tls_name"): ("aerospike_tls_name", "str"),
+    ("aerospike", "tls_capath"): ("aerospike_tls_capath", "str"),
+    ("aerospike", "tls_enable"): ("aerospike_tls_enable", "bool"),
     ("golden", "source"): ("golden_source", "str"),
     ("golden", "token_file"): ("golden_token", "secret-file"),
     ("golden", "timeout"): ("golden_timeout", "duration"),
@@ -562,7 +570,12 @@ def validate(
             parse_address(s.aerospike_address)
         except AscadError as exc:
             bad("aerospike_address", exc.message)
-    if s.aerospike_user and s.aerospike_password is None:
+    s.aerospike_auth = s.aerospike_auth.upper()
+    if s.aerospike_auth not in ("INTERNAL", "EXTERNAL", "EXTERNAL_INSECURE", "PKI"):
+        bad("aerospike_auth", "must be INTERNAL, EXTERNAL, EXTERNAL_INSECURE or PKI")
+    elif s.aerospike_auth == "PKI" and not s.aerospike_tls_cert:
+        bad("aerospike_auth", "PKI logs in with a client certificate: set tls_cert and tls_key")
+    if s.aerospike_user and s.aerospike_password is None and s.aerospike_auth != "PKI":
         bad("aerospike_password", "a user is set, so a password is needed (file or environment)")
     if bool(s.aerospike_tls_cert) != bool(s.aerospike_tls_key):
         bad("aerospike_tls_cert", "tls_cert and tls_key go together")

@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also send the events to Riemann (exit 2 when they cannot be delivered)",
     )
     common.add_output_arguments(parser)
+    common.add_node_arguments(parser)  # over the settings' [aerospike] table
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from ascad.report.status import cycle_to_dict
 
     settings = load_settings(args.config, serving=False)
+    common.apply_node_options(settings, args)
     print(f"ascad: {origin_line(settings)}", file=sys.stderr)
     cycle, send_error = asyncio.run(_cycle(settings, args.send_events))
     if args.format == "json":

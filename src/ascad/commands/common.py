@@ -112,17 +112,103 @@ class _RefuseSecret(argparse.Action):
         parser.error(f"{self.option_strings[0]} is never taken on the command line: use {self.use}")
 
 
+class _PasswordPrompt(argparse.Action):
+    """``-P``/``--password`` alone: prompt for the password (Aerospike's tools' ``-P``). A value
+    (``-Psecret``, ``--password secret``) is refused without echoing it: a command line is visible
+    to every user in ps and lands in shell history."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.update(nargs="?", const=True, default=False)
+        super().__init__(*args, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if values is not True and values != "":  # "": the -P that password_flags rewrote
+            parser.error(
+                f"{option_string} takes no value on the command line (it would show in ps and "
+                "shell history): give -P alone to be prompted, --password-file FILE or "
+                "$ASCAD_PASSWORD"
+            )
+        setattr(namespace, self.dest, True)
+
+
+def password_flags(words: list[str]) -> list[str]:
+    """``-P``/``--password`` followed by a source (an existing path, ``-``, an address or URL, or
+    another option) is the prompt flag, not a value: rewritten ``--password=`` so that
+    ``ascad show -U admin -P aerospike://…`` works as with Aerospike's tools. Followed by any
+    other word, the word is left to be refused as a password on the command line."""
+    out: list[str] = []
+    for i, word in enumerate(words):
+        if word == "--":
+            return out + words[i:]
+        if word in ("-P", "--password") and i + 1 < len(words):
+            after = words[i + 1]
+            if (
+                after.startswith("-")
+                or "://" in after  # a node address, a URL
+                or "#" in after
+                or os.path.exists(after)
+            ):
+                out.append("--password=")
+                continue
+        out.append(word)
+    return out
+
+
 def add_node_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--password", action=_RefuseSecret, use="--password-file FILE or $ASCAD_PASSWORD"
+    """Login and TLS options for running nodes, spelled as Aerospike's tools spell them (the
+    older ``--tls-ca``/``--tls-cert``/``--tls-key`` stay as aliases)."""
+    group = parser.add_argument_group(
+        "node login (as Aerospike's tools; also read from astools.conf, see docs/sources.md)"
     )
-    parser.add_argument("--user", help="Aerospike user (security enabled)")
-    parser.add_argument(
+    group.add_argument("-U", "--user", help="Aerospike user (security enabled)")
+    group.add_argument(
+        "-P",
+        "--password",
+        dest="password_prompt",
+        action=_PasswordPrompt,
+        help="prompt for the password on the terminal (no value is taken on the command line)",
+    )
+    group.add_argument(
         "--password-file", metavar="FILE", help="file holding the password (else $ASCAD_PASSWORD)"
     )
-    parser.add_argument("--tls-ca", metavar="FILE", help="CA file for aerospike+tls://")
-    parser.add_argument("--tls-cert", metavar="FILE", help="client certificate (mutual TLS)")
-    parser.add_argument("--tls-key", metavar="FILE", help="client key (mutual TLS)")
+    group.add_argument(
+        "--auth",
+        type=str.upper,
+        choices=("INTERNAL", "EXTERNAL", "EXTERNAL_INSECURE", "PKI"),
+        help="login mode: INTERNAL (default), EXTERNAL (LDAP: sends the password, needs TLS), "
+        "EXTERNAL_INSECURE (LDAP without TLS), PKI (the TLS client certificate names the user)",
+    )
+    group.add_argument(
+        "--tls-enable",
+        action="store_true",
+        default=None,
+        help="use TLS for aerospike:// addresses too (port 4333 when none is given)",
+    )
+    group.add_argument(
+        "-t",
+        "--tls-name",
+        metavar="NAME",
+        help="name the nodes' certificates carry (default: the host)",
+    )
+    group.add_argument("--tls-cafile", "--tls-ca", dest="tls_ca", metavar="FILE", help="CA file")
+    group.add_argument("--tls-capath", metavar="DIR", help="directory of CA certificates")
+    group.add_argument(
+        "--tls-certfile", "--tls-cert", dest="tls_cert", metavar="FILE", help="client certificate"
+    )
+    group.add_argument(
+        "--tls-keyfile", "--tls-key", dest="tls_key", metavar="FILE", help="client key"
+    )
+    group.add_argument(
+        "--config-file", metavar="FILE", help="astools.conf read after the default ones"
+    )
+    group.add_argument("--instance", metavar="NAME", help="read [cluster_NAME] of astools.conf")
+    group.add_argument("--no-config-file", action="store_true", help="read no astools.conf")
 
 
 def read_secret_file(path: str, what: str) -> str:
@@ -201,28 +287,136 @@ def _deep_update(into: dict[str, Any], new: dict[str, Any]) -> None:
             into[k] = v
 
 
+def _reads_nodes(args: argparse.Namespace) -> bool:
+    """True when some argument is an ``aerospike://`` address (the command will read a node)."""
+    from ascad.runtime.address import is_node_address
+
+    for value in vars(args).values():
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and is_node_address(v) for v in items):
+            return True
+    return False
+
+
+def _profile(args: argparse.Namespace) -> Any:
+    """astools.conf's cluster settings for this run (None: none read)."""
+    from ascad.runtime import astools
+
+    if getattr(args, "no_config_file", False):
+        if getattr(args, "config_file", None) or getattr(args, "instance", None):
+            raise AscadError("--no-config-file cannot go with --config-file or --instance")
+        return None
+    files = astools.default_files(getattr(args, "config_file", None))
+    profile = astools.load_profile(files, getattr(args, "instance", None))
+    for warning in profile.warnings:
+        print(f"ascad: warning: {warning}", file=sys.stderr)
+    return profile
+
+
+def prompt_password(user: str | None) -> str:
+    """``-P``: read the password from the terminal without echo; refused when stdin is not one."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        raise AscadError(
+            "-P prompts for the password on a terminal, but stdin is not a terminal: give "
+            "--password-file FILE or set $ASCAD_PASSWORD"
+        )
+    try:
+        return getpass.getpass(f"Password for {user}: " if user else "Password: ")
+    except (EOFError, KeyboardInterrupt):
+        raise AscadError("-P: no password entered") from None
+
+
 def node_login(args: argparse.Namespace) -> NodeLogin:
-    """Login and TLS defaults for aerospike:// sources (an address's own ``user@`` and TLS options
-    win: :mod:`ascad.runtime.login`). Passwords never come from the command line."""
+    """Login and TLS defaults for aerospike:// sources, by one precedence (docs/sources.md):
+    the address's own options, then the command line, then $ASCAD_PASSWORD, then astools.conf
+    ([cluster], or [cluster_NAME] with --instance), then the defaults. Passwords never come from
+    the command line; astools.conf is read only when some argument is a node address."""
     from ascad.runtime.login import NodeLogin
 
+    profile = _profile(args) if _reads_nodes(args) else None
+
+    def pick(attr: str, key: str) -> Any:
+        value = getattr(args, attr, None)
+        if value is None and profile is not None:
+            value = profile.get(key)
+        return value
+
+    user = pick("user", "user") or None
+    auth = (pick("auth", "auth") or "INTERNAL").upper()
+    if auth not in ("INTERNAL", "EXTERNAL", "EXTERNAL_INSECURE", "PKI"):
+        origin = profile.origin.get("auth") if profile is not None else None
+        raise AscadError(
+            f"auth {auth!r} is not INTERNAL, EXTERNAL, EXTERNAL_INSECURE or PKI", origin
+        )
     password = None
+    if getattr(args, "password_prompt", False) and getattr(args, "password_file", None):
+        raise AscadError("give either -P (prompt) or --password-file, not both")
     if getattr(args, "password_file", None):
         password = read_secret_file(args.password_file, "password file")
+    elif getattr(args, "password_prompt", False):
+        password = prompt_password(user) if _reads_nodes(args) else None
     elif os.environ.get("ASCAD_PASSWORD"):
         password = os.environ["ASCAD_PASSWORD"]
-    user = getattr(args, "user", None)
-    if user and password is None:
-        raise AscadError("--user needs a password: give --password-file or set ASCAD_PASSWORD")
-    check_key_file(getattr(args, "tls_key", None))
+    elif profile is not None and profile.get("password") is not None:
+        password = profile.get("password")
+    prompted_later = getattr(args, "password_prompt", False) and not _reads_nodes(args)
+    if user and password is None and auth != "PKI" and not prompted_later:
+        raise AscadError(
+            "--user needs a password: give -P (prompt), --password-file or set ASCAD_PASSWORD"
+        )
+    tls_key = pick("tls_key", "tls-keyfile")
+    check_key_file(tls_key)
     return NodeLogin(
-        user=user or None,
+        user=user,
         password=password,
-        tls_ca=getattr(args, "tls_ca", None),
-        tls_cert=getattr(args, "tls_cert", None),
-        tls_key=getattr(args, "tls_key", None),
+        tls_ca=pick("tls_ca", "tls-cafile") or None,
+        tls_cert=pick("tls_cert", "tls-certfile") or None,
+        tls_key=tls_key or None,
         timeout=float(getattr(args, "timeout", 10.0)),
+        auth=auth,
+        tls_name=pick("tls_name", "tls-name") or None,
+        tls_capath=pick("tls_capath", "tls-capath") or None,
+        tls_enable=bool(pick("tls_enable", "tls-enable")),
     )
+
+
+# The node options and the agent's [aerospike] settings they stand for (ascad check).
+_SETTINGS_OF_OPTIONS = (
+    ("user", "user", "aerospike_user"),
+    ("auth", "auth", "aerospike_auth"),
+    ("tls_ca", "tls-cafile", "aerospike_tls_ca"),
+    ("tls_capath", "tls-capath", "aerospike_tls_capath"),
+    ("tls_cert", "tls-certfile", "aerospike_tls_cert"),
+    ("tls_key", "tls-keyfile", "aerospike_tls_key"),
+    ("tls_name", "tls-name", "aerospike_tls_name"),
+    ("tls_enable", "tls-enable", "aerospike_tls_enable"),
+)
+
+
+def apply_node_options(settings: Any, args: argparse.Namespace) -> None:
+    """``ascad check``: the node options given on the command line (and the astools.conf
+    section named by --config-file/--instance) over the settings' ``[aerospike]`` table. Without
+    --config-file or --instance no astools.conf is read: the settings are the agent's profile."""
+    profile = None
+    if getattr(args, "config_file", None) or getattr(args, "instance", None):
+        profile = _profile(args)
+    for attr, key, setting in _SETTINGS_OF_OPTIONS:
+        value = getattr(args, attr, None)
+        if value is None and profile is not None:
+            value = profile.get(key)
+        if value is not None:
+            setattr(settings, setting, value.upper() if attr == "auth" else value)
+    if getattr(args, "password_prompt", False) and getattr(args, "password_file", None):
+        raise AscadError("give either -P (prompt) or --password-file, not both")
+    if getattr(args, "password_file", None):
+        settings.aerospike_password = read_secret_file(args.password_file, "password file")
+    elif getattr(args, "password_prompt", False):
+        settings.aerospike_password = prompt_password(settings.aerospike_user or None)
+    elif profile is not None and profile.get("password") is not None:
+        settings.aerospike_password = profile.get("password")
+    check_key_file(settings.aerospike_tls_key or None)
 
 
 def print_warnings(warnings: Sequence[ConfWarning]) -> None:

@@ -4,8 +4,8 @@ Address syntax, chosen for ascad (docs/info-protocol.md):
 
 - ``aerospike://[USER@]HOST[:PORT]``: clear service port, default 3000.
 - ``aerospike+tls://[USER@]HOST[:PORT]?tls-name=NAME&ca=CAFILE[&cert=FILE&key=FILE]``: TLS,
-  default port 4333 (the usual tls-port). Without ``tls-name`` the chain is verified but no name
-  is checked.
+  default port 4333 (the usual tls-port). Without ``tls-name`` the certificate must carry the
+  host as written.
 - IPv6 hosts go in brackets: ``aerospike://[::1]:3000``.
 - A password in the address (``user:pw@``) is refused: it would show in ``ps`` and shell history.
 
@@ -38,6 +38,9 @@ class NodeAddress:
     port: int
     user: str | None = None
     tls: TlsConfig | None = None
+    # False when the address named no port (the scheme's default was taken), so --tls-enable
+    # can move a plain aerospike://HOST to the TLS default port.
+    port_given: bool = field(default=True, compare=False)
 
     def __str__(self) -> str:
         scheme = "aerospike+tls" if self.tls else "aerospike"
@@ -88,10 +91,11 @@ def parse_address(text: str) -> NodeAddress:
         )
     elif query:
         raise AscadError("options (?…) are only for aerospike+tls:// addresses", text)
+    port_given = port is not None
     if port is None:
         port = TLS_PORT if tls else CLEAR_PORT
     login_user = unquote(parts.username) if parts.username else None
-    return NodeAddress(host=host, port=port, user=login_user, tls=tls)
+    return NodeAddress(host=host, port=port, user=login_user, tls=tls, port_given=port_given)
 
 
 # --- endpoint lists ------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ lib/live_cluster/client/info.py), summarised in docs/info-protocol.md:
 - A request body is commands each ending in LF; the reply has one ``command TAB value LF`` line
   per command, in request order, with the command echoed exactly.
 - Servers before 7.1 leave unknown commands out of the reply; 7.1+ answer
-  ``ERROR:4:unrecognized command``. Error values start with ``error`` or ``fail`` (any case).
+  ``ERROR:4:unrecognized command``. Error values are ``error``/``fail`` (any case), alone or
+  followed by ``:``, ``=``, ``-`` or a space (not ``failed_best_practices=…``).
 - With security on and no authentication, the whole reply is ``ERROR:80:not authenticated``
   with no echo.
 - A socket carries one request at a time and may be reused; the server closes idle ones.
@@ -19,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -69,9 +72,13 @@ def endpoint(host: str, port: int) -> str:
 
 
 def is_error_value(value: str) -> bool:
-    """True for ``ERROR:…``, ``FAIL:…``, ``error=…`` and plain ``error`` (asadm's rule)."""
+    """True for ``ERROR:…``, ``FAIL:…``, ``error=…`` and plain ``error``/``fail``.
+
+    Not for a value that merely begins with those letters: ``statistics`` begins with
+    ``failed_best_practices=false`` (thr_info.c cmd_statistics) and is no error.
+    """
     low = value.lower()
-    return low.startswith("error") or low.startswith("fail")
+    return bool(re.match(r"(error|fail)($|[:=\s-])", low))
 
 
 def encode_request(commands: tuple[str, ...] | list[str]) -> bytes:
@@ -107,15 +114,18 @@ def parse_reply(body: str) -> tuple[dict[str, str], str | None]:
 class TlsConfig:
     """TLS settings for a node's tls-port.
 
-    ``ca_file`` verifies the server chain (None: the system's CAs). ``tls_name`` is the name the
-    node's certificate must carry (SAN DNS or, without SAN, CN; wildcards allowed). Like asadm,
-    the name is checked after the handshake and is not sent as SNI.
+    ``ca_file`` (and/or ``ca_path``, a directory of hashed CA files) verifies the server chain
+    (neither: the system's CAs). ``tls_name`` is the name the node's certificate must carry (SAN
+    DNS or, without SAN, CN; wildcards allowed); without it the host as written is checked (an IP
+    address against the SAN IP entries). The name is always checked, after the handshake, and
+    not sent as SNI (as asadm does).
     """
 
     ca_file: str | None
     cert_file: str | None = None
     key_file: str | None = None
     tls_name: str | None = None
+    ca_path: str | None = None
 
     def context(self) -> ssl.SSLContext:
         """An SSLContext that verifies the chain but leaves the name check to :func:`match_tls_name`."""
@@ -123,12 +133,12 @@ class TlsConfig:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_REQUIRED
         try:
-            if self.ca_file:
-                ctx.load_verify_locations(cafile=self.ca_file)
+            if self.ca_file or self.ca_path:
+                ctx.load_verify_locations(cafile=self.ca_file, capath=self.ca_path)
             else:
                 ctx.load_default_certs()
         except (OSError, ssl.SSLError) as exc:
-            raise AscadError(f"cannot load CA file: {exc}", self.ca_file) from None
+            raise AscadError(f"cannot load CA file: {exc}", self.ca_file or self.ca_path) from None
         if self.cert_file:
             try:
                 ctx.load_cert_chain(self.cert_file, self.key_file)
@@ -148,16 +158,31 @@ def _name_matches(pattern: str, name: str) -> bool:
     return pattern == name
 
 
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
 def certificate_names(cert: dict[str, Any]) -> list[str]:
-    """The names a peer certificate (``getpeercert()`` dict) carries: SAN DNS, else CN."""
+    """The names a peer certificate (``getpeercert()`` dict) carries: SAN DNS (and IP), else CN."""
     sans = [v for k, v in cert.get("subjectAltName", ()) if k == "DNS"]
-    if sans:
-        return sans
+    ips = [v.strip() for k, v in cert.get("subjectAltName", ()) if k == "IP Address"]
+    if sans or ips:
+        return sans + ips
     return [v for rdn in cert.get("subject", ()) for k, v in rdn if k == "commonName"]
 
 
 def match_tls_name(tls_name: str, cert: dict[str, Any]) -> bool:
-    """True if the certificate's SAN DNS names (or its CN when there is no SAN) match."""
+    """True if the certificate's SAN DNS names (or its CN when there is no SAN) match; an IP
+    address is matched against the SAN IP entries only (RFC 6125, as ssl.match_hostname did)."""
+    ip = _ip(tls_name)
+    if ip is not None:
+        return any(_ip(v) == ip for k, v in cert.get("subjectAltName", ()) if k == "IP Address")
+    sans = [v for k, v in cert.get("subjectAltName", ()) if k == "DNS"]
+    if sans or any(k == "IP Address" for k, _ in cert.get("subjectAltName", ())):
+        return any(_name_matches(n, tls_name) for n in sans)
     return any(_name_matches(n, tls_name) for n in certificate_names(cert))
 
 
@@ -241,8 +266,11 @@ class InfoClient:
     """Info requests to one node over a small pool of reused sockets.
 
     ``user``/``password`` turn on login (LOGIN once, AUTHENTICATE with the session token on each
-    new socket, LOGIN again when the token is refused or within 60 s of its TTL). ``timeout``
-    bounds the connect (with TLS and login) and each request separately.
+    new socket, LOGIN again when the token is refused or within 60 s of its TTL). ``auth`` is the
+    mode (:data:`ascad.runtime.admin.AUTH_MODES`): EXTERNAL sends the clear password, so it is
+    refused without TLS (EXTERNAL_INSECURE allows it); PKI logs in with the TLS client
+    certificate and needs no user or password. ``timeout`` bounds the connect (with TLS and
+    login) and each request separately.
     """
 
     def __init__(
@@ -256,9 +284,30 @@ class InfoClient:
         timeout: float = 5.0,
         pool_size: int = 2,
         max_reply: int = PROTO_SIZE_MAX,
+        auth: str = "INTERNAL",
     ) -> None:
-        if user is not None and password is None:
-            raise AscadError("a user was given without a password", endpoint(host, port))
+        where = endpoint(host, port)
+        auth = auth.upper()
+        if auth not in admin.AUTH_MODES:
+            raise AscadError(f"unknown --auth {auth!r}: one of {', '.join(admin.AUTH_MODES)}")
+        if auth == "PKI":
+            if tls is None or not tls.cert_file:
+                raise AscadError(
+                    "--auth PKI logs in with a TLS client certificate: use aerospike+tls:// (or "
+                    "--tls-enable) with --tls-certfile and --tls-keyfile",
+                    where,
+                )
+            user, password = None, None  # the server takes the user from the certificate
+        elif user is not None and password is None:
+            raise AscadError("a user was given without a password", where)
+        if auth == "EXTERNAL" and tls is None and user is not None:
+            raise AscadError(
+                "--auth EXTERNAL sends the password itself to the node (for LDAP), so it needs "
+                "TLS: use aerospike+tls:// or --tls-enable (or --auth EXTERNAL_INSECURE to send it "
+                "in clear)",
+                where,
+            )
+        self.auth = auth
         self.host = host
         self.port = port
         self.tls = tls
@@ -366,12 +415,13 @@ class InfoClient:
             answers, whole = parse_reply(body.decode("utf-8", errors="replace"))
             if whole is not None:
                 if whole.strip().lower() == NOT_AUTHENTICATED.lower():
-                    if self.user is None:
+                    if self.user is None and self.auth != "PKI":
                         raise NotAuthenticated(
                             "node has security enabled: --user is missing (a password was given)"
                             if self.password is not None
                             else "node has security enabled: give --user USER with "
-                            "--password-file FILE or $ASCAD_PASSWORD",
+                            "--password-file FILE or $ASCAD_PASSWORD, or -P to be prompted (or "
+                            "--auth PKI with a client certificate)",
                             *self._hp(),
                         )
                     if not retried_auth:
@@ -465,9 +515,9 @@ class InfoClient:
         conn = _Conn(reader, writer)
         self.connections_opened += 1
         try:
-            if self.tls is not None and self.tls.tls_name:
+            if self.tls is not None:
                 self._check_tls_name(writer)
-            if self.user is not None:
+            if self.user is not None or self.auth == "PKI":
                 await self._authenticate(conn)
         except BaseException:
             await conn.close()
@@ -475,14 +525,23 @@ class InfoClient:
         return conn
 
     def _check_tls_name(self, writer: asyncio.StreamWriter) -> None:
-        assert self.tls is not None and self.tls.tls_name
+        """The node's certificate must carry ``tls-name`` when given, else the host as written."""
+        assert self.tls is not None
+        name = self.tls.tls_name or self.host
         ssl_obj = writer.get_extra_info("ssl_object")
         cert = ssl_obj.getpeercert() if ssl_obj is not None else None
-        if not cert or not match_tls_name(self.tls.tls_name, cert):
-            names = ", ".join(certificate_names(cert or {})) or "none"
+        if not cert or not match_tls_name(name, cert):
+            found = certificate_names(cert or {})
+            names = ", ".join(found) or "none"
+            what = f"tls-name {name!r}" if self.tls.tls_name else f"the host {name!r} as written"
+            hint = (
+                f": pass --tls-name {found[0].replace('*', 'NODE')} (or ?tls-name= in the "
+                "address) if that is the node you meant"
+                if found
+                else ""
+            )
             raise self._err(
-                f"TLS name mismatch: the node's certificate is for {names}, "
-                f"not tls-name {self.tls.tls_name!r}",
+                f"TLS name mismatch: the node's certificate is for {names}, not {what}{hint}",
                 "tls",
             )
 
@@ -509,10 +568,10 @@ class InfoClient:
         return self._token_expiry is None or self._token_expiry - time.monotonic() > RELOGIN_MARGIN
 
     async def _authenticate(self, conn: _Conn) -> None:
-        assert self.user is not None and self.password is not None
         if self._security_off:
             return
         if self._legacy_auth:
+            assert self.user is not None and self.password is not None
             reply = await self._admin(
                 conn, admin.authenticate_with_credential(self.user, self.password)
             )
@@ -529,13 +588,14 @@ class InfoClient:
         await self._login(conn)
 
     async def _login(self, conn: _Conn) -> None:
-        assert self.user is not None and self.password is not None
         self.logins += 1
-        reply = await self._admin(conn, admin.login_request(self.user, self.password))
+        request = admin.login_request(self.user, self.password, auth=self.auth)
+        reply = await self._admin(conn, request)
         if reply.result == admin.SECURITY_NOT_ENABLED:
             self._security_off = True  # the C client treats this as success without a token
             return
-        if reply.result == admin.INVALID_COMMAND:
+        if reply.result == admin.INVALID_COMMAND and self.auth == "INTERNAL":
+            assert self.user is not None and self.password is not None
             # A server from before LOGIN existed: AUTHENTICATE with the credential on each socket.
             self._legacy_auth = True
             reply = await self._admin(
@@ -554,8 +614,19 @@ class InfoClient:
     def _check_result(self, result: int) -> None:
         if result in (admin.OK, admin.SECURITY_NOT_ENABLED):
             return
+        if self.auth == "PKI":
+            who = "the user named by the client certificate"
+            hint = {
+                admin.INVALID_USER: f"{who} (its CN) does not exist on the node",
+                admin.INVALID_CREDENTIAL: "the node did not take the client certificate for PKI",
+                admin.INVALID_COMMAND: "this server does not support PKI logins (5.7+ EE)",
+            }.get(result, "PKI login refused")
+            raise AuthError(f"{hint} ({admin.result_message(result)})", *self._hp(), result)
+        unknown = f"user {self.user!r} does not exist on the node"
+        if self.auth == "INTERNAL":
+            unknown += " (an LDAP user? use --auth EXTERNAL)"
         hint = {
-            admin.INVALID_USER: f"user {self.user!r} does not exist on the node",
+            admin.INVALID_USER: unknown,
             admin.INVALID_PASSWORD: f"wrong password for user {self.user!r}",
             admin.EXPIRED_PASSWORD: f"the password of user {self.user!r} has expired",
             admin.INVALID_CREDENTIAL: "the node refused the credential",

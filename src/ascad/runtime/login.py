@@ -5,12 +5,14 @@ wherever its address comes from (docs/sources.md, "Logging in to a node"):
 
 - **The address wins.** What an ``aerospike://`` address says itself (its ``user@``, and for
   ``aerospike+tls://`` its ``ca``, ``cert``, ``key`` and ``tls-name`` options) beats the
-  ``NodeLogin``, whose values (``--user``, ``--tls-ca`` …, or the agent's ``[aerospike]``
-  settings) are the defaults for every node: one address can name another user than the rest of
-  a fleet.
+  ``NodeLogin``, whose values (``-U``, ``--tls-cafile`` …, astools.conf, or the agent's
+  ``[aerospike]`` settings) are the defaults for every node: one address can name another user
+  than the rest of a fleet. ``tls_enable`` turns a plain ``aerospike://`` address into TLS (on
+  its port, or 4333 when it names none).
 - The password never comes from an address (it is refused there). A user without a password is
-  refused before connecting; a password without a user logs in to nothing, and a node with
-  security on is then named as wanting ``--user``.
+  refused before connecting (but PKI, which logs in with the client certificate); a password
+  without a user logs in to nothing, and a node with security on is then named as wanting
+  ``--user``.
 - ``timeout`` bounds each connect and request, and :func:`read_node` also puts one deadline of
   the same length over the whole read.
 """
@@ -21,8 +23,8 @@ import asyncio
 from dataclasses import dataclass, field, replace
 
 from ascad.errors import AscadError
-from ascad.runtime.address import NodeAddress, parse_address
-from ascad.runtime.info import InfoClient, InfoError
+from ascad.runtime.address import TLS_PORT, NodeAddress, parse_address
+from ascad.runtime.info import InfoClient, InfoError, TlsConfig
 from ascad.runtime.snapshot import RuntimeSnapshot, take_snapshot
 
 DEFAULT_TIMEOUT = 10.0
@@ -38,6 +40,10 @@ class NodeLogin:
     tls_cert: str | None = None
     tls_key: str | None = None
     timeout: float = DEFAULT_TIMEOUT
+    auth: str = "INTERNAL"
+    tls_name: str | None = None
+    tls_capath: str | None = None
+    tls_enable: bool = False
 
 
 def resolve(address: NodeAddress | str, login: NodeLogin) -> NodeAddress:
@@ -45,14 +51,21 @@ def resolve(address: NodeAddress | str, login: NodeLogin) -> NodeAddress:
     stays as written, so the address still reads as the user gave it)."""
     addr = address if isinstance(address, NodeAddress) else parse_address(address)
     tls = addr.tls
+    port = addr.port
+    if tls is None and login.tls_enable:
+        tls = TlsConfig(ca_file=None)
+        if not addr.port_given:
+            port = TLS_PORT
     if tls is not None:
         tls = replace(
             tls,
             ca_file=tls.ca_file or login.tls_ca,
             cert_file=tls.cert_file or login.tls_cert,
             key_file=tls.key_file or login.tls_key,
+            tls_name=tls.tls_name or login.tls_name,
+            ca_path=tls.ca_path or login.tls_capath,
         )
-    return replace(addr, tls=tls)
+    return replace(addr, tls=tls, port=port)
 
 
 def connect(address: NodeAddress | str, login: NodeLogin) -> InfoClient:
@@ -60,9 +73,10 @@ def connect(address: NodeAddress | str, login: NodeLogin) -> InfoClient:
     AscadError before any connection when a user is known and no password is."""
     addr = resolve(address, login)
     user = addr.user or login.user
-    if user and login.password is None:
+    if user and login.password is None and login.auth != "PKI":
         raise AscadError(
-            f"user {user!r} needs a password: give --password-file or set ASCAD_PASSWORD",
+            f"user {user!r} needs a password: give -P (prompt), --password-file or set "
+            "ASCAD_PASSWORD",
             str(addr),
         )
     return InfoClient(
@@ -73,6 +87,7 @@ def connect(address: NodeAddress | str, login: NodeLogin) -> InfoClient:
         # given without a user too: the client then says that security wants a --user
         password=login.password,
         timeout=login.timeout,
+        auth=login.auth,
     )
 
 

@@ -305,3 +305,21 @@ def test_an_unreadable_token_is_reported_once(tmp_path: Path) -> None:
     assert len(lines) == 1 and "cannot read" in lines[0]
     lines = problems({"server": {"listen": "0.0.0.0", "token": "inline"}})
     assert len(lines) == 1 and "secrets are not written in the file" in lines[0]
+
+
+def test_aerospike_auth_and_tls_name() -> None:
+    s = load_settings(
+        data=loopback(
+            aerospike={
+                "auth": "pki",
+                "tls_cert": str(ROOT / "tests/fixtures/tls/client.pem"),
+                "tls_key": str(ROOT / "tests/fixtures/tls/client.key"),
+            }
+        ),
+        env={"ASCAD_AEROSPIKE_TLS_NAME": "node1.example"},
+    )
+    assert (s.aerospike_auth, s.aerospike_tls_name) == ("PKI", "node1.example")
+    assert "must be INTERNAL, EXTERNAL" in " ".join(problems(loopback(aerospike={"auth": "ldap"})))
+    assert "PKI logs in with a client certificate" in " ".join(
+        problems(loopback(aerospike={"auth": "PKI"}))
+    )

@@ -522,7 +522,7 @@ def test_logging_any_then_overrides_in_file_order() -> None:
 def test_peers_shape_matches_asadm_capture() -> None:
     command, value = capture(RUNTIME / "asadm-unit" / "peers-clear-std.info")
     node = EmulatedNode(EMPTY, source="p.conf", service_port=3000)
-    assert node.answer(command) == "1,3000,[]"  # a single node
+    assert node.answer(command) == "0,3000,[]"  # a single node: no peer change yet
     node.set_peers(
         [("BB9050011AC4202", "172.17.0.1", 3000), ("BB9070011AC4202", "2001:db8:85a3::8a2e", 6666)],
         generation=10,
@@ -536,7 +536,9 @@ def test_peers_shape_matches_asadm_capture() -> None:
 def test_identity_commands_per_version() -> None:
     new = EmulatedNode(EMPTY, source="a.conf", build="8.1.2.2", cluster_name="c1")
     assert new.answer("release") and "version=8.1.2.2" in (new.answer("release") or "")
-    assert new.answer("version") is None and new.answer("edition") is None
+    # deprecated in 8.1.1 but still served by 8.1.2 (thr_info.c SPECS lists them)
+    assert new.answer("version") == "Aerospike Enterprise Edition build 8.1.2.2"
+    assert new.answer("edition") == "Aerospike Enterprise Edition"
     assert new.answer("cluster-name") == "c1"
     old = EmulatedNode(EMPTY, source="a.conf", build="8.1.0.0")
     assert old.answer("release") is None

@@ -85,6 +85,8 @@ ERRORS = [
     "error=role_violation",
     "error",
     "Error:bad",
+    "error-no-data-yet-or-back-too-small",
+    "fail",
 ]
 
 
@@ -102,7 +104,10 @@ def test_error_spellings_raise(value: str) -> None:
     run(t, DictHandler({"cmd": value}))
 
 
-@pytest.mark.parametrize("value", ["ok", "OK", "", "true", "replication-factor=2"])
+@pytest.mark.parametrize(
+    "value",
+    ["ok", "OK", "", "true", "replication-factor=2", "failed_best_practices=false;cluster_size=3"],
+)
 def test_non_error_values_pass(value: str) -> None:
     assert not is_error_value(value)
 
@@ -500,9 +505,7 @@ def test_user_without_password_refused() -> None:
 SERVER_TLS = ServerTls(str(TLS / "server.pem"), str(TLS / "server.key"), "node1.ascad.test")
 
 
-@pytest.mark.parametrize(
-    "name", ["node1.ascad.test", "NODE1.ascad.test", "a.cluster.ascad.test", None]
-)
+@pytest.mark.parametrize("name", ["node1.ascad.test", "NODE1.ascad.test", "a.cluster.ascad.test"])
 def test_tls_name_matches(name: str | None) -> None:
     async def t(cluster: EmulatorCluster) -> None:
         tls = TlsConfig(str(TLS / "ca.pem"), tls_name=name)
@@ -526,6 +529,50 @@ def test_tls_name_mismatch(name: str) -> None:
             assert "node1.ascad.test" in str(exc.value) and name in str(exc.value)
 
     run(t, tls=SERVER_TLS)
+
+
+def test_tls_without_name_checks_the_host_as_written() -> None:
+    """No tls-name: the host is the name; a certificate for another name is refused, and the
+    message says which --tls-name to pass."""
+
+    async def t(cluster: EmulatorCluster) -> None:
+        tls = TlsConfig(str(TLS / "ca.pem"))
+        async with client(cluster, tls=tls) as c:
+            with pytest.raises(InfoError, match="TLS name mismatch") as exc:
+                await c.info("build")
+        text = str(exc.value)
+        assert "not the host '127.0.0.1' as written" in text
+        assert "pass --tls-name node1.ascad.test" in text and "\n" not in text
+
+    run(t, tls=SERVER_TLS)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_tls_by_host_matches_ip_and_dns_sans(host: str) -> None:
+    """The loopback certificate carries SAN IP:127.0.0.1 and DNS:localhost: either host as
+    written passes with no tls-name."""
+    loopback = ServerTls(str(TLS / "loopback.pem"), str(TLS / "loopback.key"))
+
+    async def t(cluster: EmulatorCluster) -> None:
+        node = cluster.nodes[0]
+        async with InfoClient(host, node.port, tls=TlsConfig(str(TLS / "ca.pem")), timeout=2) as c:
+            assert await c.info("build") == "8.1.2.2"
+        # an explicit tls-name is checked instead of the host
+        wrong = TlsConfig(str(TLS / "ca.pem"), tls_name="node1.ascad.test")
+        async with InfoClient(host, node.port, tls=wrong, timeout=2) as c:
+            with pytest.raises(InfoError, match=r"not tls-name 'node1\.ascad\.test'"):
+                await c.info("build")
+
+    run(t, tls=loopback)
+
+
+def test_match_tls_name_ip_rules() -> None:
+    cert = {"subjectAltName": (("IP Address", "127.0.0.1"), ("IP Address", "0:0:0:0:0:0:0:1"))}
+    assert match_tls_name("127.0.0.1", cert)
+    assert match_tls_name("::1", cert)
+    assert not match_tls_name("127.0.0.2", cert)
+    # an IP is never matched against a CN or a DNS name
+    assert not match_tls_name("10.0.0.1", {"subject": ((("commonName", "10.0.0.1"),),)})
 
 
 def test_tls_untrusted_ca() -> None:
@@ -581,3 +628,115 @@ def test_match_tls_name_rules() -> None:
     assert not match_tls_name("x.io", cert)
     assert not match_tls_name("cn.example", cert)  # SAN present: CN is not used
     assert match_tls_name("cn.example", {"subject": ((("commonName", "cn.example"),),)})
+
+
+# --- auth modes (--auth INTERNAL | EXTERNAL | EXTERNAL_INSECURE | PKI) ---------------------------
+
+LDAP = Security(
+    {"admin": "secret", "ascad-client": User(None, roles=("read",))},
+    ldap_users={"alice": "ldap-pw"},
+)
+MTLS = ServerTls(
+    str(TLS / "server.pem"), str(TLS / "server.key"), "node1.ascad.test", str(TLS / "ca.pem")
+)
+CA_ONLY = TlsConfig(str(TLS / "ca.pem"), tls_name="node1.ascad.test")
+WITH_CERT = TlsConfig(
+    str(TLS / "ca.pem"), str(TLS / "client.pem"), str(TLS / "client.key"), "node1.ascad.test"
+)
+
+
+def _logins(cluster: EmulatorCluster) -> list[tuple[int, ...]]:
+    return [f for cmd, f in cluster.nodes[0].admin_fields if cmd == admin.LOGIN]
+
+
+def test_auth_internal_sends_user_and_credential_only() -> None:
+    async def t(cluster: EmulatorCluster) -> None:
+        async with client(cluster, user="admin", password="secret", auth="INTERNAL") as c:
+            assert await c.info("build") == "8.1.2.2"
+        assert _logins(cluster) == [(admin.USER, admin.CREDENTIAL)]
+
+    run(t, security=LDAP)
+
+
+def test_auth_external_over_tls_sends_the_clear_password() -> None:
+    async def t(cluster: EmulatorCluster) -> None:
+        async with client(
+            cluster, tls=CA_ONLY, user="alice", password="ldap-pw", auth="EXTERNAL"
+        ) as c:
+            assert await c.info("build") == "8.1.2.2"
+            await asyncio.gather(*(c.info("node") for _ in range(4)))  # more sockets: AUTHENTICATE
+        assert _logins(cluster) == [(admin.USER, admin.CREDENTIAL, admin.CLEAR_PASSWORD)]
+        assert list(cluster.nodes[0].login_users) == ["alice"]
+        async with client(cluster, tls=CA_ONLY, user="alice", password="bad", auth="EXTERNAL") as c:
+            with pytest.raises(AuthError, match="wrong password for user 'alice'"):
+                await c.info("build")
+        # an internal user still logs in with EXTERNAL (the server checks the credential)
+        async with client(
+            cluster, tls=CA_ONLY, user="admin", password="secret", auth="external"
+        ) as c:
+            assert await c.info("build") == "8.1.2.2"
+
+    run(t, security=LDAP, tls=SERVER_TLS)
+
+
+def test_auth_external_without_tls_is_refused_before_connecting() -> None:
+    async def t(cluster: EmulatorCluster) -> None:
+        with pytest.raises(AscadError, match="EXTERNAL sends the password itself") as exc:
+            client(cluster, user="alice", password="ldap-pw", auth="EXTERNAL")
+        assert "EXTERNAL_INSECURE" in str(exc.value)
+        assert cluster.nodes[0].connections_accepted == 0
+
+    run(t, security=LDAP)
+
+
+def test_auth_external_insecure_sends_it_without_tls() -> None:
+    async def t(cluster: EmulatorCluster) -> None:
+        async with client(cluster, user="alice", password="ldap-pw", auth="EXTERNAL_INSECURE") as c:
+            assert await c.info("build") == "8.1.2.2"
+        assert _logins(cluster) == [(admin.USER, admin.CREDENTIAL, admin.CLEAR_PASSWORD)]
+
+    run(t, security=LDAP)
+
+
+def test_auth_internal_for_an_ldap_user_says_to_use_external() -> None:
+    async def t(cluster: EmulatorCluster) -> None:
+        async with client(cluster, user="alice", password="ldap-pw") as c:
+            with pytest.raises(AuthError, match=r"an LDAP user\? use --auth EXTERNAL") as exc:
+                await c.info("build")
+            assert exc.value.result == admin.INVALID_USER
+
+    run(t, security=LDAP)
+
+
+def test_auth_pki_logs_in_with_the_client_certificate() -> None:
+    async def t(cluster: EmulatorCluster) -> None:
+        async with client(cluster, tls=WITH_CERT, auth="PKI", pool_size=3) as c:
+            assert c.user is None and c.password is None
+            assert await c.info("build") == "8.1.2.2"
+            await asyncio.gather(*(c.info("node") for _ in range(6)))
+            assert c.logins == 1
+        node = cluster.nodes[0]
+        assert _logins(cluster) == [()]  # no field: the server reads the certificate
+        assert list(node.login_users) == ["ascad-client"]
+        auths = [f for cmd, f in node.admin_fields if cmd == admin.AUTHENTICATE]
+        assert auths and all(f == (admin.SESSION_TOKEN,) for f in auths)
+        assert all(r == 0 for _, r in node.admin_results)
+
+    run(t, security=LDAP, tls=MTLS)
+
+
+def test_auth_pki_certificate_of_an_unknown_user() -> None:
+    async def t(cluster: EmulatorCluster) -> None:
+        async with client(cluster, tls=WITH_CERT, auth="PKI") as c:
+            with pytest.raises(AuthError, match=r"client certificate \(its CN\) does not exist"):
+                await c.info("build")
+
+    run(t, security=Security({"admin": "secret"}), tls=MTLS)
+
+
+def test_auth_pki_needs_tls_and_a_certificate() -> None:
+    for tls in (None, CA_ONLY):
+        with pytest.raises(AscadError, match="--auth PKI logs in with a TLS client certificate"):
+            InfoClient("127.0.0.1", 3000, tls=tls, auth="PKI")
+    with pytest.raises(AscadError, match="unknown --auth 'LDAP'"):
+        InfoClient("127.0.0.1", 3000, auth="ldap")

@@ -133,3 +133,44 @@ def test_every_command_logs_in_as_the_user_the_address_names(
     _, err = capsys.readouterr()
     assert rc == 2  # "nobody" is not a user of the node
     assert err.count("\n") == 1 and "127.0.0.1" in err
+
+
+def test_tls_name_capath_and_tls_enable_from_the_login() -> None:
+    login = NodeLogin(tls_name="node1.example", tls_capath="/ca.d", tls_enable=True)
+    plain = resolve("aerospike://127.0.0.1", login)
+    assert plain.tls is not None and plain.port == 4333  # no port written: the TLS default
+    assert (plain.tls.tls_name, plain.tls.ca_path) == ("node1.example", "/ca.d")
+    assert resolve("aerospike://127.0.0.1:3000", login).port == 3000  # a written port stays
+    own = resolve("aerospike+tls://127.0.0.1?tls-name=n2", login)
+    assert own.tls is not None and own.tls.tls_name == "n2"  # the address wins
+    assert resolve("aerospike://127.0.0.1", NodeLogin()).tls is None
+
+
+def test_pki_needs_no_password_and_passes_the_mode() -> None:
+    login = NodeLogin(user="admin", auth="PKI", tls_cert="/c.pem", tls_key="/k.pem")
+    with pytest.raises(AscadError, match="cannot load client certificate"):
+        connect("aerospike+tls://127.0.0.1:9?ca=" + str(FIXTURES / "tls" / "ca.pem"), login)
+    client = connect(
+        "aerospike+tls://127.0.0.1:9",
+        NodeLogin(
+            auth="PKI",
+            tls_ca=str(FIXTURES / "tls" / "ca.pem"),
+            tls_cert=str(FIXTURES / "tls" / "client.pem"),
+            tls_key=str(FIXTURES / "tls" / "client.key"),
+        ),
+    )
+    assert (client.auth, client.user, client.password) == ("PKI", None, None)
+
+
+def test_astools_conf_is_read_only_when_a_node_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken ~/.aerospike/astools.conf never stops a diff of two files."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".aerospike").mkdir()
+    (tmp_path / ".aerospike" / "astools.conf").write_text("[cluster\n")
+    args = argparse.Namespace(left="a.conf", right="b.conf", timeout=4.0)
+    assert common.node_login(args).user is None
+    args = argparse.Namespace(left="a.conf", right="aerospike://127.0.0.1", timeout=4.0)
+    with pytest.raises(AscadError, match="not valid TOML"):
+        common.node_login(args)

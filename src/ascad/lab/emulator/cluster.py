@@ -10,6 +10,7 @@ itself (info-protocol-and-asadm.md section c).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator, Sequence
 
 from ascad.lab.emulator.node import EmulatedNode, load_node
@@ -19,11 +20,24 @@ from ascad.lab.emulator.server import EmulatorCluster, Security, ServerTls
 def load_nodes(
     confs: Sequence[str], *, build: str = "8.1.2.2", base_port: int = 0
 ) -> list[EmulatedNode]:
-    """One node per conf file; ``base_port`` N gives ports N, N+1, … (0: any free port)."""
-    return [
-        load_node(path, build=build, service_port=(base_port + i) if base_port else None)
-        for i, path in enumerate(confs)
-    ]
+    """One node per conf file; ``base_port`` N gives ports N, N+1, … (0: any free port).
+
+    Node ids are distinct, as in a real cluster: a conf given twice without its own ``node-id``
+    gets an id per position (the id otherwise comes from the conf path and the port)."""
+    nodes = []
+    seen: set[str] = set()
+    for i, path in enumerate(confs):
+        port = (base_port + i) if base_port else None
+        node = load_node(path, build=build, service_port=port)
+        if node.node_id in seen:
+            node = load_node(path, build=build, service_port=port, node_id=_position_id(path, i))
+        seen.add(node.node_id)
+        nodes.append(node)
+    return nodes
+
+
+def _position_id(path: str, index: int) -> str:
+    return "BB9" + hashlib.sha1(f"{path}#{index}".encode()).hexdigest().upper()[:12]
 
 
 def wire(cluster: EmulatorCluster, nodes: Sequence[EmulatedNode]) -> None:

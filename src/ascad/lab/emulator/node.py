@@ -19,8 +19,10 @@ shared/aerospike/conf-format-and-runtime-mapping.md and the captures in tests/fi
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
+import time
 from dataclasses import dataclass, field
 
 from ascad.conf import keys
@@ -32,6 +34,24 @@ from ascad.knowledge.table import ParamInfo
 from ascad.lab.emulator import defaults as d
 
 EDITION = "Aerospike Enterprise Edition"
+PARTITIONS = 4096
+# The features list of cmd_features (as/src/base/thr_info.c), the same in every 8.x build.
+FEATURES = (
+    "batch-any;batch-index;blob-bits;cdt-index;cdt-list;cdt-map;cluster-stable;float;geo;"
+    "sindex-exists;peers;pipelining;pquery;pscans;query-show;relaxed-sc;replicas;replicas-all;"
+    "replicas-master;replicas-max;truncate-namespace;udf"
+)
+# `feature-key` (EE only, not in the public source): the key=value list asadm's
+# info_feature_key parses, with the feature names of Aerospike's feature-key files.
+FEATURE_KEY = (
+    "feature-key-version=2;serial-number=0;account-name=emulator;account-ID=emulator;"
+    "valid-until-version=99.0;valid-until-date=2099-12-31;asdb-change-notification=true;"
+    "asdb-cluster-nodes-limit=0;asdb-compression=true;asdb-encryption-at-rest=true;"
+    "asdb-flash-index=true;asdb-ldap=true;asdb-pmem=true;asdb-rack-aware=true;"
+    "asdb-secrets=true;asdb-strong-consistency=true;asdb-vault=true;asdb-xdr=true;"
+    "database-recovery=true;mesg-jms-connector=true;mesg-kafka-connector=true;"
+    "presto-connector=true;pulsar-connector=true;spark-connector=true"
+)
 
 # network sub-stanzas: printed order of the leading keys; None marks a repeated (list) key.
 _SERVICE_ORDER = (
@@ -167,7 +187,9 @@ class EmulatedNode:
         self.tree = parse_text(conf_text, source)
         self.host = "127.0.0.1"
         self.peers: list[tuple[str, str, int]] = []
-        self.peers_generation = 1
+        self.alumni: list[tuple[str, str, int]] = []
+        self.peers_generation = 0
+        self.started = time.monotonic()
         self.service: _Ctx = _Ctx("service")
         self.net: dict[str, _Ctx] = {}
         self.tls: list[tuple[str, _Ctx]] = []
@@ -327,14 +349,20 @@ class EmulatedNode:
     ) -> None:
         """The other nodes of the cluster, as (node id, host, port).
 
-        A changed list bumps ``peers-generation`` (asadm polls it to rediscover), unless an
-        explicit ``generation`` is given.
+        ``peers-generation`` is the server's count of peer changes (service_list.c ``g_in_gen``:
+        one per peer that arrived, left or changed), so a fresh node of three nodes says 2, like
+        every other node of the cluster; an explicit ``generation`` is taken as given. Nodes
+        seen once stay in ``alumni`` (``alumni-clear-std``, ``services-alumni``).
         """
         if generation is not None:
             self.peers_generation = generation
-        elif peers != self.peers:
-            self.peers_generation += 1
+        else:
+            changes = len(set(peers) ^ set(self.peers))
+            self.peers_generation += changes
         self.peers = list(peers)
+        for peer in peers:
+            if peer not in self.alumni:
+                self.alumni.append(peer)
 
     # --- errors -------------------------------------------------------------------------------
 
@@ -355,19 +383,69 @@ class EmulatedNode:
             case "build":
                 return self.build
             case "release":
+                # cmd_release (thr_info.c): edition, version, os, arch, sha, then ee-sha on EE.
                 if self.v < (8, 1, 1):
                     return None
-                return f"arch=x86_64;edition=Enterprise;os=el9;sha=0000000;version={self.build}"
+                return (
+                    f"edition={EDITION};version={self.build};os=el9;arch=x86_64;"
+                    f"sha={self._sha('ce')};ee-sha={self._sha('ee')}"
+                )
             case "version":
-                return f"{EDITION} build {self.build}" if self.v < (8, 1, 1) else None
+                # cmd_version: "<build type> build <id>"; deprecated in 8.1.1, still served.
+                return f"{EDITION} build {self.build}"
             case "edition":
-                return EDITION if self.v < (8, 1, 1) else None
+                return EDITION
+            case "features":
+                return FEATURES
+            case "build_os":
+                return "el9"
+            case "build_arch":
+                return "x86_64"
+            case "build_sha":
+                return self._sha("ce")
+            case "build_ee_sha":
+                return self._sha("ee")
+            case "statistics":
+                return self._statistics()
+            case "services" | "services-alumni":
+                peers = self.peers if name == "services" else self.alumni
+                return ";".join(f"{self._host(h)}:{p}" for _i, h, p in peers)
+            case "services-alternate":
+                return ""
+            case "alumni-clear-std":
+                return self._peers_std(self.alumni)
+            case "connection":
+                return "admin=false"  # cmd_connection: a service-port connection
+            case "best-practices":
+                return "failed_best_practices=none"
+            case "udf-list" | "health-outliers":
+                return ""  # no UDF registered; health monitoring reports no outlier
+            case "sindex-list":
+                return ""  # as_sindex_manager_list_str: no secondary or set index
+            case "feature-key":
+                return FEATURE_KEY
+            case "rack-ids":
+                return ";".join(f"{ns}:{self._rack(ns)}" for ns in self.namespaces)
+            case "racks":
+                return self._racks(params)
+            case "roster":
+                return self._roster(params)
+            case "partition-info":
+                return self._partition_info()
+            case "partition-generation":
+                return "1"
+            case "replicas":
+                return self.replicas()
+            case "latencies":
+                return self._latencies(params)
+            case "get-stats":
+                return self._get_stats(params)
             case "cluster-name":
                 return self.service.values.get("cluster-name", "null")
             case "service-clear-std":
                 return f"{self._host(self.host)}:{self.port}"
             case "peers-clear-std":
-                return self._peers_std()
+                return self._peers_std(self.peers)
             case "peers-generation":
                 return str(self.peers_generation)
             case "namespaces":
@@ -428,12 +506,301 @@ class EmulatedNode:
     def _host(host: str) -> str:
         return f"[{host}]" if ":" in host else host
 
-    def _peers_std(self) -> str:
+    def _peers_std(self, peers: list[tuple[str, str, int]]) -> str:
+        """build_peers (service_list.c): ``GEN,3000,[…]``: the default port is the literal
+        DEFAULT_PORT "3000" whatever the node listens on, and ``:3000`` is stripped from each
+        endpoint (any other port stays)."""
         items = []
-        for node_id, host, port in self.peers:
-            endpoint = self._host(host) + ("" if port == self.port else f":{port}")
+        for node_id, host, port in peers:
+            endpoint = self._host(host) + ("" if port == 3000 else f":{port}")
             items.append(f"[{node_id},,[{endpoint}]]")
-        return f"{self.peers_generation},{self.port},[{','.join(items)}]"
+        return f"{self.peers_generation},3000,[{','.join(items)}]"
+
+    # --- cluster state (statistics, racks, roster, partitions) --------------------------------
+
+    def _sha(self, which: str) -> str:
+        return hashlib.sha1(f"{which}:{self.build}".encode()).hexdigest()[:7]
+
+    def _cluster_ids(self) -> list[str]:
+        """Every node id of the cluster, in succession order (descending, as the server)."""
+        return sorted({self.node_id, *(i for i, _h, _p in self.peers)}, reverse=True)
+
+    def _cluster_key(self) -> str:
+        digest = hashlib.sha1(",".join(self._cluster_ids()).encode()).hexdigest()
+        return digest[:12].upper().lstrip("0") or "1"
+
+    def _rack(self, ns: str) -> str:
+        return self.namespaces[ns][""].values.get("rack-id", "0")
+
+    def _replication_factor(self, ns: str) -> int:
+        """effective_replication_factor (info_get_namespace_info: ns->replication_factor, which
+        the exchange sets to min(replication-factor, cluster size))."""
+        conf = self.namespaces[ns][""].values.get("replication-factor", "2")
+        return max(1, min(int(conf) if conf.isdigit() else 2, len(self._cluster_ids())))
+
+    def _statistics(self) -> str:
+        """cmd_statistics (thr_info.c), key order kept; counters of an idle node, a real uptime
+        (seconds since the node started) and the cluster the node is wired into."""
+        ids = self._cluster_ids()
+        uptime = int(time.monotonic() - self.started)
+        objects = 0
+        pairs = [
+            ("failed_best_practices", "false"),
+            ("cluster_size", str(len(ids))),
+            ("cluster_key", self._cluster_key()),
+            ("cluster_generation", "1"),
+            ("cluster_principal", ids[0]),
+            ("cluster_min_compatibility_id", "13"),
+            ("cluster_max_compatibility_id", "13"),
+            ("cluster_integrity", "true"),
+            ("cluster_is_member", "true"),
+            ("cluster_duplicate_nodes", "null"),
+            ("cluster_clock_skew_stop_writes_sec", "0"),
+            ("cluster_clock_skew_ms", "0"),
+            ("cluster_clock_skew_outliers", "null"),
+            ("uptime", str(uptime)),
+            ("system_total_cpu_pct", "1"),
+            ("system_user_cpu_pct", "1"),
+            ("system_kernel_cpu_pct", "0"),
+            ("system_free_mem_kbytes", "15000000"),
+            ("system_free_mem_pct", "90"),
+            ("host_free_mem_kbytes", "15000000"),
+            ("host_free_mem_pct", "90"),
+            ("system_thp_mem_kbytes", "0"),
+            ("process_cpu_pct", "1"),
+            ("threads_joinable", "10"),
+            ("threads_detached", "50"),
+            ("threads_pool_total", "30"),
+            ("threads_pool_active", "30"),
+            ("heap_allocated_kbytes", "1000000"),
+            ("heap_active_kbytes", "1001000"),
+            ("heap_mapped_kbytes", "1100000"),
+            ("heap_efficiency_pct", "91"),
+            ("heap_site_count", "0"),
+            ("objects", str(objects)),
+            ("tombstones", "0"),
+            ("info_queue", "0"),
+            ("rw_in_progress", "0"),
+            ("proxy_in_progress", "0"),
+            ("tree_gc_queue", "0"),
+            ("client_connections", "1"),
+            ("client_connections_opened", "1"),
+            ("client_connections_closed", "0"),
+            ("admin_connections", "0"),
+            ("admin_connections_opened", "0"),
+            ("admin_connections_closed", "0"),
+            ("heartbeat_connections", str(len(ids) - 1)),
+            ("heartbeat_connections_opened", str(len(ids) - 1)),
+            ("heartbeat_connections_closed", "0"),
+            ("fabric_connections", str(8 * (len(ids) - 1))),
+            ("fabric_connections_opened", str(8 * (len(ids) - 1))),
+            ("fabric_connections_closed", "0"),
+            ("heartbeat_received_self", "0"),
+            ("heartbeat_received_foreign", str(uptime * 7 * (len(ids) - 1))),
+            ("reaped_fds", "0"),
+            ("info_complete", "1"),
+            ("info_timeout", "0"),
+            ("demarshal_error", "0"),
+            ("early_tsvc_client_error", "0"),
+            ("early_tsvc_from_proxy_error", "0"),
+            ("early_tsvc_from_proxy_batch_sub_error", "0"),
+            ("long_queries_active", "0"),
+            ("batch_index_initiate", "0"),
+            ("batch_index_queue", "0:0,0:0,0:0,0:0"),
+            ("batch_index_complete", "0"),
+            ("batch_index_error", "0"),
+            ("batch_index_timeout", "0"),
+            ("batch_index_delay", "0"),
+            ("batch_index_unused_buffers", "0"),
+            ("batch_index_huge_buffers", "0"),
+            ("batch_index_created_buffers", "0"),
+            ("batch_index_destroyed_buffers", "0"),
+            ("batch_index_proto_uncompressed_pct", "0.000"),
+            ("batch_index_proto_compression_ratio", "1.000"),
+            ("paxos_principal", ids[0]),
+            ("time_since_rebalance", str(uptime)),
+            ("migrate_allowed", "true"),
+            ("migrate_partitions_remaining", "0"),
+            ("fabric_bulk_send_rate", "0"),
+            ("fabric_bulk_recv_rate", "0"),
+            ("fabric_ctrl_send_rate", "0"),
+            ("fabric_ctrl_recv_rate", "0"),
+            ("fabric_meta_send_rate", "0"),
+            ("fabric_meta_recv_rate", "0"),
+            ("fabric_rw_send_rate", "0"),
+            ("fabric_rw_recv_rate", "0"),
+            ("deprecated_requests", "0"),
+        ]
+        return _kv(pairs)
+
+    # The canonical latency histograms of `latencies:` (cmd_latencies; names from cfg.c).
+    _NS_HISTOGRAMS = (
+        "read",
+        "write",
+        "udf",
+        "batch-sub-read",
+        "batch-sub-write",
+        "batch-sub-udf",
+        "pi-query",
+        "si-query",
+    )
+
+    @staticmethod
+    def _histogram(name: str) -> str:
+        """histogram_get_latencies (cf/src/hist.c): ``NAME:msec,TPS,`` then the 17 percentages
+        over each power-of-two threshold, ``;`` after each histogram (an idle node: all zero)."""
+        return f"{name}:msec,0.0," + ",".join(["0.00"] * 17) + ";"
+
+    def _latencies(self, params: str) -> str:
+        """cmd_latencies: all canonical histograms, or ``hist=NAME`` (batch-index, info, or
+        ``{NS}-read`` …); an unknown name is ``ERROR:4:bad hist name``."""
+        hist = dict(_params(params)).get("hist")
+        if hist is None:
+            names = ["batch-index"]
+            for ns in self.namespaces:
+                names += [f"{{{ns}}}-{h}" for h in self._NS_HISTOGRAMS]
+            return "".join(self._histogram(n) for n in names)
+        if hist in ("batch-index", "info"):
+            return self._histogram(hist)
+        m = re.fullmatch(r"\{([^}]*)\}-(.+)", hist)
+        if m and m.group(1) in self.namespaces and m.group(2) in self._NS_HISTOGRAMS:
+            return self._histogram(hist)
+        return self._error(4, "bad hist name")
+
+    # XDR statistics (EE only; xdr_ce.c answers nothing): the metrics of Aerospike's XDR
+    # reference, in its order; asadm's `info xdr` reads success, retry_*, recoveries_pending,
+    # lag, latency_ms and throughput.
+    _XDR_STATS = (
+        "lag",
+        "in_queue",
+        "in_progress",
+        "success",
+        "abandoned",
+        "not_found",
+        "filtered_out",
+        "retry_no_node",
+        "retry_conn_reset",
+        "retry_dest",
+        "recoveries",
+        "recoveries_pending",
+        "hot_keys",
+        "uncompressed_pct",
+        "compression_ratio",
+        "throughput",
+        "latency_ms",
+        "lap_us",
+    )
+
+    def _get_stats(self, params: str) -> str:
+        """cmd_get_stats: ``context=xdr;dc=DC[;namespace=NS]`` (an idle DC's counters)."""
+        args = dict(_params(params))
+        if "context" not in args:
+            return self._error(4, "missing 'context'")
+        if args["context"] != "xdr":
+            return self._error(4, "unknown context")
+        dc = self.dcs.get(args.get("dc", ""))
+        if dc is None:
+            return self._error(4, "DC not found")
+        ns = args.get("namespace")
+        if ns is not None and ns not in dc.namespaces:
+            return self._error(4, "namespace not found")
+        pairs = [(k, "1.000" if k == "compression_ratio" else "0") for k in self._XDR_STATS]
+        if ns is None:
+            pairs.insert(pairs.index(("throughput", "0")), ("nodes", "1"))
+        return _kv(pairs)
+
+    def _ns_param(self, params: str) -> tuple[list[str], str | None]:
+        """The namespaces a ``racks:``/``roster:`` query covers, or an error value."""
+        args = dict(_params(params))
+        ns = args.get("namespace") or args.get("id")
+        if ns is None:
+            return list(self.namespaces), None
+        if ns not in self.namespaces:
+            return [], self._error(20, "namespace not found on node")
+        return [ns], None
+
+    def _racks(self, params: str) -> str:
+        """cmd_racks / namespace_rack_info (thr_info.c): ``ns=NS:rack_ID=NODE,NODE`` per
+        namespace (``;``-joined), rack by rack; with ``namespace=`` the namespace alone and no
+        ``ns=`` prefix. Every node of the emulated cluster is in the node's rack."""
+        names, error = self._ns_param(params)
+        if error is not None:
+            return error
+        out = []
+        for ns in names:
+            racks = f"rack_{self._rack(ns)}={','.join(self._cluster_ids())}"
+            out.append(racks if "namespace=" in params or "id=" in params else f"ns={ns}:{racks}")
+        return ";".join(out)
+
+    def _roster(self, params: str) -> str:
+        """cmd_roster / namespace_roster_info (thr_info.c): ``roster=…:pending_roster=…:
+        observed_nodes=…``, ``null`` for AP namespaces (no roster, none observed); a strong
+        consistency namespace lists every node of the cluster."""
+        names, error = self._ns_param(params)
+        if error is not None:
+            return error
+        out = []
+        for ns in names:
+            sc = self.namespaces[ns][""].values.get("strong-consistency") == "true"
+            nodes = ",".join(self._cluster_ids()) if sc else "null"
+            info = f"roster={nodes}:pending_roster={nodes}:observed_nodes={nodes}"
+            out.append(info if "namespace=" in params or "id=" in params else f"ns={ns}:{info}")
+        return ";".join(out)
+
+    @staticmethod
+    def _owner(ids: list[str], me: int, pid: int) -> tuple[str, int]:
+        """(master, this node's index in the succession) for one partition: the succession is
+        the cluster's ids (``ids``, this node at ``me``) rotated by the partition id, its first
+        ``effective_replication_factor`` nodes being the replicas."""
+        at = pid % len(ids)
+        return ids[at], (me - at) % len(ids)
+
+    def _partition_info(self) -> str:
+        """as_partition_getinfo_str (partition.c): a header, then one line per partition of
+        every namespace: ``ns:pid:state:n_replicas:replica:succession:n_dupl:working_master:
+        proxy_dst:emigrates:lead_emigrates:immigrates:records:tombstones:regime:tree_id:version:
+        final_version``; state S for a replica, A for a partition the node has no version of."""
+        out = [
+            "namespace:partition:state:n_replicas:replica:succession:n_dupl:working_master:"
+            "proxy_dst:emigrates:lead_emigrates:immigrates:records:tombstones:regime:tree_id:"
+            "version:final_version"
+        ]
+        key = self._cluster_key().lower().rjust(12, "0")
+        ids = self._cluster_ids()
+        at = ids.index(self.node_id)
+        for ns in self.namespaces:
+            rf = self._replication_factor(ns)
+            for pid in range(PARTITIONS):
+                master, me = self._owner(ids, at, pid)
+                replica = me if me < rf else -1
+                state = "S" if replica >= 0 else "A"
+                if replica == 0:
+                    version = f"{key}.0.m-p-"
+                elif replica > 0:
+                    version = f"{key}.0.--p-"
+                else:
+                    version = "000000000000.0.---"
+                fields = [ns, str(pid), state, str(rf), str(replica), str(me), "0", master, "0"]
+                fields += ["0", "0", "0", "0", "0", "0", "0", version, version]
+                out.append(":".join(fields))
+        return ";".join(out)
+
+    def replicas(self) -> str:
+        """``replicas`` (cmd_replicas): per namespace ``NS:REGIME,COUNT,BITMAP,…`` with one
+        base64 bitmap of 4096 partitions per replica position this node holds (master first)."""
+        parts = []
+        ids = self._cluster_ids()
+        at = ids.index(self.node_id)
+        for ns in self.namespaces:
+            rf = self._replication_factor(ns)
+            bitmaps = [bytearray(PARTITIONS // 8) for _ in range(rf)]
+            for pid in range(PARTITIONS):
+                position = self._owner(ids, at, pid)[1]
+                if position < rf:
+                    bitmaps[position][pid >> 3] |= 0x80 >> (pid & 7)
+            maps = [base64.b64encode(bytes(b)).decode("ascii") for b in bitmaps]
+            parts.append(f"{ns}:0,{rf}," + ",".join(maps))
+        return ";".join(parts)
 
     # --- get-config ---------------------------------------------------------------------------
 
@@ -553,12 +920,16 @@ class EmulatedNode:
             return _kv(pairs)
         tag, files = _storage_files(se)
         if se.kind == "memory":
+            # EE names each memory stripe after its shared-memory key: 0xAD000000 plus the
+            # namespace's xmem_id (its 1-based position in the conf) << 12, plus the stripe
+            # index (8.1.2.2 capture: xmem_id=2 -> stripe-0.0xad002000; xmem_id=1 ->
+            # stripe-0.0xad001000 … stripe-7.0xad001007). The same conf gives the same ids on
+            # every node, as on a real cluster.
             n_stripes = len(files) or 8
-            base = int(hashlib.sha1(f"{self.node_id}:{ns}".encode()).hexdigest()[:4], 16)
+            xmem_id = list(self.namespaces).index(ns) + 1
             for i in range(n_stripes):
-                pairs.append(
-                    (f"storage-engine.stripe[{i}]", f"stripe-{i}.0x{0xAD000000 + base + i:x}")
-                )
+                key = 0xAD000000 + (xmem_id << 12) + i
+                pairs.append((f"storage-engine.stripe[{i}]", f"stripe-{i}.0x{key:x}"))
         for i, item in enumerate(files):
             path, _, shadow = item.partition(":")
             pairs.append((f"storage-engine.{tag}[{i}]", path))
@@ -585,7 +956,7 @@ class EmulatedNode:
         se = self.namespaces[ns]["storage-engine"]
         pairs = [
             ("ns_cluster_size", str(len(self.peers) + 1)),
-            ("effective_replication_factor", "1"),
+            ("effective_replication_factor", str(self._replication_factor(ns))),
             ("objects", "0"),
             ("tombstones", "0"),
             ("master_objects", "0"),

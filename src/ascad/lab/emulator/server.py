@@ -12,7 +12,11 @@ Each node speaks the info protocol (type 1) and the admin protocol (type 2) like
   ``partition-generation``, ``replicas``…) fall back to the live topology when the handler does not
   answer them, so real clients can discover the emulated cluster.
 - Security: before LOGIN/AUTHENTICATE every info reply is ``ERROR:80:not authenticated`` alone,
-  with no echo; admin results 52, 60, 62, 63, 65, 66 as the server spells them.
+  with no echo; admin results 52, 60, 62, 63, 65, 66 as the server spells them. Logins in every
+  auth mode: INTERNAL (USER + CREDENTIAL), EXTERNAL (+ CLEAR_PASSWORD, checked against
+  ``Security.ldap_users``, the emulated LDAP directory), PKI (no field: the user is the CN of the
+  client certificate, which the TLS port then requires). QUERY_USERS and QUERY_ROLES answer the
+  users and roles (predefined ones included) record by record, ending with QUERY_END (50).
 - Faults per node: delay, refuse, hang, truncate, oversize, split, wrong_version, wrong_type
   (see :class:`Fault`).
 """
@@ -27,7 +31,7 @@ import socket
 import ssl
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ascad.errors import AscadError
@@ -53,18 +57,40 @@ class Handler(Protocol):
 
 @dataclass
 class User:
-    """A user of a secured emulated cluster."""
+    """A user of a secured emulated cluster (``password`` None: a PKI-only user, created with
+    ``nopassword`` on a real server)."""
 
-    password: str
+    password: str | None
     password_expired: bool = False
+    roles: tuple[str, ...] = ("read-write",)
+
+
+# The server's predefined roles, each holding the privilege of its name (the 8.1 list; asadm's
+# `show roles` lists them on every secured node).
+PREDEFINED_ROLES = (
+    "data-admin",
+    "read",
+    "read-write",
+    "read-write-udf",
+    "sindex-admin",
+    "sys-admin",
+    "truncate",
+    "udf-admin",
+    "user-admin",
+    "write",
+)
 
 
 @dataclass
 class Security:
-    """Turn on security: users (name → password or User) and the session TTL in seconds."""
+    """Turn on security: users (name → password or User), the session TTL in seconds, an
+    emulated LDAP directory (``ldap_users``: name → password, for ``--auth EXTERNAL``) and
+    custom roles (name → privileges spelled ``code[.ns[.set]]``)."""
 
     users: dict[str, str | User]
     session_ttl: int = 86400
+    ldap_users: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,6 +163,7 @@ class _Session:
 class _ConnState:
     authenticated: bool
     token: bytes | None = None
+    peer_cn: str | None = None  # the client certificate's CN (PKI login)
 
 
 class EmulatorNode:
@@ -153,6 +180,9 @@ class EmulatorNode:
         self.connections_accepted = 0
         self.logins = 0
         self.admin_results: deque[tuple[int, int]] = deque(maxlen=1000)
+        self.login_users: deque[str] = deque(maxlen=1000)
+        # (command, field ids in order) of every admin message: what a client really sent
+        self.admin_fields: deque[tuple[int, tuple[int, ...]]] = deque(maxlen=1000)
         self.commands: deque[str] = deque(maxlen=10000)
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -265,6 +295,11 @@ class EmulatorNode:
         self._writers.add(writer)
         self.connections_accepted += 1
         state = _ConnState(authenticated=self.cluster.security is None)
+        peer = writer.get_extra_info("peercert")
+        if peer:
+            state.peer_cn = next(
+                (v for rdn in peer.get("subject", ()) for k, v in rdn if k == "commonName"), None
+            )
         try:
             while True:
                 try:
@@ -349,6 +384,7 @@ class EmulatorNode:
             msg = admin.decode_admin(body)
         except AscadError:
             return admin.result_reply(admin.INVALID_COMMAND)
+        self.admin_fields.append((msg.command, tuple(msg.fields)))
         reply = self._admin_reply(msg, state)
         self.admin_results.append((msg.command, reply[admin.HEADER_SIZE + 1]))
         return reply
@@ -359,10 +395,24 @@ class EmulatorNode:
             return admin.result_reply(admin.SECURITY_NOT_ENABLED)
         user = msg.fields.get(admin.USER, b"").decode("utf-8", errors="replace")
         if msg.command == admin.LOGIN:
-            result = self.cluster._check_credential(user, msg.fields.get(admin.CREDENTIAL))
+            if not msg.fields:  # PKI: the user is the client certificate's
+                if state.peer_cn is None:
+                    return admin.result_reply(admin.INVALID_CREDENTIAL)
+                user = state.peer_cn
+                result = admin.OK if user in self.cluster._credentials else admin.INVALID_USER
+            elif admin.CLEAR_PASSWORD in msg.fields and user not in self.cluster._credentials:
+                clear = msg.fields[admin.CLEAR_PASSWORD].decode("utf-8", errors="replace")
+                known = security.ldap_users.get(user)
+                if known is None:
+                    result = admin.INVALID_USER
+                else:
+                    result = admin.OK if clear == known else admin.INVALID_PASSWORD
+            else:
+                result = self.cluster._check_credential(user, msg.fields.get(admin.CREDENTIAL))
             if result != admin.OK:
                 return admin.result_reply(result)
             self.logins += 1
+            self.login_users.append(user)
             token = os.urandom(32).hex().encode()
             ttl = security.session_ttl
             self.cluster._sessions[token] = _Session(user, time.monotonic() + ttl)
@@ -373,7 +423,7 @@ class EmulatorNode:
             if given is not None:
                 token = given
                 session = self.cluster._sessions.get(token)
-                if session is None or session.user != user:
+                if session is None or (admin.USER in msg.fields and session.user != user):
                     return admin.result_reply(admin.INVALID_CREDENTIAL)
                 if session.expires <= time.monotonic():
                     return admin.result_reply(admin.EXPIRED_SESSION)
@@ -383,6 +433,13 @@ class EmulatorNode:
             if result == admin.OK:
                 state.authenticated, state.token = True, None
             return admin.result_reply(result)
+        if msg.command in (admin.QUERY_USERS, admin.QUERY_ROLES):
+            if not state.authenticated:
+                return admin.result_reply(admin.NOT_AUTHENTICATED)
+            if msg.command == admin.QUERY_USERS:
+                return admin.users_reply(self.cluster._users(user or None))
+            role = msg.fields.get(admin.ROLE)
+            return admin.roles_reply(self.cluster._roles(role.decode() if role else None))
         return admin.result_reply(admin.INVALID_COMMAND)
 
 
@@ -419,7 +476,7 @@ class EmulatorCluster:
             if node_id:
                 node.node_id = node_id
         self._sessions: dict[bytes, _Session] = {}
-        self._credentials: dict[str, tuple[bytes, bool]] = {}
+        self._credentials: dict[str, tuple[bytes | None, bool]] = {}
 
     async def __aenter__(self) -> EmulatorCluster:
         await self.start()
@@ -433,7 +490,8 @@ class EmulatorCluster:
         if self.security is not None:
             for name, user in self.security.users.items():
                 u = user if isinstance(user, User) else User(user)
-                self._credentials[name] = (admin.credential(u.password), u.password_expired)
+                cred = admin.credential(u.password) if u.password is not None else None
+                self._credentials[name] = (cred, u.password_expired)
         try:
             for node in self.nodes:
                 await node._listen()
@@ -453,11 +511,31 @@ class EmulatorCluster:
         if known is None:
             return admin.INVALID_USER
         expected, expired = known
-        if cred != expected:
+        if expected is None or cred != expected:
             return admin.INVALID_PASSWORD
         if expired:
             return admin.EXPIRED_PASSWORD
         return admin.OK
+
+    def _users(self, only: str | None) -> list[admin.UserInfo]:
+        assert self.security is not None
+        out = []
+        for name, u in sorted(self.security.users.items()):
+            if only is not None and name != only:
+                continue
+            roles = list(u.roles) if isinstance(u, User) else ["read-write"]
+            out.append(admin.UserInfo(name, roles, [0, 0, 0, 0], [0, 0, 0, 0], 0))
+        return out
+
+    def _roles(self, only: str | None) -> list[admin.RoleInfo]:
+        assert self.security is not None
+        table = {r: [r] for r in PREDEFINED_ROLES}
+        table.update(self.security.roles)
+        return [
+            admin.RoleInfo(name, privs, [])
+            for name, privs in sorted(table.items())
+            if only is None or name == only
+        ]
 
     # --- topology -----------------------------------------------------------------------------
 
@@ -472,8 +550,11 @@ class EmulatorCluster:
             for other in self.nodes
             if other is not node and listed
         ]
-        default = node.port if listed else (4333 if tls else 3000)
-        return format_peers(Peers(self.peers_generation, default, peers))
+        # service_list.c build_peers: the default port is the literal "3000" in every list;
+        # the generation is the node's own (the handler's, when it keeps one)
+        own = node.handler.answer("peers-generation")
+        generation = int(own) if own and own.isdigit() else self.peers_generation
+        return format_peers(Peers(generation, 3000, peers))
 
     def _topology_answer(self, node: EmulatorNode, command: str) -> str | None:
         """Answers a real server always has, from the emulated cluster's live sockets."""
@@ -493,7 +574,7 @@ class EmulatorCluster:
             case "peers-tls-std" | "alumni-tls-std":
                 return self._peers(node, tls=True)
             case "peers-clear-alt" | "peers-tls-alt" | "alumni-clear-alt" | "alumni-tls-alt":
-                return f"{self.peers_generation},{node.port},[]"
+                return f"{self.peers_generation},3000,[]"
             case "peers-generation":
                 return str(self.peers_generation)
             case "partition-generation":

@@ -2,13 +2,18 @@
 
 Run: .venv/bin/python bench/agent.py [--duration 10] [--connections 1000]
 
-Prints:
+Prints, each beside its floor measured in the same run:
 
-- idle RSS of a running ``ascad agent`` (after its first cycle) and the CPU time (user+sys) of
-  one cycle (runtime check against an emulated node + golden check against a file), measured in
-  the agent's own process from /proc;
+- idle RSS of a running ``ascad agent`` (after its first cycles), beside the idle RSS of the raw
+  asyncio floor server (bench/floor_http.py);
+- the CPU time (user+sys) of one cycle (runtime check against an emulated node + golden check
+  against a file), measured in the agent's own process from /proc over ``--cycles`` cycles a
+  second apart (the clock tick is 10 ms: one cycle alone is below it);
 - requests per second and p99 latency of ``GET /v1/config`` (with the bearer token) under
-  ``--connections`` concurrent clients, and the error count, which must be zero.
+  ``--connections`` concurrent clients, and the error count, which must be zero, for the agent,
+  for the floor (bench/floor_http.py: a raw asyncio protocol with the same logic) and for the
+  seed's design, Flask + waitress (bench/flask_config.py, the bench extra); the ratio agent/floor.
+  A floor that does not start or gives errors fails the bench.
 
 Load tool: Debian's ``wrk`` (``apt-get install wrk``; it is not a project dependency, install it
 for the bench). Without it, a Python load generator with the same number of concurrent
@@ -35,6 +40,7 @@ from pathlib import Path
 
 from agent_toml import agent_toml
 from lines import Lines
+from measure import FloorError, child_env, compile_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "tests" / "fixtures" / "confs" / "server-8.1-default-systemd.conf"
@@ -42,9 +48,7 @@ TOKEN = "bench-token"
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASCAD_")}
-    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
-    return env
+    return child_env()
 
 
 def _readline(lines: Lines, pattern: str, timeout: float = 30) -> str:
@@ -142,10 +146,65 @@ def python_load(url: str, connections: int, duration: float) -> dict[str, float]
     return asyncio.run(main())
 
 
+def load(tool: str, url: str, connections: int, duration: int) -> dict[str, float]:
+    if tool == "wrk":
+        return run_wrk(url, connections, duration)
+    out = subprocess.run(
+        [sys.executable, __file__, "--python-load", url, str(connections), str(duration)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=duration + 120,
+        check=True,
+    ).stdout.split()
+    return dict(zip(("rps", "p99_ms", "errors", "requests"), map(float, out), strict=True))
+
+
+def serve_floor(script: str, conf: Path) -> tuple[subprocess.Popen[str], str]:
+    """Start a floor server (bench/floor_http.py or bench/flask_config.py): (process, url)."""
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name(script)), str(conf), TOKEN],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    lines = Lines(proc.stderr)
+    deadline = time.monotonic() + 30
+    while (line := lines.next(deadline)) is not None:
+        if "serving on " in line:
+            url = line.rsplit(" ", 1)[1].strip()
+            time.sleep(0.5)  # waitress binds after printing
+            return proc, url
+        print(line, end="", file=sys.stderr)
+    proc.kill()
+    raise FloorError(f"{script} did not start (exit {proc.wait()})")
+
+
+def stop(proc: subprocess.Popen[str] | None) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def report(name: str, r: dict[str, float], floor: dict[str, float] | None = None) -> None:
+    share = f", {r['rps'] / floor['rps']:.2f} of the floor" if floor else ""
+    print(
+        f"  {name:34} {r['rps']:8.0f} req/s, p99 {r['p99_ms']:7.1f} ms,"
+        f" {int(r['requests'])} requests, errors {int(r['errors'])}{share}",
+        flush=True,
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=1000)
+    ap.add_argument("--cycles", type=int, default=5)
     ap.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto")
     ap.add_argument("--python-load", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -157,6 +216,7 @@ def main() -> int:
     tool = args.tool
     if tool == "auto":
         tool = "wrk" if shutil.which("wrk") else "python"
+    compile_sources()
 
     with tempfile.TemporaryDirectory(prefix="ascad-bench-") as tmp_s:
         tmp = Path(tmp_s)
@@ -169,7 +229,7 @@ def main() -> int:
             text=True,
             env=_env(),
         )
-        agent = None
+        agent = floor = flask = None
         try:
             line = _readline(Lines(emu.stdout), str(node_conf))
             port = int(re.search(r":(\d+)\s", line).group(1))  # type: ignore[union-attr]
@@ -180,7 +240,7 @@ def main() -> int:
                 agent_toml(
                     name="bench",
                     conf=node_conf,
-                    interval="1h",
+                    interval="1s",
                     state_dir=tmp / "state",
                     node_port=port,
                     golden=CONF,
@@ -196,53 +256,47 @@ def main() -> int:
             )
             agent_log = Lines(agent.stderr)
             url = _readline(agent_log, "serving on ").rsplit(" ", 1)[1].strip()
-            cpu_before = _cpu_seconds(agent.pid)
+            _readline(agent_log, "check golden")  # the first cycle (imports, first reads)
             _readline(agent_log, "check golden")
-            cpu_cycle = _cpu_seconds(agent.pid) - cpu_before
-            time.sleep(2)
+            cpu_before = _cpu_seconds(agent.pid)
+            for _ in range(args.cycles):
+                _readline(agent_log, "check golden")
+            cpu_cycle = (_cpu_seconds(agent.pid) - cpu_before) / args.cycles
+            time.sleep(1.5)
             rss = _rss_mib(agent.pid)
-            print(f"idle agent RSS: {rss:.1f} MiB")
+            floor, floor_url = serve_floor("floor_http.py", node_conf)
+            time.sleep(1)
+            floor_rss = _rss_mib(floor.pid)
             print(
-                f"CPU time of one cycle (runtime + golden, {CONF.name}):"
-                f" {cpu_cycle * 1000:.0f} ms (clock tick {1000 / os.sysconf('SC_CLK_TCK'):.0f} ms)"
+                f"idle agent RSS: {rss:.1f} MiB (floor: the raw asyncio server, {floor_rss:.1f} MiB)"
             )
-            target = url + "/v1/config"
-            if tool == "wrk":
-                r = run_wrk(target, args.connections, args.duration)
-            else:
-                out = subprocess.run(
-                    [
-                        sys.executable,
-                        __file__,
-                        "--python-load",
-                        target,
-                        str(args.connections),
-                        str(args.duration),
-                    ],
-                    capture_output=True,
-                    text=True,
-                    env=_env(),
-                    timeout=args.duration + 120,
-                    check=True,
-                ).stdout.split()
-                r = dict(zip(("rps", "p99_ms", "errors", "requests"), map(float, out), strict=True))
+            print(
+                f"CPU time of one cycle (runtime + golden, {CONF.name}), mean of {args.cycles}:"
+                f" {cpu_cycle * 1000:.1f} ms (clock tick {1000 / os.sysconf('SC_CLK_TCK'):.0f} ms)"
+            )
             print(
                 f"GET /v1/config ({node_conf.stat().st_size} B conf with ETag),"
                 f" {args.connections} connections, {args.duration}s, {tool}:"
-                f" {r['rps']:.0f} req/s, p99 {r['p99_ms']:.1f} ms,"
-                f" {int(r['requests'])} requests, errors {int(r['errors'])}"
             )
-            print(f"RSS after the load: {_rss_mib(agent.pid):.1f} MiB")
+            floor_r = load(tool, floor_url + "/v1/config", args.connections, args.duration)
+            report("floor (raw asyncio protocol)", floor_r)
+            if floor_r["errors"] or floor_r["requests"] == 0:
+                raise FloorError("the raw asyncio floor gave errors: its figure is no floor")
+            stop(floor)
+            floor = None
+            r = load(tool, url + "/v1/config", args.connections, args.duration)
+            report("ascad agent (aiohttp)", r, floor_r)
+            print(f"  agent RSS after the load: {_rss_mib(agent.pid):.1f} MiB")
+            flask, flask_url = serve_floor("flask_config.py", node_conf)
+            flask_r = load(tool, flask_url + "/v1/config", args.connections, args.duration)
+            report("Flask + waitress (8 threads)", flask_r, floor_r)
+            if flask_r["requests"] == 0:
+                raise FloorError("Flask + waitress answered no request")
+            print(f"  agent / Flask + waitress: {r['rps'] / flask_r['rps']:.2f}")
             return 0 if r["errors"] == 0 else 1
         finally:
-            for proc in (agent, emu):
-                if proc is not None and proc.poll() is None:
-                    proc.terminate()
-                    try:
-                        proc.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                        proc.wait(timeout=10)
+            for proc in (flask, floor, agent, emu):
+                stop(proc)
 
 
 if __name__ == "__main__":

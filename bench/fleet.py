@@ -83,7 +83,7 @@ def conf_text(i: int, drift: bool) -> str:
     return CONF.format(node_id=f"A{i + 1:04X}", a=(i + 1) // 250, b=(i + 1) % 250 + 1, extra=extra)
 
 
-async def serve(n: int, drift: bool) -> None:
+async def serve(n: int, drift: bool, ports: bool = False) -> None:
     """Child: start N emulated nodes, print the seed's port, run until stdin closes."""
     sys.path.insert(0, str(ROOT / "src"))
     from ascad.lab.emulator import cluster as emu
@@ -91,7 +91,10 @@ async def serve(n: int, drift: bool) -> None:
 
     nodes = [EmulatedNode(conf_text(i, drift), source=f"n{i}.conf") for i in range(n)]
     cluster = await emu.start(nodes)
-    print(json.dumps({"seed": cluster.nodes[0].port}), flush=True)
+    doc = {"seed": cluster.nodes[0].port}
+    if ports:
+        doc["ports"] = [node.port for node in cluster.nodes]
+    print(json.dumps(doc), flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.read)
     await cluster.stop()
@@ -163,11 +166,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--drift", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--ports", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--sizes", default="10,100,500")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     if args.serve:
-        asyncio.run(serve(args.serve, args.drift))
+        asyncio.run(serve(args.serve, args.drift, args.ports))
         return
     print(f"python start-up + import (ascad fleet --help): {startup(args.repeat):.3f} s")
     print(f"{'mode':<8} {'nodes':>6} {'drift':>6} {'groups':>7} {'wall s':>8} {'ms/node':>8}")

@@ -1,4 +1,11 @@
-"""Run every benchmark and print its figures: `./dev bench [NAME…]` (names: the scripts here)."""
+"""Run every benchmark and print its figures: `./dev bench [NAME…]` (names: the scripts here).
+
+Every figure is printed beside its floor, measured in the same run by a program in this
+directory (floor_tokenise.py, floor_info.py, floor_http.py, and flask_config.py for the seed's
+Flask + waitress design, the bench extra); a floor that cannot run fails its benchmark, and a
+failed benchmark makes this exit 1. ASCAD_BENCH_SRC=DIR measures another source tree (e.g.
+`git archive` of an older commit) with the same benchmarks, for before/after figures.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,16 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["startup", "parse_diff", "templates", "runtime", "fleet", "agent", "hostile"]
+ORDER = [
+    "startup",
+    "parse_diff",
+    "templates",
+    "runtime",
+    "fleet",
+    "fleet_scale",
+    "agent",
+    "hostile",
+]
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,7 @@
 """Each command imports only what it needs: `ascad diff` on two files loads neither aiohttp,
-Jinja2, PyYAML, the agent nor the lab (emulator, Riemann sink, demo); PyYAML comes in only when a
-YAML source is read."""
+Jinja2, PyYAML, the agent nor the lab (emulator, Riemann sink, demo), and no event loop at all;
+PyYAML comes in only when a YAML source is read (start-up figures: bench/startup.py; this test is
+not timed)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,23 @@ def test_diff_of_two_files_loads_no_heavy_module(tmp_path: Path) -> None:
     assert rc == 0
     assert "ascad.checks.pipeline" in modules  # the probe saw the real run
     assert heavy(modules) == []
+    # Two files need no event loop, TLS or node reader (most of the start-up once)
+    unneeded = ("asyncio", "ssl", "ascad.runtime", "ascad.compare.drift", "importlib.resources")
+    assert [m for m in modules if m.startswith(unneeded)] == []
+
+
+def test_diff_of_a_file_and_stdin_loads_no_event_loop() -> None:
+    conf = FIXTURES / "confs" / "server-8.1-default-systemd.conf"
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, "diff", str(conf), "-"],
+        input=conf.read_text(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    report = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert report["rc"] == 0
+    assert "asyncio" not in report["modules"] and heavy(report["modules"]) == []
 
 
 def test_diff_of_a_yaml_golden_loads_pyyaml_and_nothing_else_heavy() -> None:

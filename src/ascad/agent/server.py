@@ -43,6 +43,7 @@ import os
 import ssl
 import stat
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -62,6 +63,7 @@ log = logging.getLogger("ascad.agent.http")
 
 PUBLIC_PATHS = frozenset({"/healthz"})
 _UNAUTHORIZED = b"401 unauthorized\n"
+# ``Server: ascad``: no Python or aiohttp version for a scanner to match against CVEs.
 SERVER_HEADER = "ascad"
 
 
@@ -267,10 +269,10 @@ class ConfigServer:
         return f"{scheme}://{host}:{self.port}"
 
     def app(self) -> web.Application:
-        app = web.Application(
-            middlewares=[limits.busy_middleware, self._auth], client_max_size=1024
-        )
-        app.on_response_prepare.append(_server_header)
+        # One middleware for what every request needs (busy marking, the token, the Server
+        # header): each middleware layer and the on_response_prepare signal cost a share of
+        # every request (bench/agent.py).
+        app = web.Application(middlewares=[self._front], client_max_size=1024)
         app.router.add_get("/v1/config", self._config)
         app.router.add_get("/v1/config.json", self._config_json)
         app.router.add_get("/v1/status", self._status)
@@ -358,6 +360,22 @@ class ConfigServer:
     # -- middleware and handlers --
 
     @web.middleware
+    async def _front(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """The token, then the handler with the connection marked busy; ``Server: ascad`` on
+        every answer, the router's 404 and 405 and a failure's 500 too."""
+        try:
+            response = await limits.busy_middleware(request, partial(self._auth, handler=handler))
+        except web.HTTPException as exc:  # 404, 405: raised by the router through here
+            exc.headers["Server"] = SERVER_HEADER
+            raise
+        except Exception:  # a bug: logged here, answered 500 without the software's name
+            log.exception("error handling %s %s", request.method, request.path)
+            raise web.HTTPInternalServerError(headers={"Server": SERVER_HEADER}) from None
+        response.headers["Server"] = SERVER_HEADER
+        return response
+
     async def _auth(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
@@ -426,11 +444,6 @@ class ConfigServer:
             )
         )
         return web.Response(body=text.encode(), headers={"Content-Type": METRICS_TYPE})
-
-
-async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
-    """``Server: ascad``: no Python or aiohttp version for a scanner to match against CVEs."""
-    response.headers["Server"] = SERVER_HEADER
 
 
 def _json(doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

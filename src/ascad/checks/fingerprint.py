@@ -30,13 +30,8 @@ SHORT = 16
 
 def fingerprint(values: dict[str, str]) -> str:
     """sha256 over the sorted (path, canonical) pairs, NUL-separated (neither holds NUL)."""
-    h = hashlib.sha256()
-    for path in sorted(values):
-        h.update(path.encode("utf-8", "surrogateescape"))
-        h.update(b"\x00")
-        h.update(values[path].encode("utf-8", "surrogateescape"))
-        h.update(b"\x01")
-    return h.hexdigest()
+    text = "".join([f"{path}\x00{values[path]}\x01" for path in sorted(values)])
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def compared_values(

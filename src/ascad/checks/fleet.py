@@ -175,15 +175,32 @@ class FleetReport:
 # --- analysis -------------------------------------------------------------------------------------
 
 
-def _restrict(flat: FlatConfig, paths: set[str]) -> FlatConfig:
-    return FlatConfig(flat.source, {p: s for p, s in flat.settings.items() if p in paths})
+def _restrict(flat: FlatConfig, paths: set[str], order: dict[str, int] | None = None) -> FlatConfig:
+    """``flat`` with only ``paths``, in file order; ``order`` (path -> position in ``flat``)
+    finds a few paths among many without walking them all."""
+    settings = flat.settings
+    if order is not None and len(paths) * 4 < len(settings):
+        keep = sorted((p for p in paths if p in settings), key=order.__getitem__)
+        return FlatConfig(flat.source, {p: settings[p] for p in keep})
+    return FlatConfig(flat.source, {p: s for p, s in settings.items() if p in paths})
 
 
-def pair_differences(a: Group, b: Group) -> CompareResult:
-    """compare() of two groups over the paths whose values differ (fast for near-equal configs)."""
-    av, bv = a.values, b.values
-    differing = {p for p, v in av.items() if bv.get(p) != v}
-    differing.update(p for p in bv if p not in av)
+def pair_differences(
+    a: Group, b: Group, orders: tuple[dict[str, int], dict[str, int]] | None = None
+) -> CompareResult:
+    """compare() of two groups over the paths whose values differ (fast for near-equal configs).
+    ``orders``: each group's path -> position map, when many pairs are compared."""
+    # (path, value) pairs held by one side only: a path whose value differs or is one-sided
+    return _pair_result(a, b, {p for p, _ in a.values.items() ^ b.values.items()}, orders)
+
+
+def _pair_result(
+    a: Group,
+    b: Group,
+    differing: set[str],
+    orders: tuple[dict[str, int], dict[str, int]] | None,
+) -> CompareResult:
+    """pair_differences once the paths whose values differ are known."""
     # A logging context on one side only is judged against the other side's `context any`
     # (compare/diff.py), so that sibling must come along.
     differing.update(
@@ -191,7 +208,10 @@ def pair_differences(a: Group, b: Group) -> CompareResult:
         for p in list(differing)
         if ".context[" in p and not p.endswith(".context[any]")
     )
-    return compare_confs(_restrict(a.flat, differing), _restrict(b.flat, differing), Rules())
+    order_a, order_b = orders if orders is not None else (None, None)
+    return compare_confs(
+        _restrict(a.flat, differing, order_a), _restrict(b.flat, differing, order_b), Rules()
+    )
 
 
 def parameter_findings(groups: list[Group]) -> list[ParameterFinding]:
@@ -269,9 +289,17 @@ def analyse(
 
     n = len(groups)
     matrix = [[0] * n for _ in range(n)]
+    orders = [{p: k for k, p in enumerate(g.flat.settings)} for g in groups] if n > 2 else []
+    # Each group's (path, value) pairs not shared with the majority: the pairs two groups do not
+    # share are then those of these two small sets (a ^ b == (a ^ m) ^ (b ^ m)), so a pair costs
+    # what the two groups differ in, not the size of a config.
+    majority = groups[0].values.items() if groups else None
+    deltas = [g.values.items() ^ majority for g in groups] if majority is not None else []
     for i in range(n):
         for j in range(i + 1, n):
-            count = len(pair_differences(groups[i], groups[j]).differences)
+            pair = (orders[i], orders[j]) if orders else None
+            differing = {p for p, _ in deltas[i] ^ deltas[j]}
+            count = len(_pair_result(groups[i], groups[j], differing, pair).differences)
             matrix[i][j] = matrix[j][i] = count
 
     report = FleetReport(
@@ -383,15 +411,21 @@ def conf_fetcher(options: LoadOptions) -> Fetcher:
     return fetch
 
 
-def runtime_fetcher(login: NodeLogin) -> Fetcher:
-    """Read a running node's configuration (snapshot, then mapped to conf paths)."""
+def runtime_fetcher(login: NodeLogin, *, keep_snapshots: bool = True) -> Fetcher:
+    """Read a running node's configuration (snapshot, then mapped to conf paths).
+    ``keep_snapshots`` False drops each raw snapshot once mapped (no --golden needs it: half
+    the memory of a large fleet)."""
 
     async def fetch(spec: NodeSpec) -> NodeConfig:
         # gather_nodes bounds each node by the fleet's --timeout.
         snapshot = await read_node(spec, login)
         flat = runtime_to_flat(snapshot)
         return NodeConfig(
-            str(spec), flat, node_id=snapshot.node_id, build=snapshot.build, snapshot=snapshot
+            str(spec),
+            flat,
+            node_id=snapshot.node_id,
+            build=snapshot.build,
+            snapshot=snapshot if keep_snapshots else None,
         )
 
     return fetch
@@ -531,7 +565,11 @@ async def run_fleet(options: FleetOptions) -> FleetReport:
         raise AscadError("no nodes: give sources or --discover aerospike://SEED")
     mode, specs = plan(options, nodes)
     golden = await load_conf(options.golden, options.load) if options.golden else None
-    fetch = runtime_fetcher(options.login) if mode == RUNTIME else conf_fetcher(options.load)
+    fetch = (
+        runtime_fetcher(options.login, keep_snapshots=golden is not None)
+        if mode == RUNTIME
+        else conf_fetcher(options.load)
+    )
     fetched = await gather_nodes(
         specs,
         fetch,

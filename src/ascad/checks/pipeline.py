@@ -22,22 +22,22 @@ Results are data only (:class:`Comparison`); ``ascad.report`` renders them.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from ascad.checks.template_match import best_fit, concrete_paths, settle_open_stanzas
-from ascad.compare.annotate import settle_defaults, with_restart_flags
 from ascad.compare.diff import CompareResult, compare, unmatched_patterns
-from ascad.compare.drift import Unchecked, drift, swap
 from ascad.conf.model import ConfTree, FlatConfig
-from ascad.knowledge.table import table_or_none
-from ascad.runtime.login import NodeLogin, read_node
-from ascad.runtime.mapping import runtime_to_flat
-from ascad.runtime.snapshot import RuntimeSnapshot
-from ascad.sources.loader import LoadedConf, LoadOptions, is_runtime_spec, load_conf
-from ascad.sources.template import Candidate
+from ascad.sources.loader import LoadedConf, LoadOptions, is_runtime_spec
+
+# The running-node side (asyncio, the info client, TLS, the runtime mapping) and the knowledge
+# table are imported where they are used: `ascad diff` of two files needs none of them, and
+# importing them is most of its start-up (bench/startup.py).
+if TYPE_CHECKING:
+    from ascad.compare.drift import Unchecked
+    from ascad.runtime.login import NodeLogin
+    from ascad.runtime.snapshot import RuntimeSnapshot
+    from ascad.sources.template import Candidate
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -108,6 +108,8 @@ def compare_confs(left: FlatConfig, right: FlatConfig, rules: Rules) -> CompareR
     """Two confs: every difference, defaults settled and restart flags set for ``rules.build``."""
     result = compare(left, right, rules.ignore)
     if rules.build:
+        from ascad.compare.annotate import settle_defaults, with_restart_flags
+
         result = settle_defaults(result, left, right, rules.build)
         result.differences = with_restart_flags(result.differences, rules.build)
     return result
@@ -117,11 +119,17 @@ def compare_conf_to_node(
     tree: ConfTree, flat: FlatConfig, snap: RuntimeSnapshot, rules: Rules
 ) -> tuple[CompareResult, list[Unchecked]]:
     """A conf (left) against a running node (right), by the node's own build."""
+    from ascad.compare.drift import drift
+    from ascad.knowledge.table import table_or_none
+
     return drift(tree, flat, snap, ignore=rules.ignore, table=table_or_none(snap.build))
 
 
 def compare_nodes(left: RuntimeSnapshot, right: RuntimeSnapshot, rules: Rules) -> CompareResult:
     """Two running nodes, both mapped to conf paths; restart flags by the left node's build."""
+    from ascad.compare.annotate import with_restart_flags
+    from ascad.runtime.mapping import runtime_to_flat
+
     result = compare(runtime_to_flat(left), runtime_to_flat(right), rules.ignore)
     result.differences = with_restart_flags(result.differences, left.build)
     return result
@@ -154,6 +162,8 @@ def template_vs_conf(template: LoadedConf, other: FlatConfig, rules: Rules) -> C
     """A golden (left; a template picks its best fit for ``other``) against a conf (right)."""
     if template.variants is None:
         return compare_confs(template.flat, other, rules)
+    from ascad.checks.template_match import best_fit
+
     _cand, result = best_fit(
         template.variants, other, lambda c: compare_confs(c.flat, other, rules)
     )
@@ -167,6 +177,9 @@ def template_vs_node(
     if template.variants is None:
         result, unchecked = compare_conf_to_node(template.tree, template.flat, snap, rules)
         return template, result, unchecked
+    from ascad.checks.template_match import best_fit, concrete_paths, settle_open_stanzas
+    from ascad.runtime.mapping import runtime_to_flat
+
     node = runtime_to_flat(snap)
     cand, _ = best_fit(
         template.variants,
@@ -185,11 +198,15 @@ def template_vs_node(
 def conf_vs_conf(left: LoadedConf, right: LoadedConf, rules: Rules) -> Comparison:
     """Two loaded confs (files, git, a peer's agent, a golden template)."""
     if left.variants is not None and right.variants is None:
+        from ascad.checks.template_match import best_fit
+
         cand, result = best_fit(
             left.variants, right.flat, lambda c: compare_confs(c.flat, right.flat, rules)
         )
         left = _as_candidate(left, cand)
     elif right.variants is not None and left.variants is None:
+        from ascad.checks.template_match import best_fit
+
         cand, result = best_fit(
             right.variants,
             left.flat,
@@ -216,6 +233,8 @@ def conf_vs_node(
     node_on_left: bool = False,
 ) -> Comparison:
     """A conf against the node that runs it (``node_name``: the address as the user gave it)."""
+    from ascad.compare.drift import swap
+
     conf, result, unchecked = template_vs_node(conf, snap, rules)
     result.left, result.right = conf.name, node_name
     if node_on_left:
@@ -245,13 +264,19 @@ async def read_source(
 ) -> LoadedConf | RuntimeSnapshot:
     """A conf through the loader, or a running node's snapshot for ``aerospike://``."""
     if is_runtime_spec(spec):
+        from ascad.runtime.login import read_node
+
         return await read_node(spec, login)
+    from ascad.sources.loader import load_conf
+
     return await load_conf(spec, load)
 
 
 async def both(first: Awaitable[T], second: Awaitable[U]) -> tuple[T, U]:
     """Await both; if either fails, raise the first side's error after the other has finished
     (a plain gather would leave the second error unretrieved and print a traceback at exit)."""
+    import asyncio
+
     a, b = await asyncio.gather(first, second, return_exceptions=True)
     for outcome in (a, b):
         if isinstance(outcome, BaseException):
@@ -263,6 +288,8 @@ async def compare_sources(
     left: str, right: str, load: LoadOptions, login: NodeLogin, rules: Rules
 ) -> Comparison:
     """``ascad diff LEFT RIGHT``: read both sides at once, then compare them by what they are."""
+    from ascad.runtime.snapshot import RuntimeSnapshot
+
     a, b = await both(read_source(left, load, login), read_source(right, load, login))
     if isinstance(a, RuntimeSnapshot) and isinstance(b, RuntimeSnapshot):
         return node_vs_node(a, b, rules, (left, right))
@@ -274,6 +301,16 @@ async def compare_sources(
     return conf_vs_conf(a, b, rules)
 
 
+def compare_local_sources(left: str, right: str, load: LoadOptions, rules: Rules) -> Comparison:
+    """:func:`compare_sources` for two local sources (files or ``-``), without an event loop:
+    the same reads, rules and result (left's error first, as :func:`both` gives it)."""
+    from ascad.sources.loader import load_local_conf
+
+    a = load_local_conf(left, load)
+    b = load_local_conf(right, load)
+    return conf_vs_conf(a, b, rules)
+
+
 __all__ = [
     "Comparison",
     "ConfWarning",
@@ -282,6 +319,7 @@ __all__ = [
     "both",
     "compare_conf_to_node",
     "compare_confs",
+    "compare_local_sources",
     "compare_nodes",
     "compare_sources",
     "conf_vs_conf",

@@ -69,7 +69,7 @@ def concrete_paths(cand: Candidate, node: FlatConfig) -> tuple[ConfTree, FlatCon
         moved = _under_renamed(path, renamed)
         if moved is not None and not is_wild(moved):
             taken.add(moved)
-            out.settings.setdefault(moved, replace(setting, path=moved))
+            out.settings.setdefault(moved, setting._replace(path=moved))
             continue
         rx = wildcard_regex(path)
         many = WILDCARD_MANY in path
@@ -81,7 +81,7 @@ def concrete_paths(cand: Candidate, node: FlatConfig) -> tuple[ConfTree, FlatCon
             renamed[path] = hits[0]
         for hit in hits if many else hits[:1]:
             taken.add(hit)
-            out.settings.setdefault(hit, replace(setting, path=hit))
+            out.settings.setdefault(hit, setting._replace(path=hit))
     return _renamed_tree(cand.tree, renamed), out
 
 

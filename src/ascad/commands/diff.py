@@ -7,8 +7,9 @@ Each side is a source (docs/sources.md): a file, ``aerospike://host:port`` (a ru
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from ascad.commands import common
 from ascad.errors import AscadError
@@ -42,11 +43,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ascad.sources.loader import is_local_spec
+
+    if is_local_spec(args.left) and is_local_spec(args.right):
+        # Two files (or a file and stdin): nothing to wait for, so no event loop (importing
+        # asyncio, ssl and the node reader was most of the command's time: bench/startup.py).
+        return _run_without_loop(_run(args, local=True))
+    import asyncio
+
     return asyncio.run(_run(args))
 
 
-async def _run(args: argparse.Namespace) -> int:
-    from ascad.checks.pipeline import Rules, compare_sources
+def _run_without_loop(coro: Coroutine[Any, Any, int]) -> int:
+    """The result of a coroutine that never waits (the local path of :func:`_run`)."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return int(done.value)
+    coro.close()
+    raise RuntimeError("the local diff waited for something")
+
+
+async def _run(args: argparse.Namespace, local: bool = False) -> int:
+    from ascad.checks.pipeline import Rules, compare_local_sources, compare_sources
     from ascad.compare.expected import resolve_settings
     from ascad.report import jsonout, terminal
     from ascad.sources.loader import is_runtime_spec
@@ -72,7 +91,12 @@ async def _run(args: argparse.Namespace) -> int:
         build=args.server_version or None,
         typo_check=tuple(common.ignore_patterns(args)),
     )
-    outcome = await compare_sources(args.left, args.right, options, common.node_login(args), rules)
+    if local:
+        outcome = compare_local_sources(args.left, args.right, options, rules)
+    else:
+        outcome = await compare_sources(
+            args.left, args.right, options, common.node_login(args), rules
+        )
     for pattern in outcome.unmatched:
         print(
             f"ascad: --ignore {pattern!r} matches no path on either side (a typo? paths are "

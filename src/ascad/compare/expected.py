@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,6 +210,8 @@ def parse_settings(data: dict[str, Any], where: str) -> CompareSettings:
 
 def load_settings(path: str | os.PathLike[str]) -> CompareSettings:
     """Read ``[compare]`` from a TOML settings file; AscadError naming the file and the key."""
+    import tomllib  # only when there is a settings file
+
     where = str(path)
     try:
         raw = Path(path).read_bytes()

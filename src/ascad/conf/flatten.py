@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Param, Setting, Stanza, Warning_
 from ascad.conf.values import canonical_values
@@ -23,6 +25,13 @@ def join(prefix: str, segment: str) -> str:
 # ``prefix.key[`` -> the keyed paths set under it so far (logging ``context NAME``), so that a
 # ``context any`` line finds the per-context lines it overrides without scanning every setting.
 Keyed = dict[str, dict[str, None]]
+
+
+@lru_cache(maxsize=1 << 14)
+def _canonical(key: str, values: tuple[str, ...], unit: str | None) -> str:
+    """canonical_values, remembered: a pure function of its arguments, and a conf repeats the
+    same few (key, value) pairs in every namespace."""
+    return canonical_values(key, values, unit)
 
 
 def flatten(tree: ConfTree) -> FlatConfig:
@@ -136,7 +145,8 @@ def _flatten_param(
         _add(tree, flat, setting, f"'{param.key} {param.values[0]}'")
         seen[path] = None
         return
-    canonical = canonical_values(param.key, param.values, known_unit(join(prefix, param.key)))
+    plain_path = f"{prefix}.{param.key}" if prefix else param.key
+    canonical = _canonical(param.key, param.values, known_unit(plain_path))
     if shape == "ordered":
         index = ordered_counts.get(param.key, 0)
         ordered_counts[param.key] = index + 1
@@ -154,5 +164,9 @@ def _flatten_param(
             )
             return
     else:
-        path = join(prefix, param.key)
-    _add(tree, flat, Setting(path, value, canonical, param.line, param.col), f"'{param.key}'")
+        path = plain_path
+    setting = Setting(path, value, canonical, param.line, param.col)
+    if path in flat.settings:  # a repeated line: _add warns (the message made only then)
+        _add(tree, flat, setting, f"'{param.key}'")
+    else:
+        flat.settings[path] = setting

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass
@@ -91,14 +92,16 @@ def display(text: str) -> str:
     return WILDCARD_RE.sub("{{…}}", text) if "\x00" in text else text
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """One comparable fact at one path.
 
     ``value`` is what was written (tokens joined by one space, or the stanza's type), ``canonical``
     the value the server would hold (``4G`` -> ``4294967296``). ``stanza`` marks a path that stands
     for a whole stanza: when it exists on one side only, the compare stage reports the stanza once
     and not each parameter inside it.
+
+    Immutable, like a frozen dataclass, but a named tuple: a fleet makes hundreds of thousands
+    (one per path per node), and a tuple is made in a quarter of the time in half the memory.
     """
 
     path: str

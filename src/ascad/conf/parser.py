@@ -38,7 +38,8 @@ _TOKEN_RE = re.compile(r"[^ \t\r\n\f\v]+")
 # The whitespace the server splits tokens on (cfg.c); any other character that is not printable
 # (control characters, U+00A0 no-break space, U+2028 line separator, zero-width space, …) is part
 # of a token for the server, so a conf line holding one is almost surely damaged text.
-_SEPARATORS = frozenset(" \t\r\n\f\v")
+_SEPARATOR_CHARS = " \t\r\n\f\v"
+_SEPARATORS = frozenset(_SEPARATOR_CHARS)
 _DROP_SEPARATORS = str.maketrans("", "", " \t\r\n\f\v")
 
 
@@ -63,7 +64,11 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
         )
     for lineno, raw in enumerate(lines, start=1):
         last_line = lineno
-        if len(raw.encode("utf-8", "replace")) > SERVER_MAX_LINE:
+        # (a line of at most 255 characters is at most 1020 bytes: no need to encode it)
+        if (
+            len(raw) > SERVER_MAX_LINE // 4
+            and len(raw.encode("utf-8", "replace")) > SERVER_MAX_LINE
+        ):
             tree.warnings.append(
                 Warning_(
                     lineno,
@@ -76,9 +81,14 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
             # A template's wildcard marker holds NULs: blank it out (same length, same columns).
             blanked = WILDCARD_RE.sub(lambda m: "w" * len(m.group()), body)
             _refuse_unprintable(blanked, lineno, source)
-        tokens = [(m.group(), m.start() + 1) for m in _TOKEN_RE.finditer(body)]
-        if not tokens:
+        # Past the check above, the only whitespace left is the server's separators, so split()
+        # finds exactly the server's tokens.
+        words = body.split()
+        if not words:
             continue
+        if _plain_line(stack, words, body, lineno):
+            continue
+        tokens = [(m[0], m.start() + 1) for m in _TOKEN_RE.finditer(body)]
         try:
             _parse_line(tree, stack, tokens, lineno, source)
         except ConfSyntaxError as exc:
@@ -134,6 +144,32 @@ def _stanzas_in(parent_kind: str) -> set[str]:
 
 def _describe(stanza: Stanza) -> str:
     return f"{stanza.kind} {stanza.name}" if stanza.name is not None else stanza.kind
+
+
+def _plain_line(stack: list[Stanza], words: list[str], body: str, lineno: int) -> bool:
+    """The two commonest lines, in full, when nothing about them needs a column or a message:
+    ``key value…`` inside a stanza (no brace, not a typed stanza, no value over the server's
+    limit) and a lone ``}`` closing one. False: :func:`_parse_line` reads the line. The result is
+    exactly what _parse_line makes of such a line (a rule added there for parameter lines must
+    narrow this too)."""
+    if len(stack) == 1:
+        return False
+    first = words[0]
+    if len(words) == 1:
+        if first != "}":
+            return False
+        stack.pop().end_line = lineno
+        return True
+    if "{" in body or "}" in body:
+        return False
+    current = stack[-1]
+    if first in keys.TYPED_STANZAS and current.kind == "namespace":
+        return False
+    if len(words) - 1 > min(keys.max_values(first), SERVER_MAX_VALUES):
+        return False
+    col = len(body) - len(body.lstrip(_SEPARATOR_CHARS)) + 1
+    current.children.append(Param(key=first, values=tuple(words[1:]), line=lineno, col=col))
+    return True
 
 
 def _parse_line(

@@ -56,6 +56,8 @@ _HEX_RE = re.compile(r"^(?:0[xX])?([0-9a-fA-F]+)$")
 
 def parse_size(token: str) -> int | None:
     """``4G`` -> 4294967296; ``None`` when the token is not an integer with an optional suffix."""
+    if token.isdecimal():  # the common case, exactly what \d+ alone matches
+        return int(token)
     m = _INT_RE.match(token)
     if not m:
         return None

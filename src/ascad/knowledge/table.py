@@ -19,10 +19,10 @@ The JSON file is read once per process; each version's table is built once and c
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from importlib import resources
 from typing import Any
 
 from ascad.errors import AscadError
@@ -143,7 +143,13 @@ def pattern_of(path: str) -> str:
 
 @cache
 def _data() -> dict[str, Any]:
-    text = resources.files("ascad.knowledge").joinpath("params.json").read_text(encoding="utf-8")
+    try:  # a plain file next to this module (an installed wheel, a checkout)
+        with open(os.path.join(os.path.dirname(__file__), "params.json"), encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError:  # a zipped package: importlib.resources (slower to import) reads it
+        from importlib import resources
+
+        text = resources.files("ascad.knowledge").joinpath("params.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 

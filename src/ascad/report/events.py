@@ -7,7 +7,6 @@ from typing import Any
 
 from ascad.checks.results import WARNING, CycleResult
 from ascad.errors import printable
-from ascad.report.riemann import build_event, describe_differences
 from ascad.report.terminal import difference_line
 
 #: Byte budget of one event attribute (cluster, master, role, fallback). With the description's
@@ -22,6 +21,10 @@ def cycle_events(
     """One event per check: service ``ascad <check>``, metric = the number of differences,
     ``ttl`` (the agent gives ttl_factor × interval), attributes cluster/master/role and, when a
     master was skipped, ``fallback``."""
+    # protobuf (the Riemann messages) is loaded by the first cycle that has events to send, so
+    # an agent without [riemann] never holds it (bench/agent.py: idle RSS).
+    from ascad.report.riemann import build_event, describe_differences
+
     events: list[Any] = []  # riemann_proto.Event messages
     for c in cycle.checks:
         if c.state == WARNING:

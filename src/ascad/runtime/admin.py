@@ -33,8 +33,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-import bcrypt
-
 from ascad.errors import AscadError
 
 PROTO_VERSION = 2
@@ -132,6 +130,8 @@ def result_message(code: int) -> str:
 
 def credential(password: str) -> bytes:
     """The CREDENTIAL field: bcrypt(password, fixed salt), 60 ASCII bytes."""
+    import bcrypt  # only for a login (a node with security on)
+
     return bcrypt.hashpw(password.encode("utf-8"), CREDENTIAL_SALT)
 
 

@@ -35,6 +35,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Param, Setting, Stanza
@@ -274,6 +275,13 @@ def unverifiable_reason(path: str, build: Version | None) -> str | None:
 
 def row_for(context: str, key: str, build: Version | None) -> Row | None:
     """The :data:`ROWS` exception for a runtime key of ``context`` on ``build``, or None."""
+    return _row_for(context, key, build)
+
+
+# Memoised pure functions of the key alone (and the constant tables): a fleet maps the same few
+# hundred keys on every node. Nothing read from a node or a file is kept, so nothing goes stale.
+@lru_cache(maxsize=1 << 16)
+def _row_for(context: str, key: str, build: Version | None) -> Row | None:
     for row in ROWS:
         if row.context == context and row.applies(build) and glob_regex(row.runtime).match(key):
             return row
@@ -297,6 +305,11 @@ def stanza_kind(parent_kind: str, segment: str) -> str | None:
 
 def stanza_prefixes(path: str) -> list[tuple[str, str]]:
     """Every ancestor of ``path`` that is a stanza, as (path, kind), outermost first."""
+    return list(_stanza_prefixes(path))
+
+
+@lru_cache(maxsize=1 << 16)
+def _stanza_prefixes(path: str) -> tuple[tuple[str, str], ...]:
     segs = split_path(path)
     out = []
     parent_kind = ""
@@ -306,7 +319,7 @@ def stanza_prefixes(path: str) -> list[tuple[str, str]]:
             break
         out.append((".".join(segs[: i + 1]), kind))
         parent_kind = segment_parts(seg)[0]
-    return out
+    return tuple(out)
 
 
 def element_tokens(key: str, element: str) -> tuple[str, ...]:
@@ -358,9 +371,10 @@ class _Builder:
 
     def _parents(self, path: str) -> None:
         """Add the stanzas that enclose ``path`` (empty, line 0) that are not there yet."""
-        for parent, _ in stanza_prefixes(path):
-            if parent not in self.flat.settings:
-                self.flat.settings[parent] = Setting(parent, "", "", 0, stanza=True)
+        settings = self.flat.settings
+        for parent, _ in _stanza_prefixes(path):
+            if parent not in settings:
+                settings[parent] = Setting(parent, "", "", 0, stanza=True)
 
     def stanza(self, path: str, value: str = "") -> None:
         self._parents(path)
@@ -378,15 +392,80 @@ _SHADOW_RE = re.compile(r"^(.*\[\d+\])\.shadow$")
 _INDEXED_RE = re.compile(r"\[\d+\]\.")
 
 
+# What map_context does with one key, worked out once per (context, prefix, key, build): the
+# steps below that depend on the key alone. None: a tls[i] key, which depends on the node's own
+# tls names and takes the general path.
+_SKIP, _SHADOW, _SET, _TYPED, _MULTI, _PARAM = range(6)
+# (step, key, base, unit, comma-set, prefix + key, the stanzas enclosing that path): the path
+# string is one object for every node
+_Plan = tuple[int, str, str, str | None, bool, str, tuple[tuple[str, str], ...]]
+
+
+@lru_cache(maxsize=1 << 16)
+def _plan(context: str, prefix: str, k: str, build: Version | None) -> _Plan | None:
+    row = row_for(context, k, build)
+    if row is not None and row.conf is None:
+        return (_SKIP, k, "", None, False, "", ())
+    key = row.conf if row is not None and row.conf else k
+    if _TLS_RE.match(key):
+        return None
+    m = _SHADOW_RE.match(key)
+    if m:
+        return (_SHADOW, m.group(1), "", None, False, prefix + m.group(1), ())
+    if _INDEXED_RE.search(key) and not key.startswith("tls["):
+        return (_SKIP, key, "", None, False, "", ())
+    last = split_path(key)[-1]
+    base = segment_parts(last)[0]
+    comma = row is not None and row.shape == "comma-set"
+    if comma or (base in keys.SET_KEYS and "[" not in last):
+        return (_SET, key, base, None, comma, "", ())
+    if context == "namespace" and key in keys.TYPED_STANZAS:
+        return (_TYPED, key, base, None, False, prefix + key, ())
+    if _is_multi_token(base, key):
+        return (_MULTI, key, base, None, False, prefix + key, ())
+    path = prefix + key
+    return (_PARAM, key, base, known_unit(path), False, path, _stanza_prefixes(path))
+
+
+@lru_cache(maxsize=1 << 16)
+def _canonical(base: str, value: str, unit: str | None) -> str:
+    return canonical_values(base, (value,), unit)
+
+
 def map_context(b: _Builder, context: str, prefix: str, kv: KV, build: Version | None) -> None:
     """Add one context's pairs to the flat config under ``prefix``."""
     tls_names: dict[str, str] = {}
     for k, v in kv:
-        m = _TLS_RE.match(k)
-        if m and m.group(2) == "name":
-            tls_names[m.group(1)] = v
+        if k.startswith("tls["):
+            m = _TLS_RE.match(k)
+            if m and m.group(2) == "name":
+                tls_names[m.group(1)] = v
     shadows: list[tuple[str, str]] = []
+    settings = b.flat.settings
     for k, v in kv:
+        plan = _plan(context, prefix, k, build)
+        if plan is not None:
+            step, key, base, unit, comma, path, parents = plan
+            if step == _PARAM:  # b.param, inline: most keys take this way
+                for parent, _ in parents:
+                    if parent not in settings:
+                        settings[parent] = Setting(parent, "", "", 0, stanza=True)
+                settings[path] = Setting(path, v, _canonical(base, v, unit), 0)
+            elif step == _SHADOW:
+                shadows.append((path, v))
+            elif step == _SET:
+                for element in v.split(",") if comma else [v]:
+                    element = element.strip()
+                    if not element or element == "null":
+                        continue
+                    where, value, canonical = set_path(prefix, key, element_tokens(base, element))
+                    b.param(where, value, canonical)
+            elif step == _TYPED:
+                b.stanza(path, v)
+            elif step == _MULTI:
+                tokens = element_tokens(base, v)
+                b.param(path, " ".join(tokens), canonical_values(base, tokens))
+            continue
         row = row_for(context, k, build)
         if row is not None and row.conf is None:
             continue

@@ -88,14 +88,10 @@ def is_error(value: str | None) -> bool:
 
 def parse_kv(value: str, sep: str = ";") -> KV:
     """``a=1;b=2;b=3`` -> [(a, 1), (b, 2), (b, 3)]: order and repeats kept, blanks stripped."""
-    out: KV = []
-    for item in value.split(sep):
-        item = item.strip()
-        if not item:
-            continue
-        key, _, val = item.partition("=")
-        out.append((key.strip(), val.strip()))
-    return out
+    # One pass of C-level string methods: an item that is only blanks has no "=" and a blank
+    # key, so it is the one left out.
+    parts = [item.partition("=") for item in value.split(sep)]
+    return [(key.strip(), val.strip()) for key, eq, val in parts if eq or key.strip()]
 
 
 _NS_PREFIX = re.compile(r"^\{[^}]*\}-")
@@ -104,7 +100,7 @@ _INDEXED_SUB = re.compile(r"\[\d+\]\.(?P<sub>[^.\[]+)$")
 
 def strip_ns_prefix(kv: KV) -> KV:
     """Some old servers print namespace keys as ``{test}-key``; the key is what follows ``}-``."""
-    return [(_NS_PREFIX.sub("", k), v) for k, v in kv]
+    return [(_NS_PREFIX.sub("", k) if k.startswith("{") else k, v) for k, v in kv]
 
 
 def is_config_key(key: str) -> bool:
@@ -115,6 +111,8 @@ def is_config_key(key: str) -> bool:
     """
     if "_" in key or "-" not in key:
         return False
+    if "[" not in key:  # no list item: nothing for the pattern below to find
+        return True
     m = _INDEXED_SUB.search(key)
     return m is None or m.group("sub") == "shadow"
 

@@ -7,13 +7,13 @@ flattened. Running nodes (``aerospike://``) are read by ``ascad.runtime`` instea
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ascad.conf.flatten import flatten
 from ascad.conf.model import ConfTree, FlatConfig, Warning_
 from ascad.conf.parser import parse_text
+from ascad.errors import AscadError
 from ascad.sources import template as tpl
 from ascad.sources.template import TemplateNote
 
@@ -27,6 +27,19 @@ RUNTIME_SCHEMES = ("aerospike://", "aerospike+tls://")
 def is_runtime_spec(spec: str) -> bool:
     """True for a running node's address (``aerospike://``, ``aerospike+tls://``)."""
     return spec.startswith(RUNTIME_SCHEMES)
+
+
+def is_local_spec(spec: str) -> bool:
+    """True for a source read from this machine's files: a path or ``-`` (not a node, an agent,
+    git or GitLab); such a source is read without an event loop (:func:`load_local_conf`)."""
+    from ascad.sources import Kind, parse_source
+
+    if is_runtime_spec(spec):
+        return False
+    try:
+        return parse_source(spec).kind in (Kind.FILE, Kind.STDIN)
+    except AscadError:
+        return False  # the async loader says what is wrong with it, as it always did
 
 
 @dataclass
@@ -128,8 +141,31 @@ def conf_from_text(
     return LoadedConf(name, text, tree, flat, template, list(tree.warnings), notes)
 
 
+def load_local_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf:
+    """:func:`load_conf` of a local source (:func:`is_local_spec`), in this thread."""
+    from ascad.errors import SourceError
+    from ascad.sources import parse_source
+    from ascad.sources.local import read_local
+
+    options = options or LoadOptions()
+    parsed = parse_source(spec)
+    if options.timeout <= 0:
+        raise SourceError("timeout must be positive", parsed.raw)  # as fetch_text says it
+    fetched = read_local(parsed, regular_only=options.regular_only)
+    loader = None
+    if tpl.is_template(fetched.text) and (
+        options.variables is not None or tpl.INCLUDE_RE.search(fetched.text)
+    ):
+        from ascad.sources.template_loader import loader_for
+
+        loader = loader_for(parsed)  # a file's imports: next to it, at its repository top
+    return conf_from_text(fetched.name, fetched.text, options, loader)
+
+
 async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf:
     """Fetch a non-runtime source and parse it (a template rendered or wildcarded)."""
+    import asyncio
+
     options = options or LoadOptions()
     name, text, rendered, parsed, version = await _fetch(spec, options)
     loader = None

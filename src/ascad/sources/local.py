@@ -11,7 +11,6 @@ lives, like cat(1). The bytes are then decoded by :func:`ascad.conf.decode.decod
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import os
@@ -135,9 +134,21 @@ def parse_file(path: str | os.PathLike[str]) -> ConfTree:
     return parse_text(text, str(path))
 
 
+def read_local(spec: SourceSpec, *, regular_only: bool = False) -> FetchedText:
+    """Read a ``file`` or ``stdin`` source in this thread (:func:`fetch_local` in one)."""
+    if spec.kind is Kind.STDIN:
+        return FetchedText(decode_conf(read_stdin_bytes(), "<stdin>"), "<stdin>")
+    if spec.kind is not Kind.FILE or spec.path is None:
+        raise SourceError("not a local file", spec.display)
+    data = read_conf_bytes(spec.path, where=spec.display, regular_only=regular_only)
+    return FetchedText(decode_conf(data, spec.display), spec.display)
+
+
 async def fetch_local(spec: SourceSpec, *, regular_only: bool = False) -> FetchedText:
     """Read a ``file`` or ``stdin`` source (in a thread: file reads block); ``regular_only``
     refuses pipes and devices at once (the agent's conf and golden)."""
+    import asyncio
+
     if spec.kind is Kind.STDIN:
         data = await asyncio.to_thread(read_stdin_bytes)
         return FetchedText(decode_conf(data, "<stdin>"), "<stdin>")

@@ -42,9 +42,8 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -1182,6 +1181,8 @@ def load_vars_file(path: str | Path) -> dict[str, object]:
     except OSError as exc:
         raise AscadError(f"cannot read the variables file: {exc.strerror}", where) from None
     suffix = p.suffix.lower()
+    import tomllib  # only for a .toml variables file
+
     try:
         if suffix == ".toml":
             doc: object = tomllib.loads(data.decode("utf-8"))
@@ -1330,10 +1331,10 @@ def _loop_lists(flat: FlatConfig) -> None:
         m = _ORDERED_RE.match(path)
         if m and m.group(2) in ORDERED_KEYS and WILDCARD_MANY in s.canonical:
             path = f"{m.group(1) or ''}{m.group(2)}[{WILDCARD_MANY}]"
-            s = replace(s, path=path)
+            s = s._replace(path=path)
         elif not s.stanza and not s.value and WILDCARD_MANY in path:
             # `context {{ item }}`: one placeholder for the sub-key and its value
-            s = replace(s, value=WILDCARD_MANY, canonical=WILDCARD_MANY)
+            s = s._replace(value=WILDCARD_MANY, canonical=WILDCARD_MANY)
         renamed.setdefault(path, s)
     flat.settings = renamed
 
@@ -1355,7 +1356,7 @@ def parse_mapped(
     if not identity:
         _remap_tree(tree.root, line_map)
         flat.settings = {
-            p: replace(s, line=_mapped(line_map, s.line)) for p, s in flat.settings.items()
+            p: s._replace(line=_mapped(line_map, s.line)) for p, s in flat.settings.items()
         }
         for w in tree.warnings:
             w.line = _mapped(line_map, w.line)

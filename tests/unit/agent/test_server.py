@@ -186,6 +186,32 @@ def test_config_json_status_and_metrics(tmp_path: Path) -> None:
     serve(make_settings(tmp_path), body, STATUS)
 
 
+def test_a_failing_handler_is_a_logged_500_that_names_no_software(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken_status() -> dict[str, Any] | None:
+        raise RuntimeError("status document unavailable")
+
+    async def main() -> None:
+        async with asyncio.timeout(30):
+            server = ConfigServer(make_settings(tmp_path), broken_status)
+            await server.start()
+            try:
+                async with (
+                    aiohttp.ClientSession() as s,
+                    s.get(server.url + "/v1/status", headers=AUTH) as r,
+                ):
+                    assert r.status == 500
+                    assert r.headers["Server"] == "ascad"
+                    assert "status document" not in await r.text()  # the reason stays in the log
+            finally:
+                await server.stop()
+
+    asyncio.run(main())
+    assert "status document unavailable" in caplog.text
+    assert "GET /v1/status" in caplog.text
+
+
 def test_status_before_the_first_cycle_is_503(tmp_path: Path) -> None:
     async def body(server: ConfigServer, s: aiohttp.ClientSession) -> None:
         async with s.get(server.url + "/v1/status", headers=AUTH) as r:

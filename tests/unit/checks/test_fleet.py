@@ -128,3 +128,28 @@ def test_no_false_alarm_between_nodes_rendered_from_one_conf(path: Path) -> None
     assert report.parameters == [] and report.clean
     # Without the per-node list the same nodes differ: the list is what made them equal.
     assert len(analyse(nodes, []).groups) == 3
+
+
+def test_matrix_counts_are_each_pairs_own_comparison() -> None:
+    """The matrix (each pair from the groups' differences to the majority) counts what comparing
+    the two groups' whole configs counts, for groups that differ in many ways."""
+    from ascad.checks.fleet import pair_differences
+    from ascad.checks.pipeline import Rules, compare_confs
+    from ascad.compare.expected import PathMatcher
+
+    confs = sorted((Path(__file__).parents[2] / "fixtures" / "confs").glob("real-*.conf"))[:6]
+    nodes = [
+        NodeConfig(f"n{i}", flatten(parse_text(p.read_text(), p.name))) for i, p in enumerate(confs)
+    ]
+    nodes.append(NodeConfig("n-again", flatten(parse_text(confs[0].read_text(), confs[0].name))))
+    report = analyse(nodes, PEER_PATTERNS)
+    skip = PathMatcher(PEER_PATTERNS)
+    assert len(report.groups) == len(confs)
+    for i, a in enumerate(report.groups):
+        for j, b in enumerate(report.groups):
+            if i == j:
+                assert report.matrix[i][j] == 0
+                continue
+            assert report.matrix[i][j] == len(pair_differences(a, b).differences)
+            whole = compare_confs(a.flat, b.flat, Rules(ignore=tuple(PEER_PATTERNS)))
+            assert report.matrix[i][j] == len([d for d in whole.differences if not skip(d.path)])

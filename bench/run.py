@@ -16,6 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = [
     "startup",
+    "knowledge",
     "parse_diff",
     "templates",
     "runtime",
@@ -23,6 +24,7 @@ ORDER = [
     "fleet_scale",
     "agent",
     "hostile",
+    "dashboard",
 ]
 
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 
 from ascad.checks.fingerprint import compared_values, fingerprint
 from ascad.checks.pipeline import Rules, compare_confs, template_vs_conf, template_vs_node
+from ascad.checks.results import VersionWarning, version_warnings
 from ascad.compare.diff import CompareResult
 from ascad.compare.expected import PathMatcher
 from ascad.conf.model import FlatConfig, Setting
@@ -124,6 +125,8 @@ class FleetReport:
     golden_results: list[GoldenDifferences] = field(default_factory=list)
     golden_template: bool = False  # the golden is a template (its wildcards are worth a word)
     seconds: float = 0.0
+    # running nodes whose build is older than every schema (3.x): no default assumed for them
+    version_warnings: list[VersionWarning] = field(default_factory=list)
 
     def golden_match(self, group: int) -> bool | None:
         """True when the group equals the golden, False when not, None without a golden."""
@@ -310,6 +313,7 @@ def analyse(
         parameters=parameter_findings(groups),
         patterns=list(patterns),
         ignored=sorted(ignored),
+        version_warnings=version_warnings(*(n.build for n in nodes if n.flat is not None)),
     )
     if golden is not None:
         report.golden = golden.name

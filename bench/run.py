@@ -18,6 +18,7 @@ ORDER = [
     "startup",
     "knowledge",
     "parse_diff",
+    "templates",
     "runtime",
     "fleet",
     "fleet_scale",

@@ -71,7 +71,9 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="template variable (repeatable)",
     )
-    parser.add_argument("--vars-file", metavar="FILE", help="template variables (TOML or JSON)")
+    parser.add_argument(
+        "--vars-file", metavar="FILE", help="template variables (TOML, JSON or YAML)"
+    )
     parser.add_argument(
         "--timeout",
         type=float,

@@ -241,7 +241,9 @@ def _parse_line(
                 )
             name = args[0][0]
         else:
-            if args:
+            if args and is_wild(first) and len(args) == 1:
+                name = args[0][0]  # a template's stanza of unknown kind: `{{ kind }} {{ name }} {`
+            elif args:
                 tok, tcol = args[0]
                 if first in keys.PLAIN_STANZAS:
                     raise ConfSyntaxError(
@@ -260,7 +262,12 @@ def _parse_line(
                     )
                 raise ConfSyntaxError(source, lineno, tcol, f"stray token '{tok}' before '{{'")
             name = None
-        if len(stack) == 1 and first not in keys.PLAIN_STANZAS and first not in keys.NAMED_STANZAS:
+        if (
+            len(stack) == 1
+            and first not in keys.PLAIN_STANZAS
+            and first not in keys.NAMED_STANZAS
+            and not is_wild(first)  # a template's `{{ name }} {`: a stanza of any kind
+        ):
             raise ConfSyntaxError(
                 source,
                 lineno,

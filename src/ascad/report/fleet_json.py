@@ -39,7 +39,13 @@ def report_to_dict(report: FleetReport) -> dict[str, Any]:
             for n in report.nodes
         ],
         "groups": [
-            {"id": g.id, "fingerprint": g.fingerprint, "size": len(g.members), "members": g.members}
+            {
+                "id": g.id,
+                "fingerprint": g.fingerprint,
+                "size": len(g.members),
+                "members": g.members,
+                "golden": report.golden_match(g.id),
+            }
             for g in report.groups
         ],
         "matrix": {
@@ -58,6 +64,7 @@ def report_to_dict(report: FleetReport) -> dict[str, Any]:
                         "absent": h.value is None,
                         "groups": h.groups,
                         "nodes": h.nodes,
+                        "golden": h.golden,
                     }
                     for h in p.values
                 ],
@@ -77,6 +84,7 @@ def report_to_dict(report: FleetReport) -> dict[str, Any]:
     if report.golden is not None:
         doc["golden"] = {
             "source": report.golden,
+            "template": report.golden_template,
             "differences": report.golden_differences,
             "groups": [
                 {
@@ -84,6 +92,10 @@ def report_to_dict(report: FleetReport) -> dict[str, Any]:
                     "equal": gr.result.equal,
                     "differences": [difference_to_dict(d) for d in gr.result.differences],
                     "wildcards": len(gr.result.wildcards),
+                    "values_not_checked": [
+                        {"path": display(p), "value": display(v)}
+                        for p, v in gr.result.wildcard_values.items()
+                    ],
                     "ignored": len(gr.result.ignored),
                 }
                 for gr in report.golden_results

@@ -86,7 +86,7 @@ def render(report: FleetReport, *, colour: bool = False, verbose: bool = False) 
     for g in report.groups:
         out.append(
             f"  g{g.id}  {_plural(len(g.members), 'node'):>9}  {g.fingerprint[:SHORT]}  "
-            f"{_members(g.members, verbose)}"
+            f"{_members(g.members, verbose)}{_golden_mark(report, g.id, c)}"
         )
 
     for w in report.version_warnings:
@@ -113,7 +113,9 @@ def render(report: FleetReport, *, colour: bool = False, verbose: bool = False) 
                 if i > 0 or len(p.values) == 1:
                     who += f": {_members(h.nodes, verbose)}"
                 val = _value(h)
-                out.append(f"      {c(GREEN if i == 0 else RED, val)}  {who}")
+                good = h.golden if h.golden is not None else i == 0
+                tag = "  (golden)" if h.golden else ""
+                out.append(f"      {c(GREEN if good else RED, val)}  {who}{tag}")
 
     if len(report.groups) > 1:
         out.extend(_matrix_lines(report, c))
@@ -122,20 +124,37 @@ def render(report: FleetReport, *, colour: bool = False, verbose: bool = False) 
         out.append(c(BOLD, f"golden: {report.golden}"))
         for gr in report.golden_results:
             res = gr.result
+            unchecked = (
+                f" ({_plural(len(res.wildcard_values), 'value')} not checked: templated)"
+                if report.golden_template and res.wildcard_values
+                else ""
+            )
             if res.equal:
-                out.append(f"  g{gr.group}: no differences")
-                continue
-            out.append(f"  g{gr.group}: {_plural(len(res.differences), 'difference')}")
-            out.extend(_golden_lines(res.differences, f"g{gr.group}", c))
-            if verbose and res.wildcards:
-                out.append(c(DIM, f"    template wildcards matched: {len(res.wildcards)}"))
+                out.append(f"  g{gr.group}: no differences{unchecked}")
+            else:
+                out.append(
+                    f"  g{gr.group}: {_plural(len(res.differences), 'difference')}{unchecked}"
+                )
+                out.extend(_golden_lines(res.differences, f"g{gr.group}", c))
+            if verbose and report.golden_template:
+                for path, value in res.wildcard_values.items():
+                    out.append(c(DIM, f"    * {display(path)} = {show_value(value)} (templated)"))
 
     out.append(c(BOLD, summary_line(report)))
     return "\n".join(out) + "\n"
 
 
+def _golden_mark(report: FleetReport, group: int, c: Paint) -> str:
+    """``= golden`` or ``≠ golden`` after a group, with a golden."""
+    match = report.golden_match(group)
+    if match is None:
+        return ""
+    return "  " + (c(GREEN, "= golden") if match else c(RED, "≠ golden"))
+
+
 def _golden_lines(diffs: list[Difference], group: str, c: Paint) -> list[str]:
-    """One line per difference, golden on the left; lines only where the side has them."""
+    """One line per difference, golden on the left; lines only where the side has them. The
+    golden is the reference: its value is never the odd one (red), the group's is."""
     out = []
     for d in diffs:
         where_l = f" (golden:{d.left_line})" if d.left_line else ""
@@ -144,8 +163,8 @@ def _golden_lines(diffs: list[Difference], group: str, c: Paint) -> list[str]:
         path = display(d.path)
         if d.kind == CHANGED:
             out.append(
-                f"    {c(YELLOW, '~')} {path}: {c(RED, show_value(d.left))}{where_l} -> "
-                f"{c(GREEN, show_value(d.right))}{where_r}{note}"
+                f"    {c(YELLOW, '~')} {path}: {c(GREEN, show_value(d.left))}{where_l} -> "
+                f"{c(RED, show_value(d.right))}{where_r}{note}"
             )
         elif d.kind == ONLY_LEFT:
             out.append(
@@ -153,7 +172,7 @@ def _golden_lines(diffs: list[Difference], group: str, c: Paint) -> list[str]:
             )
         elif d.kind == ONLY_RIGHT:
             out.append(
-                f"    {c(GREEN, '+')} {path} {show_value(d.right)}  only in {group}{where_r}{note}"
+                f"    {c(RED, '+')} {path} {show_value(d.right)}  only in {group}{where_r}{note}"
             )
         elif d.kind == SET_AT_RUNTIME:
             # The golden (a conf) is on the left: it holds the default, the group the running

@@ -60,6 +60,9 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
         "ignored": len(result.ignored),
         "ignored_paths": [display(p) for p in result.ignored],
         "wildcards": [display(p) for p in result.wildcards],
+        "values_not_checked": [
+            {"path": display(p), "value": display(v)} for p, v in result.wildcard_values.items()
+        ],
         "defaults": [display(p) for p in result.defaults],
         "warnings": [warning_to_dict(w) for w in c.warnings],
     }

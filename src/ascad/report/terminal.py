@@ -154,8 +154,13 @@ def render_differences(
             # issue 14: where it comes from and whether it is known, one short line each
             out.extend(c(DIM, f"      {line}") for line in difference_notes(d))
     if verbose and result.wildcards:
-        out.append(c(DIM, "template wildcards matched:"))
-        out.extend(c(DIM, f"  * {display(p)}") for p in result.wildcards)
+        # each match with the node's value; `(any value)` where the template fixed the value
+        # and only the path was templated (`namespace {{ ns }}`), so the value was checked
+        out.append(c(DIM, "template wildcards matched (the other side's value):"))
+        for p in result.wildcards:
+            value = result.wildcard_values.get(p)
+            shown = f" = {show_value(value)} (not checked: templated)" if value is not None else ""
+            out.append(c(DIM, f"  * {display(p)}{shown}"))
     if verbose and result.defaults:
         out.append(c(DIM, "stated at the default on one side, left out on the other (no drift):"))
         out.extend(c(DIM, f"  = {display(p)}") for p in result.defaults)
@@ -314,6 +319,9 @@ def summary_line(result: CompareResult, template_notes: Sequence[tuple[str, int,
         extras.append(f"ignored: {len(result.ignored)}")
     if result.wildcards:
         extras.append(f"template wildcards: {len(result.wildcards)}")
+    if result.wildcard_values:
+        n_values = len(result.wildcard_values)
+        extras.append(f"{n_values} value{'s' if n_values != 1 else ''} not checked: templated")
     if result.defaults:
         extras.append(f"stated at the default on one side only: {len(result.defaults)}")
     template = template_summary(template_notes)

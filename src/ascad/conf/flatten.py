@@ -7,7 +7,7 @@ from functools import lru_cache
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Param, Setting, Stanza, Warning_
 from ascad.conf.values import canonical_values
-from ascad.knowledge.table import known_unit
+from ascad.knowledge.table import known_unit, known_unit_of_pattern, pattern_of
 
 
 def stanza_segment(stanza: Stanza) -> str:
@@ -21,6 +21,10 @@ def join(prefix: str, segment: str) -> str:
     """``prefix.segment``, or ``segment`` at the top level."""
     return f"{prefix}.{segment}" if prefix else segment
 
+
+# Keys that may repeat as a list, a set or a keyed map (keys.repeat_shape); any other key is one
+# plain setting, made inline by _flatten_stanza.
+_SHAPED_KEYS = keys.KEYED_KEYS | keys.ORDERED_KEYS | keys.SET_KEYS
 
 # ``prefix.key[`` -> the keyed paths set under it so far (logging ``context NAME``), so that a
 # ``context any`` line finds the per-context lines it overrides without scanning every setting.
@@ -60,8 +64,27 @@ def _flatten_stanza(
     tree: ConfTree, stanza: Stanza, prefix: str, flat: FlatConfig, keyed: Keyed
 ) -> None:
     ordered_counts: dict[str, int] = {}
+    settings = flat.settings
+    # The prefix's pattern, once per stanza: ``prefix.key``'s pattern is ``pattern.key`` when no
+    # ``[`` in the prefix waits for its ``]`` and the key has no ``[`` (the common case).
+    pattern = pattern_of(prefix) if prefix.rfind("[") <= prefix.rfind("]") else None
     for child in stanza.children:
-        if isinstance(child, Stanza):
+        if type(child) is Param and child.key not in _SHAPED_KEYS:
+            key = child.key
+            path = f"{prefix}.{key}" if prefix else key
+            if pattern is not None and "[" not in key:
+                unit = known_unit_of_pattern(f"{pattern}.{key}" if prefix else key)
+            else:
+                unit = known_unit(path)
+            values = child.values
+            setting = Setting(
+                path, " ".join(values), _canonical(key, values, unit), child.line, child.col
+            )
+            if path in settings:  # a repeated line: _add warns (the message made only then)
+                _add(tree, flat, setting, f"'{key}'")
+            else:
+                settings[path] = setting
+        elif isinstance(child, Stanza):
             path = join(prefix, stanza_segment(child))
             typed = child.kind in keys.TYPED_STANZAS
             value = child.name if typed and child.name is not None else ""

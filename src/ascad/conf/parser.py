@@ -41,6 +41,10 @@ _TOKEN_RE = re.compile(r"[^ \t\r\n\f\v]+")
 _SEPARATOR_CHARS = " \t\r\n\f\v"
 _SEPARATORS = frozenset(_SEPARATOR_CHARS)
 _DROP_SEPARATORS = str.maketrans("", "", " \t\r\n\f\v")
+# How many value tokens the server keeps of a key's line (keys.max_values, at most 3), for keys
+# that read more than one; the plain-line shortcut's table.
+_VALUE_LIMITS = {key: min(n, SERVER_MAX_VALUES) for key, n in keys.MAX_VALUES.items()}
+_TYPED = keys.TYPED_STANZAS
 
 
 def parse_bytes(data: bytes, source: str) -> ConfTree:
@@ -53,7 +57,6 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
     root = Stanza(kind="", name=None, line=0)
     tree = ConfTree(root=root, source=source)
     stack: list[Stanza] = [root]
-    last_line = 0
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the newline that ends the last line does not start another
@@ -62,8 +65,10 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
         raise ConfSyntaxError(
             source, 1, 1, "CR-only line endings (classic Mac): the server reads lines ending in LF"
         )
-    for lineno, raw in enumerate(lines, start=1):
-        last_line = lineno
+    plain_line = _plain_line  # looked up once per file (tests swap it for the general reader)
+    lineno = 0
+    for raw in lines:
+        lineno += 1
         # (a line of at most 255 characters is at most 1020 bytes: no need to encode it)
         if (
             len(raw) > SERVER_MAX_LINE // 4
@@ -76,7 +81,8 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
                     "line longer than 1023 bytes: the server reads it as two lines",
                 )
             )
-        body = raw.split("#", 1)[0]
+        cut = raw.find("#")
+        body = raw if cut < 0 else raw[:cut]
         if not body.isprintable() and not body.translate(_DROP_SEPARATORS).isprintable():
             # A template's wildcard marker holds NULs: blank it out (same length, same columns).
             blanked = WILDCARD_RE.sub(lambda m: "w" * len(m.group()), body)
@@ -86,7 +92,7 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
         words = body.split()
         if not words:
             continue
-        if _plain_line(stack, words, body, lineno):
+        if plain_line(stack, words, body, lineno):
             continue
         tokens = [(m[0], m.start() + 1) for m in _TOKEN_RE.finditer(body)]
         try:
@@ -96,6 +102,7 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
                 raise
             # A template's wildcard in the message is shown as {{…}}, never as its NUL marker.
             raise ConfSyntaxError(source, exc.line, exc.col, display(exc.message)) from None
+    last_line = lineno
     if len(stack) > 1:
         open_ = stack[-1]
         raise ConfSyntaxError(
@@ -155,7 +162,8 @@ def _plain_line(stack: list[Stanza], words: list[str], body: str, lineno: int) -
     if len(stack) == 1:
         return False
     first = words[0]
-    if len(words) == 1:
+    nwords = len(words)
+    if nwords == 1:
         if first != "}":
             return False
         stack.pop().end_line = lineno
@@ -163,12 +171,12 @@ def _plain_line(stack: list[Stanza], words: list[str], body: str, lineno: int) -
     if "{" in body or "}" in body:
         return False
     current = stack[-1]
-    if first in keys.TYPED_STANZAS and current.kind == "namespace":
+    if first in _TYPED and current.kind == "namespace":
         return False
-    if len(words) - 1 > min(keys.max_values(first), SERVER_MAX_VALUES):
+    if nwords > 2 and nwords - 1 > _VALUE_LIMITS.get(first, 1):
         return False
-    col = len(body) - len(body.lstrip(_SEPARATOR_CHARS)) + 1
-    current.children.append(Param(key=first, values=tuple(words[1:]), line=lineno, col=col))
+    # (the first token's first occurrence is where it starts: only separators come before it)
+    current.children.append(Param(first, tuple(words[1:]), lineno, body.find(first) + 1))
     return True
 
 

@@ -45,6 +45,8 @@ _DROP_SEPARATORS = str.maketrans("", "", " \t\r\n\f\v")
 # that read more than one; the plain-line shortcut's table.
 _VALUE_LIMITS = {key: min(n, SERVER_MAX_VALUES) for key, n in keys.MAX_VALUES.items()}
 _TYPED = keys.TYPED_STANZAS
+_NAMED = keys.NAMED_STANZAS
+_PLAIN = keys.PLAIN_STANZAS
 
 
 def parse_bytes(data: bytes, source: str) -> ConfTree:
@@ -154,28 +156,49 @@ def _describe(stanza: Stanza) -> str:
 
 
 def _plain_line(stack: list[Stanza], words: list[str], body: str, lineno: int) -> bool:
-    """The two commonest lines, in full, when nothing about them needs a column or a message:
+    """The commonest lines, in full, when nothing about them needs a column or a message:
     ``key value…`` inside a stanza (no brace, not a typed stanza, no value over the server's
-    limit) and a lone ``}`` closing one. False: :func:`_parse_line` reads the line. The result is
-    exactly what _parse_line makes of such a line (a rule added there for parameter lines must
-    narrow this too)."""
-    if len(stack) == 1:
-        return False
+    limit), a lone ``}`` closing one, and a stanza opening on its own line (``namespace test {``,
+    ``storage-engine device {``, ``service {``: the one ``{`` last, as many words as the stanza
+    takes). False: :func:`_parse_line` reads the line. The result is exactly what _parse_line
+    makes of such a line (a rule added there must narrow this too)."""
     first = words[0]
     nwords = len(words)
     if nwords == 1:
-        if first != "}":
+        if first != "}" or len(stack) == 1:
             return False
         stack.pop().end_line = lineno
         return True
-    if "{" in body or "}" in body:
+    if "}" in body:
         return False
     current = stack[-1]
+    if "{" in body:
+        if words[-1] != "{" or body.count("{") != 1:
+            return False
+        col = body.find(first) + 1  # (only separators come before the first token)
+        if first in _TYPED and current.kind == "namespace":
+            if nwords != 3:
+                return False
+            stanza = Stanza(first, words[1], lineno, col)
+        elif first in _NAMED:
+            if nwords != 3 or len(stack) > MAX_DEPTH:
+                return False
+            stanza = Stanza(first, words[1], lineno, col)
+        else:
+            if nwords != 2 or len(stack) > MAX_DEPTH:
+                return False
+            if len(stack) == 1 and first not in _PLAIN:
+                return False
+            stanza = Stanza(first, None, lineno, col)
+        current.children.append(stanza)
+        stack.append(stanza)
+        return True
+    if len(stack) == 1:
+        return False
     if first in _TYPED and current.kind == "namespace":
         return False
     if nwords > 2 and nwords - 1 > _VALUE_LIMITS.get(first, 1):
         return False
-    # (the first token's first occurrence is where it starts: only separators come before it)
     current.children.append(Param(first, tuple(words[1:]), lineno, body.find(first) + 1))
     return True
 

@@ -25,6 +25,8 @@ def join(prefix: str, segment: str) -> str:
 # Keys that may repeat as a list, a set or a keyed map (keys.repeat_shape); any other key is one
 # plain setting, made inline by _flatten_stanza.
 _SHAPED_KEYS = keys.KEYED_KEYS | keys.ORDERED_KEYS | keys.SET_KEYS
+_NAMED = keys.NAMED_STANZAS
+_TYPED = keys.TYPED_STANZAS
 
 # ``prefix.key[`` -> the keyed paths set under it so far (logging ``context NAME``), so that a
 # ``context any`` line finds the per-context lines it overrides without scanning every setting.
@@ -85,11 +87,15 @@ def _flatten_stanza(
             else:
                 settings[path] = setting
         elif isinstance(child, Stanza):
-            path = join(prefix, stanza_segment(child))
-            typed = child.kind in keys.TYPED_STANZAS
-            value = child.name if typed and child.name is not None else ""
-            existing = flat.settings.get(path)
-            if existing is not None and existing.stanza and not typed:
+            kind, name = child.kind, child.name
+            segment = f"{kind}[{name}]" if name is not None and kind in _NAMED else kind
+            path = f"{prefix}.{segment}" if prefix else segment
+            typed = kind in _TYPED
+            value = name if typed and name is not None else ""
+            existing = settings.get(path)
+            if existing is None:
+                settings[path] = Setting(path, value, value, child.line, child.col, True)
+            elif existing.stanza and not typed:
                 tree.warnings.append(
                     Warning_(
                         child.line,
@@ -99,9 +105,7 @@ def _flatten_stanza(
                     )
                 )
             else:
-                if existing is not None and (
-                    child.kind == "storage-engine" or existing.value != value
-                ):
+                if child.kind == "storage-engine" or existing.value != value:
                     # One storage-engine per namespace (cfg.c): a second one is a mistake. A
                     # repeated index-type of the same type (asconfig-server70.conf) is harmless.
                     # ascad keeps the last type and merges the parameters.
@@ -114,12 +118,7 @@ def _flatten_stanza(
                             "are merged",
                         )
                     )
-                _add(
-                    tree,
-                    flat,
-                    Setting(path, value, value, child.line, child.col, stanza=True),
-                    f"'{child.kind}'",
-                )
+                settings[path] = Setting(path, value, value, child.line, child.col, stanza=True)
             _flatten_stanza(tree, child, path, flat, keyed)
         else:
             _flatten_param(tree, stanza, child, prefix, flat, ordered_counts, keyed)

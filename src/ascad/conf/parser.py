@@ -15,7 +15,6 @@ everything after ``#`` unread).
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -138,6 +137,8 @@ def _refuse_unprintable(body: str, lineno: int, source: str) -> None:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """``; did you mean 'x'?`` for the closest candidate, or ``""``."""
+    import difflib  # here: only a misspelt name needs it (idle memory of the agent)
+
     match = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.7)
     return f"; did you mean '{match[0]}'?" if match else ""
 

@@ -267,6 +267,12 @@ def is_runtime_default(path: str, value: str, settings: dict[str, Setting] | Non
 
 def unverifiable_reason(path: str, build: Version | None) -> str | None:
     """Why a conf path cannot be checked against the runtime, or None."""
+    return _unverifiable_reason(path, build)
+
+
+@lru_cache(maxsize=1 << 14)
+def _unverifiable_reason(path: str, build: Version | None) -> str | None:
+    # memoised like _row_for below: a pure function of the path, the build and a constant table
     for u in UNVERIFIABLE:
         if u.applies(path, build):
             return u.fact

@@ -14,7 +14,17 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["startup", "parse_diff", "runtime", "fleet", "fleet_scale", "agent", "hostile"]
+ORDER = [
+    "startup",
+    "knowledge",
+    "parse_diff",
+    "runtime",
+    "fleet",
+    "fleet_scale",
+    "agent",
+    "hostile",
+    "dashboard",
+]
 
 
 def main(argv: list[str]) -> int:

@@ -496,12 +496,13 @@ def _service_node_id(directory: str, command: str) -> str:
     return kv_get(parse_kv(handler.answer(command) or ""), "node-id") or "BB9000000000001"
 
 
-def replay(directory: str) -> ReplayHandler:
+def replay(directory: str, **extra: str | None) -> ReplayHandler:
     """A replay handler over one capture directory, with the few answers the capture lacks.
 
     The captures were taken by other tools and omit ``node`` (its value is the captured
     service's ``node-id``), and some trim the namespace list or answer ``sets`` for all
-    namespaces; each override below says which real answer it is derived from.
+    namespaces; each override below says which real answer it is derived from. ``extra``
+    (field captures only) adds or replaces answers: an injected runtime change.
     """
     if directory == "exporter-8.1.2.2":
         h = ReplayHandler(RUNTIME / directory)
@@ -540,7 +541,21 @@ def replay(directory: str) -> ReplayHandler:
                 "get-config:context=xdr": "dcs=DC1;src-id=0;trace-sample=0",
             },
         )
+    if directory in FIELD_CAPTURES:
+        # the field captures' missing answers, each derived from the capture itself
+        # (tests/fixtures/runtime-confs/*.overrides.json; tests/fixtures/runtime/SOURCES.md)
+        overrides = json.loads(
+            (FIXTURES / "runtime-confs" / f"{FIELD_CAPTURES[directory]}.overrides.json").read_text()
+        )
+        return ReplayHandler(RUNTIME / directory, overrides={**overrides, **extra})
     raise AssertionError(directory)
+
+
+# capture directory -> the stem of its conf and overrides in tests/fixtures/runtime-confs
+FIELD_CAPTURES = {
+    "exporter-7.0.0.0-rc4": "exporter-7.0.0.0-rc4",
+    "mgmtlib-3.14.1.1-reconstructed": "mgmtlib-3.14.1.1",
+}
 
 
 # --- the info protocol on a bare socket -----------------------------------------------------------
@@ -916,3 +931,45 @@ def write_nodes(tmp_path: Path, count: int = 3) -> list[str]:
         p.write_text(as_node(base, n, count))
         paths.append(str(p))
     return paths
+
+
+# --- a real browser: Playwright driving Debian's Chromium -----------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+# Headless, and none of Chromium's own connections (updates, sync, QUIC probes): the machine has
+# no internet, and those would fail noisily or slow the start.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@contextmanager
+def chromium(tmp: Path, *, javascript: bool = True, width: int = 1280) -> Iterator[Any]:
+    """A Playwright browser context on Debian's Chromium (``./dev test`` installs it; skipped when
+    it is missing), with a fresh profile in ``tmp``. Playwright's own browsers are never used."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is not installed (./dev test installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    profile = Path(tempfile.mkdtemp(prefix="chromium-", dir=tmp))
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            java_script_enabled=javascript,
+            viewport={"width": width, "height": 900},
+        )
+        context.set_default_timeout(15_000)
+        try:
+            yield context
+        finally:
+            context.close()

@@ -36,6 +36,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = ROOT / "tools" / "schemas"
+# Parser facts read from the server source per version (tools/gen_server_facts.py).
+FACTS = ROOT / "tools" / "server_facts.json"
 OUTPUT = ROOT / "src" / "ascad" / "knowledge" / "params.json"
 
 # cfg_seconds parameters (conf-format-and-runtime-mapping.md section b, cfg.c of 8.1).
@@ -304,7 +306,62 @@ def ranges(versions: list[str], per_version: list[Any]) -> list[dict[str, Any]]:
     return runs
 
 
-def build(schema_dir: Path) -> dict[str, Any]:
+def version_runs(versions: list[str], present: list[str | None]) -> list[list[str]]:
+    """``[first, last, where]`` for each run of consecutive versions with a fact (``where``: the
+    last version's citation)."""
+    runs: list[list[str]] = []
+    prev = -2
+    for i, where in enumerate(present):
+        if where is None:
+            continue
+        if runs and prev == i - 1:
+            runs[-1][1:] = [versions[i], where]
+        else:
+            runs.append([versions[i], versions[i], where])
+        prev = i
+    return runs
+
+
+def server_facts(
+    versions: list[str], facts_path: Path, supplements: dict[str, str]
+) -> dict[str, Any]:
+    """The parser facts of tools/server_facts.json as per-pattern version runs (compact).
+
+    A supplement version (8.1.2) has the facts of its base schema's version.
+    """
+    if not facts_path.is_file():
+        return {}
+    per_version: dict[str, Any] = json.loads(facts_path.read_text(encoding="utf-8"))["versions"]
+    bases = {v: base for v, base, _, _ in SUPPLEMENTS if v in supplements}
+    facts = [per_version.get(bases.get(v, v)) for v in versions]
+    out: dict[str, Any] = {}
+    for kind in ("deprecated", "value_ignored", "renamed"):
+        patterns = sorted(
+            {
+                f"{ctx}.{name}" if ctx else name
+                for f in facts
+                if f
+                for ctx, names in f.get(kind, {}).items()
+                for name in names
+            }
+        )
+        table: dict[str, list[list[str]]] = {}
+        for pattern in patterns:
+            ctx, _, name = pattern.rpartition(".")
+            if pattern.count(".") == 0:
+                ctx, name = "", pattern
+            present = [(f.get(kind, {}).get(ctx, {}).get(name) if f else None) for f in facts]
+            table[pattern] = version_runs(versions, present)
+        out[kind] = table
+    yes_no = [
+        (f["yes_no"]["where"] if f and f["yes_no"] and f["yes_no"]["accepted"] else None)
+        for f in facts
+    ]
+    out["yes_no"] = version_runs(versions, yes_no)
+    return out
+
+
+def build(schema_dir: Path, facts_path: Path = FACTS) -> dict[str, Any]:
     files = sorted(schema_dir.glob("*.json"), key=lambda p: version_key(p.stem))
     versions = [p.stem for p in files]
     cols = [collect(json.loads(p.read_text(encoding="utf-8"))) for p in files]
@@ -325,7 +382,9 @@ def build(schema_dir: Path) -> dict[str, Any]:
         runs = ranges(versions, [c.params.get(path) for c in cols])
         params[path] = [{"versions": [r["first"], r["last"]], **r["attrs"]} for r in runs]
     log_runs = ranges(versions, [c.log_contexts for c in cols])
+    facts = server_facts(versions, facts_path, supplements)
     return {
+        **({"server_facts": facts} if facts else {}),
         "format": 1,
         "log_contexts": [
             {"versions": [r["first"], r["last"]], "names": r["attrs"]} for r in log_runs
@@ -342,12 +401,27 @@ def render(data: dict[str, Any]) -> str:
     """Stable text: header keys sorted, one parameter per block, one variant per line."""
     dump = lambda v: json.dumps(v, sort_keys=True, separators=(", ", ": "))  # noqa: E731
     lines = ["{"]
-    for key in sorted(k for k in data if k not in ("params", "log_contexts")):
+    for key in sorted(k for k in data if k not in ("params", "log_contexts", "server_facts")):
         lines.append(f"  {dump(key)}: {dump(data[key])},")
     lines.append('  "log_contexts": [')
     for m, run in enumerate(data["log_contexts"]):
         lines.append(f"    {dump(run)}{',' if m < len(data['log_contexts']) - 1 else ''}")
     lines.append("  ],")
+    if "server_facts" in data:
+        facts = data["server_facts"]
+        lines.append('  "server_facts": {')
+        for k, kind in enumerate(sorted(facts)):
+            sep = "," if k < len(facts) - 1 else ""
+            if isinstance(facts[kind], dict):
+                lines.append(f"    {dump(kind)}: {{")
+                items_ = sorted(facts[kind].items())
+                for m, (pattern, runs) in enumerate(items_):
+                    comma = "," if m < len(items_) - 1 else ""
+                    lines.append(f"      {dump(pattern)}: {dump(runs)}{comma}")
+                lines.append(f"    }}{sep}")
+            else:
+                lines.append(f"    {dump(kind)}: {dump(facts[kind])}{sep}")
+        lines.append("  },")
     lines.append('  "params": {')
     items = sorted(data["params"].items())
     for n, (path, variants) in enumerate(items):
@@ -364,8 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--schemas", type=Path, default=SCHEMA_DIR, help="schema directory")
     parser.add_argument("--output", type=Path, default=OUTPUT, help="where to write params.json")
+    parser.add_argument("--facts", type=Path, default=FACTS, help="server parser facts (JSON)")
     args = parser.parse_args(argv)
-    text = render(build(args.schemas))
+    text = render(build(args.schemas, args.facts))
     args.output.write_text(text, encoding="utf-8")
     print(f"wrote {args.output} ({len(text)} bytes)", file=sys.stderr)
     return 0

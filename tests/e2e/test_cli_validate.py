@@ -153,9 +153,11 @@ def test_validate_cli_exit_codes_and_notes(
     assert main(["validate", str(good), "--server-version", "banana"]) == 2
     assert "not a server version: 'banana'" in capsys.readouterr().err
     old = CONF_DIR / "server-4.0.0.1-mesh.conf"
-    main(["validate", str(old), "--server-version", "4.0.0.1"])
+    assert main(["validate", str(old), "--server-version", "4.0.0.1"]) == 0
+    assert "older than" not in capsys.readouterr().err  # 4.0 has its own schema now
+    main(["validate", str(old), "--server-version", "3.14.1.5"])
     err = capsys.readouterr().err
-    assert "server 4.0.0.1 is older than the oldest schema ascad holds (4.9.0)" in err
+    assert "server 3.14.1.5 is older than the oldest schema ascad holds (4.0.0)" in err
     assert main(["validate", str(tmp_path / "nope.conf"), "--server-version", "8.1"]) == 2
     assert capsys.readouterr().err == f"ascad: {tmp_path / 'nope.conf'}: no such file\n"
 

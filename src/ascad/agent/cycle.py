@@ -211,6 +211,8 @@ class CycleRunner:
         self.last_cluster = cluster
         # The local node's server build (this cycle's), for defaults and restart flags.
         self.build: str | None = None
+        # The cluster's nodes as the last cycle listed them (the /ui/ page shows them all).
+        self.known: list[roles.Candidate] = []
 
     async def close(self) -> None:
         await self.peers.close()
@@ -268,7 +270,9 @@ class CycleRunner:
         """This node's conf against its own running config (per-node paths compared too)."""
         rules = Rules(ignore=tuple(self.compare_settings().own_patterns()))
         outcome = conf_vs_node(own, snap, rules, node_name=self.settings.aerospike_address)
-        return _from_compare("runtime", outcome.result)
+        out = _from_compare("runtime", outcome.result)
+        out.version_warnings = outcome.version_warnings
+        return out
 
     async def check_golden(self, own: LoadedConf) -> CheckResult:
         s = self.settings
@@ -284,6 +288,7 @@ class CycleRunner:
         )
         outcome = await asyncio.to_thread(conf_vs_conf, own, golden, self.peer_rules())
         out = _from_compare("golden", outcome.result)
+        out.version_warnings = outcome.version_warnings
         out.master = golden.name
         return out
 
@@ -292,6 +297,7 @@ class CycleRunner:
         theirs = conf_from_text(name, text)
         outcome = conf_vs_conf(own, theirs, self.peer_rules())
         out = _from_compare("peer", outcome.result)
+        out.version_warnings = outcome.version_warnings
         out.master = master.master.label if master.master else None
         out.fallback = master.fallback_note
         return out
@@ -402,11 +408,17 @@ class CycleRunner:
         role, master_label, fallback = "unknown", None, None
         if s.role == "master":
             role = "master"
+            if s.discovery == "aerospike" and local.peers is not None:  # for the /ui/ page
+                with contextlib.suppress(AscadError):
+                    self.known = roles.peers_candidates(
+                        local.node_id, local.peers, s.url_template, s.urls
+                    )
             role_checks.append(await self._golden(own, own_error))
         else:
             t1 = time.monotonic()
             try:
                 cands, pre_skipped = await self.candidates(local)
+                self.known = list(cands) + [k.candidate for k in pre_skipped]
                 election = await roles.elect(
                     cands,
                     lambda c: self.peers.fetch_config(c.url or ""),

@@ -144,7 +144,11 @@ class Agent:
 
     def _new_server(self, settings: AgentSettings) -> ConfigServer:
         return ConfigServer(
-            settings, lambda: self.status_doc, lambda: self.last_success, self.counters
+            settings,
+            lambda: self.status_doc,
+            lambda: self.last_success,
+            self.counters,
+            lambda: self.runner,
         )
 
     def counters(self) -> dict[str, float]:

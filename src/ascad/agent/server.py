@@ -10,6 +10,8 @@ Endpoints (GET and HEAD only; aiohttp answers 405 to other methods on these path
 - ``/v1/status``: the last cycle's results (``ascad.agent.status/1``).
 - ``/healthz``: ``ok``; never needs the token (load balancers and systemd probes).
 - ``/metrics``: Prometheus text.
+- ``/ui/``: the cluster's page for a browser (:mod:`ascad.agent.ui`, docs/dashboard.md), with its
+  login form, its two assets and the conf pages its line links go to.
 
 Why aiohttp and not the seed's Flask + waitress: the agent is asyncio end to end (info client,
 peer fetches, Riemann), aiohttp is already a dependency for the HTTP client, and one event loop
@@ -24,7 +26,9 @@ Authentication: ``Authorization: Bearer TOKEN`` compared with :func:`hmac.compar
 does not depend on how much of the token matched). It is checked before routing, so without the
 token every path except ``/healthz`` answers 401 with a fixed body: an unauthenticated client
 learns neither the paths nor the config. A server listening on loopback only may run without a
-token (settings refuse a token-less server on any other address). No static file routes exist:
+token (settings refuse a token-less server on any other address). Under ``/ui/`` a session
+cookie from the login form counts as the token (:mod:`ascad.agent.ui`), and the login form and
+the page's two assets (shipped in the package, no data) need none. No static file routes exist:
 only the one conf file named in the settings is ever read.
 
 Clients that never authenticate are bounded by :mod:`ascad.agent.listener`: TLS handshake, request
@@ -49,6 +53,7 @@ from typing import Any
 from aiohttp import web
 
 from ascad.agent import listener as limits
+from ascad.agent import ui
 from ascad.agent.settings import AgentSettings
 from ascad.conf.flatten import flatten
 from ascad.conf.model import Param, Stanza, display
@@ -248,6 +253,7 @@ class ConfigServer:
         status: Callable[[], dict[str, Any] | None],
         last_success: Callable[[], dict[str, float]] | None = None,
         counters: Callable[[], dict[str, float]] | None = None,
+        runner: Callable[[], Any] | None = None,
     ) -> None:
         self.settings = settings
         self.status = status
@@ -259,6 +265,11 @@ class ConfigServer:
         self.port: int | None = None
         token = settings.token
         self._token = token.encode() if token else None
+        self.ui = ui.Dashboard(self, runner)
+
+    @property
+    def token_bytes(self) -> bytes | None:
+        return self._token
 
     @property
     def url(self) -> str:
@@ -278,6 +289,7 @@ class ConfigServer:
         app.router.add_get("/v1/status", self._status)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
+        self.ui.add_routes(app)
         return app
 
     def ssl_context(self) -> ssl.SSLContext | None:
@@ -347,6 +359,7 @@ class ConfigServer:
     async def stop(self) -> None:
         """Stop accepting, let requests in progress finish (at most
         :data:`~ascad.agent.listener.SHUTDOWN_TIMEOUT`), close every connection left."""
+        await self.ui.close()
         if self.listener is not None:
             self.listener.close()
         if self._runner is not None:
@@ -389,13 +402,9 @@ class ConfigServer:
                 raw = b""
             scheme, _, given = raw.partition(b" ")
             ok = scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self._token)
-            if not ok:
-                return web.Response(
-                    status=401,
-                    body=_UNAUTHORIZED,
-                    content_type="text/plain",
-                    headers={"WWW-Authenticate": 'Bearer realm="ascad"'},
-                )
+            refused = ui.authorized(request, self._token, ok)
+            if refused is not None:
+                return refused
         return await handler(request)
 
     async def _config(self, request: web.Request) -> web.StreamResponse:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 
 from ascad.checks.fingerprint import compared_values, fingerprint
 from ascad.checks.pipeline import Rules, compare_conf_to_node, compare_confs
+from ascad.checks.results import VersionWarning, version_warnings
 from ascad.compare.diff import CompareResult
 from ascad.compare.expected import PathMatcher
 from ascad.conf.model import FlatConfig, Setting
@@ -118,6 +119,8 @@ class FleetReport:
     golden: str | None = None
     golden_results: list[GoldenDifferences] = field(default_factory=list)
     seconds: float = 0.0
+    # running nodes whose build is older than every schema (3.x): no default assumed for them
+    version_warnings: list[VersionWarning] = field(default_factory=list)
 
     @property
     def unreachable(self) -> list[NodeConfig]:
@@ -297,6 +300,7 @@ def analyse(
         parameters=parameter_findings(groups),
         patterns=list(patterns),
         ignored=sorted(ignored),
+        version_warnings=version_warnings(*(n.build for n in nodes if n.flat is not None)),
     )
     if golden is not None:
         report.golden = golden.name

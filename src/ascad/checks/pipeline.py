@@ -26,6 +26,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from ascad.checks.results import VersionWarning, version_warnings
 from ascad.compare.diff import CompareResult, compare, unmatched_patterns
 from ascad.conf.model import ConfTree, FlatConfig
 from ascad.sources.loader import LoadedConf, LoadOptions, is_runtime_spec
@@ -94,6 +95,8 @@ class Comparison:
     unverifiable: list[Unchecked] | None = None
     nodes: list[NodeFacts] = field(default_factory=list)  # the running sides, in order
     unmatched: list[str] = field(default_factory=list)  # typed globs that matched nothing
+    # the server build it was judged by is older than every schema (3.x): said in every output
+    version_warnings: list[VersionWarning] = field(default_factory=list)
 
     @property
     def equal(self) -> bool:
@@ -153,7 +156,9 @@ def conf_vs_conf(left: LoadedConf, right: LoadedConf, rules: Rules) -> Compariso
         warnings += _conf_warnings(right)
         notes += _template_notes(right)
     unmatched = unmatched_patterns(rules.typo_check, left.flat, right.flat)
-    return Comparison(result, warnings, notes, unmatched=unmatched)
+    return Comparison(
+        result, warnings, notes, unmatched=unmatched, version_warnings=version_warnings(rules.build)
+    )
 
 
 def conf_vs_node(
@@ -176,7 +181,13 @@ def conf_vs_node(
         ConfWarning(conf.name, u.line, 1, f"not verifiable at runtime: {u.path} ({u.reason})")
         for u in unchecked
     ]
-    return Comparison(result, warnings, unverifiable=unchecked, nodes=[NodeFacts.of(snap)])
+    return Comparison(
+        result,
+        warnings,
+        unverifiable=unchecked,
+        nodes=[NodeFacts.of(snap)],
+        version_warnings=version_warnings(snap.build),
+    )
 
 
 def node_vs_node(
@@ -185,7 +196,11 @@ def node_vs_node(
     """Two running nodes (``names``: their addresses as the user gave them)."""
     result = compare_nodes(left, right, rules)
     result.left, result.right = names
-    return Comparison(result, nodes=[NodeFacts.of(left), NodeFacts.of(right)])
+    return Comparison(
+        result,
+        nodes=[NodeFacts.of(left), NodeFacts.of(right)],
+        version_warnings=version_warnings(left.build, right.build),
+    )
 
 
 # --- reading both sides --------------------------------------------------------------------------
@@ -248,6 +263,7 @@ __all__ = [
     "ConfWarning",
     "NodeFacts",
     "Rules",
+    "VersionWarning",
     "both",
     "compare_conf_to_node",
     "compare_confs",

@@ -9,6 +9,36 @@ from enum import StrEnum
 from ascad.compare.diff import CompareResult, Difference
 
 
+@dataclass(frozen=True)
+class VersionWarning:
+    """A warning about the server version a check was judged by, not about one line.
+
+    ``kind`` ``older_than_table``: the build is older than every schema ascad holds (3.x), so
+    values are compared but no default is assumed and restart flags are unknown.
+    """
+
+    kind: str
+    build: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "build": self.build, "message": self.message}
+
+
+def version_warnings(*builds: str | None) -> list[VersionWarning]:
+    """One warning per distinct build (in order) that is older than the table."""
+    if not any(builds):
+        return []  # two conf files without a version: the knowledge table is not imported
+    from ascad.knowledge.table import older_than_table_message
+
+    out: list[VersionWarning] = []
+    for build in dict.fromkeys(b for b in builds if b):
+        message = older_than_table_message(build)
+        if message is not None:
+            out.append(VersionWarning("older_than_table", build, message))
+    return out
+
+
 class State(StrEnum):
     """A check's state, as Riemann has it: ``warning`` means the check could not run."""
 
@@ -37,6 +67,8 @@ class CheckResult:
     ignored: int = 0
     finished: float = 0.0
     result: CompareResult | None = None
+    # the build the check was judged by is older than every schema (3.x), …
+    version_warnings: list[VersionWarning] = field(default_factory=list)
 
     @property
     def ran(self) -> bool:

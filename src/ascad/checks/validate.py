@@ -25,6 +25,22 @@ Facts behind each rule (conf-format-and-runtime-mapping.md sections a, b and e; 
 - A value equal to the schema default is accepted even when the schema's range excludes it (the
   schemas give ``default 0`` with ``minimum 1`` for "off" values such as
   ``compression-acceleration``).
+- Facts read from each version's parser (as/src/base/cfg.c at the first tag of each minor release,
+  tools/gen_server_facts.py; each message cites ``cfg.c:LINE@TAG``):
+  - 4.x names whose ``case`` only calls ``cfg_deprecated_name_tok()`` ("NAME is deprecated -
+    please remove", 86 of them in 4.9: paxos-recovery-policy, batch-threads, …) are logged and
+    ignored: a **warning**. A deprecated stanza (4.x namespace ``si``) is skipped whole.
+  - 4.x names whose ``case`` calls ``cfg_renamed_name_tok()`` and falls through (client-fd-max
+    -> proto-fd-max, limit-size -> memory-size, …) are read as the new name: a warning, and the
+    value is checked as the new parameter's.
+  - ``cfg_bool()`` takes ``yes``/``no`` up to 7.1 and only ``true``/``false`` from 7.2 (commit
+    cf125e9b, first in 7.2.0.1).
+  - ``enable-benchmarks-*`` are switched on without reading a value up to 7.1 (``= true;``); from
+    7.2 they take ``cfg_bool()`` (commit 31853d59, AER-6767, first in 7.2.0.1), so a line with no
+    value stops the server. Up to 7.1 a value other than true is ignored: a warning.
+- No schema covers 3.x: such a build is checked against the oldest schema (4.0.0), and what only
+  the table says (unknown or obsolete names, ranges, enums, engines, places) is a **warning**:
+  the 3.x parser may differ.
 """
 
 from __future__ import annotations
@@ -40,15 +56,23 @@ from ascad.knowledge.table import (
     ParamInfo,
     ParamTable,
     all_patterns,
+    deprecated_where,
+    is_older_than_table,
     next_schema_after,
     parse_build,
+    renamed_to,
     schema_version_for,
     schema_versions,
     split_pattern,
     table_for,
+    value_ignored_where,
     version_key,
     versions_of,
+    yes_no_where,
 )
+
+# Kinds that only the table decides: a warning for a build older than every schema (3.x).
+TABLE_KINDS = frozenset({"unknown", "version", "engine", "range", "enum", "context"})
 
 # Contexts the server reads but ignores from a version on (cfg.c): pattern -> first schema.
 IGNORED_FROM = {"network.info": "8.1.0"}
@@ -61,7 +85,9 @@ class Problem:
     line: int
     col: int
     severity: str  # "error" | "warning"
-    kind: str  # unknown | version | context | engine | range | enum | unit | syntax | parser
+    # unknown | version | context | engine | range | enum | unit | syntax | parser | deprecated
+    # | renamed | value
+    kind: str
     message: str
     path: str = ""
 
@@ -146,12 +172,36 @@ class Validator:
         # A build of a newer minor release than any schema may have parameters we cannot know.
         newest = schema_versions()[-1]
         self.beyond = parse_build(build)[:2] > version_key(newest)[:2]
+        self.older = is_older_than_table(build)
         self.problems: list[Problem] = []
 
     # --- helpers -------------------------------------------------------------------------------
 
     def _add(self, node: Param | Stanza, severity: str, kind: str, message: str, path: str) -> None:
+        universal = kind == "context" and path == "namespace[*].storage-engine"  # every version
+        if self.older and severity == "error" and kind in TABLE_KINDS and not universal:
+            severity = "warning"
+            message += (
+                f" (server {self.build} is older than every schema: checked against "
+                f"{self.schema}, so this may be valid there)"
+            )
         self.problems.append(Problem(node.line, node.col, severity, kind, message, path))
+
+    def _deprecated(self, node: Param | Stanza, name: str, pattern: str) -> bool:
+        """A name this version's parser logs as deprecated and ignores: a warning."""
+        where = deprecated_where(pattern, self.schema)
+        if where is None:
+            return False
+        what = "stanza" if pattern.endswith("{}") else "parameter"
+        self._add(
+            node,
+            "warning",
+            "deprecated",
+            f"'{name}' is deprecated in {self._server()}: it logs '{name} is deprecated - please "
+            f"remove' and ignores the {what} ({where})",
+            pattern.removesuffix("{}"),
+        )
+        return True
 
     def _server(self) -> str:
         if self.schema == self.build:
@@ -209,6 +259,10 @@ class Validator:
         named = node.name is not None and not typed
         pattern = _join(ctx, f"{node.kind}[*]" if named else node.kind)
         info = self.table.get(pattern)
+        if (info is None or not info.is_stanza) and self._deprecated(
+            node, node.kind, _join(ctx, f"{node.kind}{{}}")
+        ):
+            return
         if info is None or not info.is_stanza:
             ignored_from = IGNORED_FROM.get(pattern)
             if ignored_from and version_key(self.schema) >= version_key(ignored_from):
@@ -353,6 +407,20 @@ class Validator:
 
     def _param(self, node: Param, ctx: str, engine: str | None) -> None:
         pattern = _join(ctx, node.key)
+        if self._deprecated(node, node.key, pattern):
+            return
+        renamed = renamed_to(pattern, self.schema) if pattern not in self.table else None
+        if renamed is not None:
+            new, where = renamed
+            self._add(
+                node,
+                "warning",
+                "renamed",
+                f"'{node.key}' was renamed: {self._server()} reads it as '{new}' and logs "
+                f"'{node.key} was renamed - please use '{new}'' ({where})",
+                pattern,
+            )
+            pattern = _join(ctx, new)
         info = self.table.get(pattern)
         if info is not None and info.is_stanza:
             self._add(
@@ -418,19 +486,44 @@ class Validator:
 
     def _value(self, node: Param, info: ParamInfo) -> None:
         values = node.values
+        ignored = value_ignored_where(info.path, self.schema)
         if not values:
+            if ignored is None and info.type == "boolean":
+                self._add(
+                    node,
+                    "error",
+                    "enum",
+                    f"'{node.key}' has no value: {self._server()} requires true or false "
+                    "(up to 7.1 the server switched it on without reading a value)",
+                    info.path,
+                )
             return
         token = values[0]
         if info.type == "integer":
             self._integer(node, info, token)
         elif info.type == "boolean":
-            if token.lower() not in ("true", "false"):
+            yes_no = yes_no_where(self.schema)
+            accepted = ("true", "false", "yes", "no") if yes_no else ("true", "false")
+            if token.lower() not in accepted:
+                said = (
+                    f"true, false, yes or no (any case; {yes_no})"
+                    if yes_no
+                    else "true or false (any case; yes/no only up to 7.1)"
+                )
                 self._add(
                     node,
                     "error",
                     "enum",
-                    f"'{node.key}' takes true or false (any case) in {self._server()}, not "
-                    f"'{token}'",
+                    f"'{node.key}' takes {said} in {self._server()}, not '{token}'",
+                    info.path,
+                )
+            elif ignored is not None and token.lower() not in ("true", "yes"):
+                self._add(
+                    node,
+                    "warning",
+                    "value",
+                    f"'{node.key} {token}': {self._server()} ignores the value and switches "
+                    f"it on ({ignored})",
                     info.path,
                 )
         elif info.type == "enum" and info.keys is not None:

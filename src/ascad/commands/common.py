@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ascad.errors import AscadError
 
 if TYPE_CHECKING:
-    from ascad.checks.pipeline import ConfWarning
+    from ascad.checks.pipeline import ConfWarning, VersionWarning
     from ascad.runtime.login import NodeLogin
     from ascad.sources.loader import LoadOptions
     from ascad.sources.salt import SaltOptions
@@ -415,6 +415,12 @@ def apply_node_options(settings: Any, args: argparse.Namespace) -> None:
     elif profile is not None and profile.get("password") is not None:
         settings.aerospike_password = profile.get("password")
     check_key_file(settings.aerospike_tls_key or None)
+
+
+def print_version_warnings(warnings: Sequence[VersionWarning]) -> None:
+    """Warnings about the server version a comparison was judged by, on stderr."""
+    for w in warnings:
+        print(f"ascad: warning: {w.message}", file=sys.stderr)
 
 
 def print_warnings(warnings: Sequence[ConfWarning]) -> None:

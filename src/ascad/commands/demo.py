@@ -13,7 +13,10 @@ from ascad.report.terminal import use_colour
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_colour_argument(parser)
     parser.add_argument(
-        "--keep", action="store_true", help="keep the temporary files (confs, git repo)"
+        "--keep",
+        action="store_true",
+        help="keep the cluster running until Ctrl-C (prints the master's /ui/ address), then "
+        "keep its files (confs, git repo)",
     )
 
 

@@ -112,6 +112,7 @@ async def _run(args: argparse.Namespace, local: bool = False) -> int:
         else:
             sys.stdout.write(jsonout.dumps(doc))
     else:
+        common.print_version_warnings(outcome.version_warnings)
         common.print_warnings(outcome.warnings)
         terminal.print_report(
             outcome.result,

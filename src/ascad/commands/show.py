@@ -27,6 +27,7 @@ from ascad.conf.values import DURATION_KEYS
 from ascad.errors import AscadError, printable
 from ascad.knowledge.table import (
     next_schema_after,
+    older_than_table_message,
     parse_build,
     pattern_of,
     same_default,
@@ -189,14 +190,17 @@ def render_snapshot(
         build=snap.build,
     )
     _tidy(tree.root, show_all, sizes=not yaml)
+    older = older_than_table_message(snap.build) if snap.build else None
     head = [
         f"# Running configuration of {source or f'aerospike://{snap.address}'}",
         f"# node {snap.node_id}, build {snap.build}"
         + (f", cluster {snap.cluster_name}" if snap.cluster_name else ""),
         "# Written by `ascad show`"
-        + ("" if show_all else " (values equal to the version's defaults left out)"),
+        + ("" if show_all or older else " (values equal to the version's defaults left out)"),
         "# Not shown by the server, so not here: service user/group, mod-lua, syslog facility/tag.",
     ]
+    if older:  # 3.x: no default is known, so every value the node prints is shown
+        head.append(f"# warning: {older}; every value the node prints is shown")
     for prefix, command in snap.unreadable.items():
         head.append(f"# {prefix}: the node did not answer {command}")
     if omitted:

@@ -6,7 +6,9 @@ The version comes from ``--server-version 7.0.0.0`` or from a running node
 neither, the newest schema is used and a note says so, as it does for a version older or newer
 than every schema ascad holds. Parser and flatten warnings (a duplicate key, extra tokens) are
 warnings at their lines. Each problem is one line ``FILE:LINE:COL: severity: message`` (or a
-JSON document, schema ``ascad.validate/1``). Exit 0 clean, 1 problems found, 2 could not run.
+JSON document, schema ``ascad.validate/1``). An error is what stops the server at startup, a
+warning what it logs and starts with. Exit 0 when there is no error (warnings alone do not fail,
+unless ``--strict``), 1 errors found, 2 could not run.
 
 A conf the server could not read at all (a syntax error at a line) is a problem in the file, so it
 is reported like the others (exit 1); a file that cannot be read is exit 2.
@@ -45,6 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="read the version from a running node: aerospike://host:port or aerospike+tls://…",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 on warnings too (by default only errors, what stops the server, do)",
+    )
     # --user, --password-file and --tls-ca/--tls-cert/--tls-key, for --server
     common.add_node_arguments(parser)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds for each network step")
@@ -84,7 +91,8 @@ def _age_note(build: str) -> str | None:
     if parse_build(build)[:3] < version_key(oldest):
         return (
             f"server {build} is older than the oldest schema ascad holds ({oldest}); it is "
-            "checked against that one, so a parameter of the older release may be reported"
+            "checked against that one, and what only that schema says (unknown or obsolete "
+            "names, ranges, enums) is a warning"
         )
     if parse_build(build)[:2] > version_key(newest)[:2]:
         return (
@@ -124,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
             f"(schema {schema})",
             file=sys.stderr,
         )
-    return 1 if problems else 0
+    if getattr(args, "strict", False):
+        return 1 if problems else 0
+    return 1 if any(p.severity == "error" for p in problems) else 0
 
 
 def to_dict(source: str, build: str, schema: str, problems: list[Problem]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from ascad.compare.diff import ONLY_LEFT, ONLY_RIGHT, CompareResult, Difference
 from ascad.conf.model import FlatConfig
-from ascad.knowledge.table import ParamTable, same_default, table_for
+from ascad.knowledge.table import ParamTable, same_default, table_or_none
 
 
 def restart_flag(d: Difference, table: ParamTable) -> Difference:
@@ -36,9 +36,9 @@ def restart_flag(d: Difference, table: ParamTable) -> Difference:
 def with_restart_flags(diffs: Iterable[Difference], build: str | None) -> list[Difference]:
     """Every difference flagged for the server ``build``; unchanged when the build is unknown."""
     diffs = list(diffs)
-    if not build:
+    table = table_or_none(build)
+    if table is None:  # no build, or one older than every schema (no flag is assumed)
         return diffs
-    table = table_for(build)
     return [restart_flag(d, table) for d in diffs]
 
 
@@ -46,9 +46,9 @@ def settle_defaults(
     result: CompareResult, left: FlatConfig, right: FlatConfig, build: str | None
 ) -> CompareResult:
     """Move one-sided differences whose value is the version's default to ``result.defaults``."""
-    if not build:
+    table = table_or_none(build)
+    if table is None:  # no build, or one older than every schema (no default is assumed)
         return result
-    table = table_for(build)
     kept = []
     for d in result.differences:
         side = left if d.kind == ONLY_LEFT else right if d.kind == ONLY_RIGHT else None

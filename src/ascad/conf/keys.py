@@ -50,6 +50,9 @@ PLAIN_STANZAS: dict[str, frozenset[str]] = {
     "ldap": frozenset({"security"}),
     "log": frozenset({"security"}),
     "geo2dsphere-within": frozenset({"namespace"}),
+    # 3.x/4.x `sindex { num-partitions N }` (cfg.c NAMESPACE_SINDEX_OPTS@4.9.0.3; a 3.14.1.1 node
+    # prints sindex.num-partitions=32)
+    "sindex": frozenset({"namespace"}),
 }
 
 # Keys whose repeated lines form an ordered list; the runtime numbers them `key[i]` in conf order.
@@ -101,6 +104,22 @@ MAX_VALUES: dict[str, int] = {
 
 # Bare flags: a key alone on its line means true (cfg_bool_no_value_is_true).
 BARE_TRUE_KEYS = frozenset({"run-as-daemon"})
+
+# Flags the server switches on without reading a value up to 7.1 (as/src/base/cfg.c at 4.0.0.1 …
+# 7.1.0.0: ``ns->write_benchmarks_enabled = true;``); from 7.2 they take true/false (AER-6767,
+# 31853d59). A line with no value parses, flattens to ``true``, and ``ascad validate`` says from
+# which version the server refuses it (tools/server_facts.json: value_ignored).
+VALUELESS_FLAGS = frozenset(
+    {
+        "enable-benchmarks-batch-sub",
+        "enable-benchmarks-ops-sub",
+        "enable-benchmarks-read",
+        "enable-benchmarks-udf",
+        "enable-benchmarks-udf-sub",
+        "enable-benchmarks-write",
+        "enable-benchmarks-storage",
+    }
+)
 
 
 def max_values(key: str) -> int:

@@ -318,7 +318,7 @@ def _parse_line(
             raise ConfSyntaxError(source, lineno, col, f"'{first}' must open a stanza: add ' {{'")
         raise ConfSyntaxError(source, lineno, col, f"'{first}' is outside any stanza")
     values = tuple(t for t, _ in args)
-    if not values and first not in keys.BARE_TRUE_KEYS:
+    if not values and first not in keys.BARE_TRUE_KEYS and first not in keys.VALUELESS_FLAGS:
         if first in keys.PLAIN_STANZAS or first in keys.NAMED_STANZAS:
             raise ConfSyntaxError(source, lineno, col, f"'{first}' must open a stanza: add ' {{'")
         raise ConfSyntaxError(source, lineno, col, f"'{first}' has no value")

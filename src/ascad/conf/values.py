@@ -8,7 +8,10 @@ shared/aerospike/conf-format-and-runtime-mapping.md section b):
 - **Durations** (the ``cfg_seconds`` parameters listed in :data:`DURATION_KEYS`) take s/m/h/d
   instead, either case: on them ``2M`` is two minutes, on any other integer it is 2 MiB. ``-1`` is
   kept as is.
-- **Booleans** are ``true``/``false`` in any case; the runtime prints lowercase.
+- **Booleans** are ``true``/``false`` in any case; the runtime prints lowercase. ``yes``/``no``
+  mean the same up to 7.1 (``cfg_bool()``, cfg.c; from 7.2 the server refuses them, which
+  ``ascad validate`` reports), so they are read as ``true``/``false`` on a boolean parameter.
+- A ``enable-benchmarks-*`` line with no value is ``true`` (keys.VALUELESS_FLAGS).
 - ``node-id`` is hex; the runtime prints it uppercase without leading zeros.
 - Logging context names and levels are case-insensitive; every other enum is case-sensitive, so it
   is left alone.
@@ -22,7 +25,10 @@ from __future__ import annotations
 
 import re
 
+from ascad.conf.keys import VALUELESS_FLAGS
 from ascad.conf.model import is_wild
+
+_YES_NO = {"yes": "true", "no": "false"}
 
 # cfg_seconds parameters, by key (cfg.c, server 8.1). All are durations wherever they appear
 # (default-ttl: namespace and set). Older names kept for old confs.
@@ -86,7 +92,9 @@ def canonical_token(key: str, token: str, unit: str | None = None) -> str:
         return token
     if unit == "bool":
         lowered = token.lower()
-        return lowered if lowered in ("true", "false") else token
+        if lowered in ("true", "false"):
+            return lowered
+        return _YES_NO.get(lowered, token)
     if key in DURATION_KEYS or unit == "duration":
         seconds = parse_duration(token)
         if seconds is not None:
@@ -117,6 +125,8 @@ def canonical_values(key: str, tokens: tuple[str, ...], unit: str | None = None)
     if key == "context":
         # `context NAME LEVEL`: both case-insensitive (cf/src/log.c).
         return " ".join(t if is_wild(t) else t.lower() for t in tokens)
+    if not tokens and key in VALUELESS_FLAGS:
+        return "true"
     if len(tokens) > 1:
         unit = None
     return " ".join(canonical_token(key, t, unit) for t in tokens)

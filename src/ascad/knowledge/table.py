@@ -3,12 +3,12 @@
 Facts behind it (docs/knowledge.md):
 
 - Aerospike publishes one JSON schema per server minor version (aerospike/schemas). The table holds
-  every parameter of the schemas 4.9.0 … 8.1.1, keyed by ascad's path pattern with ``*`` for stanza
+  every parameter of all 33 schemas 4.0.0 … 8.1.1, keyed by ascad's path pattern with ``*`` for stanza
   names (``namespace[*].storage-engine.write-block-size``).
 - A server build uses the schema of the **newest schema version not newer than the build**
-  (8.1.2.2 -> 8.1.1, 6.3.0.6 -> 6.0.0, 7.0.0.0 -> 7.0.0). The management lib maps a build by its
-  first three numbers; we hold fewer schemas, so we take the nearest older one. Builds older than
-  the oldest schema (4.0, 4.5) use 4.9.0, the nearest we have.
+  (8.1.2.2 -> 8.1.2, the 8.1.1 schema plus a supplement; 6.3.0.6 -> 6.3.0; 4.5.1.5 -> 4.5.1).
+  Builds older than the oldest schema (3.x) use 4.0.0 where a table is needed (validate, the
+  emulator), but :func:`table_or_none` gives None for them: no default is assumed.
 - The default a ``get-config`` prints is the runtime spelling of the schema default: integers in
   decimal, booleans ``true``/``false``, unset strings ``null`` (cf/src/dynbuf.c ``info_append_*``).
   Lists, stanzas and machine-dependent parameters have no comparable default (``None``).
@@ -154,6 +154,7 @@ def _data() -> dict[str, Any]:
     return data
 
 
+@cache
 def schema_versions() -> tuple[str, ...]:
     """The schema versions the table holds, oldest first."""
     return tuple(_data()["schemas"])
@@ -190,15 +191,28 @@ def next_schema_after(version: str) -> str | None:
     return versions[i + 1] if i + 1 < len(versions) else None
 
 
-def _versions_between(first: str, last: str) -> list[str]:
-    versions = schema_versions()
-    return list(versions[versions.index(first) : versions.index(last) + 1])
+@cache
+def _index() -> dict[str, int]:
+    """Schema version -> its position, oldest first."""
+    return {v: i for i, v in enumerate(schema_versions())}
+
+
+def _versions_between(first: str, last: str) -> tuple[str, ...]:
+    index = _index()
+    return schema_versions()[index[first] : index[last] + 1]
+
+
+def _covers(run: list[str], position: int) -> bool:
+    """True when a ``[first, last, …]`` run of versions includes the version at ``position``."""
+    index = _index()
+    return index[run[0]] <= position <= index[run[1]]
 
 
 @cache
 def _log_contexts(version: str) -> tuple[str, ...]:
+    position = _index()[version]
     for run in _data()["log_contexts"]:
-        if version in _versions_between(*run["versions"]):
+        if _covers(run["versions"], position):
             return tuple(run["names"])
     return ()
 
@@ -207,9 +221,9 @@ def _log_contexts(version: str) -> tuple[str, ...]:
 def _present(pattern: str) -> tuple[str, ...]:
     variants = _data()["params"].get(pattern, [])
     out: list[str] = []
-    for v in variants:
+    for v in variants:  # runs in version order, disjoint: the result is in order
         out.extend(_versions_between(*v["versions"]))
-    return tuple(sorted(out, key=version_key))
+    return tuple(out)
 
 
 def _info(pattern: str, version: str, variant: dict[str, Any]) -> ParamInfo:
@@ -239,9 +253,10 @@ def _info(pattern: str, version: str, variant: dict[str, Any]) -> ParamInfo:
 @cache
 def _table(version: str) -> ParamTable:
     infos: dict[str, ParamInfo] = {}
+    position = _index()[version]
     for pattern, variants in _data()["params"].items():
         for variant in variants:
-            if version in _versions_between(*variant["versions"]):
+            if _covers(variant["versions"], position):
                 infos[pattern] = _info(pattern, version, variant)
                 break
     return ParamTable(version, infos)
@@ -306,10 +321,83 @@ def same_default(value: str, default: str) -> bool:
 
 
 def table_or_none(build: str | None) -> ParamTable | None:
-    """The table for a server build, or None when the build is unknown or cannot be read."""
+    """The table for a server build, or None when the build is unknown, cannot be read, or is
+    older than every schema (3.x: its defaults and restart flags are not assumed)."""
     if not build:
         return None
     try:
+        if is_older_than_table(build):
+            return None
         return table_for(build)
     except (AscadError, OSError, ValueError):
         return None
+
+
+# --- the server parser's facts per version (tools/gen_server_facts.py, from cfg.c) ----------------
+
+
+def oldest_schema() -> str:
+    """The oldest schema version the table holds (4.0.0)."""
+    return schema_versions()[0]
+
+
+def is_older_than_table(build: str) -> bool:
+    """True for a build older than every schema (3.x): no defaults, ranges or restart flags are
+    known for it, so none is assumed."""
+    return parse_build(build)[:3] < version_key(oldest_schema())
+
+
+def older_than_table_message(build: str) -> str | None:
+    """What to tell the user about a build older than every schema; None for any other build."""
+    try:
+        if not is_older_than_table(build):
+            return None
+    except AscadError:
+        return None
+    return (
+        f"server {build} is older than the oldest schema ascad holds ({oldest_schema()}): "
+        "values are compared, but no default is assumed (nothing is reported as set at runtime "
+        "or settled as a default) and restart flags are unknown"
+    )
+
+
+def _fact_where(kind: str, pattern: str, version: str) -> str | None:
+    runs = _data().get("server_facts", {}).get(kind, {}).get(pattern, ())
+    position = _index()[version]
+    for run in runs:
+        if _covers(run, position):
+            return str(run[2])
+    return None
+
+
+def deprecated_where(pattern: str, version: str) -> str | None:
+    """Where the server of schema ``version`` warns "NAME is deprecated - please remove" for
+    ``pattern`` (``cfg.c:2698@4.9.0.3``), or None. A stanza pattern ends in ``{}``
+    (``namespace[*].si{}``): its whole body is skipped."""
+    return _fact_where("deprecated", pattern, version)
+
+
+def value_ignored_where(pattern: str, version: str) -> str | None:
+    """Where the server of schema ``version`` switches ``pattern`` on without reading its value
+    (``ns->write_benchmarks_enabled = true;``), or None."""
+    return _fact_where("value_ignored", pattern, version)
+
+
+def yes_no_where(version: str) -> str | None:
+    """Where ``cfg_bool()`` of schema ``version`` accepts yes/no as well as true/false, or None
+    (from 7.2 only true/false)."""
+    position = _index()[version]
+    for run in _data().get("server_facts", {}).get("yes_no", ()):
+        if _covers(run, position):
+            return str(run[2])
+    return None
+
+
+def renamed_to(pattern: str, version: str) -> tuple[str, str] | None:
+    """(new name, where) when the server of schema ``version`` reads ``pattern`` as another name
+    with a warning ("NAME was renamed - please use 'NEW'", 4.x), or None."""
+    where = _fact_where("renamed", pattern, version)
+    if where is None:
+        return None
+    cite, _, new = where.rpartition(" ")
+    return new, cite

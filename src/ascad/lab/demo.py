@@ -6,6 +6,10 @@ decodes the real protobuf frames. Cycle 1 shows a clean cluster; then a hand edi
 ``set-config`` on node3 and a golden change not yet deployed; cycle 2 shows what each agent found
 and the events Riemann received. Everything runs in a temporary directory that is removed at the
 end, and every server is stopped.
+
+With ``keep`` (``ascad demo --keep``) the cluster stays up after cycle 2 until SIGINT (Ctrl-C) or
+SIGTERM: the agents cycle every :data:`KEEP_INTERVAL` seconds, the master's ``/ui/`` address and
+how to log in are printed, and the files are kept afterwards (their directory is printed).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -40,6 +45,9 @@ NODES = (
 )
 TEMPLATE_PATH = "aerospike/aerospike.conf.j2"
 SET_CONFIG = "set-config:context=namespace;namespace=test;default-ttl=86400"
+TOKEN = "demo-token"
+#: With --keep: seconds between the agents' cycles (edits show on the page within that).
+KEEP_INTERVAL = 20.0
 
 # What cycle 2 must find: (host, service) -> (state, metric).
 EXPECTED = {
@@ -155,7 +163,7 @@ async def run_demo(out: TextIO, *, colour: bool = False, keep: bool = False) -> 
     saved_cache = os.environ.get(GIT_CACHE_ENV)
     os.environ[GIT_CACHE_ENV] = str(tmp / "git-cache")  # the golden's clone goes with the rest
     try:
-        return await _run(p, tmp)
+        return await _run(p, tmp, keep=keep)
     finally:
         if saved_cache is None:
             os.environ.pop(GIT_CACHE_ENV, None)
@@ -167,12 +175,12 @@ async def run_demo(out: TextIO, *, colour: bool = False, keep: bool = False) -> 
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-async def _run(p: Printer, tmp: Path) -> int:
+async def _run(p: Printer, tmp: Path, *, keep: bool = False) -> int:
     p.say(
         "ascad demo: 3 emulated Aerospike nodes, a golden Salt template in git, 3 agents and a "
         "Riemann sink, all on 127.0.0.1"
     )
-    (tmp / "token").write_text("demo-token\n")
+    (tmp / "token").write_text(TOKEN + "\n")
     (tmp / "token").chmod(0o600)  # a token file others may read is refused
     template = template_text()
 
@@ -257,6 +265,8 @@ async def _run(p: Printer, tmp: Path) -> int:
             p.head(f"events Riemann received in cycle 2 ({len(events)})")
             for row in _event_rows(events):
                 p.say(row)
+            if keep:
+                await _keep_running(p, agents, tmp)
     finally:
         for a in agents:
             await a.stop()
@@ -273,3 +283,32 @@ async def _run(p: Printer, tmp: Path) -> int:
         return 1
     p.say("  every injected drift was found, on the right node and check, and nothing else")
     return 0
+
+
+async def _keep_running(p: Printer, agents: list[Agent], tmp: Path) -> None:
+    """The cluster stays up, the agents cycling, until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        master = agents[0]
+        p.head("the cluster keeps running (--keep)")
+        p.say(f"  dashboard  {master.url}/ui/")
+        p.say(f"  log in with the token {TOKEN} (the file {tmp / 'token'})")
+        p.say(f"  the API:   curl -H 'Authorization: Bearer {TOKEN}' {master.url}/v1/status")
+        p.say(
+            f"  the agents cycle every {KEEP_INTERVAL:g} s: edit a conf under {tmp}/node*/ and "
+            "watch the page"
+        )
+        p.say("  press Ctrl-C to stop")
+        for a in agents:
+            a.settings.interval = KEEP_INTERVAL
+            a.settings.jitter = 0.0
+        loops = [asyncio.ensure_future(a.run(stop)) for a in agents]
+        await stop.wait()
+        p.say("\n  stopping")
+        await asyncio.gather(*loops, return_exceptions=True)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

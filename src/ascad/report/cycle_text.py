@@ -30,5 +30,7 @@ def render_text(
             continue
         n = len(c.differences)
         out.write(f" ({n} difference{'' if n == 1 else 's'}, {c.duration:.2f}s)\n")
+        for w in c.version_warnings:  # a build older than every schema (3.x)
+            out.write(f"warning: {w.message}\n")
         if c.result is not None:
             out.write(terminal.render_differences(c.result, colour=colour, verbose=verbose))

@@ -33,6 +33,8 @@ def cycle_events(
             lines = [difference_line(d, c.left, c.right) for d in c.differences] or [
                 printable(f"no differences ({c.left} vs {c.right})")
             ]
+        for w in c.version_warnings:  # first, so that the reader knows how to read the rest
+            lines.insert(0, describe_differences([f"warning: {w.message}"], 1024))
         if c.fallback:  # cut, so that a long list of skipped masters leaves room for the findings
             lines.insert(0, describe_differences([f"master fallback: {c.fallback}"], 1024))
         attributes = {

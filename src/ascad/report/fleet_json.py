@@ -70,6 +70,8 @@ def report_to_dict(report: FleetReport) -> dict[str, Any]:
         "patterns": report.patterns,
         "seconds": round(report.seconds, 6),
     }
+    if report.version_warnings:  # a running node older than every schema (3.x)
+        doc["version_warnings"] = [w.to_dict() for w in report.version_warnings]
     if report.golden is not None:
         doc["golden"] = {
             "source": report.golden,

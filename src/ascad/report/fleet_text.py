@@ -88,6 +88,9 @@ def render(report: FleetReport, *, colour: bool = False, verbose: bool = False) 
             f"{_members(g.members, verbose)}"
         )
 
+    for w in report.version_warnings:
+        out.append(f"  {c(RED, '!')} warning: {w.message}")
+
     if report.unreachable:
         out.append(c(BOLD, "unreachable (not compared)"))
         for n in report.unreachable:

@@ -52,6 +52,8 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
         "defaults": [display(p) for p in result.defaults],
         "warnings": [warning_to_dict(w) for w in c.warnings],
     }
+    if c.version_warnings:  # a build older than every schema (3.x): docs/json-schema.md
+        doc["version_warnings"] = [w.to_dict() for w in c.version_warnings]
     if c.unverifiable is not None:
         doc["unverifiable"] = [
             {"path": u.path, "line": u.line, "reason": u.reason} for u in c.unverifiable

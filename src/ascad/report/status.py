@@ -25,6 +25,8 @@ def check_to_dict(c: CheckResult) -> dict[str, Any]:
         "right": c.right,
         "ignored": c.ignored,
         "finished": c.finished,
+        # the build was older than every schema (3.x): docs/agent.md
+        "version_warnings": [w.to_dict() for w in c.version_warnings],
     }
 
 

@@ -140,9 +140,12 @@ class Unverifiable:
     pattern: str
     fact: str
     since: Version | None = None
+    until: Version | None = None  # exclusive
 
     def applies(self, path: str, build: Version | None) -> bool:
         if self.since is not None and build is not None and build < self.since:
+            return False
+        if self.until is not None and build is not None and build >= self.until:
             return False
         return bool(glob_regex(self.pattern).match(path))
 
@@ -161,6 +164,18 @@ UNVERIFIABLE: tuple[Unverifiable, ...] = (
     Unverifiable("security.syslog.*", "security syslog is not printed (removed in 6.3)"),
     Unverifiable(
         "security.log.report-data-op*", "how the ns/set scopes print is not known (EE printer)"
+    ),
+    Unverifiable(
+        "xdr.datacenter[*]",
+        "pre-5.0 datacenter stanzas print through get-dc-config, which ascad does not read (4.x "
+        "XDR is enterprise code and no capture shows that answer)",
+        until=(5, 0),
+    ),
+    Unverifiable(
+        "xdr.datacenter[*].*",
+        "pre-5.0 datacenter stanzas print through get-dc-config, which ascad does not read (4.x "
+        "XDR is enterprise code and no capture shows that answer)",
+        until=(5, 0),
     ),
     Unverifiable(
         "security.ldap.role-query-pattern[*]",
@@ -581,7 +596,26 @@ def runtime_to_flat(
             for ns, ns_kv in snap.dc_namespaces.get(dc, {}).items():
                 b.stanza(f"xdr.dc[{dc}].namespace[{ns}]")
                 map_context(b, "dc-namespace", f"xdr.dc[{dc}].namespace[{ns}].", ns_kv, build)
+        fold_digestlog(b.flat)
     return b.flat
+
+
+def fold_digestlog(flat: FlatConfig) -> None:
+    """Pre-5.0 XDR: the conf's one line ``xdr-digestlog-path PATH SIZE`` (cfg.c:4070-4072@4.9.0.3
+    reads the path and ``cfg_u64_val2_no_checks`` the size) prints as two keys,
+    ``xdr-digestlog-path=PATH;xdr-digestlog-size=BYTES`` (the 3.14.1.1 capture,
+    tests/fixtures/runtime/mgmtlib-3.14.1.1-reconstructed): folded back into the conf's one
+    parameter. ``NULL`` (no digest log) is the schemas' ``null``."""
+    size = flat.settings.get("xdr.xdr-digestlog-size")
+    path = flat.settings.get("xdr.xdr-digestlog-path")
+    if size is None or path is None:
+        return
+    del flat.settings["xdr.xdr-digestlog-size"]
+    where = "null" if path.value.lower() == "null" else path.value
+    tokens = (where, size.value)
+    flat.settings[path.path] = Setting(
+        path.path, " ".join(tokens), canonical_values("xdr-digestlog-path", tokens), 0
+    )
 
 
 # --- flat -> tree (for `ascad show`) ------------------------------------------------------------

@@ -75,3 +75,28 @@ def test_peer_fetches_do_not_follow_redirects(tmp_path: Path) -> None:
 
     asyncio.run(asyncio.wait_for(main(), 30))
     assert seen == []
+
+
+def test_a_3x_node_runtime_check_carries_the_version_warning(tmp_path: Path) -> None:
+    """A replayed 3.14.1.1 node with its conf: no drift (no default assumed) and the runtime check
+    says the build is older than every schema (status, events and text show it)."""
+    from ascad.lab.emulator.server import EmulatorCluster
+    from tests.helpers import FIXTURES, replay
+
+    async def main() -> None:
+        async with EmulatorCluster([replay("mgmtlib-3.14.1.1-reconstructed")]) as cluster:
+            s = loop_settings(tmp_path, 0)
+            conf = FIXTURES / "runtime-confs" / "mgmtlib-3.14.1.1.conf"
+            Path(s.conf).write_text(conf.read_text())
+            s.aerospike_address = f"aerospike://127.0.0.1:{cluster.nodes[0].port}"
+            runner = CycleRunner(s)
+            try:
+                cycle = await runner.run()
+            finally:
+                await runner.close()
+        runtime = cycle.check("runtime")
+        assert runtime is not None and (runtime.state, runtime.differences) == ("ok", [])
+        [w] = runtime.version_warnings
+        assert (w.kind, w.build) == ("older_than_table", "3.14.1.1-130-g1b87c46")
+
+    asyncio.run(asyncio.wait_for(main(), 30))

@@ -124,12 +124,12 @@ def test_memory_one_liner_before_and_after_70() -> None:
     assert kinds == [(2, "version"), (3, "syntax")]
 
 
-def test_build_between_schemas_accepts_next_schemas_params() -> None:
-    # logging syslog {} exists from 6.3; the schemas jump from 6.0 to 6.4.
+def test_every_minor_release_has_its_schema() -> None:
+    # logging syslog {} exists from 6.3 (schema 6.3.0); 6.0, 6.1 and 6.2 refuse it.
     conf = "logging {\n  syslog {\n    facility local0\n    context any info\n  }\n}\n"
     assert _text(conf, "6.3.0.6") == []
-    (p,) = _text(conf, "6.0.0.1")
-    assert (p.line, p.kind) == (2, "version") and "first appears in schema 6.4.0" in p.message
+    (p,) = _text(conf, "6.2.0.1")
+    assert (p.line, p.kind) == (2, "version") and "first appears in schema 6.3.0" in p.message
 
 
 def test_network_info_on_81_is_a_warning() -> None:
@@ -229,3 +229,41 @@ def test_device_engine_with_a_device_or_a_file_is_fine(line: str) -> None:
         f"        {line}\n    }}\n}}\n"
     )
     assert validate_tree(parse_text(text, "d.conf"), "8.1.2.2") == []
+
+
+def test_4x_renamed_names_are_read_as_the_new_one_with_a_warning() -> None:
+    # cfg.c 4.x: `case CASE_SERVICE_CLIENT_FD_MAX: cfg_renamed_name_tok(&line, "proto-fd-max");`
+    # falls through to proto-fd-max's case; 5.0 no longer knows the old name.
+    conf = "service {\n  client-fd-max 15000\n}\n"
+    (p,) = _text(conf, "4.9.0.3")
+    assert (p.severity, p.kind) == ("warning", "renamed") and "'proto-fd-max'" in p.message
+    assert "cfg.c:" in p.message
+    (p,) = _text(conf, "5.0.0.3")
+    assert (p.severity, p.kind) == ("error", "unknown")
+    # the value is checked as the new parameter's
+    (p, q) = _text("service {\n  client-fd-max banana\n}\n", "4.9.0.3")
+    assert (p.kind, q.kind) == ("renamed", "unit")
+
+
+def test_4x_deprecated_names_and_stanzas_are_warnings() -> None:
+    conf = (
+        "service {\n  paxos-recovery-policy auto-reset-master\n}\n"
+        "namespace t {\n  memory-size 1G\n  si {\n    foo bar\n  }\n  storage-engine memory\n}\n"
+    )
+    problems = _text(conf, "4.9.0.3")
+    assert [(p.line, p.severity, p.kind) for p in problems] == [
+        (2, "warning", "deprecated"),
+        (6, "warning", "deprecated"),
+    ]
+    assert "please remove" in problems[0].message and "@4.9.0.3" in problems[0].message
+    assert [p.severity for p in _text(conf, "5.0.0.3")] == ["error", "error"]
+
+
+def test_3x_build_table_findings_are_warnings_but_syntax_stays_an_error() -> None:
+    conf = (
+        "network {\n  heartbeat {\n    mesh-port 3002\n  }\n}\n"
+        "namespace t {\n  storage-engine device {\n  }\n}\n"
+    )
+    problems = _text(conf, "3.14.1.5")
+    assert [(p.line, p.severity) for p in problems] == [(3, "warning"), (7, "error")]
+    assert "older than every schema" in problems[0].message

@@ -405,3 +405,113 @@ def test_heartbeat_mtu_0_asks_for_the_interface_mtu(tmp_path: Path) -> None:
         "1400",
         5,
     )
+
+
+# --- field captures: a 7.0 node and a 3.14 node (older than every schema) -----------------------
+
+FIELD = {
+    "exporter-7.0.0.0-rc4": "exporter-7.0.0.0-rc4.conf",
+    "mgmtlib-3.14.1.1-reconstructed": "mgmtlib-3.14.1.1.conf",
+}
+
+
+def _service_with(capture: str, old: str, new: str) -> str:
+    """The capture's service answer with one value changed (a set-config never written back)."""
+    answer = replay(capture).answer("get-config:context=service") or ""
+    assert old in answer
+    return answer.replace(old, new)
+
+
+@pytest.mark.parametrize("capture", sorted(FIELD))
+def test_field_capture_with_its_conf_has_zero_drift(capture: str) -> None:
+    out = asyncio.run(_diff(replay(capture), str(CONFS / FIELD[capture])))
+    assert out.result.differences == [], out.result.differences
+    older = capture.startswith("mgmtlib-3.14")
+    kinds = [w["kind"] for w in doc(out).get("version_warnings", [])]
+    assert kinds == (["older_than_table"] if older else [])
+
+
+@pytest.mark.parametrize(
+    ("capture", "old", "new", "path"),
+    [
+        (
+            "exporter-7.0.0.0-rc4",
+            "nsup-period 600",
+            "nsup-period 700",
+            "namespace[test].nsup-period",
+        ),
+        (
+            "mgmtlib-3.14.1.1-reconstructed",
+            "proto-fd-max 15000",
+            "proto-fd-max 20000",
+            "service.proto-fd-max",
+        ),
+    ],
+)
+def test_field_capture_one_conf_change_is_exactly_one_difference(
+    capture: str, old: str, new: str, path: str, tmp_path: Path
+) -> None:
+    text = (CONFS / FIELD[capture]).read_text()
+    assert old in text
+    conf = tmp_path / "a.conf"
+    conf.write_text(text.replace(old, new))
+    out = asyncio.run(_diff(replay(capture), str(conf)))
+    [d] = out.result.differences
+    assert (d.path, d.kind, d.left) == (path, CHANGED, new.split()[1])
+    # a 3.14 node: restart flags are not assumed from the 4.0 schema
+    assert (d.restart is None) == capture.startswith("mgmtlib-3.14")
+
+
+def test_7_0_capture_one_runtime_change_is_exactly_one_set_at_runtime() -> None:
+    capture = "exporter-7.0.0.0-rc4"
+    service = _service_with(capture, "enable-health-check=false", "enable-health-check=true")
+    handler = replay(capture, **{"get-config:context=service": service})
+    out = asyncio.run(_diff(handler, str(CONFS / FIELD[capture])))
+    [d] = out.result.differences
+    assert (d.path, d.kind, d.left, d.right) == (
+        "service.enable-health-check",
+        SET_AT_RUNTIME,
+        "false",
+        "true",
+    )
+
+
+def test_3_14_capture_one_runtime_change_is_exactly_one_and_no_default_is_assumed() -> None:
+    capture = "mgmtlib-3.14.1.1-reconstructed"
+    # 3.x defaults differ from the oldest schema's (read-consistency-level-override: the 3.14
+    # node prints off, schema 4.0.0 says all; 4.9 had high-water-disk-pct 0 where 3.14 prints 50):
+    # a value the conf does not set is not "set at runtime" on a node older than every schema
+    namespace = replay(capture).answer("get-config:context=namespace;id=test") or ""
+    assert "read-consistency-level-override=off" in namespace
+    oldest = table_for_build("4.0.0.1")
+    assert oldest is not None
+    rclo = oldest.get("namespace[*].read-consistency-level-override")
+    assert rclo is not None and rclo.default_canonical == "all"
+    service = _service_with(capture, "proto-fd-max=15000", "proto-fd-max=16000")
+    service = service.replace("migrate-threads=1", "migrate-threads=3")  # not in the conf
+    handler = replay(capture, **{"get-config:context=service": service})
+    out = asyncio.run(_diff(handler, str(CONFS / FIELD[capture])))
+    [d] = out.result.differences
+    assert (d.path, d.kind, d.left, d.right) == ("service.proto-fd-max", CHANGED, "15000", "16000")
+    [w] = doc(out)["version_warnings"]
+    assert w["build"].startswith("3.14.1.1") and "no default is assumed" in w["message"]
+
+
+def test_3_14_old_xdr_digestlog_path_and_size_are_the_confs_one_line(tmp_path: Path) -> None:
+    capture = "mgmtlib-3.14.1.1-reconstructed"
+    xdr = replay(capture).answer("get-config:context=xdr") or ""
+    xdr = xdr.replace(
+        "xdr-digestlog-path=NULL;xdr-digestlog-size=0",
+        "xdr-digestlog-path=/opt/aerospike/xdr/digestlog;xdr-digestlog-size=107374182400",
+    )
+    handler = replay(capture, **{"get-config:context=xdr": xdr})
+    text = (CONFS / FIELD[capture]).read_text()
+    conf = tmp_path / "x.conf"
+    conf.write_text(text + "\nxdr {\n\txdr-digestlog-path /opt/aerospike/xdr/digestlog 100G\n}\n")
+    out = asyncio.run(_diff(handler, str(conf)))
+    assert out.result.differences == []
+    conf.write_text(text + "\nxdr {\n\txdr-digestlog-path /opt/aerospike/xdr/digestlog 50G\n}\n")
+    out = asyncio.run(_diff(handler, str(conf)))
+    [d] = out.result.differences
+    assert (d.path, d.kind) == ("xdr.xdr-digestlog-path", CHANGED)
+    assert d.right == "/opt/aerospike/xdr/digestlog 107374182400"

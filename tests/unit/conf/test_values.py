@@ -175,6 +175,34 @@ def test_duration_list_is_the_servers_cfg_seconds_list() -> None:
     ],
 )
 def test_equivalent_service_values(a: str, b: str) -> None:
+    _same(a, b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # cfg_bool() takes yes/no up to 7.1 (refused from 7.2: ascad validate says so)
+        ("enable-health-check yes", "enable-health-check true"),
+        ("enable-health-check No", "enable-health-check false"),
+    ],
+)
+def test_yes_no_booleans_read_as_true_false(a: str, b: str) -> None:
+    _same(a, b)
+
+
+def test_a_string_yes_stays_yes() -> None:
+    flat = flatten(parse_text("service {\n cluster-name yes\n}\n"))
+    assert flat.settings["service.cluster-name"].canonical == "yes"
+
+
+def test_valueless_benchmark_flag_is_true() -> None:
+    text = "namespace t {\n enable-benchmarks-write\n enable-benchmarks-read true\n}\n"
+    flat = flatten(parse_text(text))
+    assert flat.settings["namespace[t].enable-benchmarks-write"].canonical == "true"
+    assert flat.settings["namespace[t].enable-benchmarks-read"].canonical == "true"
+
+
+def _same(a: str, b: str) -> None:
     fa = flatten(parse_text(f"service {{\n {a}\n}}\n"))
     fb = flatten(parse_text(f"service {{\n {b}\n}}\n"))
     key = a.split()[0]
@@ -185,7 +213,6 @@ def test_equivalent_service_values(a: str, b: str) -> None:
     ("a", "b"),
     [
         ("cluster-name Prod", "cluster-name prod"),  # strings are case-sensitive
-        ("enable-health-check yes", "enable-health-check true"),  # yes is refused by 8.1
         ("proto-fd-max 1KB", "proto-fd-max 1024"),  # no KB
         ("migrate-fill-delay 1K", "migrate-fill-delay 1024"),  # no K on a duration
     ],

@@ -61,10 +61,13 @@ def test_singular_names_of_schema_lists() -> None:
         ("8.1", "8.1.0"),
         ("7.2.0.0-rc1", "7.2.0"),
         ("7.0.0.0", "7.0.0"),
-        ("6.3.0.6", "6.0.0"),  # no 6.1-6.3 schema: the newest not newer than the build
+        ("6.3.0.6", "6.3.0"),  # every minor release has its schema
+        ("6.0.0.1", "6.0.0"),
+        ("4.5.1.5", "4.5.1"),  # 4.5 has four (4.5.0 … 4.5.3)
         ("6.4", "6.4.0"),
         ("5.7.0.17", "5.7.0"),
-        ("4.0.0.1", "4.9.0"),  # older than any schema: the oldest
+        ("4.0.0.1", "4.0.0"),
+        ("3.14.1.1", "4.0.0"),  # older than any schema: the oldest
     ],
 )
 def test_schema_version_for(build: str, schema: str) -> None:
@@ -160,9 +163,10 @@ def test_named_stanzas_and_names_with_dots() -> None:
 def test_param_removed_in_70() -> None:
     assert table_for("6.4.0.1").lookup("namespace[test].memory-size") is not None
     assert table_for("7.0.0.0").lookup("namespace[test].memory-size") is None
-    assert versions_of("namespace[*].memory-size") == ("4.9.0", "5.7.0", "6.0.0", "6.4.0")
+    assert versions_of("namespace[*].memory-size")[0] == "4.0.0"
+    assert versions_of("namespace[*].memory-size")[-1] == "6.4.0"
     info = table_for("6.4").lookup("namespace[test].memory-size")
-    assert isinstance(info, ParamInfo) and info.until == "6.4.0" and info.since == "4.9.0"
+    assert isinstance(info, ParamInfo) and info.until == "6.4.0" and info.since == "4.0.0"
 
 
 def test_params_added_in_81() -> None:
@@ -244,3 +248,55 @@ def test_keys_in_lists_a_context() -> None:
 
 def test_table_is_cached() -> None:
     assert table_for("8.1.2.2") is table_for("8.1.2.0")
+
+
+# --- every schema, and the server parser's facts per version ------------------------------------
+
+
+def test_every_published_schema_is_in_the_table() -> None:
+    files = sorted(p.stem for p in (ROOT / "tools" / "schemas").glob("*.json"))
+    assert len(files) == 33
+    assert set(files) <= set(schema_versions())
+    assert schema_versions()[0] == "4.0.0" and schema_versions()[-1] == "8.1.2"
+
+
+def test_the_server_facts_cover_every_schema_version() -> None:
+    import json
+
+    facts = json.loads((ROOT / "tools" / "server_facts.json").read_text())["versions"]
+    files = {p.stem for p in (ROOT / "tools" / "schemas").glob("*.json")}
+    assert set(facts) == files
+    # each read from the first release tag of its minor version
+    assert facts["4.9.0"]["tag"] == "4.9.0.3" and facts["7.2.0"]["tag"] == "7.2.0.1"
+
+
+def test_deprecated_renamed_value_ignored_and_yes_no_by_version() -> None:
+    from ascad.knowledge.table import (
+        deprecated_where,
+        renamed_to,
+        value_ignored_where,
+        yes_no_where,
+    )
+
+    assert deprecated_where("service.paxos-recovery-policy", "4.9.0") == "cfg.c:2698@4.9.0.3"
+    assert deprecated_where("service.paxos-recovery-policy", "5.0.0") is None
+    assert deprecated_where("namespace[*].si{}", "4.9.0") is not None
+    # one citation per run of versions: the line at the run's last tag
+    assert renamed_to("service.client-fd-max", "4.5.0") == ("proto-fd-max", "cfg.c:2409@4.9.0.3")
+    assert value_ignored_where("namespace[*].enable-benchmarks-write", "7.1.0") is not None
+    assert value_ignored_where("namespace[*].enable-benchmarks-write", "7.2.0") is None
+    assert value_ignored_where("namespace[*].storage-engine.enable-benchmarks-storage", "4.0.0")
+    assert yes_no_where("7.1.0") is not None and yes_no_where("7.2.0") is None
+    assert yes_no_where("8.1.2") is None  # the supplement has its base's facts
+
+
+def test_a_3x_build_has_no_table_for_defaults_but_a_stand_in_for_validate() -> None:
+    from ascad.knowledge.table import is_older_than_table, older_than_table_message, table_or_none
+
+    assert is_older_than_table("3.14.1.1") and not is_older_than_table("4.0.0.1")
+    assert table_or_none("3.14.1.1") is None and table_or_none("4.0.0.1") is not None
+    assert table_for("3.14.1.1").version == "4.0.0"
+    message = older_than_table_message("3.14.1.1")
+    assert message is not None and "no default is assumed" in message
+    assert older_than_table_message("6.4.0.0") is None
+    assert older_than_table_message("banana") is None

@@ -19,3 +19,16 @@ def test_check_report_says_1_difference() -> None:
     out = io.StringIO()
     render_text(cycle, out)
     assert "== golden: CRITICAL (1 difference, 0.01s)" in out.getvalue()
+
+
+def test_check_report_says_the_build_is_older_than_the_table() -> None:
+    import io
+
+    from ascad.checks.results import CheckResult, CycleResult, version_warnings
+
+    check = CheckResult("runtime", "ok", [], duration=0.01)
+    check.version_warnings = version_warnings("3.14.1.1")
+    cycle = CycleResult("n1", "A1", "master", "auto", "c", None, 0.0, 0.1, [check])
+    out = io.StringIO()
+    render_text(cycle, out)
+    assert "warning: server 3.14.1.1 is older than the oldest schema ascad holds" in out.getvalue()

@@ -67,3 +67,21 @@ def test_events_of_a_huge_cycle_stay_under_the_udp_limit() -> None:
         0,
         "no differences (a vs b)",
     )
+
+
+def test_a_check_judged_by_a_3x_build_says_so_in_its_event_and_status() -> None:
+    """A 3.14 node is older than every schema: the event's description and the status document
+    carry the typed warning (checks.results.VersionWarning)."""
+    from ascad.agent.daemon import build_events
+    from ascad.checks.results import CheckResult, CycleResult, version_warnings
+    from ascad.report.status import check_to_dict
+
+    s = load_settings(data={**LOOP, "agent": {"node_name": "aero-1", "interval": "6h"}}, env={})
+    [w] = version_warnings("3.14.1.1", None, "8.1.2.2")
+    assert (w.kind, w.build) == ("older_than_table", "3.14.1.1")
+    check = CheckResult("runtime", "ok", [], left="a", right="b", finished=1.7e9)
+    check.version_warnings = [w]
+    cycle = CycleResult("aero-1", "A1", "slave", "auto", "prod", None, 1.7e9, 0.5, [check])
+    [event] = build_events(cycle, s)
+    assert event.description.startswith("warning: server 3.14.1.1 is older than the oldest")
+    assert check_to_dict(check)["version_warnings"] == [w.to_dict()]

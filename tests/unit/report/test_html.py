@@ -17,7 +17,7 @@ BASE = (FIXTURES / "confs" / "server-8.1-default-systemd.conf").read_text()
 class Page(HTMLParser):
     """Collects tags, table cells by table id, and anything that would load or run something."""
 
-    VOID = frozenset({"meta", "br", "img", "link", "input", "hr"})
+    VOID = frozenset({"meta", "br", "img", "link", "input", "hr", "wbr", "col"})
 
     def __init__(self) -> None:
         super().__init__()
@@ -121,3 +121,78 @@ def test_fleet_html_shows_groups_matrix_parameters_unreachable_and_golden(
     golden_rows = page.tables["golden"]
     assert golden_rows[0][2:4] == ["golden", f"group {doc['golden']['groups'][1]['group']}"]
     assert golden_rows[1][:4] == ["namespace[test].replication-factor", "changed", "2 :46", "3 :46"]
+
+
+def test_diff_html_names_the_sources_and_keeps_paths_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    left = tmp_path / "left-node.conf"
+    right = tmp_path / "right-node.conf"
+    left.write_text(BASE)
+    right.write_text(
+        BASE.replace("proto-fd-max 15000\n", "proto-fd-max 15000\n\tservice-threads 8\n")
+    )
+    assert main(["diff", "--format", "html", str(left), str(right)]) == 1
+    html = capsys.readouterr().out
+    page = parse(html)
+    row = page.tables["differences"][1]
+    assert row[0] == "service.service-threads" and row[1] == f"only in {right}"
+    assert "only right" not in html and "only_right" not in html
+    # a path breaks only between its segments, never at a hyphen; the widths are fixed
+    assert '<span class="seg">service.</span><wbr><span class="seg">service-threads</span>' in html
+    assert "table-layout: fixed" in html and '<col class="c-path">' in html
+
+
+def test_fleet_html_names_nodes_by_id_and_shows_what_the_document_adds() -> None:
+    from ascad.report.html import render_fleet_html
+
+    doc = {
+        "mode": "runtime",
+        "clean": False,
+        "summary": {
+            "nodes": 2,
+            "reachable": 2,
+            "unreachable": 0,
+            "groups": 2,
+            "parameters": 0,
+            "golden_differences": 0,
+        },
+        "nodes": [
+            {
+                "name": "aerospike://10.0.0.1:3000",
+                "node_id": "A1",
+                "reachable": True,
+                "group": 1,
+                "error": None,
+                "seconds": 0.01,
+            },
+            {
+                "name": "aerospike://10.0.0.2:3000",
+                "node_id": "B2",
+                "reachable": True,
+                "group": 2,
+                "error": None,
+                "seconds": 0.02,
+            },
+        ],
+        "groups": [
+            {
+                "id": 1,
+                "fingerprint": "f" * 64,
+                "size": 1,
+                "members": ["aerospike://10.0.0.1:3000"],
+                "golden": True,
+            },
+            {"id": 2, "fingerprint": "e" * 64, "size": 1, "members": ["aerospike://10.0.0.2:3000"]},
+        ],
+        "matrix": {"by": "group", "groups": [1, 2], "counts": [[0, 3], [3, 0]]},
+        "parameters": [],
+        "unreachable": [],
+        "golden": None,
+        "ignored": 0,
+    }
+    page = parse(render_fleet_html(doc))
+    assert page.tables["nodes"][1][0] == "A1 aerospike://10.0.0.1:3000"
+    assert page.tables["groups"][1][0] == "1 = golden" and page.tables["groups"][2][0] == "2"
+    assert page.tables["groups"][2][3] == "B2 aerospike://10.0.0.2:3000"
+    assert [r[1:] for r in page.tables["matrix"][1:]] == [["0", "3"], ["3", "0"]]

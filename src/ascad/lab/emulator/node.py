@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 
 from ascad.conf import keys
+from ascad.conf.keys import BARE_TRUE_KEYS, VALUELESS_FLAGS
 from ascad.conf.model import Param, Stanza
 from ascad.conf.parser import parse_text
 from ascad.conf.values import canonical_token
@@ -123,8 +124,8 @@ def _token_value(key: str, tokens: tuple[str, ...], unit: str | None = None) -> 
     ``unit`` is the parameter's kind in the node's schema (:func:`_unit_of`): a string keeps its
     token verbatim (``cluster-name 10K`` prints ``10K``, not 10240).
     """
-    if not tokens:
-        return "true" if key == "run-as-daemon" else ""
+    if not tokens:  # a bare flag (run-as-daemon; enable-benchmarks-* up to 7.1) means true
+        return "true" if key in BARE_TRUE_KEYS or key in VALUELESS_FLAGS else ""
     if len(tokens) == 1 or key in ("file", "device", "mount", "address", "multicast-group"):
         return canonical_token(key, tokens[0], unit)
     return ":".join(tokens)

@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import os
 import platform
@@ -87,7 +85,11 @@ def _ionice_idle() -> list[str]:
     nr = _IOPRIO_SET.get(platform.machine())
     if platform.system() != "Linux" or nr is None:
         return [f"no ioprio_set on {platform.system()} {platform.machine()}; I/O priority kept"]
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    import ctypes  # here: only the start asks for it (idle memory, docs/agent.md)
+
+    # dlopen(NULL): the process's own symbols, libc's syscall among them (find_library would
+    # run ldconfig in a subprocess to name the same libc)
+    libc = ctypes.CDLL(None, use_errno=True)
     value = IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT
     if libc.syscall(nr, IOPRIO_WHO_PROCESS, 0, value) != 0:
         err = ctypes.get_errno()

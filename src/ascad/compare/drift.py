@@ -164,6 +164,8 @@ def _is_named_stanza(path: str) -> bool:
 
 
 def _under(path: str, stanzas: list[str]) -> bool:
+    if not stanzas:  # the common case: no stanza gone or reported (no generator to make)
+        return False
     return any(path.startswith(s) and path[len(s) : len(s) + 1] in (".", "[") for s in stanzas)
 
 

@@ -18,11 +18,13 @@ ORDER = [
     "startup",
     "knowledge",
     "parse_diff",
+    "templates",
     "runtime",
     "fleet",
     "fleet_scale",
     "agent",
     "hostile",
+    "serverlog",
     "dashboard",
 ]
 

@@ -25,6 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fleet": ("ascad.commands.fleet", "compare many nodes at once and group them"),
     "check": ("ascad.commands.check", "run one agent cycle in the foreground"),
     "agent": ("ascad.commands.agent", "run the ascad daemon"),
+    "history": ("ascad.commands.history", "list the agent's findings: first seen, resolved"),
+    "ack": ("ascad.commands.ack", "acknowledge a known difference in a baseline file"),
+    "fix": ("ascad.commands.fix", "bring a running node back to its conf, or the conf to it"),
     "demo": ("ascad.commands.demo", "run a local emulated cluster and show ascad at work"),
     "emulator": ("ascad.commands.emulator", "run emulated Aerospike nodes on loopback"),
     "completion": (
@@ -49,6 +52,12 @@ EXIT_STATUS: dict[str, str] = {
     "demo": "0 ascad found exactly the drift the demo injects (finding drift is the demo's "
     "success), 1 it found something else, 2 could not run",
     "emulator": "0 stopped by SIGTERM/SIGINT, 2 could not start",
+    "history": "0 listed (also when there is nothing to list), 2 could not run (no or bad "
+    "history store)",
+    "ack": "0 the entry was added, 2 could not run (bad baseline, date or path)",
+    "fix": "0 nothing to fix, or --apply/--write-back --in-place made the node and conf equal; "
+    "1 differences remain (printed, not applied; or still different after --apply); 2 could "
+    "not run or refused (an ambiguous difference)",
     "completion": "0 the script was printed, 2 unknown shell",
 }
 
@@ -62,6 +71,9 @@ DOC_OF: dict[str, str] = {
     "agent": "docs/agent.md, docs/settings.md, docs/observability.md",
     "demo": "README.md",
     "emulator": "docs/emulator.md",
+    "history": "docs/provenance.md",
+    "ack": "docs/provenance.md",
+    "fix": "docs/provenance.md",
     "completion": "README.md",
 }
 
@@ -71,6 +83,7 @@ JSON_DOC: dict[str, str] = {
     "fleet": "docs/fleet.md",
     "check": "docs/json-schema.md",
     "show": "docs/json-schema.md",
+    "history": "docs/provenance.md",
 }
 
 

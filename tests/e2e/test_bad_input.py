@@ -113,8 +113,9 @@ def test_tabs_crlf_and_unicode_names_parse(capsys: pytest.CaptureFixture[str]) -
 def test_wildcard_marker_never_shows_in_messages() -> None:
     from ascad.conf.model import WILDCARD
 
+    # (`{{ name }} {` opens a stanza of any kind in a template since issue 13: not an error)
     with pytest.raises(ConfSyntaxError) as info:
-        parse_text(f"{WILDCARD} {{\n}}\n", "t.conf")
+        parse_text(f"service {{\n    {WILDCARD}\n}}\n", "t.conf")
     assert "\x00" not in str(info.value) and "{{…}}" in str(info.value)
 
 

@@ -334,19 +334,29 @@ TEMPLATE = (
 NODE_B = "service {\n    proto-fd-max 20000\n}\nnamespace test {\n    replication-factor 3\n}\n"
 
 
-def test_template_notes_explain_a_difference_from_the_else_branch(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_a_node_on_the_else_branch_matches_and_the_notes_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Each conditional takes the branch that fits the node (issue 13): a node configured by the
+    `else` branch is no difference, and -v says which branch it is on."""
+    monkeypatch.setenv("COLUMNS", "400")  # wide: this test reads content, not layout
     t, b = _pair(tmp_path, TEMPLATE, NODE_B, suffix=".conf.j2")
-    assert main(["diff", t, b]) == 1
+    assert main(["diff", t, b]) == 0
     out = capsys.readouterr().out
-    assert "{% else %}" not in out
-    assert " ".join(out.split()).endswith("template: 1 branch blanked, see -v")
-    assert main(["diff", t, b, "-v"]) == 1
+    assert out.rstrip().endswith(
+        "no differences; template wildcards: 1; 1 value not checked: templated; "
+        "template: 1 other note, see -v"
+    )
+    assert main(["diff", t, b, "-v"]) == 0
     out = capsys.readouterr().out
-    flat = " ".join(out.split())  # laid out for 80 columns: long tmp paths wrap
-    assert f"template (parts not compared): {t}:4: '{{% else %}}' branch blanked" in flat
-    assert "see -v" not in out
+    assert f"{t}:2: '{{% if %}}' block: branch 2 is the one on this node" in out
+    assert "* namespace[test].replication-factor = 3 (not checked: templated)" in out
+    # a value that fits no branch is a difference at the template's line of the first branch
+    b2 = tmp_path / "b2.conf"
+    b2.write_text(NODE_B.replace("20000", "30000"))
+    assert main(["diff", t, str(b2)]) == 1
+    out = capsys.readouterr().out
+    assert "proto-fd-max: 15000 (line 3) -> 30000" in out
 
 
 def test_http_source_on_an_aerospike_port_gets_a_hint(capsys: pytest.CaptureFixture[str]) -> None:

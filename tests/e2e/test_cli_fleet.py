@@ -82,6 +82,7 @@ def test_cli_conf_files_json(conf_files: list[str], capsys: pytest.CaptureFixtur
         "absent": False,
         "groups": [3],
         "nodes": [conf_files[FLEET_DRIFT_EXTRA]],
+        "golden": None,  # no --golden
     }
     assert doc["ignored"] == len(doc["ignored_paths"]) > 0
     assert doc["golden"] is None and doc["unreachable"] == []
@@ -427,3 +428,62 @@ def test_a_context_that_repeats_context_any_is_no_difference_between_nodes(tmp_p
 
     b.write_text(extra.replace("context misc info", "context misc debug"))
     assert main(["fleet", str(a), str(b)]) == 1
+
+
+def test_the_golden_is_the_reference_even_for_a_minority(
+    conf_files: list[str], tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The golden says replication-factor 3, as one node has: that node's group is the one that
+    matches, its value comes first and is marked, and the 18 others are the odd ones."""
+    monkeypatch.setenv("COLUMNS", "4000")  # wide: this test reads content, not layout
+    golden = tmp_path / "golden.conf"
+    golden.write_text(Path(conf_files[FLEET_DRIFT_VALUE]).read_text(), encoding="utf-8")
+    code, out, _ = run_cli(
+        ["fleet", *conf_files, "--golden", str(golden), "--format", "json"], capsys
+    )
+    assert code == 1
+    doc = json.loads(out)
+    by_id = {g["id"]: g for g in doc["groups"]}
+    assert [by_id[i]["golden"] for i in (1, 2, 3)] == [False, True, False]
+    assert by_id[2]["members"] == [conf_files[FLEET_DRIFT_VALUE]]
+    rf = {p["path"]: p for p in doc["parameters"]}["namespace[test].replication-factor"]
+    assert [(v["value"], v["golden"], len(v["nodes"])) for v in rf["values"]] == [
+        ("3", True, 1),
+        ("2", False, 19),
+    ]
+    assert doc["golden"]["template"] is False
+
+    code, out, _ = run_cli(
+        ["fleet", *conf_files, "--golden", str(golden), "--color", "never"], capsys
+    )
+    lines = out.splitlines()
+    assert any(ln.startswith("  g1 ") and ln.endswith("≠ golden") for ln in lines), out
+    assert any(ln.startswith("  g2 ") and ln.endswith("= golden") for ln in lines), out
+    at = lines.index("  ~ namespace[test].replication-factor")
+    assert lines[at + 1].strip().startswith("3  g2 (1 node)") and lines[at + 1].endswith("(golden)")
+    assert lines[at + 2].strip().startswith("2  g1 g3 (19 nodes)")
+    assert "wildcard" not in out and "templated" not in out  # a plain file has no wildcards
+    # coloured: the golden's value green, the group's red (never the golden's)
+    code, out, _ = run_cli(
+        ["fleet", *conf_files, "--golden", str(golden), "--color", "always"], capsys
+    )
+    assert "\x1b[32m3\x1b[0m" in out and "\x1b[31m2\x1b[0m" in out
+    assert f"replication-factor: \x1b[32m3\x1b[0m ({golden}:" in out
+
+
+def test_template_golden_says_how_many_values_were_not_checked(
+    conf_files: list[str], tmp_path: Path, capsys
+) -> None:
+    template = tmp_path / "aerospike.conf.j2"
+    template.write_text(
+        fleet_node_conf(0).replace("replication-factor 2", "replication-factor {{ rf }}"),
+        encoding="utf-8",
+    )
+    same = [p for i, p in enumerate(conf_files) if i not in (FLEET_DRIFT_VALUE, FLEET_DRIFT_EXTRA)]
+    code, out, _ = run_cli(["fleet", *same, "--golden", str(template), "--color", "never"], capsys)
+    assert code == 0, out
+    assert "g1: no differences (2 values not checked: templated)" in out  # both namespaces
+    code, out, _ = run_cli(
+        ["fleet", *same, "--golden", str(template), "--color", "never", "-v"], capsys
+    )
+    assert "* namespace[test].replication-factor = 2 (templated)" in out

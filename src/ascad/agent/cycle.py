@@ -40,6 +40,7 @@ from ascad.agent import roles
 from ascad.agent.settings import AgentSettings
 from ascad.checks.fingerprint import conf_fingerprint, running_fingerprint
 from ascad.checks.pipeline import Rules, conf_vs_conf, conf_vs_node
+from ascad.checks.provenance import STATISTICS, LogPlan, provenance_of
 from ascad.checks.results import CRITICAL, OK, WARNING, CheckResult, CycleResult
 from ascad.compare.diff import CompareResult
 from ascad.compare.expected import CompareSettings, parse_settings
@@ -245,7 +246,7 @@ class CycleRunner:
         try:
             address = resolve(s.aerospike_address, login)
             peers_cmd = "peers-tls-std" if address.tls else "peers-clear-std"
-            snap = await read_node(address, login, extra=(peers_cmd,))
+            snap = await read_node(address, login, extra=(peers_cmd, STATISTICS))
         except AscadError as exc:
             return LocalNode(error=str(exc)), None
         except (OSError, ValueError) as exc:
@@ -270,8 +271,13 @@ class CycleRunner:
         """This node's conf against its own running config (per-node paths compared too)."""
         rules = Rules(ignore=tuple(self.compare_settings().own_patterns()))
         outcome = conf_vs_node(own, snap, rules, node_name=self.settings.aerospike_address)
+        # provenance and origin: the agent runs on the node, so the conf's file sinks are its log
+        conf_file = self.settings.conf if os.path.isfile(self.settings.conf) else None
+        logs = tuple(self.settings.server_log) or tuple(outcome.conf_logs)
+        outcome = provenance_of(outcome, snap, LogPlan(logs, conf_file))
         out = _from_compare("runtime", outcome.result)
         out.version_warnings = outcome.version_warnings
+        out.provenance_note = outcome.provenance_note
         return out
 
     async def check_golden(self, own: LoadedConf) -> CheckResult:
@@ -346,6 +352,7 @@ class CycleRunner:
         checks = [runtime, *role_checks]
         if local.cluster_name:
             self.last_cluster = local.cluster_name
+        self.acknowledge(checks, local, s.cluster or local.cluster_name or self.last_cluster)
         return CycleResult(
             node=s.node_name,
             node_id=local.node_id,
@@ -359,6 +366,37 @@ class CycleRunner:
             fallback=fallback,
             fingerprints=fingerprints,
         )
+
+    def acknowledge(self, checks: list[CheckResult], local: LocalNode, cluster: str) -> None:
+        """Mark the differences a baseline acknowledges (``[compare] baseline``); an acknowledged
+        difference does not make its check critical. A baseline that cannot be read is logged
+        and ignored: every difference then counts (never green by mistake)."""
+        from ascad.checks.baseline import acknowledge, load_baseline, unmatched
+
+        path = self.compare_settings().baseline
+        if not path:
+            return
+        try:
+            baseline = load_baseline(path)
+        except AscadError as exc:
+            log.error("baseline ignored: %s", exc)
+            return
+        used: set[int] = set()
+        ids = [self.settings.node_name, local.node_id or ""]
+        for c in checks:
+            if not c.ran:
+                continue
+            c.differences = acknowledge(
+                c.differences, baseline, identities=ids, group=cluster or None, used=used
+            )
+            if c.result is not None:
+                c.result.differences = list(c.differences)
+            c.state = CRITICAL if any(d.acknowledged is None for d in c.differences) else OK
+        missing = unmatched(baseline, used, ids, cluster or None)
+        for c in checks:
+            c.baseline_unmatched = missing
+        for entry in missing:
+            log.warning("baseline entry matches no difference: %s", entry)
 
     async def _fingerprints(
         self, own: LoadedConf | None, snap: RuntimeSnapshot | None
@@ -498,7 +536,8 @@ def _skipped_notes(election: roles.Election) -> str:
 def _from_compare(check: str, result: CompareResult) -> CheckResult:
     return CheckResult(
         check=check,
-        state=CRITICAL if result.differences else OK,
+        # an acknowledged difference (baseline) is reported but does not make the check critical
+        state=CRITICAL if result.findings else OK,
         differences=list(result.differences),
         left=result.left,
         right=result.right,

@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import os
 import platform
@@ -48,6 +46,7 @@ from typing import Any
 from ascad.agent import journal, notify
 from ascad.agent import listener as limits
 from ascad.agent.cycle import CycleRunner, failed_cycle, load_status, save_status
+from ascad.agent.history import record_cycle
 from ascad.agent.server import ConfigServer
 from ascad.agent.settings import AgentSettings, SettingsError, origin_line
 from ascad.checks.results import CycleResult
@@ -86,7 +85,11 @@ def _ionice_idle() -> list[str]:
     nr = _IOPRIO_SET.get(platform.machine())
     if platform.system() != "Linux" or nr is None:
         return [f"no ioprio_set on {platform.system()} {platform.machine()}; I/O priority kept"]
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    import ctypes  # here: only the start asks for it (idle memory, docs/agent.md)
+
+    # dlopen(NULL): the process's own symbols, libc's syscall among them (find_library would
+    # run ldconfig in a subprocess to name the same libc)
+    libc = ctypes.CDLL(None, use_errno=True)
     value = IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT
     if libc.syscall(nr, IOPRIO_WHO_PROCESS, 0, value) != 0:
         err = ctypes.get_errno()
@@ -181,6 +184,14 @@ class Agent:
             await self._retired.pop().close()
 
     async def guarded_cycle(self) -> CycleResult:
+        """The runner's cycle under the watchdog (:meth:`_watched_cycle`), recorded in the history
+        store (``state_dir/history.sqlite``; ``ascad check`` only when the directory exists)."""
+        cycle = await self._watched_cycle()
+        return await asyncio.to_thread(
+            record_cycle, self.settings.state_dir, cycle, create=self.serve
+        )
+
+    async def _watched_cycle(self) -> CycleResult:
         """The runner's cycle under the watchdog: a cycle that raises (a bug) or does not finish
         within :attr:`watchdog` seconds is a cycle whose checks are all ``warning`` with the
         reason, never the last result kept (a check that stops checking must not stay green)."""

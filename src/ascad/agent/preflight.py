@@ -46,7 +46,22 @@ def preflight(s: AgentSettings) -> list[str]:
     _check_golden(s, bad)
     _check_state_dir(s, bad)
     _check_schemes(s, bad)
+    _check_baseline(s, problems)
     return problems
+
+
+def _check_baseline(s: AgentSettings, problems: list[str]) -> None:
+    """``[compare] baseline`` reads and parses (issue 14)."""
+    from ascad.checks.baseline import load_baseline
+    from ascad.compare.expected import parse_settings
+    from ascad.errors import AscadError
+
+    try:
+        baseline = parse_settings({"compare": s.compare}, s.source).baseline
+        if baseline:
+            load_baseline(baseline)
+    except AscadError as exc:
+        problems.append(f"{s.source}: [compare] baseline: {printable(str(exc))}")
 
 
 def _check_conf(s: AgentSettings, bad: _Bad) -> None:

@@ -75,6 +75,8 @@ class AgentSettings:
     log_level: str = "info"
     nice: int = 10
     ionice: bool = True
+    # the node's log, for provenance (issue 14); empty: the conf's logging file sinks
+    server_log: list[str] = field(default_factory=list)
     # [aerospike]
     aerospike_address: str = "aerospike://127.0.0.1:3000"
     aerospike_user: str = ""
@@ -207,6 +209,7 @@ _SCHEMA: dict[tuple[str, str], tuple[str, str]] = {
     ("agent", "log_level"): ("log_level", "str"),
     ("agent", "nice"): ("nice", "int"),
     ("agent", "ionice"): ("ionice", "bool"),
+    ("agent", "server_log"): ("server_log", "list"),
     ("aerospike", "address"): ("aerospike_address", "str"),
     ("aerospike", "user"): ("aerospike_user", "str"),
     ("aerospike", "password_file"): ("aerospike_password", "secret-file"),

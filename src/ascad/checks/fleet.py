@@ -19,8 +19,10 @@ Rules, and the reason for each:
   lacks are explained by the stanza's own finding and not repeated.
 - **Unreachable nodes** (and unreadable sources) are findings with the reason, never dropped:
   asadm's collectinfo once silently dropped nodes that timed out (TOOLS-3596).
-- **Golden.** Each group is compared with the golden source (a template's ``{{ … }}`` matches
-  anything); per-node paths are skipped there too, since the golden is not the node itself.
+- **Golden.** Each group is compared with the golden source (a template takes the way that fits
+  the group, ``ascad.checks.template_match``); per-node paths are skipped there too, since the
+  golden is not the node itself. The golden is the reference: each group is marked as matching
+  it or not, and each parameter's values the golden agrees with come first (``golden=True``).
 - Fetching runs concurrently under a semaphore (``concurrency``), each node within ``timeout``.
 """
 
@@ -33,10 +35,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from ascad.checks.fingerprint import compared_values, fingerprint
-from ascad.checks.pipeline import Rules, compare_conf_to_node, compare_confs
+from ascad.checks.pipeline import Rules, compare_confs, template_vs_conf, template_vs_node
 from ascad.checks.results import VersionWarning, version_warnings
 from ascad.compare.annotate import with_restart_flags
-from ascad.compare.diff import CompareResult
+from ascad.compare.diff import Acknowledgement, CompareResult
 from ascad.compare.expected import PathMatcher
 from ascad.conf.model import FlatConfig, Setting
 from ascad.conf.paths import ancestors
@@ -95,6 +97,9 @@ class ValueHolders:
     canonical: str | None
     groups: list[int]
     nodes: list[str]
+    # With a golden: True when the golden agrees with this value (no golden difference at this
+    # path for any of its groups), False when it does not; None without a golden.
+    golden: bool | None = None
 
 
 @dataclass
@@ -105,6 +110,8 @@ class ParameterFinding:
     values: list[ValueHolders]  # most nodes first
     stanza: bool = False
     restart: bool | None = None  # True static, False dynamic, None unknown (no build known)
+    # the baseline entry that acknowledges it (issue 14): reported, not counted
+    acknowledged: Acknowledgement | None = None
 
 
 @dataclass
@@ -126,6 +133,7 @@ class FleetReport:
     ignored: list[str]  # distinct paths skipped on at least one node
     golden: str | None = None
     golden_results: list[GoldenDifferences] = field(default_factory=list)
+    golden_template: bool = False  # the golden is a template (its wildcards are worth a word)
     seconds: float = 0.0
     builds: list[str] = field(default_factory=list)  # the builds restart flags come from
 
@@ -144,18 +152,31 @@ class FleetReport:
     # running nodes whose build is older than every schema (3.x): no default assumed for them
     version_warnings: list[VersionWarning] = field(default_factory=list)
 
+    def golden_match(self, group: int) -> bool | None:
+        """True when the group equals the golden, False when not, None without a golden."""
+        for gr in self.golden_results:
+            if gr.group == group:
+                return gr.result.equal
+        return None
+
     @property
     def unreachable(self) -> list[NodeConfig]:
         return [n for n in self.nodes if not n.reachable]
 
     @property
     def golden_differences(self) -> int:
-        return sum(len(g.result.differences) for g in self.golden_results)
+        """Golden differences that count (acknowledged ones are reported, not counted)."""
+        return sum(len(g.result.findings) for g in self.golden_results)
 
     @property
     def drift(self) -> bool:
-        """More than one group, a differing parameter or a golden difference."""
-        return len(self.groups) > 1 or bool(self.parameters) or self.golden_differences > 0
+        """Drift that counts: groups that differ in no listed parameter, a differing parameter
+        that no baseline entry acknowledges, or a golden difference that counts."""
+        return (
+            (len(self.groups) > 1 and not self.parameters)
+            or any(p.acknowledged is None for p in self.parameters)
+            or self.golden_differences > 0
+        )
 
     @property
     def clean(self) -> bool:
@@ -375,12 +396,24 @@ def analyse(
             if mode == RUNTIME:
                 result = golden_vs_runtime(golden, first[g.id], patterns)
             else:
-                result = compare_confs(golden.flat, g.flat, Rules(ignore=tuple(patterns)))
+                result = template_vs_conf(golden, g.flat, Rules(ignore=tuple(patterns)))
             if len(builds) == 1:
                 result.differences = with_restart_flags(result.differences, builds[0])
             report.golden_results.append(GoldenDifferences(g.id, result))
+        report.golden_template = golden.template
+        _golden_first(report)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _golden_first(report: FleetReport) -> None:
+    """The golden is the reference: each parameter's values that agree with it come first and
+    are marked, whatever the number of nodes holding them."""
+    differing = {gr.group: {d.path for d in gr.result.differences} for gr in report.golden_results}
+    for p in report.parameters:
+        for h in p.values:
+            h.golden = all(p.path not in differing.get(g, set()) for g in h.groups)
+        p.values.sort(key=lambda h: not h.golden)  # stable: most nodes first within each
 
 
 def golden_vs_runtime(
@@ -390,8 +423,8 @@ def golden_vs_runtime(
     (:func:`ascad.compare.drift.drift`: logging ``any`` expanded, defaults and unverifiable
     paths not counted, a parameter set at runtime only is a finding), per-node paths skipped."""
     assert node.snapshot is not None, "runtime_fetcher keeps every running node's snapshot"
-    result, _unchecked = compare_conf_to_node(
-        golden.tree, golden.flat, node.snapshot, Rules(ignore=tuple(patterns))
+    _conf, result, _unchecked = template_vs_node(
+        golden, node.snapshot, Rules(ignore=tuple(patterns))
     )
     return result
 

@@ -23,7 +23,7 @@ Results are data only (:class:`Comparison`); ``ascad.report`` renders them.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from ascad.checks.results import VersionWarning, version_warnings
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ascad.compare.drift import Unchecked
     from ascad.runtime.login import NodeLogin
     from ascad.runtime.snapshot import RuntimeSnapshot
+    from ascad.sources.template import Candidate
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -97,6 +98,14 @@ class Comparison:
     unmatched: list[str] = field(default_factory=list)  # typed globs that matched nothing
     # the server build it was judged by is older than every schema (3.x): said in every output
     version_warnings: list[VersionWarning] = field(default_factory=list)
+    # conf vs node: the conf's logging file sinks (where the node logs, when ascad runs on it)
+    conf_logs: list[str] = field(default_factory=list)
+    # conf vs node: the node's snapshot (its uptime and log sinks, for provenance)
+    snapshot: RuntimeSnapshot | None = None
+    # why some differences have no provenance (checks.provenance), said once
+    provenance_note: str | None = None
+    # baseline entries that matched nothing (checks.baseline), as warnings
+    baseline_unmatched: list[str] = field(default_factory=list)
 
     @property
     def equal(self) -> bool:
@@ -137,6 +146,19 @@ def compare_nodes(left: RuntimeSnapshot, right: RuntimeSnapshot, rules: Rules) -
     return result
 
 
+def conf_log_files(flat: FlatConfig) -> list[str]:
+    """Where the node logs, by its conf: its ``logging { file PATH { … } }`` sinks in file
+    order; without one, ``journal`` when it logs to the console or syslog (under systemd both
+    end in the journal)."""
+    out: list[str] = []
+    for path, setting in flat.settings.items():
+        if setting.stanza and path.startswith("logging.file[") and path.endswith("]"):
+            out.append(path[len("logging.file[") : -1])
+    if not out and ("logging.console" in flat.settings or "logging.syslog" in flat.settings):
+        out.append("journal")
+    return out
+
+
 # --- whole comparisons ---------------------------------------------------------------------------
 
 
@@ -148,9 +170,76 @@ def _template_notes(conf: LoadedConf) -> list[tuple[str, int, str]]:
     return [(conf.name, n.line, n.message) for n in conf.template_notes]
 
 
+def _as_candidate(conf: LoadedConf, cand: Candidate) -> LoadedConf:
+    """The template conf as it came out for the node it was compared with."""
+    return replace(
+        conf,
+        text=cand.text,
+        tree=cand.tree,
+        flat=cand.flat,
+        warnings=list(cand.tree.warnings),
+        template_notes=cand.notes,
+    )
+
+
+def template_vs_conf(template: LoadedConf, other: FlatConfig, rules: Rules) -> CompareResult:
+    """A golden (left; a template picks its best fit for ``other``) against a conf (right)."""
+    if template.variants is None:
+        return compare_confs(template.flat, other, rules)
+    from ascad.checks.template_match import best_fit
+
+    _cand, result = best_fit(
+        template.variants, other, lambda c: compare_confs(c.flat, other, rules)
+    )
+    return result
+
+
+def template_vs_node(
+    template: LoadedConf, snap: RuntimeSnapshot, rules: Rules
+) -> tuple[LoadedConf, CompareResult, list[Unchecked]]:
+    """A conf or golden template (left) against a running node: a template's best fit."""
+    if template.variants is None:
+        result, unchecked = compare_conf_to_node(template.tree, template.flat, snap, rules)
+        return template, result, unchecked
+    from ascad.checks.template_match import best_fit, concrete_paths, settle_open_stanzas
+    from ascad.runtime.mapping import runtime_to_flat
+
+    node = runtime_to_flat(snap)
+    cand, _ = best_fit(
+        template.variants,
+        node,
+        lambda c: compare_conf_to_node(*concrete_paths(c, node), snap, rules)[0],
+    )
+    tree, flat = concrete_paths(cand, node)  # drift matches paths exactly
+    result, unchecked = compare_conf_to_node(tree, flat, snap, rules)
+    return (
+        _as_candidate(template, replace(cand, tree=tree, flat=flat)),
+        settle_open_stanzas(result, cand, True),
+        unchecked,
+    )
+
+
 def conf_vs_conf(left: LoadedConf, right: LoadedConf, rules: Rules) -> Comparison:
     """Two loaded confs (files, git, a peer's agent, a golden template)."""
-    result = compare_confs(left.flat, right.flat, rules)
+    if left.variants is not None and right.variants is None:
+        from ascad.checks.template_match import best_fit
+
+        cand, result = best_fit(
+            left.variants, right.flat, lambda c: compare_confs(c.flat, right.flat, rules)
+        )
+        left = _as_candidate(left, cand)
+    elif right.variants is not None and left.variants is None:
+        from ascad.checks.template_match import best_fit
+
+        cand, result = best_fit(
+            right.variants,
+            left.flat,
+            lambda c: compare_confs(left.flat, c.flat, rules),
+            template_left=False,
+        )
+        right = _as_candidate(right, cand)
+    else:
+        result = compare_confs(left.flat, right.flat, rules)
     warnings, notes = _conf_warnings(left), _template_notes(left)
     if right.name != left.name:
         warnings += _conf_warnings(right)
@@ -172,7 +261,7 @@ def conf_vs_node(
     """A conf against the node that runs it (``node_name``: the address as the user gave it)."""
     from ascad.compare.drift import swap
 
-    result, unchecked = compare_conf_to_node(conf.tree, conf.flat, snap, rules)
+    conf, result, unchecked = template_vs_node(conf, snap, rules)
     result.left, result.right = conf.name, node_name
     if node_on_left:
         result.left, result.right = node_name, conf.name
@@ -187,6 +276,8 @@ def conf_vs_node(
         unverifiable=unchecked,
         nodes=[NodeFacts.of(snap)],
         version_warnings=version_warnings(snap.build),
+        snapshot=snap,
+        conf_logs=conf_log_files(conf.flat),
     )
 
 
@@ -213,7 +304,8 @@ async def read_source(
     if is_runtime_spec(spec):
         from ascad.runtime.login import read_node
 
-        return await read_node(spec, login)
+        # ``statistics`` (the uptime) gives the server's start, for each difference's origin
+        return await read_node(spec, login, extra=("statistics",))
     from ascad.sources.loader import load_conf
 
     return await load_conf(spec, load)
@@ -270,8 +362,11 @@ __all__ = [
     "compare_local_sources",
     "compare_nodes",
     "compare_sources",
+    "conf_log_files",
     "conf_vs_conf",
     "conf_vs_node",
     "node_vs_node",
     "read_source",
+    "template_vs_conf",
+    "template_vs_node",
 ]

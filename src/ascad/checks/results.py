@@ -69,6 +69,16 @@ class CheckResult:
     result: CompareResult | None = None
     # the build the check was judged by is older than every schema (3.x), …
     version_warnings: list[VersionWarning] = field(default_factory=list)
+    # issue 14: why differences have no provenance; the history store's view of this check
+    # (ISO 8601): since when it has been in its state, when it was last seen in it, and whether
+    # this cycle changed it (ok -> critical, a new path, a path resolved)
+    provenance_note: str | None = None
+    first_seen: str | None = None
+    last_seen: str | None = None
+    changed: bool | None = None
+    change: str | None = None  # what changed, in words ("ok -> critical", "new: PATH", …)
+    resolved: list[str] = field(default_factory=list)  # paths resolved this cycle
+    baseline_unmatched: list[str] = field(default_factory=list)
 
     @property
     def ran(self) -> bool:

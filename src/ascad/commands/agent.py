@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 
 from ascad.agent.daemon import run_daemon
 from ascad.agent.settings import DEFAULT_CONFIG, AgentSettings, load_settings
+from ascad.commands import common
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,11 +33,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="check the settings and what they name (the conf, secret and TLS files, the golden,"
         " the state directory) as this user, then exit: 0, or 2 with one line per problem",
     )
+    common.add_baseline_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     def load() -> AgentSettings:
-        return load_settings(args.config)
+        settings = load_settings(args.config)
+        if args.baseline:  # over [compare] baseline, at start and on every reload
+            baseline = os.path.abspath(args.baseline)
+            settings.compare = {**settings.compare, "baseline": baseline}
+        return settings
 
     if args.check_config:
         from ascad.agent.preflight import preflight

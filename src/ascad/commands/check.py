@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also send the events to Riemann (exit 2 when they cannot be delivered)",
     )
     common.add_output_arguments(parser)
+    common.add_baseline_argument(parser)
     common.add_node_arguments(parser)  # over the settings' [aerospike] table
 
 
@@ -43,6 +44,11 @@ def run(args: argparse.Namespace) -> int:
     from ascad.report.status import cycle_to_dict
 
     settings = load_settings(args.config, serving=False)
+    if args.baseline:
+        import os
+
+        settings.compare = {**settings.compare, "baseline": os.path.abspath(args.baseline)}
+    _check_baseline(settings)
     common.apply_node_options(settings, args)
     print(f"ascad: {origin_line(settings)}", file=sys.stderr)
     cycle, send_error = asyncio.run(_cycle(settings, args.send_events))
@@ -60,6 +66,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"ascad: --send-events: {send_error}", file=sys.stderr)
         return 2
     return cycle.exit_code
+
+
+def _check_baseline(settings: AgentSettings) -> None:
+    """A baseline that cannot be read is exit 2 here (the agent logs it and ignores it)."""
+    from ascad.checks.baseline import load_baseline
+    from ascad.compare.expected import parse_settings
+
+    baseline = parse_settings({"compare": settings.compare}, settings.source).baseline
+    if baseline:
+        load_baseline(baseline)
 
 
 async def _cycle(settings: AgentSettings, send: bool) -> tuple[CycleResult, str | None]:

@@ -72,8 +72,33 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="template variable (repeatable)",
     )
-    parser.add_argument("--vars-file", metavar="FILE", help="template variables (TOML or JSON)")
+    parser.add_argument(
+        "--vars-file", metavar="FILE", help="template variables (TOML, JSON or YAML)"
+    )
     add_timeout_argument(parser)
+    _add_salt_arguments(parser)
+
+
+def _add_salt_arguments(parser: argparse.ArgumentParser) -> None:
+    """How ``salt://`` sources are rendered (docs/sources.md)."""
+    salt = parser.add_argument_group("salt:// sources (rendered by salt-call --local)")
+    salt.add_argument(
+        "--salt-call", metavar="PATH", help="the salt-call command (default: salt-call on PATH)"
+    )
+    salt.add_argument(
+        "--salt-config-dir", metavar="DIR", help="the minion's config directory (default /etc/salt)"
+    )
+    salt.add_argument("--salt-file-root", metavar="DIR", help="file root instead of the config's")
+    salt.add_argument(
+        "--salt-pillar-root", metavar="DIR", help="pillar root instead of the config's"
+    )
+    salt.add_argument(
+        "--salt-timeout",
+        type=duration,
+        metavar="DURATION",
+        help="time allowed for salt-call, a duration as for --timeout (default 60s: it loads "
+        "every grain first)",
+    )
 
 
 #: The one wording of ``--timeout`` in every command's help.
@@ -104,23 +129,6 @@ def add_timeout_argument(parser: argparse.ArgumentParser) -> None:
     """``--timeout DURATION`` (default 10 s), worded the same in every command."""
     parser.add_argument(
         "--timeout", type=duration, default=10.0, metavar="DURATION", help=TIMEOUT_HELP
-    )
-    salt = parser.add_argument_group("salt:// sources (rendered by salt-call --local)")
-    salt.add_argument(
-        "--salt-call", metavar="PATH", help="the salt-call command (default: salt-call on PATH)"
-    )
-    salt.add_argument(
-        "--salt-config-dir", metavar="DIR", help="the minion's config directory (default /etc/salt)"
-    )
-    salt.add_argument("--salt-file-root", metavar="DIR", help="file root instead of the config's")
-    salt.add_argument(
-        "--salt-pillar-root", metavar="DIR", help="pillar root instead of the config's"
-    )
-    salt.add_argument(
-        "--salt-timeout",
-        type=float,
-        metavar="SECONDS",
-        help="seconds allowed for salt-call (default 60: it loads every grain first)",
     )
 
 
@@ -454,3 +462,18 @@ def print_warnings(warnings: Sequence[ConfWarning]) -> None:
     """Parse warnings on stderr, one ``FILE:LINE:COL: warning: message`` line each."""
     for w in warnings:
         print(f"{w.source}:{w.line}:{w.col}: warning: {w.message}", file=sys.stderr)
+
+
+def add_baseline_argument(parser: argparse.ArgumentParser) -> None:
+    """``--baseline FILE`` (issue 14): acknowledged differences (docs/provenance.md)."""
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="a baseline of acknowledged differences (TOML, `ascad ack`): they are reported as "
+        "acknowledged and do not count for the exit status; default: [compare] baseline",
+    )
+
+
+def warn_unmatched_baseline(entries: Sequence[str]) -> None:
+    for entry in entries:
+        print(f"ascad: baseline entry matches no difference: {entry}", file=sys.stderr)

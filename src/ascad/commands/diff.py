@@ -48,6 +48,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     common.add_source_arguments(parser)
     common.add_node_arguments(parser)
+    add_provenance_arguments(parser)
+    common.add_baseline_argument(parser)
+
+
+def add_provenance_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--server-log`` (issue 14): where a conf-vs-node difference's set-config line is found."""
+    parser.add_argument(
+        "--server-log",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="the node's log (repeatable; rotated and .gz siblings are read too; 'journal' for "
+        "journalctl -u aerospike): each runtime difference gets the set-config line that set it; "
+        "default: the conf's logging file sinks when the node is on this machine",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,6 +120,32 @@ async def _run(args: argparse.Namespace, local: bool = False) -> int:
         outcome = await compare_sources(
             args.left, args.right, options, common.node_login(args), rules
         )
+    if outcome.snapshot is not None:
+        from ascad.checks.provenance import add_provenance, plan_for
+
+        conf_spec = args.right if is_runtime_spec(args.left) else args.left
+        plan = plan_for(conf_spec, outcome, args.server_log)
+        outcome = await add_provenance(outcome, outcome.snapshot, plan)
+    baseline_file = args.baseline or settings.baseline
+    if baseline_file:
+        from ascad.checks.baseline import acknowledge, load_baseline, unmatched
+
+        baseline = load_baseline(baseline_file)
+        used: set[int] = set()
+        ids = [args.left, args.right]
+        ids += [x for n in outcome.nodes for x in (n.node_id or "", n.address)]
+        clusters = {n.cluster_name for n in outcome.nodes if n.cluster_name}
+        outcome.result.differences = acknowledge(
+            outcome.result.differences,
+            baseline,
+            identities=ids,
+            group=next(iter(clusters)) if len(clusters) == 1 else None,
+            used=used,
+        )
+        outcome.baseline_unmatched = unmatched(
+            baseline, used, ids, next(iter(clusters)) if len(clusters) == 1 else None
+        )
+        common.warn_unmatched_baseline(outcome.baseline_unmatched)
     for pattern in outcome.unmatched:
         print(
             f"ascad: --ignore {pattern!r} matches no path on either side (a typo? paths are "
@@ -140,4 +181,7 @@ async def _run(args: argparse.Namespace, local: bool = False) -> int:
             left_name=names[0],
             right_name=names[1],
         )
-    return 0 if outcome.equal else 1
+        if outcome.provenance_note:
+            print(f"note: {outcome.provenance_note}", file=sys.stdout)
+    # an acknowledged difference is reported, and does not count
+    return 0 if not outcome.result.findings else 1

@@ -87,6 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_ignore_arguments(parser)
     common.add_source_arguments(parser)
     common.add_node_arguments(parser)
+    common.add_baseline_argument(parser)
 
 
 def options_from_args(args: argparse.Namespace) -> FleetOptions:
@@ -122,7 +123,17 @@ def options_from_args(args: argparse.Namespace) -> FleetOptions:
 
 def run(args: argparse.Namespace) -> int:
     options = options_from_args(args)
+    baseline_file = args.baseline or resolve_settings(args.settings).baseline
+    baseline = None
+    if baseline_file:
+        from ascad.checks.baseline import load_baseline
+
+        baseline = load_baseline(baseline_file)  # bad input is exit 2 before any node is read
     report = _run_fleet(options)
+    if baseline is not None:
+        from ascad.checks.baseline import acknowledge_fleet
+
+        common.warn_unmatched_baseline(acknowledge_fleet(report, baseline))
     if args.format == "json":
         sys.stdout.write(jsonout.dumps(report_to_dict(report)))
     elif args.format == "html":

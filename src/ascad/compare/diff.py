@@ -53,6 +53,28 @@ SET_AT_RUNTIME = Kind.SET_AT_RUNTIME
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """The server log line that last set a runtime difference's path (``ascad.compare.origin``)."""
+
+    time: str  # ISO 8601, as the log has it (UTC unless the server logs local time)
+    command: str  # set-config:… or log-set:…
+    source: str  # FILE:LINE, FILE@OFFSET or journal:UNIT
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """The baseline entry that acknowledges a difference (``ascad.checks.baseline``)."""
+
+    path: str  # the entry's path glob
+    reason: str
+    source: str  # BASELINE:LINE
+    owner: str | None = None
+    until: str | None = None  # ISO date; after it the difference counts again
+    node: str | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True)
 class Difference:
     path: str
     kind: Kind
@@ -68,6 +90,14 @@ class Difference:
     # Which side is the running node, when one is (a ``set_at_runtime`` difference holds the
     # running value on that side and the version's default on the other).
     node: Side | None = None
+    # Issue 14, filled after comparing: the log line that set it, where it comes from
+    # (``runtime``, ``file`` or ``unknown``), the baseline entry that acknowledges it, and since
+    # when the agent has seen it (ISO 8601).
+    provenance: Provenance | None = None
+    origin: str | None = None
+    origin_note: str | None = None
+    acknowledged: Acknowledgement | None = None
+    first_seen: str | None = None
 
 
 @dataclass
@@ -77,12 +107,20 @@ class CompareResult:
     differences: list[Difference] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # paths skipped by ignore patterns
     wildcards: list[str] = field(default_factory=list)  # paths matched by a template wildcard
+    # path -> the other side's value, for each match where a template's wildcard stood for the
+    # value itself (`replication-factor {{ rf }}`): a value that was not checked
+    wildcard_values: dict[str, str] = field(default_factory=dict)
     # paths stated on one side at the server version's default, left out on the other (no drift)
     defaults: list[str] = field(default_factory=list)
 
     @property
     def equal(self) -> bool:
         return not self.differences
+
+    @property
+    def findings(self) -> list[Difference]:
+        """The differences that count: every one not acknowledged by a baseline entry."""
+        return [d for d in self.differences if d.acknowledged is None]
 
 
 def matches_any(path: str, patterns: Iterable[str]) -> bool:
@@ -134,7 +172,7 @@ def _under_any(path: str, stanzas: Sequence[str]) -> bool:
     return any(path.startswith(s) and path[len(s)] in ".[" for s in stanzas if len(path) > len(s))
 
 
-def _wildcard_regex(path: str) -> re.Pattern[str]:
+def wildcard_regex(path: str) -> re.Pattern[str]:
     """A wildcard path as a regex; a wildcard never spans past the ``]`` that ends its name."""
     out, pos = [], 0
     for m in WILDCARD_RE.finditer(path):
@@ -165,7 +203,7 @@ def compare(
         for path in own:
             if path in paired or not is_wild(path):
                 continue
-            rx = _wildcard_regex(path)
+            rx = wildcard_regex(path)
             many = WILDCARD_MANY in path
             for candidate in other:
                 if candidate in paired or is_wild(candidate) or not rx.match(candidate):
@@ -189,7 +227,10 @@ def compare(
         ls_, rs_ = ls[lpath], rs[rpath]
         concrete = rpath if is_wild(lpath) else lpath  # report the node's real name
         result.wildcards.append(concrete)
-        if values_match(ls_.canonical, rs_.canonical) is False and not skip(concrete):
+        same = values_match(ls_.canonical, rs_.canonical)
+        if same is None:
+            _unchecked_value(result, concrete, ls_, rs_)
+        elif same is False and not skip(concrete):
             diffs.append((ls_.line, rs_.line, _changed(concrete, ls_, rs_)))
 
     for path, ls_ in ls.items():
@@ -200,6 +241,7 @@ def compare(
         same = values_match(ls_.canonical, rs_.canonical)
         if same is None:
             result.wildcards.append(path)
+            _unchecked_value(result, path, ls_, rs_)
         elif not same and not skip(path):
             diffs.append((ls_.line, 0, _changed(path, ls_, rs_)))
 
@@ -258,6 +300,12 @@ def compare(
     result.differences = [d for _, _, d in diffs]
     result.ignored = ignored
     return result
+
+
+def _unchecked_value(result: CompareResult, path: str, left: Setting, right: Setting) -> None:
+    """Record the value a template's wildcard stood for (the side without one)."""
+    if is_wild(left.canonical) != is_wild(right.canonical):
+        result.wildcard_values[path] = right.value if is_wild(left.canonical) else left.value
 
 
 def _changed(path: str, left: Setting, right: Setting) -> Difference:

@@ -44,7 +44,7 @@ from ascad.compare.diff import (
     values_match,
 )
 from ascad.conf import keys
-from ascad.conf.model import ConfTree, FlatConfig, Setting, Stanza
+from ascad.conf.model import ConfTree, FlatConfig, Setting, Stanza, is_wild
 from ascad.conf.paths import segment_parts, split_path
 from ascad.knowledge.table import ParamInfo, ParamTable, pattern_of, same_default, versions_of
 from ascad.runtime.mapping import (
@@ -113,6 +113,10 @@ def expand_logging(tree: ConfTree, flat: FlatConfig, run_flat: FlatConfig) -> Fl
             }
             unknown: dict[str, tuple[str, int, int]] = {}
             for param in sink.params("context"):
+                if is_wild(param.values[0]):  # a template's `context {{ c }}`: any levels
+                    for n in levels:
+                        levels[n] = (param.values[-1], param.line, param.col)
+                    continue
                 if len(param.values) < 2:
                     continue
                 name, level = param.values[0].lower(), param.values[1].lower()
@@ -160,6 +164,8 @@ def _is_named_stanza(path: str) -> bool:
 
 
 def _under(path: str, stanzas: list[str]) -> bool:
+    if not stanzas:  # the common case: no stanza gone or reported (no generator to make)
+        return False
     return any(path.startswith(s) and path[len(s) : len(s) + 1] in (".", "[") for s in stanzas)
 
 
@@ -234,6 +240,8 @@ def drift(
                 unchecked.append(Unchecked(path, s.line, f"the server derives it: {derived.fact}"))
             elif same is None:
                 result.wildcards.append(path)
+                if not is_wild(r.canonical):
+                    result.wildcard_values[path] = r.value
             elif not same and not skip(path):
                 diffs.append(
                     Difference(path, CHANGED, s.value, r.value, s.line, None, stanza=s.stanza)

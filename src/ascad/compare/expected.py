@@ -138,6 +138,9 @@ class CompareSettings:
     ignore: list[str] = field(default_factory=list)
     per_node: list[str] = field(default_factory=default_per_node)
     source: str | None = None  # the settings file they came from, if any
+    # a baseline file of acknowledged differences (ascad.checks.baseline), relative paths from
+    # the settings file's directory
+    baseline: str | None = None
 
     def peer_patterns(self) -> list[str]:
         """Globs for comparing two different nodes (or a node and the golden)."""
@@ -178,7 +181,7 @@ class PathMatcher:
 
 # --- settings file --------------------------------------------------------------------------------
 
-_COMPARE_KEYS = {"ignore", "per_node", "per_node_extra", "per_node_paths"}
+_COMPARE_KEYS = {"baseline", "ignore", "per_node", "per_node_extra", "per_node_paths"}
 
 
 def _glob_list(value: Any, key: str, where: str) -> list[str]:
@@ -212,7 +215,14 @@ def parse_settings(data: dict[str, Any], where: str) -> CompareSettings:
     else:
         per_node = default_per_node(paths)
     per_node += _glob_list(table.get("per_node_extra", []), "per_node_extra", where)
-    return CompareSettings(ignore=ignore, per_node=_dedupe(per_node), source=where)
+    baseline = table.get("baseline")
+    if baseline is not None and (not isinstance(baseline, str) or not baseline.strip()):
+        raise AscadError("[compare] baseline must be a file name", where)
+    if baseline and not os.path.isabs(baseline) and os.path.exists(where):
+        baseline = os.path.join(os.path.dirname(os.path.abspath(where)), baseline)
+    return CompareSettings(
+        ignore=ignore, per_node=_dedupe(per_node), source=where, baseline=baseline or None
+    )
 
 
 def load_settings(path: str | os.PathLike[str]) -> CompareSettings:
@@ -272,4 +282,5 @@ def resolve_settings(
         ignore=_dedupe([*settings.ignore, *ignore]),
         per_node=_dedupe(per_node),
         source=settings.source,
+        baseline=settings.baseline,
     )

@@ -7,7 +7,7 @@ from functools import lru_cache
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Param, Setting, Stanza, Warning_
 from ascad.conf.values import canonical_values
-from ascad.knowledge.table import known_unit
+from ascad.knowledge.table import known_unit, known_unit_of_pattern, pattern_of
 
 
 def stanza_segment(stanza: Stanza) -> str:
@@ -22,6 +22,12 @@ def join(prefix: str, segment: str) -> str:
     return f"{prefix}.{segment}" if prefix else segment
 
 
+# Keys that may repeat as a list, a set or a keyed map (keys.repeat_shape); any other key is one
+# plain setting, made inline by _flatten_stanza.
+_SHAPED_KEYS = keys.KEYED_KEYS | keys.ORDERED_KEYS | keys.SET_KEYS
+_NAMED = keys.NAMED_STANZAS
+_TYPED = keys.TYPED_STANZAS
+
 # ``prefix.key[`` -> the keyed paths set under it so far (logging ``context NAME``), so that a
 # ``context any`` line finds the per-context lines it overrides without scanning every setting.
 Keyed = dict[str, dict[str, None]]
@@ -32,6 +38,19 @@ def _canonical(key: str, values: tuple[str, ...], unit: str | None) -> str:
     """canonical_values, remembered: a pure function of its arguments, and a conf repeats the
     same few (key, value) pairs in every namespace."""
     return canonical_values(key, values, unit)
+
+
+@lru_cache(maxsize=1 << 14)
+def _canonical_at(pattern: str, key: str, values: tuple[str, ...]) -> str:
+    """The canonical value of ``key values…`` at a path whose pattern is ``pattern`` (its unit
+    from the knowledge table, itself fixed data): remembered like :func:`_canonical`, in one
+    lookup instead of two."""
+    return canonical_values(key, values, known_unit_of_pattern(pattern))
+
+
+# A Setting made by tuple.__new__ directly: the named tuple's own __new__ is a Python function
+# around this same call, and a flat config makes one per line (a third of the time).
+_new_setting = tuple.__new__
 
 
 def flatten(tree: ConfTree) -> FlatConfig:
@@ -60,13 +79,36 @@ def _flatten_stanza(
     tree: ConfTree, stanza: Stanza, prefix: str, flat: FlatConfig, keyed: Keyed
 ) -> None:
     ordered_counts: dict[str, int] = {}
+    settings = flat.settings
+    # The prefix's pattern, once per stanza: ``prefix.key``'s pattern is ``pattern.key`` when no
+    # ``[`` in the prefix waits for its ``]`` and the key has no ``[`` (the common case).
+    pattern = pattern_of(prefix) if prefix.rfind("[") <= prefix.rfind("]") else None
     for child in stanza.children:
-        if isinstance(child, Stanza):
-            path = join(prefix, stanza_segment(child))
-            typed = child.kind in keys.TYPED_STANZAS
-            value = child.name if typed and child.name is not None else ""
-            existing = flat.settings.get(path)
-            if existing is not None and existing.stanza and not typed:
+        if type(child) is Param and child.key not in _SHAPED_KEYS:
+            key = child.key
+            path = f"{prefix}.{key}" if prefix else key
+            values = child.values
+            if pattern is not None and "[" not in key:
+                canonical = _canonical_at(f"{pattern}.{key}" if prefix else key, key, values)
+            else:
+                canonical = _canonical(key, values, known_unit(path))
+            setting = _new_setting(
+                Setting, (path, " ".join(values), canonical, child.line, child.col, False)
+            )
+            if path in settings:  # a repeated line: _add warns (the message made only then)
+                _add(tree, flat, setting, f"'{key}'")
+            else:
+                settings[path] = setting
+        elif isinstance(child, Stanza):
+            kind, name = child.kind, child.name
+            segment = f"{kind}[{name}]" if name is not None and kind in _NAMED else kind
+            path = f"{prefix}.{segment}" if prefix else segment
+            typed = kind in _TYPED
+            value = name if typed and name is not None else ""
+            existing = settings.get(path)
+            if existing is None:
+                settings[path] = Setting(path, value, value, child.line, child.col, True)
+            elif existing.stanza and not typed:
                 tree.warnings.append(
                     Warning_(
                         child.line,
@@ -76,9 +118,7 @@ def _flatten_stanza(
                     )
                 )
             else:
-                if existing is not None and (
-                    child.kind == "storage-engine" or existing.value != value
-                ):
+                if child.kind == "storage-engine" or existing.value != value:
                     # One storage-engine per namespace (cfg.c): a second one is a mistake. A
                     # repeated index-type of the same type (asconfig-server70.conf) is harmless.
                     # ascad keeps the last type and merges the parameters.
@@ -91,12 +131,7 @@ def _flatten_stanza(
                             "are merged",
                         )
                     )
-                _add(
-                    tree,
-                    flat,
-                    Setting(path, value, value, child.line, child.col, stanza=True),
-                    f"'{child.kind}'",
-                )
+                settings[path] = Setting(path, value, value, child.line, child.col, stanza=True)
             _flatten_stanza(tree, child, path, flat, keyed)
         else:
             _flatten_param(tree, stanza, child, prefix, flat, ordered_counts, keyed)

@@ -15,7 +15,6 @@ everything after ``#`` unread).
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -41,6 +40,12 @@ _TOKEN_RE = re.compile(r"[^ \t\r\n\f\v]+")
 _SEPARATOR_CHARS = " \t\r\n\f\v"
 _SEPARATORS = frozenset(_SEPARATOR_CHARS)
 _DROP_SEPARATORS = str.maketrans("", "", " \t\r\n\f\v")
+# How many value tokens the server keeps of a key's line (keys.max_values, at most 3), for keys
+# that read more than one; the plain-line shortcut's table.
+_VALUE_LIMITS = {key: min(n, SERVER_MAX_VALUES) for key, n in keys.MAX_VALUES.items()}
+_TYPED = keys.TYPED_STANZAS
+_NAMED = keys.NAMED_STANZAS
+_PLAIN = keys.PLAIN_STANZAS
 
 
 def parse_bytes(data: bytes, source: str) -> ConfTree:
@@ -53,7 +58,6 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
     root = Stanza(kind="", name=None, line=0)
     tree = ConfTree(root=root, source=source)
     stack: list[Stanza] = [root]
-    last_line = 0
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the newline that ends the last line does not start another
@@ -62,8 +66,10 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
         raise ConfSyntaxError(
             source, 1, 1, "CR-only line endings (classic Mac): the server reads lines ending in LF"
         )
-    for lineno, raw in enumerate(lines, start=1):
-        last_line = lineno
+    plain_line = _plain_line  # looked up once per file (tests swap it for the general reader)
+    lineno = 0
+    for raw in lines:
+        lineno += 1
         # (a line of at most 255 characters is at most 1020 bytes: no need to encode it)
         if (
             len(raw) > SERVER_MAX_LINE // 4
@@ -76,7 +82,8 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
                     "line longer than 1023 bytes: the server reads it as two lines",
                 )
             )
-        body = raw.split("#", 1)[0]
+        cut = raw.find("#")
+        body = raw if cut < 0 else raw[:cut]
         if not body.isprintable() and not body.translate(_DROP_SEPARATORS).isprintable():
             # A template's wildcard marker holds NULs: blank it out (same length, same columns).
             blanked = WILDCARD_RE.sub(lambda m: "w" * len(m.group()), body)
@@ -86,7 +93,7 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
         words = body.split()
         if not words:
             continue
-        if _plain_line(stack, words, body, lineno):
+        if plain_line(stack, words, body, lineno):
             continue
         tokens = [(m[0], m.start() + 1) for m in _TOKEN_RE.finditer(body)]
         try:
@@ -96,6 +103,7 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
                 raise
             # A template's wildcard in the message is shown as {{…}}, never as its NUL marker.
             raise ConfSyntaxError(source, exc.line, exc.col, display(exc.message)) from None
+    last_line = lineno
     if len(stack) > 1:
         open_ = stack[-1]
         raise ConfSyntaxError(
@@ -129,6 +137,8 @@ def _refuse_unprintable(body: str, lineno: int, source: str) -> None:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """``; did you mean 'x'?`` for the closest candidate, or ``""``."""
+    import difflib  # here: only a misspelt name needs it (idle memory of the agent)
+
     match = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.7)
     return f"; did you mean '{match[0]}'?" if match else ""
 
@@ -147,28 +157,50 @@ def _describe(stanza: Stanza) -> str:
 
 
 def _plain_line(stack: list[Stanza], words: list[str], body: str, lineno: int) -> bool:
-    """The two commonest lines, in full, when nothing about them needs a column or a message:
+    """The commonest lines, in full, when nothing about them needs a column or a message:
     ``key value…`` inside a stanza (no brace, not a typed stanza, no value over the server's
-    limit) and a lone ``}`` closing one. False: :func:`_parse_line` reads the line. The result is
-    exactly what _parse_line makes of such a line (a rule added there for parameter lines must
-    narrow this too)."""
-    if len(stack) == 1:
-        return False
+    limit), a lone ``}`` closing one, and a stanza opening on its own line (``namespace test {``,
+    ``storage-engine device {``, ``service {``: the one ``{`` last, as many words as the stanza
+    takes). False: :func:`_parse_line` reads the line. The result is exactly what _parse_line
+    makes of such a line (a rule added there must narrow this too)."""
     first = words[0]
-    if len(words) == 1:
-        if first != "}":
+    nwords = len(words)
+    if nwords == 1:
+        if first != "}" or len(stack) == 1:
             return False
         stack.pop().end_line = lineno
         return True
-    if "{" in body or "}" in body:
+    if "}" in body:
         return False
     current = stack[-1]
-    if first in keys.TYPED_STANZAS and current.kind == "namespace":
+    if "{" in body:
+        if words[-1] != "{" or body.count("{") != 1:
+            return False
+        col = body.find(first) + 1  # (only separators come before the first token)
+        if first in _TYPED and current.kind == "namespace":
+            if nwords != 3:
+                return False
+            stanza = Stanza(first, words[1], lineno, col)
+        elif first in _NAMED:
+            if nwords != 3 or len(stack) > MAX_DEPTH:
+                return False
+            stanza = Stanza(first, words[1], lineno, col)
+        else:
+            if nwords != 2 or len(stack) > MAX_DEPTH:
+                return False
+            if len(stack) == 1 and first not in _PLAIN:
+                return False
+            stanza = Stanza(first, None, lineno, col)
+        current.children.append(stanza)
+        stack.append(stanza)
+        return True
+    if len(stack) == 1:
         return False
-    if len(words) - 1 > min(keys.max_values(first), SERVER_MAX_VALUES):
+    if first in _TYPED and current.kind == "namespace":
         return False
-    col = len(body) - len(body.lstrip(_SEPARATOR_CHARS)) + 1
-    current.children.append(Param(key=first, values=tuple(words[1:]), line=lineno, col=col))
+    if nwords > 2 and nwords - 1 > _VALUE_LIMITS.get(first, 1):
+        return False
+    current.children.append(Param(first, tuple(words[1:]), lineno, body.find(first) + 1))
     return True
 
 
@@ -241,7 +273,9 @@ def _parse_line(
                 )
             name = args[0][0]
         else:
-            if args:
+            if args and is_wild(first) and len(args) == 1:
+                name = args[0][0]  # a template's stanza of unknown kind: `{{ kind }} {{ name }} {`
+            elif args:
                 tok, tcol = args[0]
                 if first in keys.PLAIN_STANZAS:
                     raise ConfSyntaxError(
@@ -260,7 +294,12 @@ def _parse_line(
                     )
                 raise ConfSyntaxError(source, lineno, tcol, f"stray token '{tok}' before '{{'")
             name = None
-        if len(stack) == 1 and first not in keys.PLAIN_STANZAS and first not in keys.NAMED_STANZAS:
+        if (
+            len(stack) == 1
+            and first not in keys.PLAIN_STANZAS
+            and first not in keys.NAMED_STANZAS
+            and not is_wild(first)  # a template's `{{ name }} {`: a stanza of any kind
+        ):
             raise ConfSyntaxError(
                 source,
                 lineno,

@@ -288,8 +288,12 @@ def _units() -> dict[str, str]:
 
 def known_unit(path: str) -> str | None:
     """Like :func:`unit_kind`, but ``None`` when no schema knows the parameter."""
+    return known_unit_of_pattern(pattern_of(path))
+
+
+def known_unit_of_pattern(pattern: str) -> str | None:
+    """:func:`known_unit` of a path already spelt as its pattern (``namespace[*].default-ttl``)."""
     units = _units()
-    pattern = pattern_of(path)
     unit = units.get(pattern)
     if unit is None and pattern.endswith("[*]"):
         unit = units.get(pattern[:-3])

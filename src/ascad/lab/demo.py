@@ -129,6 +129,8 @@ def _settings(
                 "state_dir": str(tmp / name / "state"),
                 "tags": ["ascad", "demo"],
                 "cluster": CLUSTER,
+                # the emulated node logs its set-config lines here (provenance)
+                "server_log": [str(tmp / name / "aerospike.log")],
             },
             "aerospike": {"address": f"aerospike://127.0.0.1:{node_port}", "timeout": 5},
             "golden": {"source": golden, "timeout": 20},
@@ -209,6 +211,11 @@ async def _run(p: Printer, tmp: Path, *, keep: bool = False) -> int:
         load_node(str(path), node_id=node_id, cluster_name=CLUSTER)
         for path, (_, node_id, _) in zip(confs, NODES, strict=True)
     ]
+    for node, path in zip(nodes, confs, strict=True):
+        # the nodes have been up for a day (their uptime), and log their set-config lines
+        node.started -= 86400
+        node.log_file = str(path.parent / "aerospike.log")
+        Path(node.log_file).touch()
 
     sink = RiemannSink(udp=False)
     await sink.start()

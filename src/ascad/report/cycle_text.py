@@ -38,10 +38,19 @@ def render_text(
             )
             continue
         n = len(c.differences)
-        out.write(f" ({n} difference{'' if n == 1 else 's'}, {c.duration:.2f}s)\n")
+        since = terminal.since_words(c.first_seen, c.finished or None)
+        out.write(f" ({n} difference{'' if n == 1 else 's'}, {c.duration:.2f}s){since}\n")
         for w in c.version_warnings:  # a build older than every schema (3.x)
             out.write(f"warning: {w.message}\n")
         if c.result is not None:
+            # the history's first_seen is on the check's differences (the result's are older)
+            c.result.differences = list(c.differences)
             out.write(
                 terminal.render_differences(c.result, colour=colour, verbose=verbose, width=width)
             )
+        if c.change and not c.change.startswith("new ->"):
+            out.write(f"changed this cycle: {c.change}\n")
+        if c.provenance_note:
+            out.write(f"note: {c.provenance_note}\n")
+        for entry in c.baseline_unmatched:
+            out.write(f"warning: baseline entry matches nothing: {entry}\n")

@@ -7,7 +7,7 @@ from typing import Any
 
 from ascad.checks.results import WARNING, CycleResult
 from ascad.errors import printable
-from ascad.report.terminal import difference_line
+from ascad.report.terminal import difference_line, since_words
 
 #: Byte budget of one event attribute (cluster, master, role, fallback). With the description's
 #: 4096 bytes, three events of at most 4096 + 4 x 512 bytes and their tags fit in one 16 KiB
@@ -30,9 +30,10 @@ def cycle_events(
         if c.state == WARNING:
             lines = [f"could not run: {printable(str(c.reason))}"]
         else:
-            lines = [difference_line(d, c.left, c.right) for d in c.differences] or [
-                printable(f"no differences ({c.left} vs {c.right})")
-            ]
+            lines = [
+                difference_line(d, c.left, c.right) + since_words(d.first_seen, c.finished)
+                for d in c.differences
+            ] or [printable(f"no differences ({c.left} vs {c.right})")]
         for w in c.version_warnings:  # first, so that the reader knows how to read the rest
             lines.insert(0, describe_differences([f"warning: {w.message}"], 1024))
         if c.fallback:  # cut, so that a long list of skipped masters leaves room for the findings
@@ -46,6 +47,13 @@ def cycle_events(
         }
         if c.fallback:
             attributes["fallback"] = c.fallback
+        # history (issue 14): a state change is marked, so a stream can alert on changes only
+        if c.changed is not None:
+            attributes["changed"] = "true" if c.changed else "false"
+        if c.change:
+            attributes["change"] = c.change
+        if c.first_seen:
+            attributes["since"] = c.first_seen
         events.append(
             build_event(
                 host=host,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from ascad.checks.fleet import FleetReport
@@ -47,6 +48,7 @@ def report_to_dict(report: FleetReport) -> dict[str, Any]:
                 "size": len(g.members),
                 "members": g.members,
                 "node_ids": [ids.get(m) for m in g.members],
+                "golden": report.golden_match(g.id),
             }
             for g in report.groups
         ],
@@ -67,9 +69,11 @@ def report_to_dict(report: FleetReport) -> dict[str, Any]:
                         "absent": h.value is None,
                         "groups": h.groups,
                         "nodes": h.nodes,
+                        "golden": h.golden,
                     }
                     for h in p.values
                 ],
+                **({"acknowledged": asdict(p.acknowledged)} if p.acknowledged is not None else {}),
             }
             for p in report.parameters
         ],
@@ -89,6 +93,7 @@ def report_to_dict(report: FleetReport) -> dict[str, Any]:
     if report.golden is not None:
         doc["golden"] = {
             "source": report.golden,
+            "template": report.golden_template,
             "differences": report.golden_differences,
             "groups": [
                 {
@@ -96,6 +101,10 @@ def report_to_dict(report: FleetReport) -> dict[str, Any]:
                     "equal": gr.result.equal,
                     "differences": [difference_to_dict(d) for d in gr.result.differences],
                     "wildcards": len(gr.result.wildcards),
+                    "values_not_checked": [
+                        {"path": display(p), "value": display(v)}
+                        for p, v in gr.result.wildcard_values.items()
+                    ],
                     "ignored": len(gr.result.ignored),
                 }
                 for gr in report.golden_results

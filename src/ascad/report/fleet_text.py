@@ -15,6 +15,7 @@ from typing import TextIO
 from ascad.checks.fingerprint import SHORT
 from ascad.checks.fleet import FleetReport, ValueHolders
 from ascad.compare.diff import CHANGED, ONLY_LEFT, ONLY_RIGHT, SET_AT_RUNTIME, Difference
+from ascad.errors import printable
 from ascad.report.terminal import (
     BOLD,
     DEFAULT_COLUMNS,
@@ -109,7 +110,7 @@ def render(
     for g in report.groups:
         out.append(
             f"  g{g.id}  {_plural(len(g.members), 'node'):>9}  {g.fingerprint[:SHORT]}  "
-            f"{_members(named(g.members), verbose)}"
+            f"{_members(named(g.members), verbose)}{_golden_mark(report, g.id, c)}"
         )
 
     for w in report.version_warnings:
@@ -126,6 +127,8 @@ def render(
             some = any(h.value is None for h in p.values)
             note = "  (not on every node)" if some else ""
             restart = "" if p.restart is None else RESTART_NOTES[p.restart]
+            if p.acknowledged is not None:
+                note += f"  (acknowledged: {printable(p.acknowledged.reason)})"
             out.append(
                 f"  {c(YELLOW, '~')} {display(p.path)}{' (stanza)' if p.stanza else ''}"
                 f"{restart}{note}"
@@ -136,7 +139,9 @@ def render(
                 if i > 0 or len(p.values) == 1:
                     who += f": {_members(named(h.nodes), verbose)}"
                 val = _value(h)
-                out.append(f"      {c(GREEN if i == 0 else RED, val)}  {who}")
+                good = h.golden if h.golden is not None else i == 0
+                tag = "  (golden)" if h.golden else ""
+                out.append(f"      {c(GREEN if good else RED, val)}  {who}{tag}")
 
     if len(report.groups) > 1:
         out.extend(_matrix_lines(report, c, width))
@@ -145,23 +150,40 @@ def render(
         out.append(c(BOLD, f"golden: {report.golden}"))
         for gr in report.golden_results:
             res = gr.result
+            unchecked = (
+                f" ({_plural(len(res.wildcard_values), 'value')} not checked: templated)"
+                if report.golden_template and res.wildcard_values
+                else ""
+            )
             if res.equal:
-                out.append(f"  g{gr.group}: no differences")
-                continue
-            # Line numbers name their file: the golden's, the group's first member's.
-            member = next(g.members[0] for g in report.groups if g.id == gr.group)
-            out.append(f"  g{gr.group}: {_plural(len(res.differences), 'difference')}")
-            out.extend(_golden_lines(res.differences, report.golden, member, c))
-            if verbose and res.wildcards:
-                out.append(c(DIM, f"    template wildcards matched: {len(res.wildcards)}"))
+                out.append(f"  g{gr.group}: no differences{unchecked}")
+            else:
+                # Line numbers name their file: the golden's, the group's first member's.
+                member = next(g.members[0] for g in report.groups if g.id == gr.group)
+                out.append(
+                    f"  g{gr.group}: {_plural(len(res.differences), 'difference')}{unchecked}"
+                )
+                out.extend(_golden_lines(res.differences, report.golden, member, c))
+            if verbose and report.golden_template:
+                for path, value in res.wildcard_values.items():
+                    out.append(c(DIM, f"    * {display(path)} = {show_value(value)} (templated)"))
 
     out.append(c(BOLD, summary_line(report)))
     return "\n".join(wrap_lines(out, width)) + "\n"
 
 
+def _golden_mark(report: FleetReport, group: int, c: Paint) -> str:
+    """``= golden`` or ``≠ golden`` after a group, with a golden."""
+    match = report.golden_match(group)
+    if match is None:
+        return ""
+    return "  " + (c(GREEN, "= golden") if match else c(RED, "≠ golden"))
+
+
 def _golden_lines(diffs: list[Difference], golden: str, member: str, c: Paint) -> list[str]:
     """One line per difference, golden on the left; each line number with the file it is in
-    (the golden's, the group's first member's), only where the side has lines."""
+    (the golden's, the group's first member's), only where the side has lines. The golden is
+    the reference: its value is never the odd one (red), the group's is."""
     out = []
     for d in diffs:
         where_l = f" ({golden}:{d.left_line})" if d.left_line else ""
@@ -170,15 +192,15 @@ def _golden_lines(diffs: list[Difference], golden: str, member: str, c: Paint) -
         path = display(d.path)
         if d.kind == CHANGED:
             out.append(
-                f"    {c(YELLOW, '~')} {path}: {c(RED, show_value(d.left))}{where_l} -> "
-                f"{c(GREEN, show_value(d.right))}{where_r}{note}"
+                f"    {c(YELLOW, '~')} {path}: {c(GREEN, show_value(d.left))}{where_l} -> "
+                f"{c(RED, show_value(d.right))}{where_r}{note}"
             )
         elif d.kind == ONLY_LEFT:
             where_l = f" ({golden}:{d.left_line})" if d.left_line else f" ({golden})"
             out.append(f"    {c(RED, '-')} {path} {show_value(d.left)}  only in{where_l}{note}")
         elif d.kind == ONLY_RIGHT:
             where_r = f" ({member}:{d.right_line})" if d.right_line else f" ({member})"
-            out.append(f"    {c(GREEN, '+')} {path} {show_value(d.right)}  only in{where_r}{note}")
+            out.append(f"    {c(RED, '+')} {path} {show_value(d.right)}  only in{where_r}{note}")
         elif d.kind == SET_AT_RUNTIME:
             # The golden (a conf) is on the left: it holds the default, the group the running
             # value. Same marker and words as `ascad diff`; the JSON note is not repeated.

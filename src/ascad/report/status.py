@@ -27,6 +27,14 @@ def check_to_dict(c: CheckResult) -> dict[str, Any]:
         "finished": c.finished,
         # the build was older than every schema (3.x): docs/agent.md
         "version_warnings": [w.to_dict() for w in c.version_warnings],
+        # issue 14 (history store): since when the check is in its state, its last cycle
+        "first_seen": c.first_seen,
+        "last_seen": c.last_seen,
+        "changed": c.changed,
+        "change": c.change,
+        "resolved": list(c.resolved),
+        "provenance_note": c.provenance_note,
+        "baseline_unmatched": list(c.baseline_unmatched),
     }
 
 

@@ -215,9 +215,16 @@ def render_differences(
                     f"  {c(GREEN, '+')} {name} {show_value(d.right, d.stanza)}".rstrip()
                     + f"{right_at}{note}"
                 )
+            # issue 14: where it comes from and whether it is known, one short line each
+            out.extend(c(DIM, f"      {line}") for line in difference_notes(d))
     if verbose and result.wildcards:
-        out.append(c(DIM, "template wildcards matched:"))
-        out.extend(c(DIM, f"  * {display(p)}") for p in result.wildcards)
+        # each match with the node's value; `(any value)` where the template fixed the value
+        # and only the path was templated (`namespace {{ ns }}`), so the value was checked
+        out.append(c(DIM, "template wildcards matched (the other side's value):"))
+        for p in result.wildcards:
+            value = result.wildcard_values.get(p)
+            shown = f" = {show_value(value)} (not checked: templated)" if value is not None else ""
+            out.append(c(DIM, f"  * {display(p)}{shown}"))
     if verbose and result.defaults:
         out.append(c(DIM, "stated at the default on one side, left out on the other (no drift):"))
         out.extend(c(DIM, f"  = {display(p)}") for p in result.defaults)
@@ -239,10 +246,66 @@ def _line_ref(line: int | None) -> str:
     return f" (line {line})" if line else ""
 
 
+def difference_notes(d: Difference) -> list[str]:
+    """The short lines under a difference: provenance, origin, acknowledgement, since when."""
+    out: list[str] = []
+    if d.provenance is not None:
+        p = d.provenance
+        out.append(f"set by {printable(p.command)} at {p.time} ({printable(p.source)})")
+    if d.origin_note and (d.provenance is None or d.origin != "runtime"):
+        out.append(printable(d.origin_note))
+    if d.acknowledged is not None:
+        a = d.acknowledged
+        who = f", {a.owner}" if a.owner else ""
+        until = f" until {a.until}" if a.until else ""
+        out.append(f"acknowledged{until}{who}: {printable(a.reason)} ({printable(a.source)})")
+    if d.first_seen is not None:
+        out.append(f"first seen {d.first_seen}{since_words(d.first_seen)}")
+    return out
+
+
+def age(seconds: float) -> str:
+    """A duration in words, to its largest unit: ``3 days``, ``5 hours``, ``2 minutes``."""
+    seconds = max(0, int(seconds))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def since_words(first_seen: str | None, now: float | None = None) -> str:
+    """`` (since 3 days)`` for an ISO 8601 first_seen; empty without one."""
+    if not first_seen:
+        return ""
+    import time
+    from datetime import datetime
+
+    try:
+        then = datetime.fromisoformat(first_seen.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return ""
+    return f" (since {age((now or time.time()) - then)})"
+
+
+def origin_words(d: Difference) -> str:
+    """The origin in words for one-line renderings (events, logs): empty when unknown."""
+    if d.origin == "runtime":
+        if d.provenance is not None:
+            return f"; changed at runtime by {d.provenance.command} at {d.provenance.time}"
+        return "; changed at runtime, never written back"
+    if d.origin == "file":
+        return "; the file was edited after the server started (applies at the next restart)"
+    return ""
+
+
 def difference_line(d: Difference, left: str, right: str) -> str:
     """One difference on one plain line (Riemann descriptions, logs): path, values, lines, and
     whether fixing it needs a restart."""
-    return _difference_text(d, left, right) + restart_note(d)
+    text = _difference_text(d, left, right) + restart_note(d) + origin_words(d)
+    if d.acknowledged is not None:
+        text += f" (acknowledged: {d.acknowledged.reason})"
+    return text
 
 
 def _difference_text(d: Difference, left: str, right: str) -> str:
@@ -327,10 +390,16 @@ def summary_line(result: CompareResult, template_notes: Sequence[tuple[str, int,
             parts.append(f"{counts[kind]} {label}")
         text = f"{n} difference{'s' if n != 1 else ''} ({', '.join(parts)})"
     extras = []
+    acked = n - len(result.findings)
+    if acked:
+        extras.append(f"acknowledged (baseline): {acked}")
     if result.ignored:
         extras.append(f"ignored: {len(result.ignored)}")
     if result.wildcards:
         extras.append(f"template wildcards: {len(result.wildcards)}")
+    if result.wildcard_values:
+        n_values = len(result.wildcard_values)
+        extras.append(f"{n_values} value{'s' if n_values != 1 else ''} not checked: templated")
     if result.defaults:
         extras.append(f"stated at the default on one side only: {len(result.defaults)}")
     template = template_summary(template_notes)

@@ -282,6 +282,12 @@ def is_runtime_default(path: str, value: str, settings: dict[str, Setting] | Non
 
 def unverifiable_reason(path: str, build: Version | None) -> str | None:
     """Why a conf path cannot be checked against the runtime, or None."""
+    return _unverifiable_reason(path, build)
+
+
+@lru_cache(maxsize=1 << 14)
+def _unverifiable_reason(path: str, build: Version | None) -> str | None:
+    # memoised like _row_for below: a pure function of the path, the build and a constant table
     for u in UNVERIFIABLE:
         if u.applies(path, build):
             return u.fact
@@ -442,6 +448,9 @@ def _plan(context: str, prefix: str, k: str, build: Version | None) -> _Plan | N
     return (_PARAM, key, base, known_unit(path), False, path, _stanza_prefixes(path))
 
 
+_new_setting = tuple.__new__
+
+
 @lru_cache(maxsize=1 << 16)
 def _canonical(base: str, value: str, unit: str | None) -> str:
     return canonical_values(base, (value,), unit)
@@ -465,7 +474,10 @@ def map_context(b: _Builder, context: str, prefix: str, kv: KV, build: Version |
                 for parent, _ in parents:
                     if parent not in settings:
                         settings[parent] = Setting(parent, "", "", 0, stanza=True)
-                settings[path] = Setting(path, v, _canonical(base, v, unit), 0)
+                # (tuple.__new__: the named tuple's __new__ is a Python function around it)
+                settings[path] = _new_setting(
+                    Setting, (path, v, _canonical(base, v, unit), 0, 1, False)
+                )
             elif step == _SHADOW:
                 shadows.append((path, v))
             elif step == _SET:

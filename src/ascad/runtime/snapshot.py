@@ -91,6 +91,8 @@ def parse_kv(value: str, sep: str = ";") -> KV:
     # One pass of C-level string methods: an item that is only blanks has no "=" and a blank
     # key, so it is the one left out.
     parts = [item.partition("=") for item in value.split(sep)]
+    if value.split(None, 1) == [value]:  # no blank anywhere (a server's answer): nothing to strip
+        return [(key, val) for key, eq, val in parts if eq or key]
     return [(key.strip(), val.strip()) for key, eq, val in parts if eq or key.strip()]
 
 
@@ -152,6 +154,12 @@ def parse_logs(value: str) -> list[tuple[str, str]]:
 def parse_levels(value: str) -> KV:
     """``misc:INFO;alloc:WARNING`` -> [(misc, INFO), (alloc, WARNING)]."""
     out: KV = []
+    if value.split(None, 1) == [value]:  # no blank anywhere (a server's answer): nothing to strip
+        for item in value.split(";"):
+            if item:
+                ctx, _, level = item.rpartition(":")
+                out.append((ctx, level))
+        return out
     for item in value.split(";"):
         item = item.strip()
         if not item:

@@ -19,6 +19,7 @@ from ascad.sources.template import TemplateNote
 
 if TYPE_CHECKING:
     from ascad.sources.salt import SaltOptions
+    from ascad.sources.spec import SourceSpec
 
 RUNTIME_SCHEMES = ("aerospike://", "aerospike+tls://")
 
@@ -61,17 +62,21 @@ class LoadedConf:
     # What wildcarding a template did (a blanked `{% else %}` branch, an include, a placeholder
     # line): ``ascad.sources.template.TemplateNote``s, shown by ``ascad diff -v``.
     template_notes: list[TemplateNote] = field(default_factory=list)
+    # A template in wildcard mode: every way it can come out, for the pipeline to pick the one
+    # that fits the node it is compared with (``tree``/``flat`` above are its default).
+    variants: tpl.TemplateVariants | None = None
 
 
 async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
     """(display name, text) of a non-runtime source, read and decoded by the one rule of
     :mod:`ascad.sources` whatever its kind."""
-    name, text, _ = await _fetch(spec, options)
+    name, text, _, _, _ = await _fetch(spec, options)
     return name, text
 
 
-async def _fetch(spec: str, options: LoadOptions) -> tuple[str, str, bool]:
-    """(name, text, rendered): ``rendered`` when Salt rendered it (a plain conf, never wildcarded)."""
+async def _fetch(spec: str, options: LoadOptions) -> tuple[str, str, bool, SourceSpec, str | None]:
+    """(name, text, rendered, the parsed source, its version): ``rendered`` when Salt rendered it
+    (a plain conf, never wildcarded)."""
     from ascad.sources import Kind, fetch_text, parse_source
 
     parsed = parse_source(spec)
@@ -83,17 +88,23 @@ async def _fetch(spec: str, options: LoadOptions) -> tuple[str, str, bool]:
         salt=options.salt,
     )
     if parsed.kind is Kind.SALT:
-        return f"{fetched.name} (rendered by Salt)", fetched.text, True
-    return fetched.name, fetched.text, False
+        return f"{fetched.name} (rendered by Salt)", fetched.text, True, parsed, fetched.version
+    return fetched.name, fetched.text, False, parsed, fetched.version
 
 
 def conf_from_text(
-    name: str, text: str, options: LoadOptions | None = None, *, rendered: bool = False
+    name: str,
+    text: str,
+    options: LoadOptions | None = None,
+    loader: object | None = None,
+    *,
+    rendered: bool = False,
 ) -> LoadedConf:
-    """Parse text (rendering or wildcarding it first if it is a template). ``rendered``: the text
-    is a template's output already (Salt rendered it), so every value is compared as written.
-    An asconfig YAML or an ``AerospikeCluster`` resource (:mod:`ascad.conf.yaml_tree`) is read
-    as the same tree, with the YAML's line numbers."""
+    """Parse text (rendering or wildcarding it first if it is a template). ``loader`` (a Jinja2
+    loader) serves a rendered template's ``{% import %}``/``{% include %}``. ``rendered``: the
+    text is a template's output already (Salt rendered it), so every value is compared as
+    written. An asconfig YAML or an ``AerospikeCluster`` resource (:mod:`ascad.conf.yaml_tree`)
+    is read as the same tree, with the YAML's line numbers."""
     from ascad.conf import yaml_tree
 
     if yaml_tree.is_yaml(name, text):
@@ -105,12 +116,26 @@ def conf_from_text(
     if not rendered and tpl.is_template(text):
         template = True
         if options is not None and options.variables is not None:
-            text = tpl.render_template(text, options.variables, source=name)
-            # Line numbers now count lines of the rendered text, not of the template.
-            name = f"{name} (rendered)"
+            out = tpl.render_template_lines(text, options.variables, name, loader)
+            text = out.text
+            if not (tpl.is_template(text) or tpl.has_placeholder_comment(text)):
+                # Every line number (errors, warnings, settings) is the template's own.
+                tree, flat, _ = tpl.parse_mapped(text, out.line_map, name)
+                return LoadedConf(name, text, tree, flat, True, list(tree.warnings), notes)
+            # A shell template's `$( … )` or init-container placeholder line: still wildcards
+            variants = tpl.TemplateVariants(text, name, base_map=out.line_map)
+            d = variants.default
+            return LoadedConf(
+                name, d.text, d.tree, d.flat, True, list(d.tree.warnings), d.notes, variants
+            )
         else:
-            wildcarded = tpl.wildcard_template_notes(text, source=name)
-            text, notes = wildcarded.text, wildcarded.notes  # the template's line numbers kept
+            from ascad.sources.template_loader import reader_of
+
+            variants = tpl.TemplateVariants(text, name, reader_of(loader))
+            d = variants.default  # the template's line numbers kept
+            return LoadedConf(
+                name, d.text, d.tree, d.flat, True, list(d.tree.warnings), d.notes, variants
+            )
     tree = parse_text(text, name)
     flat = flatten(tree)
     return LoadedConf(name, text, tree, flat, template, list(tree.warnings), notes)
@@ -127,7 +152,14 @@ def load_local_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf
     if options.timeout <= 0:
         raise SourceError("timeout must be positive", parsed.raw)  # as fetch_text says it
     fetched = read_local(parsed, regular_only=options.regular_only)
-    return conf_from_text(fetched.name, fetched.text, options)
+    loader = None
+    if tpl.is_template(fetched.text) and (
+        options.variables is not None or tpl.INCLUDE_RE.search(fetched.text)
+    ):
+        from ascad.sources.template_loader import loader_for
+
+        loader = loader_for(parsed)  # a file's imports: next to it, at its repository top
+    return conf_from_text(fetched.name, fetched.text, options, loader)
 
 
 async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf:
@@ -135,7 +167,20 @@ async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf
     import asyncio
 
     options = options or LoadOptions()
-    name, text, rendered = await _fetch(spec, options)
+    name, text, rendered, parsed, version = await _fetch(spec, options)
+    loader = None
+    if (
+        not rendered
+        and tpl.is_template(text)
+        and (options.variables is not None or tpl.INCLUDE_RE.search(text))
+    ):
+        from ascad.sources.template_loader import loader_for, prefetch_imports
+
+        loader = loader_for(parsed) or await prefetch_imports(
+            parsed, version, text, options.timeout, options.token
+        )
     # Parsing is CPU work (up to a few seconds at the size limit): off the event loop's thread,
     # so an agent keeps answering while it parses.
-    return await asyncio.to_thread(lambda: conf_from_text(name, text, options, rendered=rendered))
+    return await asyncio.to_thread(
+        lambda: conf_from_text(name, text, options, loader, rendered=rendered)
+    )

@@ -275,6 +275,20 @@ def test_the_state_dir_must_be_writable_by_the_agents_user(shared_dir: Path) -> 
     assert f"does not exist, and this user cannot create it in {shared_dir}" in line
 
 
+def test_the_baseline_must_parse(tmp_path: Path) -> None:
+    f = files(tmp_path)
+    config = tmp_path / "ascad.toml"
+    (tmp_path / "baseline.toml").write_text('# known\n[[ack]]\npath = "x"\n')
+    write(config, f, extra='[compare]\nbaseline = "baseline.toml"')
+    (line,) = problems_of(check(config))
+    assert line == (
+        f"{config}: [compare] baseline: {tmp_path / 'baseline.toml'}:2: [[ack]] x: needs reason"
+        ' = "why it is known"'
+    )
+    (tmp_path / "baseline.toml").write_text('[[ack]]\npath = "x"\nreason = "r"\n')
+    assert check(config).returncode == 0
+
+
 def test_a_salt_golden_needs_salt_call_and_its_directories(tmp_path: Path) -> None:
     f = files(tmp_path)
     config = tmp_path / "ascad.toml"

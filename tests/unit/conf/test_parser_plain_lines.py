@@ -64,3 +64,33 @@ def test_the_shortcut_keeps_columns(monkeypatch: pytest.MonkeyPatch) -> None:
     tree: ConfTree = parser.parse_text("service {\n\t  proto-fd-max 15000\n}\n", "t.conf")
     param = tree.root.children[0].children[0]  # type: ignore[union-attr]
     assert (param.line, param.col, param.values) == (2, 4, ("15000",))  # type: ignore[union-attr]
+
+
+# Stanza openings, which the shortcut reads too: every rule of the general reader at its edge.
+OPENINGS = [
+    "namespace t {\n  storage-engine device {\n    device /dev/a\n  }\n}\n",
+    "namespace t {\n  storage-engine {\n  }\n}\n",  # a typed stanza needs a type
+    "namespace t {\n  storage-engine device x {\n  }\n}\n",
+    "namespace t {\n  index-type shmem\n  set s1 {\n  }\n}\n",
+    "storage-engine device {\n}\n",  # typed at the top level: an unknown stanza with a name
+    "namespace {\n}\n",  # a named stanza without its name
+    "namespace a b {\n}\n",
+    "servic {\n}\n",  # unknown at the top level: refused with a suggestion
+    "service {\n  unknown-sub {\n  }\n}\n",  # unknown inside a stanza: kept
+    "service {\n  sett s1 {\n  }\n}\n",
+    "service x {\n}\n",
+    "service {{\n}\n",
+    "service { {\n}\n",
+    "service\t{  # comment {\n}\n",
+    "network {\n  heartbeat {\n}\n",  # never closed
+    "service {\n" + "".join(f"s{i} {{\n" for i in range(20)) + "}\n" * 21,  # nested too deep
+    "service {\n" + "".join(f"s{i} {{\n" for i in range(15)) + "}\n" * 16,  # just deep enough
+]
+
+
+@pytest.mark.parametrize("text", OPENINGS)
+def test_stanza_openings_parse_the_same_either_way(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, general = parse_both(text, monkeypatch)
+    assert fast == general

@@ -112,7 +112,11 @@ def test_fleet_html_shows_groups_matrix_parameters_unreachable_and_golden(
     page = parse(capsys.readouterr().out)
     assert [r[0] for r in page.tables["unreachable"][1:]] == [u["name"] for u in doc["unreachable"]]
     groups = page.tables["groups"][1:]
-    assert [(r[0], int(r[1])) for r in groups] == [(str(g["id"]), g["size"]) for g in doc["groups"]]
+    assert [(r[0].split()[0], int(r[1])) for r in groups] == [
+        (str(g["id"]), g["size"]) for g in doc["groups"]
+    ]
+    # the golden is the reference: the group that matches it says so (issue 13)
+    assert [r[0].endswith("= golden") for r in groups] == [g["golden"] for g in doc["groups"]]
     matrix = page.tables["matrix"][1:]
     assert [[int(c) for c in r[1:]] for r in matrix] == doc["matrix"]["counts"]
     params = page.tables["parameters"][1:]

@@ -95,6 +95,7 @@ def test_the_doc_table_is_read() -> None:
         "ignored",
         "ignored_paths",
         "wildcards",
+        "values_not_checked",
         "defaults",
         "warnings",
     }

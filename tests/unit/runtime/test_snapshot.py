@@ -103,3 +103,16 @@ def test_a_dc_namespace_whose_query_fails_is_unreadable_not_fatal() -> None:
     reasons = {u.path: u.reason for u in unchecked}
     assert "namespace=ns1" in reasons["xdr.dc[dc1].namespace[ns1]"]
     assert "xdr.dc[dc1].namespace[ns1].forward" not in reasons  # the stanza stands for its body
+
+
+def test_answers_with_and_without_blanks_read_the_same() -> None:
+    # parse_kv and parse_levels skip stripping when an answer has no blank at all; an answer
+    # with blanks (an old server's ``a = 1``, a trailing newline) gives the same pairs.
+    plain = "a=1;b=2;;c=;d"
+    for spaced in ("a = 1; b=2 ;  ;c= ;d\n", " a=1;b=2\t;;c=;d ", "a=1;b=2;;c=;d\xa0"):
+        assert parse_kv(spaced) == parse_kv(plain) == [("a", "1"), ("b", "2"), ("c", ""), ("d", "")]
+    assert parse_kv("") == parse_kv(" ") == []
+    levels = [("misc", "INFO"), ("alloc", "WARNING")]
+    assert parse_levels("misc:INFO;alloc:WARNING;") == levels
+    assert parse_levels(" misc : INFO ; alloc:WARNING\n") == levels
+    assert parse_levels("") == parse_levels(";") == []

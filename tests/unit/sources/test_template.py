@@ -315,7 +315,7 @@ def test_load_vars_files(tmp_path: Path) -> None:
     assert load_vars_file(js) == {"grains": {"id": "n"}}
     bad = tmp_path / "vars.toml.bak"
     bad.write_text("x = 1\n")
-    with pytest.raises(AscadError, match=r"\.toml or \.json"):
+    with pytest.raises(AscadError, match=r"\.toml, \.json or \.yaml"):
         load_vars_file(bad)
     broken = tmp_path / "broken.toml"
     broken.write_text("x = \n")

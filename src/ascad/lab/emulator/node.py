@@ -24,6 +24,7 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from ascad.conf import keys
 from ascad.conf.keys import BARE_TRUE_KEYS, VALUELESS_FLAGS
@@ -35,6 +36,11 @@ from ascad.knowledge.table import ParamInfo
 from ascad.lab.emulator import defaults as d
 
 EDITION = "Aerospike Enterprise Edition"
+# Where the server logs an accepted change (aerospike-server 8.1.2.0): cfg_info.c:914
+# ``set-config command completed: params %s`` and thr_info.c:2421 ``log-set:id=%s:%s=%s``; the
+# line prefix is cf/src/log.c:921-932 (time, UTC, with log-millis) and 855 (level, context, file).
+LOG_SET_CONFIG = "cfg_info.c:914"
+LOG_LOG_SET = "thr_info.c:2421"
 PARTITIONS = 4096
 # The features list of cmd_features (as/src/base/thr_info.c), the same in every 8.x build.
 FEATURES = (
@@ -200,6 +206,9 @@ class EmulatedNode:
         self.security: dict[str, _Ctx] | None = None
         self.xdr = _Ctx("xdr")
         self.dcs: dict[str, _Dc] = {}
+        # Provenance (issue 14): the file an accepted set-config/log-set is logged to, in the
+        # server's own format (None: not logged); ``started`` gives the uptime.
+        self.log_file: str | None = None
         self._load()
         if cluster_name is not None:
             self.service.values["cluster-name"] = cluster_name
@@ -457,10 +466,10 @@ class EmulatedNode:
                 return "".join(self._sets_of(ns) for ns in self.namespaces)
             case "get-config":
                 return self._get_config(params) if params else self._get_config_all()
-            case "set-config":
-                return self._set_config(params)
+            case "set-config" | "config-set":
+                return self._logged(self._set_config(params), LOG_SET_CONFIG, params)
             case "log-set":
-                return self._log_set(params)
+                return self._logged(self._log_set(params), LOG_LOG_SET, params)
             case "tip":
                 return self._tip(params)
         return None
@@ -1047,6 +1056,23 @@ class EmulatedNode:
 
     # --- set-config and log-set ---------------------------------------------------------------
 
+    def _logged(self, answer: str, where: str, params: str) -> str:
+        """Log an accepted change to ``log_file`` as the server does (see LOG_SET_CONFIG)."""
+        if answer != "ok" or self.log_file is None:
+            return answer
+        now = datetime.now(UTC)
+        stamp = now.strftime("%b %d %Y %H:%M:%S") + f".{now.microsecond // 1000:03d} GMT: "
+        if where == LOG_SET_CONFIG:
+            message = f"set-config command completed: params {params}"
+        else:
+            amap = dict(_params(params))
+            sink = amap.pop("id", "")
+            ctx, level = next(iter(amap.items()), ("", ""))
+            message = f"log-set:id={sink}:{ctx}={level}"
+        with open(self.log_file, "a", encoding="utf-8") as fh:
+            fh.write(f"{stamp}INFO (info): ({where}) {message}\n")
+        return answer
+
     def _bad_param(self) -> str:
         return "error" if self.v < (7, 0) else self._error(4, "invalid set-config parameter")
 
@@ -1106,6 +1132,9 @@ class EmulatedNode:
         ):
             if key.startswith(prefix):
                 return parts[part], key[len(prefix) :]
+        # the server (8.1 cfg_info.c:2524 ``defrag-lwm-pct``) takes storage keys unprefixed
+        if key not in parts[""].values and key in parts["storage-engine"].values:
+            return parts["storage-engine"], key
         return parts[""], key
 
     def _store(self, target: _Ctx, key: str, raw: str) -> str:

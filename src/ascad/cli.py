@@ -8,6 +8,7 @@ An :class:`~ascad.errors.AscadError` becomes one line on stderr, never a traceba
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import sys
@@ -87,6 +88,7 @@ JSON_DOC: dict[str, str] = {
 }
 
 
+@functools.cache
 def docs_root() -> str | None:
     """The documentation's root directory on this machine (README.md and docs/): the one the
     wheel installs into the venv (``share/doc/ascad``), or a source checkout's; None when there
@@ -166,7 +168,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             name,
             help=help_text,
             description=help_text,
-            epilog=epilog(name),
+            # only the named command's help can be shown: the others' epilogs are not built
+            epilog=epilog(name) if command is None or command == name else None,
             allow_abbrev=False,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )

@@ -41,16 +41,17 @@ def render_text(
         since = terminal.since_words(c.first_seen, c.finished or None)
         out.write(f" ({n} difference{'' if n == 1 else 's'}, {c.duration:.2f}s){since}\n")
         for w in c.version_warnings:  # a build older than every schema (3.x)
-            out.write(f"warning: {w.message}\n")
+            out.write("\n".join(terminal.wrap_line(f"warning: {w.message}", width)) + "\n")
         if c.result is not None:
             # the history's first_seen is on the check's differences (the result's are older)
             c.result.differences = list(c.differences)
             out.write(
                 terminal.render_differences(c.result, colour=colour, verbose=verbose, width=width)
             )
-        if c.change and not c.change.startswith("new ->"):
-            out.write(f"changed this cycle: {c.change}\n")
+        notes = [f"warning: baseline entry matches nothing: {e}" for e in c.baseline_unmatched]
         if c.provenance_note:
-            out.write(f"note: {c.provenance_note}\n")
-        for entry in c.baseline_unmatched:
-            out.write(f"warning: baseline entry matches nothing: {entry}\n")
+            notes.insert(0, f"note: {c.provenance_note}")
+        if c.change and not c.change.startswith("new ->"):
+            notes.insert(0, f"changed this cycle: {c.change}")
+        for note in notes:  # laid out for the width, like the differences above them
+            out.write("\n".join(terminal.wrap_line(note, width)) + "\n")

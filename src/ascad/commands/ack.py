@@ -10,13 +10,12 @@ that already acknowledges the same path for the same nodes, a baseline that does
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
 import json
 import os
 import stat
-import tempfile
 
+from ascad.commands import common
 from ascad.errors import AscadError
 
 
@@ -119,23 +118,9 @@ def _user() -> str | None:
 
 
 def _write_atomic(path: str, data: bytes) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
+    """The baseline rewritten atomically, keeping its permissions (0644 when it is new)."""
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
         mode = 0o644
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".ascad-ack.", dir=directory)
-    except OSError as exc:
-        raise AscadError(f"cannot write the baseline: {exc.strerror or exc}", path) from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    common.write_file_atomically(path, data, mode, ".ascad-ack.")

@@ -477,3 +477,28 @@ def add_baseline_argument(parser: argparse.ArgumentParser) -> None:
 def warn_unmatched_baseline(entries: Sequence[str]) -> None:
     for entry in entries:
         print(f"ascad: baseline entry matches no difference: {entry}", file=sys.stderr)
+
+
+def write_file_atomically(path: str, data: bytes, mode: int, prefix: str) -> None:
+    """``data`` into ``path`` with permissions ``mode``: written to a temporary file beside it,
+    synced, then renamed over it, so a reader (or a crash) sees the old file or the new one,
+    never half of one. The temporary file is removed on any failure."""
+    import contextlib
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=prefix, dir=directory)
+    except OSError as exc:
+        raise AscadError(f"cannot write: {exc.strerror or exc}", path) from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

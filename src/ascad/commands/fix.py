@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import difflib
 import os
 import shlex
 import stat
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -279,18 +277,6 @@ def _replace_file(path: str, old: str, new: str) -> None:
         raise AscadError("the file changed since it was read (or is not UTF-8): not written", path)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     backup = f"{path}.{stamp}.bak"
-    directory = os.path.dirname(os.path.abspath(path))
     for target, data in ((backup, raw), (path, new.encode("utf-8"))):
-        fd, tmp = tempfile.mkstemp(prefix=".ascad-fix.", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        common.write_file_atomically(target, data, mode, ".ascad-fix.")
     print(f"written: {path} (backup {backup})", file=sys.stderr)

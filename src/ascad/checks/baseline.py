@@ -146,18 +146,25 @@ def parse_until(value: object, where: str) -> date | None:
 
 def load_baseline(path: str) -> Baseline:
     """Read and parse a baseline file (AscadError naming it when it cannot be read)."""
+    return parse_baseline(read_baseline_text(path), path)
+
+
+def read_baseline_text(path: str, *, missing_ok: bool = False) -> str:
+    """A baseline file's text (``""`` for a missing file with ``missing_ok``: ``ascad ack``
+    creates it); AscadError naming the file when it cannot be read or is not UTF-8."""
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
     except FileNotFoundError:
+        if missing_ok:
+            return ""
         raise AscadError("baseline file not found", path) from None
     except OSError as exc:
         raise AscadError(f"cannot read the baseline: {exc.strerror or exc}", path) from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise AscadError("the baseline is not UTF-8 text", path) from None
-    return parse_baseline(text, path)
 
 
 def today_utc() -> date:

@@ -66,7 +66,7 @@ def entry_text(
 
 
 def run(args: argparse.Namespace) -> int:
-    from ascad.checks.baseline import parse_baseline, parse_until, today_utc
+    from ascad.checks.baseline import parse_baseline, parse_until, read_baseline_text, today_utc
 
     file = args.baseline
     path = args.path.strip()
@@ -78,17 +78,7 @@ def run(args: argparse.Namespace) -> int:
     until = parse_until(args.until, "--until") if args.until else None
     if until is not None and until < today_utc():
         raise AscadError(f"--until {until.isoformat()} is in the past")
-    try:
-        with open(file, "rb") as fh:
-            raw = fh.read()
-    except FileNotFoundError:
-        raw = b""
-    except OSError as exc:
-        raise AscadError(f"cannot read the baseline: {exc.strerror or exc}", file) from None
-    try:
-        old = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise AscadError("the baseline is not UTF-8 text", file) from None
+    old = read_baseline_text(file, missing_ok=True)
     current = parse_baseline(old, file)
     nodes = [n.strip() for n in args.node if n.strip()]
     for e in current.entries:

@@ -193,7 +193,6 @@ def snapshot_to_dict(
     """The ``ascad.show/1`` document: exactly the parameters the conf text would hold (the text is
     rendered, then read back with ascad's own parser), with the node's identity."""
     from ascad.conf.flatten import flatten
-    from ascad.conf.model import display
     from ascad.conf.parser import parse_text
 
     tree, omitted = _shown_tree(snap, show_all)
@@ -206,24 +205,30 @@ def snapshot_to_dict(
         "build": snap.build,
         "cluster": snap.cluster_name,
         "all": show_all,
-        "settings": [
-            {
-                "path": display(st.path),
-                "value": display(st.value),
-                "canonical": display(st.canonical),
-                "stanza": st.stanza,
-            }
-            for st in flat.settings.values()
-        ],
+        "settings": _settings_list(flat),
         "omitted": [{"setting": item, "reason": why} for item, why in omitted.items()],
         "unreadable": dict(snap.unreadable),
     }
 
 
+def _settings_list(flat: FlatConfig) -> list[dict[str, Any]]:
+    """The ``settings`` of an ``ascad.show/1`` document, spelled as in ``ascad.diff/1``."""
+    from ascad.conf.model import display
+
+    return [
+        {
+            "path": display(st.path),
+            "value": display(st.value),
+            "canonical": display(st.canonical),
+            "stanza": st.stanza,
+        }
+        for st in flat.settings.values()
+    ]
+
+
 def conf_to_dict(name: str, flat: FlatConfig) -> dict[str, Any]:
     """A conf source as an ``ascad.show/1`` document (no build: a file does not say; the node id
     is the conf's ``service.node-id``)."""
-    from ascad.conf.model import display
 
     own_id = flat.settings.get("service.node-id")
     return {
@@ -233,15 +238,7 @@ def conf_to_dict(name: str, flat: FlatConfig) -> dict[str, Any]:
         "build": None,
         "cluster": None,
         "all": True,
-        "settings": [
-            {
-                "path": display(st.path),
-                "value": display(st.value),
-                "canonical": display(st.canonical),
-                "stanza": st.stanza,
-            }
-            for st in flat.settings.values()
-        ],
+        "settings": _settings_list(flat),
         "omitted": [],
         "unreadable": {},
     }

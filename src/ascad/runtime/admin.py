@@ -174,17 +174,23 @@ def decode_admin(body: bytes) -> AdminMessage:
     if len(body) < ADMIN_HEADER_SIZE:
         raise AscadError(f"admin message too short ({len(body)} bytes)")
     _scheme, result, command, count = struct.unpack_from(">BBBB", body, 0)
+    fields, _ = _decode_fields(body, ADMIN_HEADER_SIZE, count, "admin message")
+    return AdminMessage(result, command, fields)
+
+
+def _decode_fields(body: bytes, pos: int, count: int, what: str) -> tuple[dict[int, bytes], int]:
+    """``count`` admin fields (length, id, value) from ``pos``: the fields by id, and the position
+    after them; AscadError naming ``what`` when one runs past the end of ``body``."""
     fields: dict[int, bytes] = {}
-    pos = ADMIN_HEADER_SIZE
     for _ in range(count):
         if pos + 5 > len(body):
-            raise AscadError("admin message field header runs past the end")
+            raise AscadError(f"{what} field header runs past the end")
         (length,) = struct.unpack_from(">I", body, pos)
         if length < 1 or pos + 4 + length > len(body):
-            raise AscadError(f"admin message field length {length} runs past the end")
+            raise AscadError(f"{what} field length {length} runs past the end")
         fields[body[pos + 4]] = bytes(body[pos + 5 : pos + 4 + length])
         pos += 4 + length
-    return AdminMessage(result, command, fields)
+    return fields, pos
 
 
 def login_request(
@@ -347,15 +353,6 @@ def decode_records(body: bytes) -> list[AdminMessage]:
         if pos + ADMIN_HEADER_SIZE > len(body):
             raise AscadError("admin record header runs past the end")
         _scheme, result, command, count = struct.unpack_from(">BBBB", body, pos)
-        pos += ADMIN_HEADER_SIZE
-        fields: dict[int, bytes] = {}
-        for _ in range(count):
-            if pos + 5 > len(body):
-                raise AscadError("admin record field header runs past the end")
-            (length,) = struct.unpack_from(">I", body, pos)
-            if length < 1 or pos + 4 + length > len(body):
-                raise AscadError(f"admin record field length {length} runs past the end")
-            fields[body[pos + 4]] = bytes(body[pos + 5 : pos + 4 + length])
-            pos += 4 + length
+        fields, pos = _decode_fields(body, pos + ADMIN_HEADER_SIZE, count, "admin record")
         out.append(AdminMessage(result, command, fields))
     return out

@@ -14,7 +14,7 @@ SRC = Path(ascad.__file__).parent
 
 # In data-flow order; a module may import its own stage and earlier ones only.
 STAGES = (
-    "ascad",  # ascad/__init__.py (the version) and errors.py: everyone's
+    "ascad",  # ascad/__init__.py (the version), errors.py and gcpause.py: everyone's
     "knowledge",
     "conf",
     "sources",
@@ -31,10 +31,11 @@ RANK = {name: i for i, name in enumerate(STAGES)}
 
 
 def stage_of(module: str) -> str:
-    """``ascad.conf.parser`` -> ``conf``; ``ascad.errors`` and ``ascad`` -> ``ascad``;
+    """``ascad.conf.parser`` -> ``conf``; ``ascad.errors``, ``ascad.gcpause`` and ``ascad`` ->
+    ``ascad``;
     ``ascad.__main__`` belongs with the CLI."""
     parts = module.split(".")
-    if len(parts) == 1 or parts[1] == "errors":
+    if len(parts) == 1 or parts[1] in ("errors", "gcpause"):
         return "ascad"
     if parts[1] == "__main__":
         return "cli"

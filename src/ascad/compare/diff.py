@@ -235,7 +235,7 @@ def compare(
 
     for path, ls_ in ls.items():
         found = rs.get(path)
-        if found is None:
+        if found is None or ls_.canonical == found.canonical:  # (equal: the common case, no call)
             continue
         rs_ = found
         same = values_match(ls_.canonical, rs_.canonical)

@@ -7,6 +7,7 @@ from functools import lru_cache
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Param, Setting, Stanza, Warning_
 from ascad.conf.values import canonical_values
+from ascad.gcpause import gc_paused
 from ascad.knowledge.table import known_unit, known_unit_of_pattern, pattern_of
 
 
@@ -40,12 +41,39 @@ def _canonical(key: str, values: tuple[str, ...], unit: str | None) -> str:
     return canonical_values(key, values, unit)
 
 
-@lru_cache(maxsize=1 << 14)
-def _canonical_at(pattern: str, key: str, values: tuple[str, ...]) -> str:
-    """The canonical value of ``key values…`` at a path whose pattern is ``pattern`` (its unit
-    from the knowledge table, itself fixed data): remembered like :func:`_canonical`, in one
-    lookup instead of two."""
-    return canonical_values(key, values, known_unit_of_pattern(pattern))
+# Canonical values by the pattern of the stanza they sit in, then by (key, values): a stanza
+# looks its pattern's table up once and each line costs one lookup of a key it already has (no
+# path spelt, no string hashed twice). A pure function's results (the unit comes from the
+# knowledge table, itself fixed data), so nothing here can go stale; bounded like _canonical.
+_CANONICAL_BY_PATTERN: dict[str, dict[tuple[str, tuple[str, ...]], str]] = {}
+_MAX_PATTERNS = 1 << 10
+_MAX_PER_PATTERN = 1 << 12
+_NO_TABLE: dict[tuple[str, tuple[str, ...]], str] = {}  # (never written: no pattern)
+
+
+def _canonical_table(pattern: str) -> dict[tuple[str, tuple[str, ...]], str]:
+    """The table of canonical values for the lines of a stanza whose path's pattern is
+    ``pattern`` (emptied when it outgrows its bound; a new one when there are too many)."""
+    table = _CANONICAL_BY_PATTERN.get(pattern)
+    if table is None:
+        if len(_CANONICAL_BY_PATTERN) >= _MAX_PATTERNS:
+            _CANONICAL_BY_PATTERN.clear()
+        table = _CANONICAL_BY_PATTERN[pattern] = {}
+    elif len(table) >= _MAX_PER_PATTERN:
+        table.clear()
+    return table
+
+
+def _canonical_in(
+    table: dict[tuple[str, tuple[str, ...]], str], pattern: str, key: str, values: tuple[str, ...]
+) -> str:
+    """The canonical value of ``key values…`` in a stanza of pattern ``pattern`` (``""`` at the
+    top level), computed once per table."""
+    canonical = canonical_values(
+        key, values, known_unit_of_pattern(f"{pattern}.{key}" if pattern else key)
+    )
+    table[key, values] = canonical
+    return canonical
 
 
 # A Setting made by tuple.__new__ directly: the named tuple's own __new__ is a Python function
@@ -57,7 +85,8 @@ def flatten(tree: ConfTree) -> FlatConfig:
     """Flatten a tree (time linear in its size). Warnings about duplicates are appended to
     ``tree.warnings``."""
     flat = FlatConfig(source=tree.source)
-    _flatten_stanza(tree, tree.root, "", flat, {})
+    with gc_paused():  # a setting per line, no cycles (ascad.gcpause)
+        _flatten_stanza(tree, tree.root, "", flat, {})
     return flat
 
 
@@ -83,13 +112,16 @@ def _flatten_stanza(
     # The prefix's pattern, once per stanza: ``prefix.key``'s pattern is ``pattern.key`` when no
     # ``[`` in the prefix waits for its ``]`` and the key has no ``[`` (the common case).
     pattern = pattern_of(prefix) if prefix.rfind("[") <= prefix.rfind("]") else None
+    table = _canonical_table(pattern) if pattern is not None else _NO_TABLE
     for child in stanza.children:
         if type(child) is Param and child.key not in _SHAPED_KEYS:
             key = child.key
             path = f"{prefix}.{key}" if prefix else key
             values = child.values
             if pattern is not None and "[" not in key:
-                canonical = _canonical_at(f"{pattern}.{key}" if prefix else key, key, values)
+                canonical = table.get((key, values))
+                if canonical is None:
+                    canonical = _canonical_in(table, pattern, key, values)
             else:
                 canonical = _canonical(key, values, known_unit(path))
             setting = _new_setting(

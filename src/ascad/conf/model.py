@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 
-@dataclass
+@dataclass(slots=True)
 class Param:
     """One ``key value…`` line. ``values`` are the tokens as written (at most 3, like the server)."""
 
@@ -23,7 +23,7 @@ class Param:
     col: int = 1
 
 
-@dataclass
+@dataclass(slots=True)
 class Stanza:
     """A ``kind [name] {`` … ``}`` block, or a one-line typed stanza such as ``storage-engine memory``.
 

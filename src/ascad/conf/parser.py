@@ -23,6 +23,7 @@ from ascad.conf import keys
 from ascad.conf.decode import SURROGATE_RE, decode_conf
 from ascad.conf.model import WILDCARD_RE, ConfTree, Param, Stanza, Warning_, display, is_wild
 from ascad.errors import ConfSyntaxError
+from ascad.gcpause import gc_paused
 
 # The server reads lines with a 1024-byte buffer (MAX_LINE_SIZE): longer lines are split in two.
 SERVER_MAX_LINE = 1023
@@ -46,6 +47,11 @@ _VALUE_LIMITS = {key: min(n, SERVER_MAX_VALUES) for key, n in keys.MAX_VALUES.it
 _TYPED = keys.TYPED_STANZAS
 _NAMED = keys.NAMED_STANZAS
 _PLAIN = keys.PLAIN_STANZAS
+# Printable ASCII and the server's separators: text made only of these has no damaged character.
+_CLEAN_ASCII = bytes(range(0x20, 0x7F)) + _SEPARATOR_CHARS.encode("ascii")
+# The parser's shortcuts for its commonest lines (see _parse_text and _brace_line); off, every
+# line goes through the general reader (the tests compare both).
+_SHORTCUT = True
 
 
 def parse_bytes(data: bytes, source: str) -> ConfTree:
@@ -55,6 +61,11 @@ def parse_bytes(data: bytes, source: str) -> ConfTree:
 
 def parse_text(text: str, source: str = "<text>") -> ConfTree:
     """Parse conf text into a tree; every node keeps its line and column."""
+    with gc_paused():  # a node per line, no cycles (ascad.gcpause)
+        return _parse_text(text, source)
+
+
+def _parse_text(text: str, source: str) -> ConfTree:
     root = Stanza(kind="", name=None, line=0)
     tree = ConfTree(root=root, source=source)
     stack: list[Stanza] = [root]
@@ -66,13 +77,17 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
         raise ConfSyntaxError(
             source, 1, 1, "CR-only line endings (classic Mac): the server reads lines ending in LF"
         )
-    plain_line = _plain_line  # looked up once per file (tests swap it for the general reader)
+    # Two per-line checks, first made on the whole text at once: most files have no long line
+    # and hold only printable ASCII and separators (then no line can hold a damaged character).
+    # (a line of at most 255 characters is at most 1020 bytes: no need to encode it)
+    long_lines = max(map(len, lines), default=0) > SERVER_MAX_LINE // 4
+    clean = text.isascii() and not text.encode("ascii").translate(None, _CLEAN_ASCII)
+    shortcut = _SHORTCUT  # looked up once per file (tests turn it off for the general reader)
     lineno = 0
-    for raw in lines:
-        lineno += 1
-        # (a line of at most 255 characters is at most 1020 bytes: no need to encode it)
+    for lineno, raw in enumerate(lines, 1):
         if (
-            len(raw) > SERVER_MAX_LINE // 4
+            long_lines
+            and len(raw) > SERVER_MAX_LINE // 4
             and len(raw.encode("utf-8", "replace")) > SERVER_MAX_LINE
         ):
             tree.warnings.append(
@@ -82,9 +97,13 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
                     "line longer than 1023 bytes: the server reads it as two lines",
                 )
             )
-        cut = raw.find("#")
-        body = raw if cut < 0 else raw[:cut]
-        if not body.isprintable() and not body.translate(_DROP_SEPARATORS).isprintable():
+        # (`in` first: most lines have no comment, and str.find parses its arguments slowly)
+        body = raw[: raw.find("#")] if "#" in raw else raw
+        if (
+            not clean
+            and not body.isprintable()
+            and not body.translate(_DROP_SEPARATORS).isprintable()
+        ):
             # A template's wildcard marker holds NULs: blank it out (same length, same columns).
             blanked = WILDCARD_RE.sub(lambda m: "w" * len(m.group()), body)
             _refuse_unprintable(blanked, lineno, source)
@@ -93,8 +112,25 @@ def parse_text(text: str, source: str = "<text>") -> ConfTree:
         words = body.split()
         if not words:
             continue
-        if plain_line(stack, words, body, lineno):
-            continue
+        if shortcut:
+            # The commonest line of all, `key value…` inside a stanza, in full: no brace, not a
+            # typed stanza's one-liner, no more values than the server reads. It is exactly what
+            # _parse_line makes of such a line (a rule added there must narrow this too).
+            nwords = len(words)
+            if (
+                (nwords == 2 or 2 < nwords <= _VALUE_LIMITS.get(words[0], 1) + 1)
+                and len(stack) > 1
+                and "{" not in body
+                and "}" not in body
+            ):
+                first = words[0]
+                current = stack[-1]
+                if first not in _TYPED or current.kind != "namespace":
+                    values = (words[1],) if nwords == 2 else tuple(words[1:])
+                    current.children.append(Param(first, values, lineno, body.find(first) + 1))
+                    continue
+            if _brace_line(stack, words, body, lineno):
+                continue
         tokens = [(m[0], m.start() + 1) for m in _TOKEN_RE.finditer(body)]
         try:
             _parse_line(tree, stack, tokens, lineno, source)
@@ -156,13 +192,12 @@ def _describe(stanza: Stanza) -> str:
     return f"{stanza.kind} {stanza.name}" if stanza.name is not None else stanza.kind
 
 
-def _plain_line(stack: list[Stanza], words: list[str], body: str, lineno: int) -> bool:
-    """The commonest lines, in full, when nothing about them needs a column or a message:
-    ``key value…`` inside a stanza (no brace, not a typed stanza, no value over the server's
-    limit), a lone ``}`` closing one, and a stanza opening on its own line (``namespace test {``,
-    ``storage-engine device {``, ``service {``: the one ``{`` last, as many words as the stanza
-    takes). False: :func:`_parse_line` reads the line. The result is exactly what _parse_line
-    makes of such a line (a rule added there must narrow this too)."""
+def _brace_line(stack: list[Stanza], words: list[str], body: str, lineno: int) -> bool:
+    """The commonest lines with a brace, in full, when nothing about them needs a column or a
+    message: a lone ``}`` closing a stanza, and a stanza opening on its own line
+    (``namespace test {``, ``storage-engine device {``, ``service {``: the one ``{`` last, as many
+    words as the stanza takes). False: :func:`_parse_line` reads the line. The result is exactly
+    what _parse_line makes of such a line (a rule added there must narrow this too)."""
     first = words[0]
     nwords = len(words)
     if nwords == 1:
@@ -170,37 +205,26 @@ def _plain_line(stack: list[Stanza], words: list[str], body: str, lineno: int) -
             return False
         stack.pop().end_line = lineno
         return True
-    if "}" in body:
+    if "}" in body or words[-1] != "{" or body.count("{") != 1:
         return False
     current = stack[-1]
-    if "{" in body:
-        if words[-1] != "{" or body.count("{") != 1:
-            return False
-        col = body.find(first) + 1  # (only separators come before the first token)
-        if first in _TYPED and current.kind == "namespace":
-            if nwords != 3:
-                return False
-            stanza = Stanza(first, words[1], lineno, col)
-        elif first in _NAMED:
-            if nwords != 3 or len(stack) > MAX_DEPTH:
-                return False
-            stanza = Stanza(first, words[1], lineno, col)
-        else:
-            if nwords != 2 or len(stack) > MAX_DEPTH:
-                return False
-            if len(stack) == 1 and first not in _PLAIN:
-                return False
-            stanza = Stanza(first, None, lineno, col)
-        current.children.append(stanza)
-        stack.append(stanza)
-        return True
-    if len(stack) == 1:
-        return False
+    col = body.find(first) + 1  # (only separators come before the first token)
     if first in _TYPED and current.kind == "namespace":
-        return False
-    if nwords > 2 and nwords - 1 > _VALUE_LIMITS.get(first, 1):
-        return False
-    current.children.append(Param(first, tuple(words[1:]), lineno, body.find(first) + 1))
+        if nwords != 3:
+            return False
+        stanza = Stanza(first, words[1], lineno, col)
+    elif first in _NAMED:
+        if nwords != 3 or len(stack) > MAX_DEPTH:
+            return False
+        stanza = Stanza(first, words[1], lineno, col)
+    else:
+        if nwords != 2 or len(stack) > MAX_DEPTH:
+            return False
+        if len(stack) == 1 and first not in _PLAIN:
+            return False
+        stanza = Stanza(first, None, lineno, col)
+    current.children.append(stanza)
+    stack.append(stanza)
     return True
 
 

@@ -189,3 +189,27 @@ def test_bad_input_names_file_line_col(data: bytes, expected: str) -> None:
     with pytest.raises(ConfSyntaxError) as info:
         parse_bytes(data, "e.conf")
     assert str(info.value).startswith(expected), str(info.value)
+
+
+# The parser checks the whole text at once for long lines and damaged characters, and line by line
+# only when the whole text fails: a file with one long line, or with non-ASCII text in a comment,
+# is still read line by line, with the same warnings and errors in the same places.
+
+
+def test_a_long_line_among_short_ones_warns_at_its_own_line() -> None:
+    text = "service {\n proto-fd-max 1\n cluster-name " + "x" * 1100 + "\n work-directory /w\n}\n"
+    tree = parse_text(text, "l.conf")
+    assert [(w.line, w.col) for w in tree.warnings if "1023 bytes" in w.message] == [(3, 1023)]
+
+
+def test_a_damaged_character_is_found_beside_a_non_ascii_comment() -> None:
+    text = "# café\nservice {\n proto-fd-max 1 # naïve\n cluster-name a\u00a0b\n}\n"
+    with pytest.raises(ConfSyntaxError) as exc:
+        parse_text(text, "d.conf")
+    assert (exc.value.line, exc.value.col) == (4, 16)
+    assert "U+00A0" in exc.value.message
+
+
+def test_non_ascii_and_control_characters_in_comments_only_are_accepted() -> None:
+    tree = parse_text("# café \x07 bell\nservice {\n proto-fd-max 1 # ☃\n}\n", "c.conf")
+    assert [p.values for p in tree.root.children[0].children] == [("1",)]  # type: ignore[union-attr]

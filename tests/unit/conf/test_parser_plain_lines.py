@@ -41,7 +41,7 @@ def parse_both(text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[object, obje
 
     fast = outcome()
     with monkeypatch.context() as m:
-        m.setattr(parser, "_plain_line", lambda *args: False)
+        m.setattr(parser, "_SHORTCUT", False)
         general = outcome()
     return fast, general
 

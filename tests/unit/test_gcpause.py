@@ -62,3 +62,25 @@ def test_cyclic_garbage_made_inside_is_collected_after() -> None:
         assert alive() is not None  # nothing collected it during the pause
     gc.collect()
     assert alive() is None
+
+
+def test_what_the_pause_made_goes_to_the_oldest_generation() -> None:
+    gc.collect()
+    with gc_paused():
+        made = [[i] for i in range(20_000)]  # 20,001 tracked containers
+    young, middle, _ = gc.get_count()
+    assert young < 700 and middle < 10  # not waiting in generation 0 for a walk of its own
+    assert any(made[-1] is o for o in gc.get_objects(generation=2))
+    assert gc.get_freeze_count() == 0  # moved, not left frozen
+
+
+def test_a_callers_frozen_objects_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with gc_paused():
+            made = [[i] for i in range(1_000)]
+        assert len(made) == 1_000
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

@@ -47,6 +47,9 @@ def test_diff_of_two_files_loads_no_heavy_module(tmp_path: Path) -> None:
     # Two files need no event loop, TLS or node reader (most of the start-up once)
     unneeded = ("asyncio", "ssl", "ascad.runtime", "ascad.compare.drift", "importlib.resources")
     assert [m for m in modules if m.startswith(unneeded)] == []
+    # nor the template machinery: only the test "is this a template?" (template_detect)
+    assert "ascad.sources.template_detect" in modules
+    assert {"ascad.sources.template", "ascad.checks.template_match"} & set(modules) == set()
 
 
 def test_diff_of_a_file_and_stdin_loads_no_event_loop() -> None:

@@ -14,12 +14,12 @@ from ascad.conf.flatten import flatten
 from ascad.conf.model import ConfTree, FlatConfig, Warning_
 from ascad.conf.parser import parse_text
 from ascad.errors import AscadError
-from ascad.sources import template as tpl
-from ascad.sources.template import TemplateNote
+from ascad.sources.template_detect import INCLUDE_RE, has_placeholder_comment, is_template
 
 if TYPE_CHECKING:
     from ascad.sources.salt import SaltOptions
     from ascad.sources.spec import SourceSpec
+    from ascad.sources.template import TemplateNote, TemplateVariants
 
 RUNTIME_SCHEMES = ("aerospike://", "aerospike+tls://")
 
@@ -64,7 +64,7 @@ class LoadedConf:
     template_notes: list[TemplateNote] = field(default_factory=list)
     # A template in wildcard mode: every way it can come out, for the pipeline to pick the one
     # that fits the node it is compared with (``tree``/``flat`` above are its default).
-    variants: tpl.TemplateVariants | None = None
+    variants: TemplateVariants | None = None
 
 
 async def fetch_conf_text(spec: str, options: LoadOptions) -> tuple[str, str]:
@@ -113,12 +113,14 @@ def conf_from_text(
         return LoadedConf(name, text, tree, flat, False, list(tree.warnings))
     template = False
     notes: list[TemplateNote] = []
-    if not rendered and tpl.is_template(text):
+    if not rendered and is_template(text):
+        from ascad.sources import template as tpl  # (only a template needs it: start-up)
+
         template = True
         if options is not None and options.variables is not None:
             out = tpl.render_template_lines(text, options.variables, name, loader)
             text = out.text
-            if not (tpl.is_template(text) or tpl.has_placeholder_comment(text)):
+            if not (is_template(text) or has_placeholder_comment(text)):
                 # Every line number (errors, warnings, settings) is the template's own.
                 tree, flat, _ = tpl.parse_mapped(text, out.line_map, name)
                 return LoadedConf(name, text, tree, flat, True, list(tree.warnings), notes)
@@ -153,8 +155,8 @@ def load_local_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf
         raise SourceError("timeout must be positive", parsed.raw)  # as fetch_text says it
     fetched = read_local(parsed, regular_only=options.regular_only)
     loader = None
-    if tpl.is_template(fetched.text) and (
-        options.variables is not None or tpl.INCLUDE_RE.search(fetched.text)
+    if is_template(fetched.text) and (
+        options.variables is not None or INCLUDE_RE.search(fetched.text)
     ):
         from ascad.sources.template_loader import loader_for
 
@@ -171,8 +173,8 @@ async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf
     loader = None
     if (
         not rendered
-        and tpl.is_template(text)
-        and (options.variables is not None or tpl.INCLUDE_RE.search(text))
+        and is_template(text)
+        and (options.variables is not None or INCLUDE_RE.search(text))
     ):
         from ascad.sources.template_loader import loader_for, prefetch_imports
 

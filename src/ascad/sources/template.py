@@ -61,12 +61,15 @@ from ascad.conf.model import (
 )
 from ascad.conf.parser import parse_text
 from ascad.errors import AscadError, ConfSyntaxError
+from ascad.sources.template_detect import (
+    CAPS_LINE_RE,
+    ERB_RE,
+    JINJA_RE,
+    PLACEHOLDER_COMMENT_RE,
+    SERVER_TOKENS,
+    shell_wildcards,
+)
 
-_JINJA_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
-# Aerospike's own LDAP query tokens (user-dn-pattern, user-query-pattern, role-query-pattern):
-# the server substitutes them, so they are literal conf text, never template placeholders.
-_SERVER_TOKENS = frozenset({"${un}", "${dn}"})
-_CAPS_LINE_RE = re.compile(r"^[A-Z][A-Z0-9_]+$")
 _WILD_TOKEN_RE = re.compile(r"\S*\x00wildcards?\x00\S*")
 _TOKEN_RE = re.compile(r"\S+")
 _OPEN_RE = re.compile(r"\{[{%#]")
@@ -105,18 +108,6 @@ class Wildcarded:
     text: str
     wildcards: int = 0
     notes: list[TemplateNote] = field(default_factory=list)
-
-
-def is_template(text: str) -> bool:
-    """True when the text has Jinja or ERB tags, or shell/sed placeholders outside ``#`` comments."""
-    if _JINJA_RE.search(text) or _ERB_RE.search(text):
-        return True
-    for line in text.split("\n"):
-        if "$" in line and WILDCARD in _shell_wildcards(line):
-            return True
-        if _CAPS_LINE_RE.match(_code_part(line).strip()):
-            return True
-    return False
 
 
 def wildcard_template(text: str, source: str = "<template>") -> str:
@@ -200,7 +191,6 @@ def _stmt_word(body: str) -> str:
     return words[0] if words else ""
 
 
-_ERB_RE = re.compile(r"<%.*?%>", re.S)
 _RUBY_WORDS = (
     (re.compile(r"^(if|unless|case)\b"), "if"),
     (re.compile(r"^(elsif|when)\b"), "elif"),
@@ -212,7 +202,7 @@ _RUBY_WORDS = (
 
 def is_erb(text: str) -> bool:
     """True for an ERB template (Puppet, Chef): ``<% … %>`` tags and no Jinja tags."""
-    return bool(_ERB_RE.search(text)) and not _JINJA_RE.search(text)
+    return bool(ERB_RE.search(text)) and not JINJA_RE.search(text)
 
 
 def _lex_any(text: str, source: str) -> list[_Seg]:
@@ -350,7 +340,6 @@ class _Open:
 
 
 Reader = Callable[[str], "str | None"]
-INCLUDE_RE = re.compile(r"\{%-?\s*include\b")
 MAX_INCLUDE_DEPTH = 10
 _INCLUDE_NAME_RE = re.compile(r"""^\s*include\s+(['"])([^'"]+)\1""")
 
@@ -597,7 +586,7 @@ def _generate(
     for i, raw in enumerate(gen.out):
         tline = gen.line_map[i]
         done = _finish_line(raw, tline, result)
-        if (done == "" and raw.split("#", 1)[0].strip()) or _PLACEHOLDER_COMMENT_RE.match(raw):
+        if (done == "" and raw.split("#", 1)[0].strip()) or PLACEHOLDER_COMMENT_RE.match(raw):
             open_lines.append(i + 1)
         lines.append(done)
     open_lines.extend(gen.unknown)
@@ -608,9 +597,6 @@ def _generate(
                 lines[i] = lines[i].replace(tokens[1], name, 1)
                 break
     return _Finished("\n".join(lines), gen.line_map, open_lines, gen)
-
-
-_PLACEHOLDER_COMMENT_RE = re.compile(r"^\s*#\s*[\w.-]*placeholder[\w.-]*\s*$", re.I)
 
 
 def wildcard_template_notes(text: str, source: str = "<template>") -> Wildcarded:
@@ -642,65 +628,6 @@ def _note_default_branches(items: list[_Item], result: Wildcarded) -> None:
                 )
 
 
-def _shell_wildcards(line: str) -> str:
-    """Replace ``${…}``, ``$NAME`` and ``$( … )`` before the first ``#`` that is not inside them."""
-    out: list[str] = []
-    i, n = 0, len(line)
-    while i < n:
-        c = line[i]
-        if c == "#":
-            out.append(line[i:])
-            break
-        if c == "$" and i + 1 < n:
-            end = _shell_end(line, i)
-            if end > i:
-                out.append(WILDCARD)
-                i = end
-                continue
-        out.append(c)
-        i += 1
-    return "".join(out)
-
-
-def _shell_end(line: str, i: int) -> int:
-    """End index of a shell substitution starting at ``line[i] == '$'``, or ``i`` if none."""
-    nxt = line[i + 1]
-    if nxt == "{":
-        close = line.find("}", i + 2)
-        if (
-            close < 0
-            or not re.match(r"[A-Za-z_]", line[i + 2])
-            or line[i : close + 1] in _SERVER_TOKENS
-        ):
-            return i
-        return close + 1
-    if nxt == "(":
-        depth, j, quote = 0, i + 1, ""
-        while j < len(line):
-            ch = line[j]
-            if quote:
-                if ch == "\\" and quote == '"':
-                    j += 1
-                elif ch == quote:
-                    quote = ""
-            elif ch in "\"'":
-                quote = ch
-            elif ch == "(":
-                depth += 1
-            elif ch == ")":
-                depth -= 1
-                if depth == 0:
-                    return j + 1
-            j += 1
-        return len(line)  # unclosed: the rest of the line is the substitution
-    m = re.match(r"[A-Za-z_][A-Za-z0-9_]*", line[i + 1 :])
-    return i + 1 + m.end() if m else i
-
-
-def _code_part(line: str) -> str:
-    return line.split("#", 1)[0]
-
-
 def _partial_stanza_name(tokens: list[str]) -> str | None:
     """The name of a stanza opener (``KIND NAME {``) that is only partly templated, else None.
 
@@ -726,7 +653,7 @@ def _one_marker(m: re.Match[str]) -> str:
 
 def _finish_line(line: str, lineno: int, result: Wildcarded) -> str:
     if "$" in line:
-        line = _shell_wildcards(line)
+        line = shell_wildcards(line)
     code, hash_, comment = line.partition("#")
     tokens = _TOKEN_RE.findall(code)
     if not tokens:
@@ -742,7 +669,7 @@ def _finish_line(line: str, lineno: int, result: Wildcarded) -> str:
             return ""
         result.wildcards += sum(1 for t in tokens if is_wild(t))
         return code + hash_ + comment
-    if len(tokens) == 1 and _CAPS_LINE_RE.match(tokens[0]):
+    if len(tokens) == 1 and CAPS_LINE_RE.match(tokens[0]):
         result.notes.append(TemplateNote(lineno, f"placeholder line '{tokens[0]}': blanked"))
         return ""
     return line
@@ -833,7 +760,7 @@ def render_template_lines(
             "without --var/--vars-file (wildcard mode)",
             source,
         )
-    if not _JINJA_RE.search(text):
+    if not JINJA_RE.search(text):
         return _render_shell(text, variables, source)
     import jinja2  # here: wildcarding a template (the common case) needs no Jinja2
     from jinja2 import nodes
@@ -1088,7 +1015,7 @@ def _shell_substitute(
     code, hash_, comment = line.partition("#")
 
     def sub(m: re.Match[str]) -> str:
-        if m.group(0) in _SERVER_TOKENS:
+        if m.group(0) in SERVER_TOKENS:
             return m.group(0)
         name = m.group(1) or m.group(4)
         value = variables.get(name)
@@ -1361,11 +1288,6 @@ def parse_mapped(
         for w in tree.warnings:
             w.line = _mapped(line_map, w.line)
     return tree, flat, opens
-
-
-def has_placeholder_comment(text: str) -> bool:
-    """A ``# mesh-seed-placeholder`` line, which a Kubernetes init container replaces."""
-    return any(_PLACEHOLDER_COMMENT_RE.match(line) for line in text.split("\n"))
 
 
 def _mapped(line_map: list[int], line: int) -> int:

@@ -11,7 +11,6 @@ import pytest
 from ascad.conf.model import WILDCARD, WILDCARD_MANY
 from ascad.errors import AscadError
 from ascad.sources.template import (
-    is_template,
     load_vars_file,
     merge_vars,
     parse_vars,
@@ -19,6 +18,7 @@ from ascad.sources.template import (
     wildcard_template,
     wildcard_template_notes,
 )
+from ascad.sources.template_detect import is_template
 from tests.helpers import CONFS, FIXTURES, SALT_GOLDEN
 
 TEMPLATES = sorted((FIXTURES / "templates").iterdir())

@@ -264,7 +264,7 @@ def compare(
     # (`- address[10.0.0.1]` then `+ address[10.0.0.2]`).
     anchor: dict[str, float] = {}
     following = float("inf")
-    for path in reversed(rs):
+    for path in reversed(rs) if right_only else ():  # (only a right-only path has an anchor)
         partner = path if path in ls else paired.get(path)
         if partner is not None and partner in ls:
             following = ls[partner].line - 0.5

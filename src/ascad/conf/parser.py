@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from sys import intern
 
 from ascad.conf import keys
 from ascad.conf.decode import SURROGATE_RE, decode_conf
@@ -123,10 +124,12 @@ def _parse_text(text: str, source: str) -> ConfTree:
                 and "{" not in body
                 and "}" not in body
             ):
-                first = words[0]
+                # Interned: a conf repeats the same names and values in every namespace; one
+                # string each keeps the tree small and makes flatten's lookups identity checks.
+                first = intern(words[0])
                 current = stack[-1]
                 if first not in _TYPED or current.kind != "namespace":
-                    values = (words[1],) if nwords == 2 else tuple(words[1:])
+                    values = (intern(words[1]),) if nwords == 2 else tuple(map(intern, words[1:]))
                     current.children.append(Param(first, values, lineno, body.find(first) + 1))
                     continue
             if _brace_line(stack, words, body, lineno):

@@ -142,22 +142,32 @@ def chosen_command(argv: Sequence[str]) -> str | None:
     return None
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+def wants_help(argv: Sequence[str]) -> bool:
+    """True when the words ask for a help text (``-h``/``--help``), which shows an epilog."""
+    return "-h" in argv or "--help" in argv
+
+
+def build_parser(command: str | None = None, *, help_asked: bool = True) -> argparse.ArgumentParser:
     """The ``ascad`` parser: every sub-command is listed, and only ``command``'s module is
     imported to add its arguments (``ascad diff`` never loads the agent, aiohttp or Jinja2).
-    ``command`` None builds every sub-command's arguments (for documentation and tests)."""
-    parser = argparse.ArgumentParser(
-        prog="ascad",
-        allow_abbrev=False,  # `--password X` must never be read as `--password-file X`
-        description="Aerospike config anomaly detector: peer, golden and runtime drift.",
-        epilog=wrap_epilog(
+    ``command`` None builds every sub-command's arguments (for documentation and tests). The
+    epilogs (exit status, where the docs are) are only ever shown by a help text, so none is built
+    without ``help_asked``."""
+    top_epilog = None
+    if help_asked:
+        top_epilog = wrap_epilog(
             [
                 "exit status (every command, like diff(1)): 0 nothing found, 1 something found, "
                 "2 trouble; each command's help says what each means for it",
                 "machine-readable output: --format json (diff, fleet, check, show)",
                 f"docs: {doc_links('README.md, docs/')}; man ascad; ascad COMMAND --help",
             ]
-        ),
+        )
+    parser = argparse.ArgumentParser(
+        prog="ascad",
+        allow_abbrev=False,  # `--password X` must never be read as `--password-file X`
+        description="Aerospike config anomaly detector: peer, golden and runtime drift.",
+        epilog=top_epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ascad {__version__}")
@@ -169,7 +179,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             help=help_text,
             description=help_text,
             # only the named command's help can be shown: the others' epilogs are not built
-            epilog=epilog(name) if command is None or command == name else None,
+            epilog=epilog(name) if command is None or (command == name and help_asked) else None,
             allow_abbrev=False,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -227,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     words = password_flags(words)  # `-P SOURCE`: the prompt flag, as in Aerospike's tools
     command = chosen_command(words)
-    parser = build_parser(command or "")
+    parser = build_parser(command or "", help_asked=wants_help(words))
     args, extras = parser.parse_known_args(words)
     if extras:
         # From the sub-command's parser: its usage, and only the words that are wrong.

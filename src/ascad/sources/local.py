@@ -16,7 +16,6 @@ import functools
 import os
 import stat
 import sys
-import threading
 from pathlib import Path
 from typing import BinaryIO
 
@@ -88,6 +87,8 @@ def _open_fifo(path: Path, timeout: float, name: str) -> int:
             result.append(os.open(path, os.O_RDONLY))
         except OSError as exc:
             result.append(exc)
+
+    import threading  # (here: only a named pipe needs a thread; start-up of ascad diff)
 
     thread = threading.Thread(target=opener, daemon=True)
     thread.start()

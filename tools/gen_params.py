@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Generate src/ascad/knowledge/params.json from Aerospike's per-version JSON schemas.
+"""Generate src/ascad/knowledge/params.json (and units.json) from Aerospike's per-version schemas.
 
 Input: ``tools/schemas/<X.Y.Z>.json`` (aerospike/schemas, Apache-2.0; see tools/schemas/SOURCES.md).
 Output: one entry per parameter *pattern* in ascad's path spelling (docs/paths.md), with ``*`` for
 stanza names (``namespace[*].storage-engine.write-block-size``), holding one or more variants;
 each variant covers a contiguous run of schema versions ``[first, last]`` over which its
 attributes do not change. The output is deterministic: sorted keys, one variant per line.
+Beside it, ``units.json``: each pattern's unit kind in the newest schema that has it, all that
+parsing and flattening read (so they need not load the whole table).
 
 How the schema's layout maps to the conf (facts: conf-format-and-runtime-mapping.md, a, c and e):
 
@@ -434,15 +436,45 @@ def render(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def units_of(data: dict[str, Any]) -> dict[str, str]:
+    """Each pattern's unit kind in the newest schema that has it (``bool`` for a boolean,
+    ``plain`` for none): units.json, all that parsing and flattening need of the table."""
+    units: dict[str, str] = {}
+    for pattern, variants in sorted(data["params"].items()):
+        last = variants[-1]  # variants are in version order
+        units[pattern] = "bool" if last["type"] == "boolean" else last.get("unit", "plain")
+    return units
+
+
+def render_units(data: dict[str, Any]) -> str:
+    """units.json: one pattern per line, sorted (diffs stay readable)."""
+    items = list(units_of(data).items())
+    lines = [
+        f"  {json.dumps(k)}: {json.dumps(v)}{',' if i < len(items) - 1 else ''}"
+        for i, (k, v) in enumerate(items)
+    ]
+    return "{\n" + "\n".join(lines) + "\n}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--schemas", type=Path, default=SCHEMA_DIR, help="schema directory")
-    parser.add_argument("--output", type=Path, default=OUTPUT, help="where to write params.json")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=OUTPUT,
+        help="where to write params.json (units.json beside it)",
+    )
     parser.add_argument("--facts", type=Path, default=FACTS, help="server parser facts (JSON)")
     args = parser.parse_args(argv)
-    text = render(build(args.schemas, args.facts))
+    data = build(args.schemas, args.facts)
+    text = render(data)
     args.output.write_text(text, encoding="utf-8")
     print(f"wrote {args.output} ({len(text)} bytes)", file=sys.stderr)
+    units = args.output.with_name("units.json")  # beside it, derived from the same data
+    units_text = render_units(data)
+    units.write_text(units_text, encoding="utf-8")
+    print(f"wrote {units} ({len(units_text)} bytes)", file=sys.stderr)
     return 0
 
 

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.helpers import FIXTURES
 
@@ -22,16 +23,31 @@ try:
 except SystemExit as exc:  # --help
     rc = exc.code
 sys.stdout.flush()
-print(json.dumps({"rc": rc, "modules": sorted(sys.modules)}), file=sys.stderr)
+table = sys.modules.get("ascad.knowledge.table")
+tables = [n for n in ("_data", "_units") if table and getattr(table, n).cache_info().currsize]
+print(json.dumps({"rc": rc, "modules": sorted(sys.modules), "tables": tables}), file=sys.stderr)
 """
 
 
-def loaded_by(*argv: str) -> tuple[int, list[str]]:
+def report_of(*argv: str) -> dict[str, Any]:
+    """What the probe saw: the exit status, the modules loaded, the knowledge tables read."""
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=60
     )
-    report = json.loads(proc.stderr.strip().splitlines()[-1])
+    report: dict[str, Any] = json.loads(proc.stderr.strip().splitlines()[-1])
+    return report
+
+
+def loaded_by(*argv: str) -> tuple[int, list[str]]:
+    report = report_of(*argv)
     return report["rc"], report["modules"]
+
+
+def test_diff_of_two_files_reads_only_the_units_of_the_knowledge_table() -> None:
+    conf = FIXTURES / "confs" / "server-8.1-default-systemd.conf"
+    report = report_of("diff", str(conf), str(conf))
+    assert report["rc"] == 0
+    assert report["tables"] == ["_units"]  # units.json, not params.json (docs/knowledge.md)
 
 
 def heavy(modules: list[str]) -> list[str]:

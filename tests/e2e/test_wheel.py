@@ -41,6 +41,7 @@ def test_the_wheel_carries_what_ascad_needs(release: Release) -> None:
     for needed in (
         "ascad/py.typed",
         "ascad/knowledge/params.json",
+        "ascad/knowledge/units.json",
         "ascad/lab/demo_data/aerospike.conf.j2",
         "ascad/report/templates/diff.html.j2",
         "ascad/report/templates/fleet.html.j2",
@@ -83,6 +84,7 @@ def test_the_sdist_is_the_source_without_the_tests(release: Release) -> None:
         "deploy/ascad.toml.example",
         "deploy/ascad.service",
         "src/ascad/knowledge/params.json",
+        "src/ascad/knowledge/units.json",
         "src/ascad/lab/demo_data/aerospike.conf.j2",
     ):
         assert needed in names, needed

@@ -141,16 +141,21 @@ def pattern_of(path: str) -> str:
     return _NAME_RE.sub("[*]", path)
 
 
-@cache
-def _data() -> dict[str, Any]:
+def _read_json(name: str) -> Any:
+    """One of the generated tables next to this module, decoded."""
     try:  # a plain file next to this module (an installed wheel, a checkout)
-        with open(os.path.join(os.path.dirname(__file__), "params.json"), encoding="utf-8") as fh:
+        with open(os.path.join(os.path.dirname(__file__), name), encoding="utf-8") as fh:
             text = fh.read()
     except OSError:  # a zipped package: importlib.resources (slower to import) reads it
         from importlib import resources
 
-        text = resources.files("ascad.knowledge").joinpath("params.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(text)
+        text = resources.files("ascad.knowledge").joinpath(name).read_text("utf-8")
+    return json.loads(text)
+
+
+@cache
+def _data() -> dict[str, Any]:
+    data: dict[str, Any] = _read_json("params.json")
     return data
 
 
@@ -279,11 +284,12 @@ def all_patterns() -> list[str]:
 
 @cache
 def _units() -> dict[str, str]:
-    newest: dict[str, str] = {}
-    for pattern, variants in _data()["params"].items():
-        last = variants[-1]  # variants are in version order
-        newest[pattern] = "bool" if last["type"] == "boolean" else last.get("unit", "plain")
-    return newest
+    """Each pattern's unit kind in the newest schema that has it: units.json, which
+    tools/gen_params.py derives from params.json (a file of its own because parsing and
+    flattening need only this, and it reads in a thirtieth of the time of the whole table:
+    ``ascad diff`` of two files never loads params.json)."""
+    units: dict[str, str] = _read_json("units.json")
+    return units
 
 
 def known_unit(path: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,20 @@ def test_generator_reproduces_committed_table(tmp_path: Path) -> None:
     out = tmp_path / "params.json"
     assert _generator().main(["--output", str(out)]) == 0
     assert out.read_bytes() == COMMITTED.read_bytes()
+    # and units.json beside it, which parsing and flattening read instead of the whole table
+    assert (tmp_path / "units.json").read_bytes() == COMMITTED.with_name("units.json").read_bytes()
+
+
+def test_units_json_is_the_newest_variant_of_every_param() -> None:
+    params = json.loads(COMMITTED.read_text(encoding="utf-8"))["params"]
+    units = json.loads(COMMITTED.with_name("units.json").read_text(encoding="utf-8"))
+    assert units.keys() == params.keys()
+    for pattern, variants in params.items():
+        newest = variants[-1]
+        want = "bool" if newest["type"] == "boolean" else newest.get("unit", "plain")
+        assert units[pattern] == want, pattern
+    assert unit_kind("namespace[test].default-ttl") == "duration"
+    assert unit_kind("namespace[test].storage-engine.write-block-size") == "size"
 
 
 def test_generator_is_deterministic(tmp_path: Path) -> None:

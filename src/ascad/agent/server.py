@@ -416,7 +416,7 @@ class ConfigServer:
         :meth:`_front`, everything else through the application (router, middleware).
 
         ``/v1/config`` is the one path under load (every agent of a fleet and the collectors
-        poll it), and the router and the middleware chain were a quarter of its cost
+        poll it), and the router and the middleware chain were about a tenth of its CPU
         (bench/agent.py). Only a request the router would send to :meth:`_config` takes the short
         way: the exact path (no query, no escapes), GET or HEAD (the route's methods), no
         ``Expect`` (the application answers it); :meth:`_front` gives it the same token check,

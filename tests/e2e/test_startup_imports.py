@@ -109,3 +109,51 @@ def test_python_dash_m_ascad_is_the_cli() -> None:
         [sys.executable, "-m", "ascad", "--version"], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0 and proc.stdout.startswith("ascad ")
+
+
+AGENT_PROBE = """
+import asyncio, json, sys
+from pathlib import Path
+
+import aiohttp
+
+from tests.helpers import LOOP_TOKEN, serving_agent
+
+DASHBOARD_ONLY = ("jinja2", "markupsafe", "ascad.checks.fleet", "ascad.report.fleet_json")
+
+
+def loaded() -> list[str]:
+    return sorted(m for m in sys.modules if m.startswith(DASHBOARD_ONLY))
+
+
+async def main() -> dict[str, object]:
+    async with serving_agent(Path(sys.argv[1])) as agent, aiohttp.ClientSession() as s:
+        auth = {"Authorization": f"Bearer {LOOP_TOKEN}"}
+        async with s.get(agent.url + "/v1/config", headers=auth) as r:
+            config = r.status
+        idle = loaded()
+        async with s.get(agent.url + "/ui/", headers=auth) as r:
+            page = r.status
+        return {"config": config, "idle": idle, "page": page, "after": loaded()}
+
+
+print(json.dumps(asyncio.run(asyncio.wait_for(main(), 60))))
+"""
+
+
+def test_a_serving_agent_loads_the_dashboard_only_when_a_page_is_asked_for(tmp_path: Path) -> None:
+    """Jinja2 and the fleet analysis are the /ui/ page's: an agent whose page nobody opens does
+    not hold them (idle RSS, bench/agent.py)."""
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-c", AGENT_PROBE, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=root,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["config"] == 200 and report["page"] == 200
+    assert report["idle"] == []
+    assert "jinja2" in report["after"]  # the fleet analysis too, on a master's page

@@ -288,12 +288,13 @@ def install_redaction(token: str | None = None) -> None:
 
 
 class _Slot:
-    """One accepted connection: its socket transport, since when it has been busy, whether it has
-    sent anything yet."""
+    """One accepted connection of ``listener``: its socket transport, since when it has been busy,
+    whether it has sent anything yet."""
 
-    __slots__ = ("busy_since", "evicted", "silent", "transport")
+    __slots__ = ("busy_since", "evicted", "listener", "silent", "transport")
 
-    def __init__(self) -> None:
+    def __init__(self, listener: Listener) -> None:
+        self.listener = listener
         self.transport: asyncio.BaseTransport | None = None
         self.busy_since = 0.0  # 0: waiting (for its handshake or its next request)
         self.evicted = False
@@ -479,23 +480,34 @@ class _Gate(asyncio.Protocol):
         self.listener.release(self.slot)
 
 
+def mark_busy(request: web.BaseRequest) -> _Slot | None:
+    """Mark the request's connection busy (not to be closed for a new one) until
+    :func:`mark_idle`; None for a connection that is not the listener's (a test server)."""
+    slot = getattr(request.protocol, "slot", None)
+    if not isinstance(slot, _Slot):
+        return None
+    slot.busy_since = time.monotonic()
+    return slot
+
+
+def mark_idle(slot: _Slot) -> None:
+    """The request is answered: the connection is idle, and the most recently used."""
+    slot.busy_since = 0.0
+    slot.listener.touch(slot)
+
+
 @web.middleware
 async def busy_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     """Marks the connection busy while its request is handled (not to be closed for a new one),
     and most recently used afterwards."""
-    protocol = request.protocol
-    slot = getattr(protocol, "slot", None)
-    listener = getattr(protocol, "listener", None)
-    if not isinstance(slot, _Slot) or not isinstance(listener, Listener):
-        return await handler(request)
-    slot.busy_since = time.monotonic()
+    slot = mark_busy(request)
     try:
         return await handler(request)
     finally:
-        slot.busy_since = 0.0
-        listener.touch(slot)
+        if slot is not None:
+            mark_idle(slot)
 
 
 class Listener:
@@ -613,7 +625,7 @@ class Listener:
             return _Refused()
         self.accepted += 1
         assert self._loop is not None
-        slot = _Slot()
+        slot = _Slot(self)
         self._slots[slot] = None
         self._silent[slot] = None
         if self.context is None:

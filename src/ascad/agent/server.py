@@ -47,10 +47,9 @@ import os
 import ssl
 import stat
 from collections.abc import Awaitable, Callable
-from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from ascad.agent import listener as limits
 from ascad.agent import ui
@@ -70,6 +69,8 @@ PUBLIC_PATHS = frozenset({"/healthz"})
 _UNAUTHORIZED = b"401 unauthorized\n"
 # ``Server: ascad``: no Python or aiohttp version for a scanner to match against CVEs.
 SERVER_HEADER = "ascad"
+# The methods of the /v1/config route (add_get adds HEAD).
+_CONFIG_METHODS = frozenset({"GET", "HEAD"})
 
 
 class ConfCache:
@@ -296,6 +297,7 @@ class ConfigServer:
         self.counters = counters or dict
         self.conf = ConfCache(settings.conf)
         self._runner: web.AppRunner | None = None
+        self._app_handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]] | None = None
         self.listener: limits.Listener | None = None
         self.port: int | None = None
         token = settings.token
@@ -359,6 +361,8 @@ class ConfigServer:
         )
         await self._runner.setup()
         assert self._runner.server is not None
+        self._app_handler = self._runner.server.request_handler
+        self._runner.server.request_handler = self._dispatch
         refusal: limits.Refusal = (
             (401, _UNAUTHORIZED, {"WWW-Authenticate": 'Bearer realm="ascad"'})
             if self._token is not None
@@ -407,40 +411,63 @@ class ConfigServer:
 
     # -- middleware and handlers --
 
+    async def _dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
+        """The server's request handler: ``GET /v1/config`` straight to its handler through
+        :meth:`_front`, everything else through the application (router, middleware).
+
+        ``/v1/config`` is the one path under load (every agent of a fleet and the collectors
+        poll it), and the router and the middleware chain were about a tenth of its CPU
+        (bench/agent.py). Only a request the router would send to :meth:`_config` takes the short
+        way: the exact path (no query, no escapes), GET or HEAD (the route's methods), no
+        ``Expect`` (the application answers it); :meth:`_front` gives it the same token check,
+        busy marking, ``Server`` header and error handling as any other request."""
+        if (
+            request.raw_path == "/v1/config"
+            and request.method in _CONFIG_METHODS
+            and hdrs.EXPECT not in request.headers
+        ):
+            return await self._front(cast(web.Request, request), self._config)
+        assert self._app_handler is not None
+        return await self._app_handler(request)
+
     @web.middleware
     async def _front(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        """The token, then the handler with the connection marked busy; ``Server: ascad`` on
-        every answer, the router's 404 and 405 and a failure's 500 too."""
+        """The token, then the handler, with the connection marked busy meanwhile; ``Server:
+        ascad`` on every answer, the router's 404 and 405 and a failure's 500 too. One function
+        (no nested middleware, no partial): it runs for every request."""
+        slot = limits.mark_busy(request)
         try:
-            response = await limits.busy_middleware(request, partial(self._auth, handler=handler))
+            refused = self._refusal(request)
+            response = await handler(request) if refused is None else refused
         except web.HTTPException as exc:  # 404, 405: raised by the router through here
             exc.headers["Server"] = SERVER_HEADER
             raise
         except Exception:  # a bug: logged here, answered 500 without the software's name
             log.exception("error handling %s %s", request.method, request.path)
             raise web.HTTPInternalServerError(headers={"Server": SERVER_HEADER}) from None
+        finally:
+            if slot is not None:
+                limits.mark_idle(slot)
         response.headers["Server"] = SERVER_HEADER
         return response
 
-    async def _auth(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        if request.path not in PUBLIC_PATHS and self._token is not None:
-            # aiohttp decodes header bytes as UTF-8 with surrogateescape: encoding back the same
-            # way gives the bytes as sent, whatever they are (non-UTF-8 is then just a mismatch).
-            header = request.headers.get("Authorization", "")
-            try:
-                raw = header.encode("utf-8", "surrogateescape")
-            except UnicodeError:
-                raw = b""
-            scheme, _, given = raw.partition(b" ")
-            ok = scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self._token)
-            refused = ui.authorized(request, self._token, ok)
-            if refused is not None:
-                return refused
-        return await handler(request)
+    def _refusal(self, request: web.Request) -> web.StreamResponse | None:
+        """None when the request may reach its handler, else the answer (401, or the dashboard's
+        login redirect): the bearer token compared in constant time."""
+        if self._token is None or request.path in PUBLIC_PATHS:
+            return None
+        # aiohttp decodes header bytes as UTF-8 with surrogateescape: encoding back the same
+        # way gives the bytes as sent, whatever they are (non-UTF-8 is then just a mismatch).
+        header = request.headers.get("Authorization", "")
+        try:
+            raw = header.encode("utf-8", "surrogateescape")
+        except UnicodeError:
+            raw = b""
+        scheme, _, given = raw.partition(b" ")
+        ok = scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self._token)
+        return ui.authorized(request, self._token, ok)
 
     async def _config(self, request: web.Request) -> web.StreamResponse:
         try:

@@ -50,16 +50,15 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from ascad.agent.roles import Candidate
-from ascad.checks.fleet import NodeConfig, analyse
 from ascad.errors import AscadError
 from ascad.report import html
 from ascad.report.dashboard import Filters, NodeStatus, build_view
-from ascad.report.fleet_json import report_to_dict
 from ascad.sources.loader import conf_from_text
 
 if TYPE_CHECKING:
     from ascad.agent.cycle import CycleRunner
     from ascad.agent.server import ConfigServer
+    from ascad.checks.fleet import NodeConfig
 
 log = logging.getLogger("ascad.agent.ui")
 
@@ -296,6 +295,11 @@ class Dashboard:
     ) -> dict[str, Any] | None:
         """The ``ascad fleet`` document of the confs read (per-node paths skipped as in the
         peer check); nodes whose conf could not be read are its unreachable ones."""
+        # The fleet analysis here, at the page's first round: an agent whose /ui/ is never
+        # opened does not hold it (bench/agent.py, idle RSS).
+        from ascad.checks.fleet import NodeConfig, analyse
+        from ascad.report.fleet_json import report_to_dict
+
         fleet_nodes: list[NodeConfig] = []
         for n in nodes:
             node_id = n.node_id or (n.doc or {}).get("node_id")

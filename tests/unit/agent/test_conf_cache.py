@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import os
 import subprocess
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -147,3 +148,36 @@ def test_a_pipe_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
         return "served"
 
     assert "not a regular file" in asyncio.run(asyncio.wait_for(main(), 10))
+
+
+def test_a_cancelled_reader_or_waiter_leaves_the_others_their_answer(tmp_path: Path) -> None:
+    """The request whose read is in flight may be cancelled (its client gone, a shutdown): the
+    ones waiting on that read still get bytes read after they came; a cancelled waiter changes
+    nothing for the others."""
+    conf = tmp_path / "aerospike.conf"
+    conf.write_text(CONF_A)
+    cache = ConfCache(str(conf))
+    read = cache._read
+    reads: list[float] = []
+
+    def slow_read() -> tuple[bytes, str]:
+        reads.append(time.monotonic())
+        time.sleep(0.2)
+        return read()
+
+    cache._read = slow_read  # type: ignore[method-assign]
+
+    async def main() -> None:
+        reader = asyncio.ensure_future(cache.fetch())
+        await asyncio.sleep(0.05)  # its read is in flight
+        waiters = [asyncio.ensure_future(cache.fetch()) for _ in range(3)]
+        await asyncio.sleep(0)
+        reader.cancel()
+        waiters[0].cancel()
+        done = await asyncio.gather(*waiters[1:])
+        assert done == [(CONF_A.encode(), _tag(CONF_A))] * 2
+        assert reader.cancelled() and waiters[0].cancelled()
+        # they came while the first read ran: theirs is a second one, begun after they came
+        assert len(reads) == 2 and cache._started == 2
+
+    asyncio.run(asyncio.wait_for(main(), 30))

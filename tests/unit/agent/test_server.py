@@ -156,6 +156,78 @@ def test_config_etag_and_304(tmp_path: Path) -> None:
     serve(make_settings(tmp_path), body, STATUS)
 
 
+async def _raw_exchange(url: str, request: bytes) -> bytes:
+    """One request as exact bytes on its own connection; the whole answer (the server closes)."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await reader.read()
+    finally:
+        writer.close()
+
+
+def _answer_without_date(raw: bytes) -> tuple[bytes, list[bytes], bytes]:
+    raw = raw.removeprefix(b"HTTP/1.1 100 Continue\r\n\r\n")  # the answer to an Expect
+    head, _, payload = raw.partition(b"\r\n\r\n")
+    status, *fields = head.split(b"\r\n")
+    return status, sorted(f for f in fields if not f.lower().startswith(b"date:")), payload
+
+
+def test_the_short_way_to_the_conf_answers_as_the_application_does(tmp_path: Path) -> None:
+    """GET /v1/config skips the router (ConfigServer._dispatch); the spellings that take the
+    application's way (a query, an escaped letter) get the same answer, byte for byte but the
+    Date, for each token case, HEAD, a 304 and an Expect header."""
+    etag = '"' + hashlib.sha256(CONF.read_bytes()).hexdigest() + '"'
+    auths = [f"Authorization: Bearer {TOKEN}\r\n", "", "Authorization: Bearer wrong\r\n"]
+    extras = ["", f"If-None-Match: {etag}\r\n", "Expect: 100-continue\r\n"]
+
+    async def body(server: ConfigServer, s: aiohttp.ClientSession) -> None:
+        for method in ("GET", "HEAD"):
+            for auth in auths:
+                for extra in extras:
+                    answers = set()
+                    for target in ("/v1/config", "/v1/config?x=1", "/v1/%63onfig"):
+                        raw = await _raw_exchange(
+                            server.url,
+                            f"{method} {target} HTTP/1.1\r\nHost: x\r\n{auth}{extra}"
+                            "Connection: close\r\n\r\n".encode(),
+                        )
+                        status, fields, payload = _answer_without_date(raw)
+                        assert b"Server: ascad" in fields, (method, target, auth, extra)
+                        answers.add((status, tuple(fields), payload))
+                    assert len(answers) == 1, (method, auth, extra, answers)
+                    assert {a[0] for a in answers} <= {
+                        b"HTTP/1.1 200 OK",
+                        b"HTTP/1.1 304 Not Modified",
+                        b"HTTP/1.1 401 Unauthorized",
+                    }
+
+    serve(make_settings(tmp_path), body, STATUS)
+
+
+def test_a_failure_on_the_short_way_is_a_logged_500_that_names_no_software(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def body(server: ConfigServer, s: aiohttp.ClientSession) -> None:
+        async def broken() -> tuple[bytes, str]:
+            raise RuntimeError("conf cache broken")
+
+        server.conf.fetch = broken  # type: ignore[method-assign]
+        async with s.get(server.url + "/v1/config", headers=AUTH) as r:
+            assert r.status == 500
+            assert r.headers["Server"] == "ascad"
+            assert "conf cache" not in await r.text()
+        assert server.listener is not None and server.listener.open == 1
+        async with s.get(server.url + "/healthz") as r:  # the connection was marked idle again
+            assert r.status == 200
+
+    serve(make_settings(tmp_path), body, STATUS)
+    assert "conf cache broken" in caplog.text
+    assert "GET /v1/config" in caplog.text
+
+
 def test_config_json_status_and_metrics(tmp_path: Path) -> None:
     async def body(server: ConfigServer, s: aiohttp.ClientSession) -> None:
         async with s.get(server.url + "/v1/config.json", headers=AUTH) as r:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -456,7 +456,13 @@ def _canonical(base: str, value: str, unit: str | None) -> str:
     return canonical_values(base, (value,), unit)
 
 
-def map_context(b: _Builder, context: str, prefix: str, kv: KV, build: Version | None) -> None:
+def map_context(
+    b: _Builder,
+    context: str,
+    prefix: str,
+    kv: KV | tuple[tuple[str, str], ...],
+    build: Version | None,
+) -> None:
     """Add one context's pairs to the flat config under ``prefix``."""
     tls_names: dict[str, str] = {}
     for k, v in kv:
@@ -554,6 +560,76 @@ def sink_path(sink: str, syslog_paths: tuple[str, ...] | frozenset[str]) -> str:
     return f"logging.file[{sink}]"
 
 
+# A fleet's nodes mostly print the same namespaces and the same log sinks. Those blocks are
+# mapped once per distinct input and their settings copied into each node's flat: the memo's key
+# is the block's whole input, so its answer is the one mapping would give (never another node's,
+# never stale), and Setting is immutable, so nodes can share them. It holds for blocks whose paths
+# no other block can write or read: the logging block owns every path under ``logging``, and a
+# namespace whose name has no bracket owns every path under ``namespace[NAME]`` (a bracket in a
+# name could make one namespace's paths another's: those are mapped in place).
+_BLOCK_MEMO = 256  # distinct blocks kept; a fleet has a handful
+
+
+def _plain_name(name: str) -> bool:
+    return "[" not in name and "]" not in name
+
+
+def _map_logging(
+    b: _Builder,
+    logs: tuple[tuple[str, str], ...],
+    levels: tuple[tuple[tuple[str, str], ...], ...],
+    syslog_paths: tuple[str, ...] | frozenset[str],
+) -> None:
+    """The ``logs`` sinks and each one's ``log/ID`` levels (``levels``, in the same order)."""
+    b.stanza("logging")
+    for (_sink_id, sink), sink_levels in zip(logs, levels, strict=True):
+        base = sink_path(sink, syslog_paths)
+        b.stanza(base)
+        if base == "logging.syslog":
+            b.param("logging.syslog.path", sink, sink)
+        for ctx, level in sink_levels:
+            b.param(f"{base}.context[{ctx.lower()}]", level.lower(), level.lower())
+
+
+@lru_cache(maxsize=_BLOCK_MEMO)
+def _logging_settings(
+    logs: tuple[tuple[str, str], ...],
+    levels: tuple[tuple[tuple[str, str], ...], ...],
+    syslog_paths: tuple[str, ...] | frozenset[str],
+) -> tuple[tuple[str, Setting], ...]:
+    b = _Builder("")
+    _map_logging(b, logs, levels, syslog_paths)
+    return tuple(b.flat.settings.items())
+
+
+def _map_namespace(
+    b: _Builder,
+    ns: str,
+    kv: KV | tuple[tuple[str, str], ...],
+    sets: Iterable[tuple[str, KV | tuple[tuple[str, str], ...]]],
+    build: Version | None,
+) -> None:
+    """One namespace's config and its sets' under ``namespace[NS]``."""
+    prefix = f"namespace[{ns}]"
+    b.stanza(prefix)
+    map_context(b, "namespace", prefix + ".", kv, build)
+    for set_name, set_kv in sets:
+        b.stanza(f"{prefix}.set[{set_name}]")
+        map_context(b, "set", f"{prefix}.set[{set_name}].", set_kv, build)
+
+
+@lru_cache(maxsize=_BLOCK_MEMO)
+def _namespace_settings(
+    ns: str,
+    kv: tuple[tuple[str, str], ...],
+    sets: tuple[tuple[str, tuple[tuple[str, str], ...]], ...],
+    build: Version | None,
+) -> tuple[tuple[str, Setting], ...]:
+    b = _Builder("")
+    _map_namespace(b, ns, kv, sets, build)
+    return tuple(b.flat.settings.items())
+
+
 def runtime_to_flat(
     snap: RuntimeSnapshot,
     *,
@@ -566,24 +642,18 @@ def runtime_to_flat(
         b.stanza("service")
         map_context(b, "service", "service.", snap.service, build)
     if snap.logs:
-        b.stanza("logging")
-        for sink_id, sink in snap.logs:
-            base = sink_path(sink, syslog_paths)
-            b.stanza(base)
-            if base == "logging.syslog":
-                b.param("logging.syslog.path", sink, sink)
-            for ctx, level in snap.log_levels.get(sink_id, []):
-                b.param(f"{base}.context[{ctx.lower()}]", level.lower(), level.lower())
+        levels = tuple(tuple(snap.log_levels.get(sink_id, ())) for sink_id, _ in snap.logs)
+        b.flat.settings.update(_logging_settings(tuple(snap.logs), levels, syslog_paths))
     if snap.network:
         b.stanza("network")
         map_context(b, "network", "network.", snap.network, build)
-    for ns, kv in snap.namespaces.items():
-        prefix = f"namespace[{ns}]"
-        b.stanza(prefix)
-        map_context(b, "namespace", prefix + ".", kv, build)
-        for set_name, set_kv in snap.sets.get(ns, {}).items():
-            b.stanza(f"{prefix}.set[{set_name}]")
-            map_context(b, "set", f"{prefix}.set[{set_name}].", set_kv, build)
+    if all(_plain_name(ns) for ns in snap.namespaces):
+        for ns, kv in snap.namespaces.items():
+            sets = tuple((name, tuple(set_kv)) for name, set_kv in snap.sets.get(ns, {}).items())
+            b.flat.settings.update(_namespace_settings(ns, tuple(kv), sets, build))
+    else:  # a bracket in a name: one namespace's paths could be another's, map in node order
+        for ns, kv in snap.namespaces.items():
+            _map_namespace(b, ns, kv, snap.sets.get(ns, {}).items(), build)
     if snap.security is not None:
         b.stanza("security")
         map_context(b, "security", "security.", snap.security, build)

@@ -339,11 +339,17 @@ def analyse(
     ignored: set[str] = set()
     by_print: dict[str, Group] = {}
     first_seen: list[Group] = []
+    # Equal values have equal fingerprints: each distinct config is hashed once (a frozenset
+    # of the pairs is made in C, the sorted text for sha256 is not).
+    prints: dict[frozenset[tuple[str, str]], str] = {}
     for node in nodes:
         if node.flat is None:
             continue
         values = compared_values(node.flat, skip, ignored)
-        fp = fingerprint(values)
+        pairs = frozenset(values.items())
+        fp = prints.get(pairs)
+        if fp is None:
+            fp = prints[pairs] = fingerprint(values)
         group = by_print.get(fp)
         if group is None:
             group = by_print[fp] = Group(0, fp, [], node.flat, values)

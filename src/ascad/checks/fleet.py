@@ -462,7 +462,8 @@ async def gather_nodes(
         async with gate:
             t0 = time.perf_counter()
             try:
-                node = await asyncio.wait_for(fetch(source), timeout)
+                async with asyncio.timeout(timeout):  # in this task (wait_for makes one more)
+                    node = await fetch(source)
             except TimeoutError:
                 node = NodeConfig(name_of(source), error=f"no answer within {timeout:g}s")
             except AscadError as exc:

@@ -241,7 +241,8 @@ class _Conn:
     async def close(self) -> None:
         self.writer.close()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.writer.wait_closed(), 1.0)
+            async with asyncio.timeout(1.0):  # a deadline in this task: no task per close
+                await self.writer.wait_closed()
 
 
 def _connect_error(exc: BaseException) -> str:
@@ -385,7 +386,8 @@ class InfoClient:
                 reused = conn.uses > 0
                 conn.uses += 1
                 try:
-                    body = await asyncio.wait_for(self._exchange(conn, message), self.timeout)
+                    async with asyncio.timeout(self.timeout):  # unlike wait_for, no task each
+                        body = await self._exchange(conn, message)
                 except _Truncated as exc:
                     conn.uses = -1  # do not return it to the pool
                     if reused and exc.got == 0 and not retried_stale:
@@ -492,7 +494,8 @@ class InfoClient:
 
     async def _open(self, label: str) -> _Conn:
         try:
-            return await asyncio.wait_for(self._connect(), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                return await self._connect()
         except TimeoutError:
             raise self._err(
                 f"timed out after {self.timeout:g}s connecting"

@@ -77,8 +77,10 @@ def is_error_value(value: str) -> bool:
     Not for a value that merely begins with those letters: ``statistics`` begins with
     ``failed_best_practices=false`` (thr_info.c cmd_statistics) and is no error.
     """
-    low = value.lower()
-    return bool(re.match(r"(error|fail)($|[:=\s-])", low))
+    return _ERROR_VALUE.match(value.lower()) is not None
+
+
+_ERROR_VALUE = re.compile(r"(error|fail)($|[:=\s-])")  # compiled once: asked of every answer
 
 
 def encode_request(commands: tuple[str, ...] | list[str]) -> bytes:
@@ -376,7 +378,7 @@ class InfoClient:
         label = _label(commands)
         self.last_command = label
         for cmd in commands:
-            if not cmd or any(c in cmd for c in "\t\n\r"):
+            if not cmd or "\t" in cmd or "\n" in cmd or "\r" in cmd:
                 raise self._err("an info command cannot be empty or hold TAB/CR/LF", repr(cmd))
         message = encode_request(commands)
         retried_auth = False

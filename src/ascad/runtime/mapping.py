@@ -456,6 +456,50 @@ def _canonical(base: str, value: str, unit: str | None) -> str:
     return canonical_values(base, (value,), unit)
 
 
+# The params one runtime pair becomes, each with the stanzas that enclose it (outermost first):
+# b.param(path, value, canonical) for each, in order.
+_Writes = tuple[tuple[tuple[str, ...], str, Setting], ...]
+
+
+# Memoised like _plan, with the value: a pure function of the pair, the context and the build.
+# Nodes share most pairs (and so their Setting objects); a pair only one node prints (its
+# node-id, its addresses) is mapped once and kept until the bound pushes it out.
+@lru_cache(maxsize=1 << 15)
+def _pair_writes(
+    context: str, prefix: str, k: str, v: str, build: Version | None
+) -> _Writes | None:
+    """What a parameter pair writes (None: a pair that is skipped, a shadow, a typed stanza or
+    a ``tls[i]`` key, which map_context handles itself)."""
+    plan = _plan(context, prefix, k, build)
+    if plan is None:
+        return None
+    step, key, base, unit, comma, path, parents = plan
+    if step == _PARAM:
+        # (tuple.__new__: the named tuple's __new__ is a Python function around it)
+        setting = _new_setting(Setting, (path, v, _canonical(base, v, unit), 0, 1, False))
+        return ((tuple(p for p, _ in parents), path, setting),)
+    if step == _SET:
+        out: list[tuple[tuple[str, ...], str, Setting]] = []
+        for element in v.split(",") if comma else [v]:
+            element = element.strip()
+            if not element or element == "null":
+                continue
+            where, value, canonical = set_path(prefix, key, element_tokens(base, element))
+            out.append((_enclosing(where), where, Setting(where, value, canonical, 0)))
+        return tuple(out)
+    if step == _MULTI:
+        tokens = element_tokens(base, v)
+        value = " ".join(tokens)
+        setting = Setting(path, value, canonical_values(base, tokens), 0)
+        return ((_enclosing(path), path, setting),)
+    return None
+
+
+def _enclosing(path: str) -> tuple[str, ...]:
+    """The stanzas b.param adds (when missing) before ``path``."""
+    return tuple(parent for parent, _ in _stanza_prefixes(path))
+
+
 def map_context(
     b: _Builder,
     context: str,
@@ -473,31 +517,21 @@ def map_context(
     shadows: list[tuple[str, str]] = []
     settings = b.flat.settings
     for k, v in kv:
-        plan = _plan(context, prefix, k, build)
-        if plan is not None:
-            step, key, base, unit, comma, path, parents = plan
-            if step == _PARAM:  # b.param, inline: most keys take this way
-                for parent, _ in parents:
+        writes = _pair_writes(context, prefix, k, v, build)
+        if writes is not None:  # b.param for each write, inline: most pairs take this way
+            for parents, path, setting in writes:
+                for parent in parents:
                     if parent not in settings:
                         settings[parent] = Setting(parent, "", "", 0, stanza=True)
-                # (tuple.__new__: the named tuple's __new__ is a Python function around it)
-                settings[path] = _new_setting(
-                    Setting, (path, v, _canonical(base, v, unit), 0, 1, False)
-                )
-            elif step == _SHADOW:
+                settings[path] = setting
+            continue
+        plan = _plan(context, prefix, k, build)
+        if plan is not None:  # a pair without writes of its own
+            step, path = plan[0], plan[5]
+            if step == _SHADOW:
                 shadows.append((path, v))
-            elif step == _SET:
-                for element in v.split(",") if comma else [v]:
-                    element = element.strip()
-                    if not element or element == "null":
-                        continue
-                    where, value, canonical = set_path(prefix, key, element_tokens(base, element))
-                    b.param(where, value, canonical)
             elif step == _TYPED:
                 b.stanza(path, v)
-            elif step == _MULTI:
-                tokens = element_tokens(base, v)
-                b.param(path, " ".join(tokens), canonical_values(base, tokens))
             continue
         row = row_for(context, k, build)
         if row is not None and row.conf is None:

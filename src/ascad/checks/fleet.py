@@ -364,17 +364,18 @@ def analyse(
     ignored: set[str] = set()
     by_print: dict[str, Group] = {}
     first_seen: list[Group] = []
-    # Equal values have equal fingerprints: each distinct config is hashed once (a frozenset
-    # of the pairs is made in C, the sorted text for sha256 is not).
-    prints: dict[frozenset[tuple[str, str]], str] = {}
+    # Equal values have equal fingerprints: each distinct config is hashed once. The key is the
+    # paths and values in order, two tuples of strings whose hashes are already known (the same
+    # config in another order is one more key with the same fingerprint).
+    prints: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
     for node in nodes:
         if node.flat is None:
             continue
         values = compared_values(node.flat, skip, ignored)
-        pairs = frozenset(values.items())
-        fp = prints.get(pairs)
+        key = (tuple(values), tuple(values.values()))
+        fp = prints.get(key)
         if fp is None:
-            fp = prints[pairs] = fingerprint(values)
+            fp = prints[key] = fingerprint(values)
         group = by_print.get(fp)
         if group is None:
             group = by_print[fp] = Group(0, fp, [], node.flat, values)

@@ -184,7 +184,9 @@ class PathMatcher:
     def matching(self, paths: KeysView[str]) -> set[str]:
         """The ``paths`` (a dict's keys) some glob matches, without a call per path once the
         paths are known: a fleet's nodes share their paths, so only new ones are matched."""
-        for path in paths - self._memo.keys():
+        # set.difference with a dict walks the set: a node's paths, not every path seen so far
+        # (``paths - self._memo.keys()`` would walk the memo, which grows with the fleet)
+        for path in set(paths).difference(self._memo):
             self(path)
         return self._hits.intersection(paths)
 

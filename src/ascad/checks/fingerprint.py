@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 
 from ascad.compare.expected import PathMatcher
 from ascad.conf.model import FlatConfig
@@ -38,13 +39,19 @@ def compared_values(
     flat: FlatConfig, skip: Callable[[str], bool], ignored: set[str]
 ) -> dict[str, str]:
     """path -> canonical for every path not skipped; skipped paths are added to ``ignored``."""
-    out: dict[str, str] = {}
-    for path, setting in flat.settings.items():
-        if skip(path):
-            ignored.add(path)
-        else:
-            out[path] = setting.canonical
+    settings = flat.settings
+    if isinstance(skip, PathMatcher):  # a fleet's: set operations, no call per path
+        skipped = skip.matching(settings.keys())
+    else:
+        skipped = {path for path in settings if skip(path)}
+    out = dict(zip(settings, map(_canonical, settings.values()), strict=True))
+    for path in skipped:
+        del out[path]
+    ignored |= skipped
     return out
+
+
+_canonical = attrgetter("canonical")
 
 
 def conf_fingerprint(flat: FlatConfig, patterns: Iterable[str]) -> str:

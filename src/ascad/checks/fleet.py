@@ -38,7 +38,7 @@ from ascad.checks.fingerprint import compared_values, fingerprint
 from ascad.checks.pipeline import Rules, compare_confs, template_vs_conf, template_vs_node
 from ascad.checks.results import VersionWarning, version_warnings
 from ascad.compare.annotate import with_restart_flags
-from ascad.compare.diff import Acknowledgement, CompareResult
+from ascad.compare.diff import Acknowledgement, CompareResult, values_match
 from ascad.compare.expected import PathMatcher
 from ascad.conf.model import FlatConfig, Setting
 from ascad.conf.paths import ancestors
@@ -242,17 +242,42 @@ def _pair_result(
     orders: tuple[dict[str, int], dict[str, int]] | None,
 ) -> CompareResult:
     """pair_differences once the paths whose values differ are known."""
-    # A logging context on one side only is judged against the other side's `context any`
-    # (compare/diff.py), so that sibling must come along.
+    _add_context_any(differing)
+    order_a, order_b = orders if orders is not None else (None, None)
+    return compare_confs(
+        _restrict(a.flat, differing, order_a), _restrict(b.flat, differing, order_b), Rules()
+    )
+
+
+def _add_context_any(differing: set[str]) -> None:
+    """A logging context on one side only is judged against the other side's ``context any``
+    (compare/diff.py), so that sibling must come along."""
     differing.update(
         p[: p.rindex(".context[") + 1] + "context[any]"
         for p in list(differing)
         if ".context[" in p and not p.endswith(".context[any]")
     )
-    order_a, order_b = orders if orders is not None else (None, None)
-    return compare_confs(
-        _restrict(a.flat, differing, order_a), _restrict(b.flat, differing, order_b), Rules()
-    )
+
+
+def _pair_count(
+    a: Group,
+    b: Group,
+    differing: set[str],
+    orders: tuple[dict[str, int], dict[str, int]] | None,
+) -> int:
+    """``len(_pair_result(…).differences)``: the matrix needs only the count. When each
+    differing path is on both sides or on neither, compare() lists one change per path whose
+    values do not match and nothing else, so that is counted without building the two confs
+    (G² pairs: with many groups the matrix would cost more than reading the nodes)."""
+    _add_context_any(differing)
+    sa, sb = a.flat.settings, b.flat.settings
+    if all((p in sa) == (p in sb) for p in differing):
+        return sum(
+            1
+            for p in differing
+            if p in sa and values_match(sa[p].canonical, sb[p].canonical) is False
+        )
+    return len(_pair_result(a, b, differing, orders).differences)
 
 
 def parameter_findings(groups: list[Group]) -> list[ParameterFinding]:
@@ -339,11 +364,18 @@ def analyse(
     ignored: set[str] = set()
     by_print: dict[str, Group] = {}
     first_seen: list[Group] = []
+    # Equal values have equal fingerprints: each distinct config is hashed once. The key is the
+    # paths and values in order, two tuples of strings whose hashes are already known (the same
+    # config in another order is one more key with the same fingerprint).
+    prints: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
     for node in nodes:
         if node.flat is None:
             continue
         values = compared_values(node.flat, skip, ignored)
-        fp = fingerprint(values)
+        key = (tuple(values), tuple(values.values()))
+        fp = prints.get(key)
+        if fp is None:
+            fp = prints[key] = fingerprint(values)
         group = by_print.get(fp)
         if group is None:
             group = by_print[fp] = Group(0, fp, [], node.flat, values)
@@ -368,7 +400,7 @@ def analyse(
         for j in range(i + 1, n):
             pair = (orders[i], orders[j]) if orders else None
             differing = {p for p, _ in deltas[i] ^ deltas[j]}
-            count = len(_pair_result(groups[i], groups[j], differing, pair).differences)
+            count = _pair_count(groups[i], groups[j], differing, pair)
             matrix[i][j] = matrix[j][i] = count
 
     builds = fleet_builds(nodes, server_version)
@@ -456,7 +488,8 @@ async def gather_nodes(
         async with gate:
             t0 = time.perf_counter()
             try:
-                node = await asyncio.wait_for(fetch(source), timeout)
+                async with asyncio.timeout(timeout):  # in this task (wait_for makes one more)
+                    node = await fetch(source)
             except TimeoutError:
                 node = NodeConfig(name_of(source), error=f"no answer within {timeout:g}s")
             except AscadError as exc:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, KeysView, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,13 +170,25 @@ class PathMatcher:
             else None
         )
         self._memo: dict[str, bool] = {}
+        self._hits: set[str] = set()  # the memoised paths that match
 
     def __call__(self, path: str) -> bool:
         hit = self._memo.get(path)
         if hit is None:
             hit = bool(self._rx is not None and self._rx.match(path))
             self._memo[path] = hit
+            if hit:
+                self._hits.add(path)
         return hit
+
+    def matching(self, paths: KeysView[str]) -> set[str]:
+        """The ``paths`` (a dict's keys) some glob matches, without a call per path once the
+        paths are known: a fleet's nodes share their paths, so only new ones are matched."""
+        # set.difference with a dict walks the set: a node's paths, not every path seen so far
+        # (``paths - self._memo.keys()`` would walk the memo, which grows with the fleet)
+        for path in set(paths).difference(self._memo):
+            self(path)
+        return self._hits.intersection(paths)
 
 
 # --- settings file --------------------------------------------------------------------------------

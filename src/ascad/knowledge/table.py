@@ -179,6 +179,9 @@ def parse_build(build: str) -> tuple[int, int, int, int]:
     return nums[0], nums[1], nums[2], nums[3]
 
 
+# Memoised: a pure function of the build and the shipped table, asked once per parameter (the
+# emulator's printers, restart flags); bounded, as builds come from the nodes.
+@lru_cache(maxsize=256)
 def schema_version_for(build: str) -> str:
     """The schema a server build uses: the newest one not newer than the build (see module doc)."""
     key = parse_build(build)[:3]

@@ -77,8 +77,10 @@ def is_error_value(value: str) -> bool:
     Not for a value that merely begins with those letters: ``statistics`` begins with
     ``failed_best_practices=false`` (thr_info.c cmd_statistics) and is no error.
     """
-    low = value.lower()
-    return bool(re.match(r"(error|fail)($|[:=\s-])", low))
+    return _ERROR_VALUE.match(value.lower()) is not None
+
+
+_ERROR_VALUE = re.compile(r"(error|fail)($|[:=\s-])")  # compiled once: asked of every answer
 
 
 def encode_request(commands: tuple[str, ...] | list[str]) -> bytes:
@@ -241,7 +243,8 @@ class _Conn:
     async def close(self) -> None:
         self.writer.close()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.writer.wait_closed(), 1.0)
+            async with asyncio.timeout(1.0):  # a deadline in this task: no task per close
+                await self.writer.wait_closed()
 
 
 def _connect_error(exc: BaseException) -> str:
@@ -375,7 +378,7 @@ class InfoClient:
         label = _label(commands)
         self.last_command = label
         for cmd in commands:
-            if not cmd or any(c in cmd for c in "\t\n\r"):
+            if not cmd or "\t" in cmd or "\n" in cmd or "\r" in cmd:
                 raise self._err("an info command cannot be empty or hold TAB/CR/LF", repr(cmd))
         message = encode_request(commands)
         retried_auth = False
@@ -385,7 +388,8 @@ class InfoClient:
                 reused = conn.uses > 0
                 conn.uses += 1
                 try:
-                    body = await asyncio.wait_for(self._exchange(conn, message), self.timeout)
+                    async with asyncio.timeout(self.timeout):  # unlike wait_for, no task each
+                        body = await self._exchange(conn, message)
                 except _Truncated as exc:
                     conn.uses = -1  # do not return it to the pool
                     if reused and exc.got == 0 and not retried_stale:
@@ -492,7 +496,8 @@ class InfoClient:
 
     async def _open(self, label: str) -> _Conn:
         try:
-            return await asyncio.wait_for(self._connect(), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                return await self._connect()
         except TimeoutError:
             raise self._err(
                 f"timed out after {self.timeout:g}s connecting"

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -456,7 +456,57 @@ def _canonical(base: str, value: str, unit: str | None) -> str:
     return canonical_values(base, (value,), unit)
 
 
-def map_context(b: _Builder, context: str, prefix: str, kv: KV, build: Version | None) -> None:
+# The params one runtime pair becomes, each with the stanzas that enclose it (outermost first):
+# b.param(path, value, canonical) for each, in order.
+_Writes = tuple[tuple[tuple[str, ...], str, Setting], ...]
+
+
+# Memoised like _plan, with the value: a pure function of the pair, the context and the build.
+# Nodes share most pairs (and so their Setting objects); a pair only one node prints (its
+# node-id, its addresses) is mapped once and kept until the bound pushes it out.
+@lru_cache(maxsize=1 << 15)
+def _pair_writes(
+    context: str, prefix: str, k: str, v: str, build: Version | None
+) -> _Writes | None:
+    """What a parameter pair writes (None: a pair that is skipped, a shadow, a typed stanza or
+    a ``tls[i]`` key, which map_context handles itself)."""
+    plan = _plan(context, prefix, k, build)
+    if plan is None:
+        return None
+    step, key, base, unit, comma, path, parents = plan
+    if step == _PARAM:
+        # (tuple.__new__: the named tuple's __new__ is a Python function around it)
+        setting = _new_setting(Setting, (path, v, _canonical(base, v, unit), 0, 1, False))
+        return ((tuple(p for p, _ in parents), path, setting),)
+    if step == _SET:
+        out: list[tuple[tuple[str, ...], str, Setting]] = []
+        for element in v.split(",") if comma else [v]:
+            element = element.strip()
+            if not element or element == "null":
+                continue
+            where, value, canonical = set_path(prefix, key, element_tokens(base, element))
+            out.append((_enclosing(where), where, Setting(where, value, canonical, 0)))
+        return tuple(out)
+    if step == _MULTI:
+        tokens = element_tokens(base, v)
+        value = " ".join(tokens)
+        setting = Setting(path, value, canonical_values(base, tokens), 0)
+        return ((_enclosing(path), path, setting),)
+    return None
+
+
+def _enclosing(path: str) -> tuple[str, ...]:
+    """The stanzas b.param adds (when missing) before ``path``."""
+    return tuple(parent for parent, _ in _stanza_prefixes(path))
+
+
+def map_context(
+    b: _Builder,
+    context: str,
+    prefix: str,
+    kv: KV | tuple[tuple[str, str], ...],
+    build: Version | None,
+) -> None:
     """Add one context's pairs to the flat config under ``prefix``."""
     tls_names: dict[str, str] = {}
     for k, v in kv:
@@ -467,31 +517,21 @@ def map_context(b: _Builder, context: str, prefix: str, kv: KV, build: Version |
     shadows: list[tuple[str, str]] = []
     settings = b.flat.settings
     for k, v in kv:
-        plan = _plan(context, prefix, k, build)
-        if plan is not None:
-            step, key, base, unit, comma, path, parents = plan
-            if step == _PARAM:  # b.param, inline: most keys take this way
-                for parent, _ in parents:
+        writes = _pair_writes(context, prefix, k, v, build)
+        if writes is not None:  # b.param for each write, inline: most pairs take this way
+            for parents, path, setting in writes:
+                for parent in parents:
                     if parent not in settings:
                         settings[parent] = Setting(parent, "", "", 0, stanza=True)
-                # (tuple.__new__: the named tuple's __new__ is a Python function around it)
-                settings[path] = _new_setting(
-                    Setting, (path, v, _canonical(base, v, unit), 0, 1, False)
-                )
-            elif step == _SHADOW:
+                settings[path] = setting
+            continue
+        plan = _plan(context, prefix, k, build)
+        if plan is not None:  # a pair without writes of its own
+            step, path = plan[0], plan[5]
+            if step == _SHADOW:
                 shadows.append((path, v))
-            elif step == _SET:
-                for element in v.split(",") if comma else [v]:
-                    element = element.strip()
-                    if not element or element == "null":
-                        continue
-                    where, value, canonical = set_path(prefix, key, element_tokens(base, element))
-                    b.param(where, value, canonical)
             elif step == _TYPED:
                 b.stanza(path, v)
-            elif step == _MULTI:
-                tokens = element_tokens(base, v)
-                b.param(path, " ".join(tokens), canonical_values(base, tokens))
             continue
         row = row_for(context, k, build)
         if row is not None and row.conf is None:
@@ -554,6 +594,76 @@ def sink_path(sink: str, syslog_paths: tuple[str, ...] | frozenset[str]) -> str:
     return f"logging.file[{sink}]"
 
 
+# A fleet's nodes mostly print the same namespaces and the same log sinks. Those blocks are
+# mapped once per distinct input and their settings copied into each node's flat: the memo's key
+# is the block's whole input, so its answer is the one mapping would give (never another node's,
+# never stale), and Setting is immutable, so nodes can share them. It holds for blocks whose paths
+# no other block can write or read: the logging block owns every path under ``logging``, and a
+# namespace whose name has no bracket owns every path under ``namespace[NAME]`` (a bracket in a
+# name could make one namespace's paths another's: those are mapped in place).
+_BLOCK_MEMO = 256  # distinct blocks kept; a fleet has a handful
+
+
+def _plain_name(name: str) -> bool:
+    return "[" not in name and "]" not in name
+
+
+def _map_logging(
+    b: _Builder,
+    logs: tuple[tuple[str, str], ...],
+    levels: tuple[tuple[tuple[str, str], ...], ...],
+    syslog_paths: tuple[str, ...] | frozenset[str],
+) -> None:
+    """The ``logs`` sinks and each one's ``log/ID`` levels (``levels``, in the same order)."""
+    b.stanza("logging")
+    for (_sink_id, sink), sink_levels in zip(logs, levels, strict=True):
+        base = sink_path(sink, syslog_paths)
+        b.stanza(base)
+        if base == "logging.syslog":
+            b.param("logging.syslog.path", sink, sink)
+        for ctx, level in sink_levels:
+            b.param(f"{base}.context[{ctx.lower()}]", level.lower(), level.lower())
+
+
+@lru_cache(maxsize=_BLOCK_MEMO)
+def _logging_settings(
+    logs: tuple[tuple[str, str], ...],
+    levels: tuple[tuple[tuple[str, str], ...], ...],
+    syslog_paths: tuple[str, ...] | frozenset[str],
+) -> tuple[tuple[str, Setting], ...]:
+    b = _Builder("")
+    _map_logging(b, logs, levels, syslog_paths)
+    return tuple(b.flat.settings.items())
+
+
+def _map_namespace(
+    b: _Builder,
+    ns: str,
+    kv: KV | tuple[tuple[str, str], ...],
+    sets: Iterable[tuple[str, KV | tuple[tuple[str, str], ...]]],
+    build: Version | None,
+) -> None:
+    """One namespace's config and its sets' under ``namespace[NS]``."""
+    prefix = f"namespace[{ns}]"
+    b.stanza(prefix)
+    map_context(b, "namespace", prefix + ".", kv, build)
+    for set_name, set_kv in sets:
+        b.stanza(f"{prefix}.set[{set_name}]")
+        map_context(b, "set", f"{prefix}.set[{set_name}].", set_kv, build)
+
+
+@lru_cache(maxsize=_BLOCK_MEMO)
+def _namespace_settings(
+    ns: str,
+    kv: tuple[tuple[str, str], ...],
+    sets: tuple[tuple[str, tuple[tuple[str, str], ...]], ...],
+    build: Version | None,
+) -> tuple[tuple[str, Setting], ...]:
+    b = _Builder("")
+    _map_namespace(b, ns, kv, sets, build)
+    return tuple(b.flat.settings.items())
+
+
 def runtime_to_flat(
     snap: RuntimeSnapshot,
     *,
@@ -566,24 +676,18 @@ def runtime_to_flat(
         b.stanza("service")
         map_context(b, "service", "service.", snap.service, build)
     if snap.logs:
-        b.stanza("logging")
-        for sink_id, sink in snap.logs:
-            base = sink_path(sink, syslog_paths)
-            b.stanza(base)
-            if base == "logging.syslog":
-                b.param("logging.syslog.path", sink, sink)
-            for ctx, level in snap.log_levels.get(sink_id, []):
-                b.param(f"{base}.context[{ctx.lower()}]", level.lower(), level.lower())
+        levels = tuple(tuple(snap.log_levels.get(sink_id, ())) for sink_id, _ in snap.logs)
+        b.flat.settings.update(_logging_settings(tuple(snap.logs), levels, syslog_paths))
     if snap.network:
         b.stanza("network")
         map_context(b, "network", "network.", snap.network, build)
-    for ns, kv in snap.namespaces.items():
-        prefix = f"namespace[{ns}]"
-        b.stanza(prefix)
-        map_context(b, "namespace", prefix + ".", kv, build)
-        for set_name, set_kv in snap.sets.get(ns, {}).items():
-            b.stanza(f"{prefix}.set[{set_name}]")
-            map_context(b, "set", f"{prefix}.set[{set_name}].", set_kv, build)
+    if all(_plain_name(ns) for ns in snap.namespaces):
+        for ns, kv in snap.namespaces.items():
+            sets = tuple((name, tuple(set_kv)) for name, set_kv in snap.sets.get(ns, {}).items())
+            b.flat.settings.update(_namespace_settings(ns, tuple(kv), sets, build))
+    else:  # a bracket in a name: one namespace's paths could be another's, map in node order
+        for ns, kv in snap.namespaces.items():
+            _map_namespace(b, ns, kv, snap.sets.get(ns, {}).items(), build)
     if snap.security is not None:
         b.stanza("security")
         map_context(b, "security", "security.", snap.security, build)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 from ascad.errors import AscadError
@@ -122,6 +123,27 @@ def is_config_key(key: str) -> bool:
 def config_only(kv: KV) -> KV:
     """The config part of a ``namespace/NS`` answer (statistics dropped)."""
     return [(k, v) for k, v in kv if is_config_key(k)]
+
+
+def namespace_config(value: str) -> KV:
+    """A namespace's config pairs from its ``get-config`` (or ``namespace/NS``) answer."""
+    return list(_namespace_config(value))
+
+
+# A fleet's nodes mostly give the same answer for a namespace and a log sink, kilobytes each:
+# each distinct answer is parsed once. The key is the whole answer, so what comes back is what
+# parsing it gives (never stale); it is copied into a fresh list for each snapshot.
+_ANSWER_MEMO = 256
+
+
+@lru_cache(maxsize=_ANSWER_MEMO)
+def _namespace_config(value: str) -> tuple[tuple[str, str], ...]:
+    return tuple(strip_ns_prefix(config_only(parse_kv(value))))
+
+
+@lru_cache(maxsize=_ANSWER_MEMO)
+def _parsed_levels(value: str) -> tuple[tuple[str, str], ...]:
+    return tuple(parse_levels(value))
 
 
 def parse_sets(value: str) -> dict[str, KV]:
@@ -330,7 +352,7 @@ async def take_snapshot(
                 ns_fallback.append(ns)
                 third.append(f"namespace/{ns}")
             else:
-                snap.namespaces[ns] = strip_ns_prefix(config_only(parse_kv(value or "")))
+                snap.namespaces[ns] = namespace_config(value or "")
             sets_value = b.get(f"sets/{ns}")
             snap.sets[ns] = {} if is_error(sets_value) else parse_sets(sets_value or "")
     if "logging" in want:
@@ -339,7 +361,7 @@ async def take_snapshot(
             value = b.get(f"log/{sink_id}")
             if is_error(value):
                 snap.unreadable.setdefault("logging", f"log/{sink_id}")
-            snap.log_levels[sink_id] = [] if is_error(value) else parse_levels(value or "")
+            snap.log_levels[sink_id] = [] if is_error(value) else list(_parsed_levels(value or ""))
     dc_ns: dict[str, list[str]] = {}
     for dc in dcs:
         value = b.get(dc_command(dc))
@@ -373,7 +395,7 @@ async def take_snapshot(
         if is_error(value):
             snap.unreadable[f"namespace[{ns}]"] = namespace_command(ns, snap.build)
             continue
-        snap.namespaces[ns] = strip_ns_prefix(config_only(parse_kv(value or "")))
+        snap.namespaces[ns] = namespace_config(value or "")
     for dc, names in dc_ns.items():
         snap.dc_namespaces[dc] = {}
         for ns in names:

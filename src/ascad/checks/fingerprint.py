@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from operator import attrgetter
 
 from ascad.compare.expected import PathMatcher
@@ -54,21 +55,36 @@ def compared_values(
 _canonical = attrgetter("canonical")
 
 
+@lru_cache(maxsize=32)
+def per_node_matcher(patterns: tuple[str, ...]) -> PathMatcher:
+    """The matcher of a list of per-node globs, kept with its answers: the agent fingerprints
+    the same paths against the same globs every cycle (a pure function of the globs)."""
+    return PathMatcher(patterns)
+
+
+@lru_cache(maxsize=1 << 16)
+def _machine_dependent(build: str | None, path: str) -> bool:
+    """Does the parameter at ``path`` have a machine-dependent default in server ``build``?
+    (knowledge table facts: a pure function of its arguments, remembered)"""
+    table = table_or_none(build)
+    info = table.lookup(path) if table is not None else None
+    return info is not None and bool(info.machine_dependent)
+
+
 def conf_fingerprint(flat: FlatConfig, patterns: Iterable[str]) -> str:
     """The short fingerprint of a conf with the per-node ``patterns`` left out."""
-    return fingerprint(compared_values(flat, PathMatcher(list(patterns)), set()))[:SHORT]
+    matcher = per_node_matcher(tuple(patterns))
+    return fingerprint(compared_values(flat, matcher, set()))[:SHORT]
 
 
 def running_fingerprint(snap: RuntimeSnapshot, patterns: Iterable[str]) -> str:
     """The short fingerprint of a node's running config: per-node ``patterns`` and the
     parameters with machine-dependent defaults left out."""
-    table = table_or_none(snap.build)
-    per_node = PathMatcher(list(patterns))
+    flat = runtime_to_flat(snap)
+    per_node = per_node_matcher(tuple(patterns)).matching(flat.settings.keys())
+    build = snap.build
 
     def skip(path: str) -> bool:
-        if per_node(path):
-            return True
-        info = table.lookup(path) if table is not None else None
-        return info is not None and bool(info.machine_dependent)
+        return path in per_node or _machine_dependent(build, path)
 
-    return fingerprint(compared_values(runtime_to_flat(snap), skip, set()))[:SHORT]
+    return fingerprint(compared_values(flat, skip, set()))[:SHORT]

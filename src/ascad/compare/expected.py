@@ -158,9 +158,13 @@ def _dedupe(items: Iterable[str]) -> list[str]:
 class PathMatcher:
     """``matcher(path)``: does any glob match? One combined regex, answers memoised per path.
 
-    A fleet has hundreds of nodes sharing almost all of their paths, so each distinct path is
-    matched once.
+    A fleet has hundreds of nodes sharing almost all of their paths, and an agent asks about the
+    same paths every cycle, so each distinct path is matched once. The memo is bounded
+    (:data:`MAX_MEMO` paths; emptied when full): a long-running agent's namespaces and sets come
+    and go.
     """
+
+    MAX_MEMO = 1 << 16
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.patterns = list(patterns)
@@ -175,6 +179,8 @@ class PathMatcher:
     def __call__(self, path: str) -> bool:
         hit = self._memo.get(path)
         if hit is None:
+            if len(self._memo) >= self.MAX_MEMO:
+                self._forget()
             hit = bool(self._rx is not None and self._rx.match(path))
             self._memo[path] = hit
             if hit:
@@ -186,9 +192,19 @@ class PathMatcher:
         paths are known: a fleet's nodes share their paths, so only new ones are matched."""
         # set.difference with a dict walks the set: a node's paths, not every path seen so far
         # (``paths - self._memo.keys()`` would walk the memo, which grows with the fleet)
-        for path in set(paths).difference(self._memo):
+        new = set(paths).difference(self._memo)
+        if len(self._memo) + len(new) > self.MAX_MEMO:
+            self._forget()  # (first: emptying it halfway through would lose this call's hits)
+            if len(paths) > self.MAX_MEMO:
+                return {p for p in paths if self._rx is not None and self._rx.match(p)}
+            new = set(paths)
+        for path in new:
             self(path)
         return self._hits.intersection(paths)
+
+    def _forget(self) -> None:
+        self._memo.clear()
+        self._hits.clear()
 
 
 # --- settings file --------------------------------------------------------------------------------

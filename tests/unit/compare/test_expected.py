@@ -232,3 +232,20 @@ def test_matcher_brackets_are_literal_and_memoised() -> None:
     assert not m("namespacet.x")
     assert m("namespace[test].replication-factor")  # memoised answer, same result
     assert not PathMatcher([])("service.node-id")
+
+
+def test_the_matchers_memo_is_bounded_and_its_answers_stay_right(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(PathMatcher, "MAX_MEMO", 8)
+    matcher = PathMatcher(["namespace[*].rack-id"])
+    paths = [f"namespace[n{i}].{k}" for i in range(6) for k in ("rack-id", "default-ttl")]
+    for path in paths:  # more distinct paths than the memo holds: it is emptied, never wrong
+        assert matcher(path) == path.endswith("rack-id")
+        assert len(matcher._memo) <= 8
+    settings = dict.fromkeys(paths[:6])
+    want = {p for p in paths[:6] if p.endswith("rack-id")}
+    assert matcher.matching(settings.keys()) == want  # a batch that overflows the memo
+    assert matcher.matching(dict.fromkeys(paths).keys()) == {  # a batch larger than the memo
+        p for p in paths if p.endswith("rack-id")
+    }

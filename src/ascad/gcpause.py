@@ -14,7 +14,9 @@ long-lived data: the oldest generation is where the collector would have moved i
 it twice. Nothing escapes collection: cyclic garbage made meanwhile (by this thread or another)
 is collected by the next full collection instead of a young one. When a caller has frozen
 objects of its own (``ascad fleet`` freezes its imports), the move would thaw them too, so it is
-skipped and the collector is only turned back on.
+skipped and the collector is only turned back on. The move is made only for a pause that made
+:data:`PROMOTE_AT` objects or more: a small structure gains nothing from it, and a process that
+parses many small confs (the dashboard's) keeps its young garbage collected young.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+# Below this many new objects a young collection walks them in no time (an agent's 20 KB conf
+# makes about a thousand): only a large structure is moved to the oldest generation directly.
+PROMOTE_AT = 10_000
 
 
 @contextmanager
@@ -32,11 +38,13 @@ def gc_paused() -> Iterator[None]:
     if not gc.isenabled():
         yield
         return
+    before = gc.get_count()[0]
     gc.disable()
     try:
         yield
     finally:
-        if gc.get_freeze_count() == 0:
+        made = gc.get_count()[0] - before  # (no collection ran meanwhile: net new objects)
+        if made >= PROMOTE_AT and gc.get_freeze_count() == 0:
             gc.freeze()
             gc.unfreeze()
         gc.enable()

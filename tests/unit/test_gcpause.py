@@ -74,6 +74,14 @@ def test_what_the_pause_made_goes_to_the_oldest_generation() -> None:
     assert gc.get_freeze_count() == 0  # moved, not left frozen
 
 
+def test_a_small_pause_leaves_its_objects_young() -> None:
+    gc.collect()
+    with gc_paused():
+        made = [[i] for i in range(100)]
+    assert gc.get_count()[0] >= 100  # still counted in generation 0: collected young as usual
+    assert not any(made[-1] is o for o in gc.get_objects(generation=2))
+
+
 def test_a_callers_frozen_objects_stay_frozen() -> None:
     gc.freeze()
     try:

@@ -139,7 +139,9 @@ def _flatten_stanza(
             value = name if typed and name is not None else ""
             existing = settings.get(path)
             if existing is None:
-                settings[path] = Setting(path, value, value, child.line, child.col, True)
+                settings[path] = _new_setting(
+                    Setting, (path, value, value, child.line, child.col, True)
+                )
             elif existing.stanza and not typed:
                 tree.warnings.append(
                     Warning_(
@@ -200,8 +202,9 @@ def _flatten_param(
                         f"'{param.key} any' at line {param.line}",
                     )
                 )
-        setting = Setting(
-            path, " ".join(rest), canonical_values(param.key, rest), param.line, param.col
+        setting = _new_setting(
+            Setting,
+            (path, " ".join(rest), _canonical(param.key, rest, None), param.line, param.col, False),
         )
         any_level = flat.settings.get(join(prefix, f"{param.key}[any]"))
         if sub != "any" and any_level is not None and any_level.canonical == setting.canonical:
@@ -209,7 +212,10 @@ def _flatten_param(
             # it is no setting of its own (a node without it logs exactly the same).
             flat.settings.pop(path, None)
             return
-        _add(tree, flat, setting, f"'{param.key} {param.values[0]}'")
+        if path in flat.settings:  # a repeated line: _add warns (the message made only then)
+            _add(tree, flat, setting, f"'{param.key} {param.values[0]}'")
+        else:
+            flat.settings[path] = setting
         seen[path] = None
         return
     plain_path = f"{prefix}.{param.key}" if prefix else param.key
@@ -232,7 +238,7 @@ def _flatten_param(
             return
     else:
         path = plain_path
-    setting = Setting(path, value, canonical, param.line, param.col)
+    setting = _new_setting(Setting, (path, value, canonical, param.line, param.col, False))
     if path in flat.settings:  # a repeated line: _add warns (the message made only then)
         _add(tree, flat, setting, f"'{param.key}'")
     else:

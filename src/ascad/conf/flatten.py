@@ -168,7 +168,7 @@ def _flatten_stanza(
                 settings[path] = Setting(path, value, value, child.line, child.col, stanza=True)
             _flatten_stanza(tree, child, path, flat, keyed)
         else:
-            _flatten_param(tree, stanza, child, prefix, flat, ordered_counts, keyed)
+            _flatten_param(tree, stanza, child, prefix, flat, ordered_counts, keyed, pattern, table)
 
 
 def _flatten_param(
@@ -179,7 +179,11 @@ def _flatten_param(
     flat: FlatConfig,
     ordered_counts: dict[str, int],
     keyed: Keyed,
+    pattern: str | None,
+    table: dict[tuple[str, tuple[str, ...]], str],
 ) -> None:
+    """A key that may repeat (keys.repeat_shape); ``pattern`` and ``table`` are the stanza's
+    (:func:`_flatten_stanza`)."""
     shape = keys.repeat_shape(param.key, stanza.kind)
     value = " ".join(param.values)
     if shape == "keyed":
@@ -219,7 +223,12 @@ def _flatten_param(
         seen[path] = None
         return
     plain_path = f"{prefix}.{param.key}" if prefix else param.key
-    canonical = _canonical(param.key, param.values, known_unit(plain_path))
+    if pattern is not None and "[" not in param.key:  # (as _flatten_stanza's plain lines)
+        canonical = table.get((param.key, param.values)) or _canonical_in(
+            table, pattern, param.key, param.values
+        )
+    else:
+        canonical = _canonical(param.key, param.values, known_unit(plain_path))
     if shape == "ordered":
         index = ordered_counts.get(param.key, 0)
         ordered_counts[param.key] = index + 1

@@ -58,7 +58,9 @@ _canonical = attrgetter("canonical")
 @lru_cache(maxsize=32)
 def per_node_matcher(patterns: tuple[str, ...]) -> PathMatcher:
     """The matcher of a list of per-node globs, kept with its answers: the agent fingerprints
-    the same paths against the same globs every cycle (a pure function of the globs)."""
+    the same paths against the same globs every cycle (a pure function of the globs). Its one
+    user is the agent's cycle, which runs one at a time: a PathMatcher's memo is not made for
+    threads that use it at once."""
     return PathMatcher(patterns)
 
 

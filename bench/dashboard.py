@@ -43,20 +43,11 @@ from ascad.agent.server import ConfigServer
 from ascad.agent.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (tools/chromium.py: the one list)
 
 CONF = ROOT / "tests" / "fixtures" / "confs" / "server-8.1-default-systemd.conf"
 TOKEN = "bench-dashboard-token"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def node_id(i: int) -> str:

@@ -47,6 +47,7 @@ from ascad.runtime import admin
 from ascad.runtime.info import InfoClient
 from ascad.runtime.snapshot import kv_get, parse_kv
 from ascad.sources import FetchedText, fetch_text, parse_source
+from tools.chromium import CHROMIUM, CHROMIUM_ARGS  # the one list of Chromium's flags
 
 T = TypeVar("T")
 
@@ -934,20 +935,6 @@ def write_nodes(tmp_path: Path, count: int = 3) -> list[str]:
 
 
 # --- a real browser: Playwright driving Debian's Chromium -----------------------------------------
-
-CHROMIUM = "/usr/bin/chromium"
-# Headless, and none of Chromium's own connections (updates, sync, QUIC probes): the machine has
-# no internet, and those would fail noisily or slow the start.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @contextmanager

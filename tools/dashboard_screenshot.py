@@ -14,17 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from chromium import CHROMIUM, CHROMIUM_ARGS  # tools/chromium.py, beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def main(argv: list[str]) -> int:
@@ -47,7 +39,7 @@ def main(argv: list[str]) -> int:
             raise SystemExit("no /ui/ address within 120 s")
         with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
             ctx = pw.chromium.launch_persistent_context(
-                profile, executable_path="/usr/bin/chromium", headless=True, args=ARGS,
+                profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
                 viewport={"width": 1280, "height": 800},
             )  # fmt: skip
             page = ctx.new_page()

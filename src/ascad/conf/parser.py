@@ -130,8 +130,14 @@ def _parse_text(text: str, source: str) -> ConfTree:
                 current = stack[-1]
                 if first not in _TYPED or current.kind != "namespace":
                     values = (intern(words[1]),) if nwords == 2 else tuple(map(intern, words[1:]))
-                    current.children.append(Param(first, values, lineno, body.find(first) + 1))
+                    # The column: only separators come before the first token (str.strip's
+                    # whitespace here, past the check above); cheaper than body.find.
+                    col = len(body) - len(body.lstrip()) + 1
+                    current.children.append(Param(first, values, lineno, col))
                     continue
+            if nwords == 1 and words[0] == "}" and len(stack) > 1:
+                stack.pop().end_line = lineno  # a lone `}`, the commonest brace line
+                continue
             if _brace_line(stack, words, body, lineno):
                 continue
         tokens = [(m[0], m.start() + 1) for m in _TOKEN_RE.finditer(body)]

@@ -46,7 +46,7 @@ from typing import Any
 from ascad.agent import journal, notify
 from ascad.agent import listener as limits
 from ascad.agent.cycle import CycleRunner, failed_cycle, load_status, save_status
-from ascad.agent.history import record_cycle
+from ascad.agent.history import KeptStore
 from ascad.agent.server import ConfigServer
 from ascad.agent.settings import AgentSettings, SettingsError, origin_line
 from ascad.checks.results import CycleResult
@@ -145,6 +145,7 @@ class Agent:
         self._wake = asyncio.Event()
         self._retired: list[CycleRunner] = []
         self.watchdog = cycle_deadline(settings)
+        self.history = KeptStore()
 
     @property
     def url(self) -> str | None:
@@ -182,14 +183,28 @@ class Agent:
         await self.runner.close()
         while self._retired:
             await self._retired.pop().close()
+        self.history.close()
 
     async def guarded_cycle(self) -> CycleResult:
         """The runner's cycle under the watchdog (:meth:`_watched_cycle`), recorded in the history
         store (``state_dir/history.sqlite``; ``ascad check`` only when the directory exists)."""
         cycle = await self._watched_cycle()
         return await asyncio.to_thread(
-            record_cycle, self.settings.state_dir, cycle, create=self.serve
+            self.history.record, self.settings.state_dir, cycle, create=self.serve
         )
+
+    def _persist(self, cycle: CycleResult) -> tuple[CycleResult, dict[str, Any]]:
+        """The cycle recorded in the history store, and its status document written to the
+        state file: one trip to a worker thread for both (each trip costs CPU, and the state
+        file's fsyncs no longer hold up the event loop)."""
+        s = self.settings
+        cycle = self.history.record(s.state_dir, cycle, create=self.serve)
+        doc = cycle_to_dict(cycle)
+        try:
+            save_status(s.state_dir, doc)
+        except OSError as exc:
+            log.error("cannot write the state file in %s: %s", s.state_dir, exc)
+        return cycle, doc
 
     async def _watched_cycle(self) -> CycleResult:
         """The runner's cycle under the watchdog: a cycle that raises (a bug) or does not finish
@@ -214,7 +229,7 @@ class Agent:
         """One cycle: checks, state file, Riemann. Never raises for a failing check or Riemann."""
         while self._retired:
             await self._retired.pop().close()
-        cycle = await self.guarded_cycle()
+        cycle, doc = await asyncio.to_thread(self._persist, await self._watched_cycle())
         self.cycles += 1
         self.last = cycle
         if cycle.fallback:  # the agent's log; `ascad check` prints it in its report instead
@@ -235,11 +250,7 @@ class Agent:
         running = {c.check for c in cycle.checks}
         for check in [k for k in self.last_success if k not in running]:
             del self.last_success[check]
-        self.status_doc = cycle_to_dict(cycle)
-        try:
-            save_status(self.settings.state_dir, self.status_doc)
-        except OSError as exc:
-            log.error("cannot write the state file in %s: %s", self.settings.state_dir, exc)
+        self.status_doc = doc
         await self.send_events(cycle)
         return cycle
 

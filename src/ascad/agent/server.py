@@ -73,6 +73,10 @@ SERVER_HEADER = "ascad"
 _CONFIG_METHODS = frozenset({"GET", "HEAD"})
 
 
+#: What a read of the conf gave: its bytes and tag, or why it failed.
+_Outcome = tuple[bytes, str] | BaseException
+
+
 class ConfCache:
     """The conf file's bytes and their sha256, read again for every request.
 
@@ -93,10 +97,13 @@ class ConfCache:
         self.etag = ""
         self._parsed: dict[str, Any] | None = None
         self._parsed_etag = ""
-        self._lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._started = 0  # reads started by fetch()
-        self._done = 0  # the number of the last read that finished (its outcome below)
-        self._outcome: tuple[bytes, str] | BaseException = (b"", "")
+        # The read in flight: its loop and the requests it answers (each its own future, so one
+        # cancelled leaves the others theirs); the requests that came while it runs wait in
+        # _next for the read that follows it.
+        self._inflight: tuple[asyncio.AbstractEventLoop, list[asyncio.Future[_Outcome]]] | None
+        self._inflight = None
+        self._next: list[asyncio.Future[_Outcome]] = []
 
     def _read(self) -> tuple[bytes, str]:
         """The bytes, read by the sources' one reader (size limit), and their quoted sha256. A
@@ -116,24 +123,55 @@ class ConfCache:
         return self._keep(*self._read())
 
     async def fetch(self) -> tuple[bytes, str]:
-        """The bytes and ETag, read after this call began (OSError or AscadError as ``get``)."""
-        arrived = self._started
+        """The bytes and ETag, read after this call began (OSError or AscadError as ``get``).
+
+        Each request waits on a future of its own; when a read ends, every request it answers is
+        woken at once (a lock would wake them one after the other, a loop iteration each)."""
         loop = asyncio.get_running_loop()
-        if self._lock is None or self._lock[0] is not loop:  # a lock belongs to one loop
-            self._lock = (loop, asyncio.Lock())
-        async with self._lock[1]:
-            if self._done <= arrived:  # no read started since we arrived: run one
-                self._started += 1
-                number = self._started
-                try:
-                    outcome: tuple[bytes, str] | BaseException = await asyncio.to_thread(self._read)
-                except (OSError, AscadError) as exc:
-                    outcome = exc
-                self._done, self._outcome = number, outcome
-            outcome = self._outcome
+        waiter: asyncio.Future[_Outcome] = loop.create_future()
+        inflight = self._inflight
+        if inflight is not None and inflight[0] is loop:
+            self._next.append(waiter)  # that read began before this request came: the next one
+        else:
+            self._begin(loop, [waiter])
+        outcome = await waiter
         if isinstance(outcome, BaseException):
             raise outcome
         return self._keep(*outcome)
+
+    def _begin(
+        self, loop: asyncio.AbstractEventLoop, waiters: list[asyncio.Future[_Outcome]]
+    ) -> None:
+        self._started += 1
+        self._inflight = (loop, waiters)
+        self._next = []
+        read = loop.run_in_executor(None, self._read)
+        read.add_done_callback(lambda done: self._finished(loop, waiters, done))
+
+    def _finished(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        waiters: list[asyncio.Future[_Outcome]],
+        read: asyncio.Future[tuple[bytes, str]],
+    ) -> None:
+        """A read ended: its requests get its outcome, and the ones that came meanwhile a new
+        read (none starts for requests all gone)."""
+        if read.cancelled():  # the executor shut down under it
+            for w in waiters:
+                w.cancel()
+        else:
+            exc = read.exception()
+            outcome: _Outcome = read.result() if exc is None else exc
+            for w in waiters:
+                if not w.done():
+                    w.set_result(outcome)
+        if self._inflight is not None and self._inflight[1] is waiters:
+            self._inflight = None
+            waiting = [w for w in self._next if not w.done()]
+            if waiting:
+                self._begin(loop, waiting)
+            else:
+                self._next = []
 
     async def fetch_parsed(self) -> tuple[dict[str, Any], str]:
         """The ``/v1/config.json`` document and the conf's ETag (the JSON is made from the conf

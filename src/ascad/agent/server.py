@@ -227,6 +227,15 @@ def _node(n: Stanza | Param) -> dict[str, Any]:
     }
 
 
+def _conf_headers(request: web.BaseRequest, etag: str) -> tuple[int, dict[str, str]]:
+    """``GET /v1/config``'s status (200, or 304 for a matching ``If-None-Match``) and headers."""
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    inm = request.headers.get("If-None-Match")
+    if inm is not None and etag_matches(inm, etag):
+        return 304, headers
+    return 200, headers
+
+
 def etag_matches(header: str, etag: str) -> bool:
     """If-None-Match: ``*`` or any listed tag equal to ours by weak comparison."""
     ours = etag.removeprefix("W/")
@@ -452,24 +461,52 @@ class ConfigServer:
 
     # -- middleware and handlers --
 
-    async def _dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
-        """The server's request handler: ``GET /v1/config`` straight to its handler through
-        :meth:`_front`, everything else through the application (router, middleware).
+    def _dispatch(self, request: web.BaseRequest) -> Awaitable[web.StreamResponse]:
+        """The server's request handler: ``GET /v1/config`` the short way (:meth:`_short`),
+        everything else through the application (router, middleware). A plain function giving
+        aiohttp the coroutine to await: no coroutine of its own per request.
 
         ``/v1/config`` is the one path under load (every agent of a fleet and the collectors
         poll it), and the router and the middleware chain were about a tenth of its CPU
         (bench/agent.py). Only a request the router would send to :meth:`_config` takes the short
         way: the exact path (no query, no escapes), GET or HEAD (the route's methods), no
-        ``Expect`` (the application answers it); :meth:`_front` gives it the same token check,
-        busy marking, ``Server`` header and error handling as any other request."""
+        ``Expect`` (the application answers it)."""
         if (
             request.raw_path == "/v1/config"
             and request.method in _CONFIG_METHODS
             and hdrs.EXPECT not in request.headers
         ):
-            return await self._front(cast(web.Request, request), self._config_short)
+            return self._short(cast(web.Request, request))
         assert self._app_handler is not None
-        return await self._app_handler(request)
+        return self._app_handler(request)
+
+    async def _short(self, request: web.Request) -> web.StreamResponse:
+        """:meth:`_front` and :meth:`_config` in one coroutine for the short way: the same token
+        check, busy marking, ``Server`` header and error handling, the same answer as a
+        :class:`_Whole` (tests/unit/agent/test_server.py compares the two ways byte for byte)."""
+        slot = limits.mark_busy(request)
+        try:
+            response = self._refusal(request)
+            if response is None:
+                try:
+                    data, etag = await self.conf.fetch()
+                except (OSError, AscadError) as exc:
+                    response = self._unreadable(exc)
+                else:
+                    status, headers = _conf_headers(request, etag)
+                    if status == 304:
+                        response = _Whole(304, headers, b"")
+                    else:
+                        headers["Content-Type"] = "text/plain; charset=utf-8"
+                        response = _Whole(200, headers, data)
+        except Exception:  # a bug: logged here, answered 500 without the software's name
+            log.exception("error handling %s %s", request.method, request.path)
+            raise web.HTTPInternalServerError(headers={"Server": SERVER_HEADER}) from None
+        finally:
+            if slot is not None:
+                limits.mark_idle(slot)
+        response.headers["Server"] = SERVER_HEADER
+        return response
 
     @web.middleware
     async def _front(
@@ -511,44 +548,22 @@ class ConfigServer:
         return ui.authorized(request, self._token, ok)
 
     async def _config(self, request: web.Request) -> web.StreamResponse:
-        answer = await self._conf_answer(request)
-        if isinstance(answer, web.StreamResponse):
-            return answer
-        status, headers, data = answer
+        try:
+            data, etag = await self.conf.fetch()
+        except (OSError, AscadError) as exc:
+            return self._unreadable(exc)
+        status, headers = _conf_headers(request, etag)
         if status == 304:
             return web.Response(status=304, headers=headers)
         return web.Response(body=data, content_type="text/plain", charset="utf-8", headers=headers)
 
-    async def _config_short(self, request: web.Request) -> web.StreamResponse:
-        """:meth:`_config` for the short way (:meth:`_dispatch`): the same answer as a
-        :class:`_Whole` (tests/unit/agent/test_server.py compares the two byte for byte)."""
-        answer = await self._conf_answer(request)
-        if isinstance(answer, web.StreamResponse):
-            return answer
-        status, headers, data = answer
-        if status == 304:
-            return _Whole(304, headers, b"")
-        headers["Content-Type"] = "text/plain; charset=utf-8"
-        return _Whole(200, headers, data)
-
-    async def _conf_answer(
-        self, request: web.Request
-    ) -> tuple[int, dict[str, str], bytes] | web.StreamResponse:
-        """(status, headers, body) of ``GET /v1/config``: 200 with the bytes or 304; a 503
-        answer when the conf cannot be read."""
-        try:
-            data, etag = await self.conf.fetch()
-        except OSError as exc:
+    def _unreadable(self, exc: OSError | AscadError) -> web.Response:
+        """The 503 of a conf that cannot be read, logged."""
+        if isinstance(exc, OSError):
             log.error("cannot read %s: %s", self.conf.path, exc.strerror)
-            return _json({"error": "the conf file cannot be read"}, 503)
-        except AscadError as exc:
+        else:
             log.error("cannot serve the conf: %s", exc)
-            return _json({"error": "the conf file cannot be read"}, 503)
-        headers = {"ETag": etag, "Cache-Control": "no-cache"}
-        inm = request.headers.get("If-None-Match")
-        if inm is not None and etag_matches(inm, etag):
-            return 304, headers, b""
-        return 200, headers, data
+        return _json({"error": "the conf file cannot be read"}, 503)
 
     async def _config_json(self, request: web.Request) -> web.StreamResponse:
         try:

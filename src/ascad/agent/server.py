@@ -53,6 +53,7 @@ from aiohttp import hdrs, web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import HttpVersion10, HttpVersion11
+from aiohttp.http_writer import _serialize_headers
 
 from ascad.agent import listener as limits
 from ascad.agent import ui
@@ -602,18 +603,21 @@ class _Whole(web.StreamResponse):
     """An answer whose headers and body are known when it is made (the short way's 200 and
     304): prepared and sent with what aiohttp's ``Response`` does for such an answer and no
     more: the ``Content-Length`` (none on a 304), ``Date``, and ``Connection`` as the request's
-    keep-alive asks; the body left out for HEAD and 304; headers and body in one write.
+    keep-alive asks; the body left out for HEAD and 304; head and body in one write.
 
-    ``Response`` reaches the same bytes through five coroutines and the checks for cookies,
-    compression, chunking and the application's prepare signal, none of which this answer has
-    (about a tenth of the CPU of a request, bench/agent.py). The headers stay a ``CIMultiDict``
-    serialised by aiohttp's writer, so a header set after this object is made (``Server``, by
-    :meth:`ConfigServer._front`) is sent, and refused as aiohttp refuses it if it holds a
+    ``Response`` reaches the same bytes through six coroutines, the writer's buffering of the
+    head, and the checks for cookies, compression, chunking and the application's prepare
+    signal, none of which this answer has (instructions per request 250,870 with it, 205,000
+    without: bench/agent.py's load under callgrind). The headers stay a ``CIMultiDict``
+    serialised by aiohttp's own serialiser (aiohttp is pinned: ``_serialize_headers`` is not
+    public), so a header set after this object is made (``Server``, by
+    :meth:`ConfigServer._short`) is sent, and refused as aiohttp refuses it if it holds a
     control character."""
 
     def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
         super().__init__(status=status, headers=headers)
         self._whole = body
+        self._head = b""
 
     async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
         if self._eof_sent:
@@ -638,7 +642,9 @@ class _Whole(web.StreamResponse):
                 headers[hdrs.CONNECTION] = "close"
         writer = self._payload_writer = request.writer
         self._req = request
-        await writer.write_headers(
+        # aiohttp's own serialiser (it refuses control characters), the bytes kept for
+        # write_eof: the writer's buffering of the head for the body is skipped, not redone
+        self._head = _serialize_headers(
             f"HTTP/{version[0]}.{version[1]} {self.status} {self.reason}", headers
         )
         return writer
@@ -648,7 +654,8 @@ class _Whole(web.StreamResponse):
             return
         writer = self._payload_writer
         assert writer is not None and not data, "prepare() first; the body is given at creation"
-        await writer.write_eof(b"" if self._must_be_empty_body else self._whole)
+        body = b"" if self._must_be_empty_body else self._whole
+        await writer.write_eof(self._head + body)
         self._eof_sent = True
         self._req = None
         self._body_length = writer.output_size

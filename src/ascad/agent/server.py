@@ -228,13 +228,10 @@ def _node(n: Stanza | Param) -> dict[str, Any]:
     }
 
 
-def _conf_headers(request: web.BaseRequest, etag: str) -> tuple[int, dict[str, str]]:
-    """``GET /v1/config``'s status (200, or 304 for a matching ``If-None-Match``) and headers."""
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+def _not_modified(request: web.BaseRequest, etag: str) -> bool:
+    """``GET /v1/config`` answers 304: an ``If-None-Match`` that matches ``etag``."""
     inm = request.headers.get("If-None-Match")
-    if inm is not None and etag_matches(inm, etag):
-        return 304, headers
-    return 200, headers
+    return inm is not None and etag_matches(inm, etag)
 
 
 def etag_matches(header: str, etag: str) -> bool:
@@ -487,15 +484,17 @@ class ConfigServer:
         :class:`_Whole` (tests/unit/agent/test_server.py compares the two ways byte for byte)."""
         slot = limits.mark_busy(request)
         try:
-            response = self._refusal(request)
+            response = None
+            if self._token is not None and not self._bearer_ok(request):
+                response = ui.authorized(request, self._token, False)  # the 401
             if response is None:
                 try:
                     data, etag = await self.conf.fetch()
                 except (OSError, AscadError) as exc:
                     response = self._unreadable(exc)
                 else:
-                    status, headers = _conf_headers(request, etag)
-                    if status == 304:
+                    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+                    if _not_modified(request, etag):
                         response = _Whole(304, headers, b"")
                     else:
                         headers["Content-Type"] = "text/plain; charset=utf-8"
@@ -537,6 +536,11 @@ class ConfigServer:
         login redirect): the bearer token compared in constant time."""
         if self._token is None or request.path in PUBLIC_PATHS:
             return None
+        return ui.authorized(request, self._token, self._bearer_ok(request))
+
+    def _bearer_ok(self, request: web.BaseRequest) -> bool:
+        """The request's ``Authorization: Bearer`` is the token (compared in constant time)."""
+        assert self._token is not None
         # aiohttp decodes header bytes as UTF-8 with surrogateescape: encoding back the same
         # way gives the bytes as sent, whatever they are (non-UTF-8 is then just a mismatch).
         header = request.headers.get("Authorization", "")
@@ -545,16 +549,15 @@ class ConfigServer:
         except UnicodeError:
             raw = b""
         scheme, _, given = raw.partition(b" ")
-        ok = scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self._token)
-        return ui.authorized(request, self._token, ok)
+        return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self._token)
 
     async def _config(self, request: web.Request) -> web.StreamResponse:
         try:
             data, etag = await self.conf.fetch()
         except (OSError, AscadError) as exc:
             return self._unreadable(exc)
-        status, headers = _conf_headers(request, etag)
-        if status == 304:
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if _not_modified(request, etag):
             return web.Response(status=304, headers=headers)
         return web.Response(body=data, content_type="text/plain", charset="utf-8", headers=headers)
 

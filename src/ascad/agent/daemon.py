@@ -46,7 +46,7 @@ from typing import Any
 from ascad.agent import journal, notify
 from ascad.agent import listener as limits
 from ascad.agent.cycle import CycleRunner, failed_cycle, load_status, save_status
-from ascad.agent.history import KeptStore
+from ascad.agent.history import record_cycle
 from ascad.agent.server import ConfigServer
 from ascad.agent.settings import AgentSettings, SettingsError, origin_line
 from ascad.checks.results import CycleResult
@@ -145,7 +145,6 @@ class Agent:
         self._wake = asyncio.Event()
         self._retired: list[CycleRunner] = []
         self.watchdog = cycle_deadline(settings)
-        self.history = KeptStore()
 
     @property
     def url(self) -> str | None:
@@ -183,14 +182,13 @@ class Agent:
         await self.runner.close()
         while self._retired:
             await self._retired.pop().close()
-        self.history.close()
 
     async def guarded_cycle(self) -> CycleResult:
         """The runner's cycle under the watchdog (:meth:`_watched_cycle`), recorded in the history
         store (``state_dir/history.sqlite``; ``ascad check`` only when the directory exists)."""
         cycle = await self._watched_cycle()
         return await asyncio.to_thread(
-            self.history.record, self.settings.state_dir, cycle, create=self.serve
+            record_cycle, self.settings.state_dir, cycle, create=self.serve
         )
 
     def _persist(self, cycle: CycleResult) -> tuple[CycleResult, dict[str, Any]]:
@@ -198,7 +196,7 @@ class Agent:
         state file: one trip to a worker thread for both (each trip costs CPU, and the state
         file's fsyncs no longer hold up the event loop)."""
         s = self.settings
-        cycle = self.history.record(s.state_dir, cycle, create=self.serve)
+        cycle = record_cycle(s.state_dir, cycle, create=self.serve)
         doc = cycle_to_dict(cycle)
         try:
             save_status(s.state_dir, doc)

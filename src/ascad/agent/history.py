@@ -21,7 +21,6 @@ import contextlib
 import logging
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -82,22 +81,15 @@ class Finding:
 class HistoryStore:
     """``with HistoryStore(state_dir) as store: store.record(cycle)``."""
 
-    def __init__(self, state_dir: str, *, create: bool = True, any_thread: bool = False) -> None:
+    def __init__(self, state_dir: str, *, create: bool = True) -> None:
         """``create``: make ``state_dir`` when missing; else the directory must exist (the store
-        file is created in it when missing). ``any_thread``: the connection may be used from
-        any thread, one at a time (:class:`KeptStore` uses it from the event loop's worker
-        threads)."""
+        file is created in it when missing)."""
         self.path = os.path.join(state_dir, FILENAME)
         if create:
             os.makedirs(state_dir, exist_ok=True)
         elif not os.path.isdir(state_dir):
             raise FileNotFoundError(f"no such directory: {state_dir}")
-        self.db = sqlite3.connect(
-            self.path,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-            isolation_level=None,
-            check_same_thread=not any_thread,
-        )
+        self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
             self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -262,64 +254,4 @@ def record_cycle(state_dir: str, cycle: CycleResult, *, create: bool = True) -> 
         return cycle
 
 
-class KeptStore:
-    """The agent's store, kept open from one cycle to the next (one per agent; its cycles run
-    one at a time).
-
-    Opening the store each cycle cost more than the cycle's record itself: the connection, the
-    pragmas, the schema statements, and on close the checkpoint of the WAL into the database
-    file and its removal (about 0.7 ms of CPU of a cycle's 5 ms, bench/agent.py). Kept open,
-    a cycle is its one transaction (still ``synchronous=FULL``: committed means on disk).
-
-    Each cycle checks, with one ``stat``, that the file is the one held (same device and inode,
-    same ``state_dir``): a store removed or replaced (an operator starting afresh, a restored
-    copy) is opened again, so a cycle never writes into a file that is no longer there. A store
-    that fails is closed, logged, and opened again by the next cycle, as :func:`record_cycle`
-    does every cycle."""
-
-    def __init__(self) -> None:
-        self._store: HistoryStore | None = None
-        self._key: tuple[str, int, int] | None = None
-        # record() runs in a worker thread; close() (the agent stopping) waits for it
-        self._lock = threading.Lock()
-
-    def _identity(self, state_dir: str) -> tuple[str, int, int] | None:
-        try:
-            st = os.stat(os.path.join(state_dir, FILENAME))
-        except OSError:
-            return None
-        return (state_dir, st.st_dev, st.st_ino)
-
-    def record(self, state_dir: str, cycle: CycleResult, *, create: bool = True) -> CycleResult:
-        """``cycle`` recorded, as :func:`record_cycle` records it."""
-        with self._lock:
-            return self._record(state_dir, cycle, create)
-
-    def _record(self, state_dir: str, cycle: CycleResult, create: bool) -> CycleResult:
-        try:
-            key = self._identity(state_dir)
-            if self._store is None or key is None or key != self._key:
-                self._close()
-                self._store = HistoryStore(state_dir, create=create, any_thread=True)
-                self._key = self._identity(state_dir)
-            return self._store.record(cycle)
-        except FileNotFoundError:
-            self._close()
-            return cycle  # `ascad check` without an agent's state directory: no history
-        except (OSError, sqlite3.Error) as exc:
-            self._close()
-            log.error("cannot record the history in %s: %s", os.path.join(state_dir, FILENAME), exc)
-            return cycle
-
-    def close(self) -> None:
-        with self._lock:
-            self._close()
-
-    def _close(self) -> None:
-        store, self._store, self._key = self._store, None, None
-        if store is not None:
-            with contextlib.suppress(sqlite3.Error):
-                store.close()
-
-
-__all__ = ["FILENAME", "Finding", "HistoryStore", "KeptStore", "iso", "record_cycle"]
+__all__ = ["FILENAME", "Finding", "HistoryStore", "iso", "record_cycle"]

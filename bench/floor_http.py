@@ -22,14 +22,14 @@ UNAUTHORIZED = b"401 unauthorized\n"
 
 
 class Conf:
-    """The conf's bytes and tag, read after each request arrived (ConfCache's rule)."""
+    """The conf's bytes and tag, read after each request arrived (ConfCache's rule, and its way:
+    each request waits on a future of its own, all woken when the read that answers them ends;
+    the ones that came during a read wait for the next)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.started = 0
-        self.done = 0
-        self.outcome: tuple[bytes, str] = (b"", "")
-        self.lock = asyncio.Lock()
+        self.inflight: list[asyncio.Future[tuple[bytes, str]]] | None = None
+        self.next: list[asyncio.Future[tuple[bytes, str]]] = []
 
     def _read(self) -> tuple[bytes, str]:
         with open(self.path, "rb") as fh:
@@ -37,14 +37,36 @@ class Conf:
         return data, '"' + hashlib.sha256(data).hexdigest() + '"'
 
     async def fetch(self) -> tuple[bytes, str]:
-        arrived = self.started
-        async with self.lock:
-            if self.done <= arrived:
-                self.started += 1
-                number = self.started
-                self.outcome = await asyncio.to_thread(self._read)
-                self.done = number
-            return self.outcome
+        waiter = asyncio.get_running_loop().create_future()
+        if self.inflight is not None:
+            self.next.append(waiter)
+        else:
+            self._begin([waiter])
+        return await waiter
+
+    def _begin(self, waiters: list[asyncio.Future[tuple[bytes, str]]]) -> None:
+        self.inflight, self.next = waiters, []
+        read = asyncio.get_running_loop().run_in_executor(None, self._read)
+        read.add_done_callback(lambda done: self._finished(waiters, done))
+
+    def _finished(
+        self,
+        waiters: list[asyncio.Future[tuple[bytes, str]]],
+        read: asyncio.Future[tuple[bytes, str]],
+    ) -> None:
+        exc = read.exception()
+        for w in waiters:
+            if not w.done():
+                if exc is None:
+                    w.set_result(read.result())
+                else:
+                    w.set_exception(exc)
+        self.inflight = None
+        waiting = [w for w in self.next if not w.done()]
+        if waiting:
+            self._begin(waiting)
+        else:
+            self.next = []
 
 
 class Http(asyncio.Protocol):

@@ -49,7 +49,13 @@ from ascad.report.status import STATUS_SCHEMA
 from ascad.runtime.login import NodeLogin, read_node, resolve
 from ascad.runtime.snapshot import RuntimeSnapshot
 from ascad.sources.http import http_get
-from ascad.sources.loader import LoadedConf, LoadOptions, conf_from_text, load_conf
+from ascad.sources.loader import (
+    LoadedConf,
+    LoadOptions,
+    conf_from_text,
+    load_conf,
+    load_conf_then,
+)
 from ascad.sources.salt import SaltOptions
 
 log = logging.getLogger("ascad.agent")
@@ -283,8 +289,11 @@ class CycleRunner:
     async def check_golden(self, own: LoadedConf) -> CheckResult:
         s = self.settings
         # Through the loader, like the node's own conf: one reader for every source.
-        golden = await load_conf(
+        # The comparison runs in the loader's worker-thread trip, right after the parse.
+        rules = self.peer_rules()
+        golden, outcome = await load_conf_then(
             s.golden_source,
+            lambda golden: (golden, conf_vs_conf(own, golden, rules)),
             LoadOptions(
                 token=s.golden_token,
                 timeout=s.golden_timeout,
@@ -292,7 +301,6 @@ class CycleRunner:
                 salt=salt_options(s),
             ),
         )
-        outcome = await asyncio.to_thread(conf_vs_conf, own, golden, self.peer_rules())
         out = _from_compare("golden", outcome.result)
         out.version_warnings = outcome.version_warnings
         out.master = golden.name
@@ -335,8 +343,7 @@ class CycleRunner:
             local, snap = await self.read_local()
             self.build = local.build
             own, own_error = await own_task
-            runtime = await self._runtime(own, own_error, snap, local, t0)
-            fingerprints = await self._fingerprints(own, snap)
+            runtime, fingerprints = await self._runtime(own, own_error, snap, local, t0)
             t1 = time.monotonic()
             try:
                 role, master_label, fallback = await self._role_checks(
@@ -398,23 +405,17 @@ class CycleRunner:
         for entry in missing:
             log.warning("baseline entry matches no difference: %s", entry)
 
-    async def _fingerprints(
-        self, own: LoadedConf | None, snap: RuntimeSnapshot | None
-    ) -> dict[str, str]:
+    def _fingerprints(self, own: LoadedConf | None, snap: RuntimeSnapshot | None) -> dict[str, str]:
         """The conf's and the running config's fingerprints (per-node paths left out, as in the
         peer check); a side that could not be read has none."""
-        patterns = self.compare_settings().peer_patterns()
-
-        def compute() -> dict[str, str]:
+        try:
+            patterns = self.compare_settings().peer_patterns()
             out: dict[str, str] = {}
             if own is not None:
                 out["conf"] = conf_fingerprint(own.flat, patterns)
             if snap is not None:
                 out["runtime"] = running_fingerprint(snap, patterns)
             return out
-
-        try:
-            return await asyncio.to_thread(compute)
         except Exception as exc:  # the checks still report; the metric is left out
             _unexpected(exc)
             return {}
@@ -426,13 +427,27 @@ class CycleRunner:
         snap: RuntimeSnapshot | None,
         local: LocalNode,
         t0: float,
-    ) -> CheckResult:
-        """The runtime check, timed from the cycle's start (it includes reading the node)."""
+    ) -> tuple[CheckResult, dict[str, str]]:
+        """The runtime check, timed from the cycle's start (it includes reading the node), and
+        the fingerprints: CPU work, in one trip to a worker thread (each trip costs CPU)."""
         if own is None:
-            return _warning("runtime", str(own_error), time.monotonic() - t0)
-        if snap is None:
-            return _warning("runtime", str(local.error), time.monotonic() - t0)
-        return await _in_thread("runtime", lambda: self.check_runtime(own, snap), t0)
+            failed = _warning("runtime", str(own_error), time.monotonic() - t0)
+        elif snap is None:
+            failed = _warning("runtime", str(local.error), time.monotonic() - t0)
+        else:
+            failed = None
+
+        def work() -> tuple[CheckResult, dict[str, str]]:
+            if failed is not None:
+                return failed, self._fingerprints(own, snap)
+            assert own is not None and snap is not None
+            out = _checked("runtime", lambda: self.check_runtime(own, snap), t0)
+            return out, self._fingerprints(own, snap)
+
+        try:
+            return await asyncio.to_thread(work)
+        except Exception as exc:
+            return _warning("runtime", _unexpected(exc), time.monotonic() - t0), {}
 
     async def _role_checks(
         self,
@@ -607,7 +622,16 @@ async def _in_thread(check: str, fn: Callable[[], CheckResult], t: float) -> Che
     """``fn()`` (parsing and comparing: CPU work) in a worker thread, so the event loop keeps
     serving /healthz and /v1/config meanwhile; its errors become a ``warning``."""
     try:
-        out = await asyncio.to_thread(fn)
+        return await asyncio.to_thread(_checked, check, fn, t)
+    except Exception as exc:
+        return _warning(check, _unexpected(exc), time.monotonic() - t)
+
+
+def _checked(check: str, fn: Callable[[], CheckResult], t: float) -> CheckResult:
+    """``fn()`` timed from ``t``; its errors become a ``warning`` (:func:`_in_thread`'s body, for
+    a trip that does more than the check)."""
+    try:
+        out = fn()
     except AscadError as exc:
         return _warning(check, str(exc), time.monotonic() - t)
     except Exception as exc:

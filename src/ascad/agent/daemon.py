@@ -191,6 +191,19 @@ class Agent:
             record_cycle, self.settings.state_dir, cycle, create=self.serve
         )
 
+    def _persist(self, cycle: CycleResult) -> tuple[CycleResult, dict[str, Any]]:
+        """The cycle recorded in the history store, and its status document written to the
+        state file: one trip to a worker thread for both (each trip costs CPU, and the state
+        file's fsyncs no longer hold up the event loop)."""
+        s = self.settings
+        cycle = record_cycle(s.state_dir, cycle, create=self.serve)
+        doc = cycle_to_dict(cycle)
+        try:
+            save_status(s.state_dir, doc)
+        except OSError as exc:
+            log.error("cannot write the state file in %s: %s", s.state_dir, exc)
+        return cycle, doc
+
     async def _watched_cycle(self) -> CycleResult:
         """The runner's cycle under the watchdog: a cycle that raises (a bug) or does not finish
         within :attr:`watchdog` seconds is a cycle whose checks are all ``warning`` with the
@@ -214,7 +227,7 @@ class Agent:
         """One cycle: checks, state file, Riemann. Never raises for a failing check or Riemann."""
         while self._retired:
             await self._retired.pop().close()
-        cycle = await self.guarded_cycle()
+        cycle, doc = await asyncio.to_thread(self._persist, await self._watched_cycle())
         self.cycles += 1
         self.last = cycle
         if cycle.fallback:  # the agent's log; `ascad check` prints it in its report instead
@@ -235,11 +248,7 @@ class Agent:
         running = {c.check for c in cycle.checks}
         for check in [k for k in self.last_success if k not in running]:
             del self.last_success[check]
-        self.status_doc = cycle_to_dict(cycle)
-        try:
-            save_status(self.settings.state_dir, self.status_doc)
-        except OSError as exc:
-            log.error("cannot write the state file in %s: %s", self.settings.state_dir, exc)
+        self.status_doc = doc
         await self.send_events(cycle)
         return cycle
 

@@ -47,7 +47,7 @@ import ssl
 import time
 from asyncio import sslproto
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
@@ -313,6 +313,37 @@ def _retrieve(future: asyncio.Future[None]) -> None:
         future.exception()
 
 
+_HANDLE_REQUEST = RequestHandler._handle_request.__code__
+
+
+class _InlineRequests:
+    """The event loop as a connection's :class:`_Handler` sees it, but for one call: aiohttp's
+    request loop (``RequestHandler.start``) runs each request in a task of its own, which on
+    Python 3.11 is a task scheduled through the loop (3.12's eager tasks start at once), woken
+    again when it ends: two trips through the loop's queue and a task per request. Here that one
+    coroutine, aiohttp's ``_handle_request``, is given back to be awaited in the connection's own
+    task, which awaits it at once; every other call goes to the loop. What the separate task gave
+    (aiohttp #3406) is a copy of the context variables per request, which no handler of the
+    agent sets; cancelling the connection's task cancels its request either way."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        # the calls of the request loop, bound once (no __getattr__ per request)
+        self.create_future = loop.create_future
+        self.time = loop.time
+        self.call_at = loop.call_at
+        self.call_later = loop.call_later
+        self.call_soon = loop.call_soon
+
+    def create_task(self, coro: Any, **kwargs: Any) -> Any:
+        if getattr(coro, "cr_code", None) is _HANDLE_REQUEST:
+            return coro
+        return self._loop.create_task(coro, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loop, name)
+
+
 class _Handler(RequestHandler):
     """aiohttp's request handler with the listener's limits and refusals."""
 
@@ -321,7 +352,7 @@ class _Handler(RequestHandler):
     ) -> None:
         super().__init__(
             manager,
-            loop=loop,
+            loop=cast(asyncio.AbstractEventLoop, _InlineRequests(loop)),
             keepalive_timeout=KEEPALIVE_TIMEOUT,
             access_log=None,  # type: ignore[arg-type]
             max_line_size=MAX_LINE,

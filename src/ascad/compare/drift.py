@@ -30,6 +30,7 @@ Rules (shared/aerospike/conf-format-and-runtime-mapping.md sections c and f, doc
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from ascad.compare.annotate import restart_flag
 from ascad.compare.diff import (
@@ -138,8 +139,11 @@ def expand_logging(tree: ConfTree, flat: FlatConfig, run_flat: FlatConfig) -> Fl
 # --- the comparison ----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1 << 14)
 def _is_element(path: str) -> tuple[str, str] | None:
-    """(parent path, key) when ``path`` is an element of an ordered list or a set."""
+    """(parent path, key) when ``path`` is an element of an ordered list or a set. Memoised: a
+    pure function of the path and constant tables, asked for every path of the node's config at
+    every cycle of an agent."""
     segs = split_path(path)
     base, sub = segment_parts(segs[-1])
     if sub is None or base in keys.KEYED_KEYS:

@@ -7,8 +7,9 @@ flattened. Running nodes (``aerospike://``) are read by ``ascad.runtime`` instea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ascad.conf.flatten import flatten
 from ascad.conf.model import ConfTree, FlatConfig, Warning_
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from ascad.sources.template import TemplateNote, TemplateVariants
 
 RUNTIME_SCHEMES = ("aerospike://", "aerospike+tls://")
+T = TypeVar("T")
 
 
 def is_runtime_spec(spec: str) -> bool:
@@ -178,6 +180,18 @@ def _is_file_spec(spec: str) -> bool:
 
 async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf:
     """Fetch a non-runtime source and parse it (a template rendered or wildcarded)."""
+    return await load_conf_then(spec, _same, options)
+
+
+def _same(conf: LoadedConf) -> LoadedConf:
+    return conf
+
+
+async def load_conf_then(
+    spec: str, then: Callable[[LoadedConf], T], options: LoadOptions | None = None
+) -> T:
+    """``then(conf)`` of the source loaded as :func:`load_conf` loads it, run in the same trip to
+    a worker thread as the parse (the agent's golden check compares there: one trip, not two)."""
     import asyncio
 
     options = options or LoadOptions()
@@ -185,7 +199,7 @@ async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf
         # A file is read and parsed in one trip to a worker thread, not two: each trip costs a
         # wake-up of the event loop and a hand-over between threads (about 150 us of CPU on the
         # development machine; an agent's cycle makes several).
-        return await asyncio.to_thread(load_local_conf, spec, options)
+        return await asyncio.to_thread(lambda: then(load_local_conf(spec, options)))
     name, text, rendered, parsed, version = await _fetch(spec, options)
     loader = None
     if (
@@ -201,5 +215,5 @@ async def load_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf
     # Parsing is CPU work (up to a few seconds at the size limit): off the event loop's thread,
     # so an agent keeps answering while it parses.
     return await asyncio.to_thread(
-        lambda: conf_from_text(name, text, options, loader, rendered=rendered)
+        lambda: then(conf_from_text(name, text, options, loader, rendered=rendered))
     )

@@ -435,3 +435,27 @@ def test_the_loop_handler_logs_accept_errors_once_per_interval(
     bugs = [r for r in caplog.records if "a bug" in r.getMessage()]
     assert len(bugs) == 2 and bugs[0].exc_info is not None  # its traceback once, then a count
     assert "2 more" in bugs[1].getMessage()
+
+
+def test_a_request_runs_in_its_connections_task() -> None:
+    """aiohttp's request loop hands each request's coroutine to its loop's create_task (a task
+    per request on Python 3.11); the handler's loop gives that one coroutine back, to be awaited
+    in the connection's own task, and makes real tasks of everything else."""
+    import inspect
+
+    from aiohttp.web_protocol import RequestHandler
+
+    source = inspect.getsource(RequestHandler.start)
+    assert "self._handle_request(" in source and "loop.create_task(coro)" in source
+    loop = asyncio.new_event_loop()
+    try:
+        inline = limits._InlineRequests(loop)
+        coro = RequestHandler._handle_request(None, None, None, None)  # type: ignore[arg-type]
+        assert inline.create_task(coro) is coro
+        coro.close()
+        task = inline.create_task(asyncio.sleep(0))
+        assert isinstance(task, asyncio.Task)
+        loop.run_until_complete(task)
+        assert inline.time() == pytest.approx(loop.time(), abs=1)
+    finally:
+        loop.close()

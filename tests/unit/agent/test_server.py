@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -203,6 +204,44 @@ def test_the_short_way_to_the_conf_answers_as_the_application_does(tmp_path: Pat
                         b"HTTP/1.1 304 Not Modified",
                         b"HTTP/1.1 401 Unauthorized",
                     }
+
+    serve(make_settings(tmp_path), body, STATUS)
+
+
+def _without_dates(raw: bytes) -> bytes:
+    return re.sub(rb"(?im)^date: [^\r\n]*\r\n", b"", raw)
+
+
+@pytest.mark.parametrize("conf_bytes", [None, b""], ids=["conf", "empty-conf"])
+def test_the_short_way_keeps_connections_as_the_application_does(
+    tmp_path: Path, conf_bytes: bytes | None
+) -> None:
+    """Two requests on one connection when the first keeps it alive, else one (HTTP/1.0 and 1.1, with and
+    without a Connection header), GET and HEAD, an empty conf too: the short way's stream of
+    answers is the application's, byte for byte but the Dates (the short way writes its answer
+    itself, ascad.agent.server._Whole)."""
+    if conf_bytes is not None:
+        (tmp_path / "aerospike.conf").write_bytes(conf_bytes)
+    auth = f"Authorization: Bearer {TOKEN}\r\n"
+
+    async def body(server: ConfigServer, s: aiohttp.ClientSession) -> None:
+        for version in ("1.0", "1.1"):
+            for connection in ("", "Connection: keep-alive\r\n", "Connection: close\r\n"):
+                for method in ("GET", "HEAD"):
+                    streams = set()
+                    for target in ("/v1/config", "/v1/config?x=1"):
+                        first = f"{method} {target} HTTP/{version}\r\nHost: x\r\n{auth}{connection}"
+                        second = f"GET {target} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n"
+                        kept = "keep-alive" in connection or (version, connection) == ("1.1", "")
+                        # the parser refuses bytes after a request that closes its connection
+                        request = f"{first}\r\n{second}\r\n" if kept else f"{first}\r\n"
+                        raw = await asyncio.wait_for(
+                            _raw_exchange(server.url, request.encode()), 20
+                        )
+                        assert raw.count(b" 200 OK\r\n") == 1 + kept
+                        assert raw.startswith(f"HTTP/{version} 200 OK".encode()), raw
+                        streams.add(_without_dates(raw))
+                    assert len(streams) == 1, (version, connection, method, streams)
 
     serve(make_settings(tmp_path), body, STATUS)
 

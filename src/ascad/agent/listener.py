@@ -44,6 +44,7 @@ import re
 import resource
 import socket
 import ssl
+import sys
 import time
 from asyncio import sslproto
 from collections.abc import Awaitable, Callable
@@ -324,7 +325,12 @@ class _InlineRequests:
     coroutine, aiohttp's ``_handle_request``, is given back to be awaited in the connection's own
     task, which awaits it at once; every other call goes to the loop. What the separate task gave
     (aiohttp #3406) is a copy of the context variables per request, which no handler of the
-    agent sets; cancelling the connection's task cancels its request either way."""
+    agent sets; cancelling the connection's task cancels its request either way.
+
+    Python 3.11 only (:func:`_handler_loop`): from 3.12 aiohttp makes ``asyncio.Task(coro,
+    loop=loop, eager_start=True)`` itself, which would register its tasks under this stand-in,
+    where ``asyncio.current_task()`` on the real loop (``asyncio.timeout`` needs it) would not
+    find them."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -344,6 +350,15 @@ class _InlineRequests:
         return getattr(self._loop, name)
 
 
+def _handler_loop(loop: asyncio.AbstractEventLoop) -> asyncio.AbstractEventLoop:
+    """The loop a connection's handler is given: :class:`_InlineRequests` on Python 3.11, where
+    aiohttp's request loop calls ``loop.create_task`` for each request; the loop itself on newer
+    Pythons (eager tasks: no trip through the loop's queue to save)."""
+    if sys.version_info >= (3, 12):
+        return loop
+    return cast(asyncio.AbstractEventLoop, _InlineRequests(loop))
+
+
 class _Handler(RequestHandler):
     """aiohttp's request handler with the listener's limits and refusals."""
 
@@ -352,7 +367,7 @@ class _Handler(RequestHandler):
     ) -> None:
         super().__init__(
             manager,
-            loop=cast(asyncio.AbstractEventLoop, _InlineRequests(loop)),
+            loop=_handler_loop(loop),
             keepalive_timeout=KEEPALIVE_TIMEOUT,
             access_log=None,  # type: ignore[arg-type]
             max_line_size=MAX_LINE,

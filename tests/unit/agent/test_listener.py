@@ -10,6 +10,7 @@ import asyncio
 import logging
 import resource
 import ssl
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -457,5 +458,10 @@ def test_a_request_runs_in_its_connections_task() -> None:
         assert isinstance(task, asyncio.Task)
         loop.run_until_complete(task)
         assert inline.time() == pytest.approx(loop.time(), abs=1)
+        given = limits._handler_loop(loop)
+        if sys.version_info >= (3, 12):  # aiohttp makes eager tasks itself: the loop as it is
+            assert given is loop
+        else:
+            assert isinstance(given, limits._InlineRequests)
     finally:
         loop.close()

@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from ascad.checks.fingerprint import compared_values, fingerprint
@@ -280,26 +280,42 @@ def _pair_count(
     return len(_pair_result(a, b, differing, orders).differences)
 
 
-def parameter_findings(groups: list[Group]) -> list[ParameterFinding]:
-    """Per path, the value each group holds, when not every group holds the same one."""
+def parameter_findings(
+    groups: list[Group], deltas: Sequence[Iterable[tuple[str, str]]] | None = None
+) -> list[ParameterFinding]:
+    """Per path, the value each group holds, when not every group holds the same one.
+
+    ``deltas``: each group's (path, value) pairs not shared with the first group (analyse has
+    them). A path in none of them is held by every group with one value: no finding, so only
+    the paths in them are looked at (with many groups, each group × each path was the cost)."""
     if len(groups) < 2:
         return []
+    if deltas is None:
+        first = groups[0].values.items()
+        deltas = [g.values.items() ^ first for g in groups]
+    differing = {p for d in deltas for p, _ in d}
     order: dict[str, None] = {}
     for g in groups:
         order.update(dict.fromkeys(g.values))
-    stanza_paths: dict[str, bool] = {}
-    for g in groups:
-        for p in g.values:
-            s = g.flat.settings.get(p)
-            if s is not None and s.stanza:
-                stanza_paths[p] = True
+    stanza_paths: dict[str, bool] = {}  # path -> does a group hold it as a stanza (as asked)
+
+    def is_stanza(p: str) -> bool:
+        held = stanza_paths.get(p)
+        if held is None:
+            held = stanza_paths[p] = any(
+                p in g.values and g.flat.settings[p].stanza for g in groups
+            )
+        return held
+
     findings: list[ParameterFinding] = []
     for path in order:
+        if path not in differing:
+            continue
         per_group = [g.values.get(path) for g in groups]
         if all(v == per_group[0] for v in per_group) and per_group[0] is not None:
             continue
         # A group that lacks an enclosing stanza is explained by that stanza's finding.
-        enclosing = [a for a in ancestors(path) if a in stanza_paths]
+        enclosing = [a for a in ancestors(path) if is_stanza(a)]
         holders: dict[str | None, ValueHolders] = {}
         for g, v in zip(groups, per_group, strict=True):
             if v is None and any(a not in g.values for a in enclosing):
@@ -313,7 +329,7 @@ def parameter_findings(groups: list[Group]) -> list[ParameterFinding]:
         if len(holders) < 2:
             continue
         values = sorted(holders.values(), key=lambda h: (-len(h.nodes), h.groups[0]))
-        findings.append(ParameterFinding(path, values, stanza=path in stanza_paths))
+        findings.append(ParameterFinding(path, values, stanza=is_stanza(path)))
     return findings
 
 
@@ -404,7 +420,7 @@ def analyse(
             matrix[i][j] = matrix[j][i] = count
 
     builds = fleet_builds(nodes, server_version)
-    parameters = parameter_findings(groups)
+    parameters = parameter_findings(groups, deltas)
     for p in parameters:
         p.restart = restart_needed(p.path, builds)
     report = FleetReport(

@@ -35,9 +35,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from ascad.checks.fingerprint import compared_values, fingerprint
-from ascad.checks.pipeline import Rules, compare_confs, template_vs_conf, template_vs_node
 from ascad.checks.results import VersionWarning, version_warnings
-from ascad.compare.annotate import with_restart_flags
 from ascad.compare.diff import Acknowledgement, CompareResult, values_match
 from ascad.compare.expected import PathMatcher
 from ascad.conf.model import FlatConfig, Setting
@@ -48,6 +46,10 @@ from ascad.runtime.login import NodeLogin, info, read_node, resolve
 from ascad.runtime.mapping import runtime_to_flat
 from ascad.runtime.snapshot import RuntimeSnapshot
 from ascad.sources.loader import LoadedConf, LoadOptions, is_runtime_spec, load_conf
+
+# The conf-vs-conf and template comparisons (ascad.checks.pipeline) are imported where a pair of
+# groups needs a whole comparison or a golden is given: a fleet of running nodes whose groups
+# only change values uses neither (start-up).
 
 CONF = "conf"
 RUNTIME = "runtime"
@@ -242,6 +244,8 @@ def _pair_result(
     orders: tuple[dict[str, int], dict[str, int]] | None,
 ) -> CompareResult:
     """pair_differences once the paths whose values differ are known."""
+    from ascad.checks.pipeline import Rules, compare_confs
+
     _add_context_any(differing)
     order_a, order_b = orders if orders is not None else (None, None)
     return compare_confs(
@@ -435,6 +439,9 @@ def analyse(
         version_warnings=version_warnings(*(n.build for n in nodes if n.flat is not None)),
     )
     if golden is not None:
+        from ascad.checks.pipeline import Rules, template_vs_conf
+        from ascad.compare.annotate import with_restart_flags
+
         report.golden = golden.name
         first: dict[int, NodeConfig] = {}
         for node in nodes:
@@ -470,6 +477,8 @@ def golden_vs_runtime(
     """The golden conf against a running node, judged as conf-vs-runtime drift
     (:func:`ascad.compare.drift.drift`: logging ``any`` expanded, defaults and unverifiable
     paths not counted, a parameter set at runtime only is a finding), per-node paths skipped."""
+    from ascad.checks.pipeline import Rules, template_vs_node
+
     assert node.snapshot is not None, "runtime_fetcher keeps every running node's snapshot"
     _conf, result, _unchecked = template_vs_node(
         golden, node.snapshot, Rules(ignore=tuple(patterns))

@@ -20,7 +20,7 @@ from ascad.commands import common
 from ascad.compare.expected import resolve_settings
 from ascad.errors import AscadError
 from ascad.gcpause import gc_paused
-from ascad.report import fleet_text, jsonout, terminal
+from ascad.report import jsonout
 from ascad.report.fleet_json import report_to_dict
 
 
@@ -147,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
 
             sys.stdout.write(render_fleet_html(report_to_dict(report)))
         else:
+            from ascad.report import fleet_text, terminal
+
             fleet_text.print_report(
                 report,
                 sys.stdout,

@@ -31,7 +31,6 @@ import os
 import re
 from collections.abc import Iterable, KeysView, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ascad.conf.paths import glob_regex
@@ -256,6 +255,7 @@ def parse_settings(data: dict[str, Any], where: str) -> CompareSettings:
 def load_settings(path: str | os.PathLike[str]) -> CompareSettings:
     """Read ``[compare]`` from a TOML settings file; AscadError naming the file and the key."""
     import tomllib  # only when there is a settings file
+    from pathlib import Path
 
     where = str(path)
     try:

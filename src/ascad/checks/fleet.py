@@ -33,8 +33,10 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import compress
+from operator import attrgetter
 
-from ascad.checks.fingerprint import compared_values, fingerprint
+from ascad.checks.fingerprint import fingerprint
 from ascad.checks.results import VersionWarning, version_warnings
 from ascad.compare.diff import Acknowledgement, CompareResult, values_match
 from ascad.compare.expected import PathMatcher
@@ -367,6 +369,23 @@ def restart_needed(path: str, builds: Sequence[str]) -> bool | None:
     return flags.pop() if len(flags) == 1 else None
 
 
+_canonical = attrgetter("canonical")
+
+
+def _compared_key(
+    flat: FlatConfig, skip: PathMatcher, ignored: set[str]
+) -> tuple[tuple[str, ...], tuple[Setting, ...]]:
+    """The paths :func:`~ascad.checks.fingerprint.compared_values` keeps, in order, and their
+    settings; the paths ``skip`` matches are left out and added to ``ignored``."""
+    settings = flat.settings
+    skipped = skip.matching(settings)
+    if not skipped:
+        return tuple(settings), tuple(settings.values())
+    ignored |= skipped
+    kept = [p not in skipped for p in settings]
+    return tuple(compress(settings, kept)), tuple(compress(settings.values(), kept))
+
+
 def analyse(
     nodes: list[NodeConfig],
     patterns: Sequence[str],
@@ -385,17 +404,21 @@ def analyse(
     by_print: dict[str, Group] = {}
     first_seen: list[Group] = []
     # Equal values have equal fingerprints: each distinct config is hashed once. The key is the
-    # paths and values in order, two tuples of strings whose hashes are already known (the same
-    # config in another order is one more key with the same fingerprint).
-    prints: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+    # compared paths in order and their Setting objects (two tuples made in C from the node's
+    # dict; most settings are shared by every node, so a key is compared by identity): equal
+    # settings are equal canonical values, so compared_values' dict of path -> value is made
+    # only for a key not seen before (the same config in another order, or spelt another way, is
+    # one more key with the same fingerprint).
+    prints: dict[tuple[tuple[str, ...], tuple[Setting, ...]], tuple[str, dict[str, str]]] = {}
     for node in nodes:
         if node.flat is None:
             continue
-        values = compared_values(node.flat, skip, ignored)
-        key = (tuple(values), tuple(values.values()))
-        fp = prints.get(key)
-        if fp is None:
-            fp = prints[key] = fingerprint(values)
+        key = _compared_key(node.flat, skip, ignored)
+        seen = prints.get(key)
+        if seen is None:
+            values = dict(zip(key[0], map(_canonical, key[1]), strict=True))
+            seen = prints[key] = (fingerprint(values), values)
+        fp, values = seen
         group = by_print.get(fp)
         if group is None:
             group = by_print[fp] = Group(0, fp, [], node.flat, values)

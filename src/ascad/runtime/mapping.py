@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -663,10 +663,10 @@ def _logging_settings(
     logs: tuple[tuple[str, str], ...],
     levels: tuple[tuple[tuple[str, str], ...], ...],
     syslog_paths: tuple[str, ...] | frozenset[str],
-) -> tuple[tuple[str, Setting], ...]:
+) -> Mapping[str, Setting]:
     b = _Builder("")
     _map_logging(b, logs, levels, syslog_paths)
-    return tuple(b.flat.settings.items())
+    return b.flat.settings  # (a dict, never changed: a node's dict is updated from it, in C)
 
 
 def _map_namespace(
@@ -691,10 +691,10 @@ def _namespace_settings(
     kv: tuple[tuple[str, str], ...],
     sets: tuple[tuple[str, tuple[tuple[str, str], ...]], ...],
     build: Version | None,
-) -> tuple[tuple[str, Setting], ...]:
+) -> Mapping[str, Setting]:
     b = _Builder("")
     _map_namespace(b, ns, kv, sets, build)
-    return tuple(b.flat.settings.items())
+    return b.flat.settings  # (as _logging_settings)
 
 
 def runtime_to_flat(

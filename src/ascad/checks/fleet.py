@@ -269,7 +269,7 @@ def _pair_count(
     a: Group,
     b: Group,
     differing: set[str],
-    orders: tuple[dict[str, int], dict[str, int]] | None,
+    order_of: Callable[[Group], dict[str, int]] | None,
 ) -> int:
     """``len(_pair_result(…).differences)``: the matrix needs only the count. When each
     differing path is on both sides or on neither, compare() lists one change per path whose
@@ -283,6 +283,7 @@ def _pair_count(
             for p in differing
             if p in sa and values_match(sa[p].canonical, sb[p].canonical) is False
         )
+    orders = (order_of(a), order_of(b)) if order_of is not None else None
     return len(_pair_result(a, b, differing, orders).differences)
 
 
@@ -433,17 +434,26 @@ def analyse(
 
     n = len(groups)
     matrix = [[0] * n for _ in range(n)]
-    orders = [{p: k for k, p in enumerate(g.flat.settings)} for g in groups] if n > 2 else []
+    # Each group's path -> position map, made for a group the first time one of its pairs needs
+    # the whole comparison (most pairs only change values: _pair_count).
+    orders: dict[int, dict[str, int]] = {}
+
+    def order_of(g: Group) -> dict[str, int]:
+        order = orders.get(g.id)
+        if order is None:
+            order = orders[g.id] = {p: k for k, p in enumerate(g.flat.settings)}
+        return order
+
     # Each group's (path, value) pairs not shared with the majority: the pairs two groups do not
     # share are then those of these two small sets (a ^ b == (a ^ m) ^ (b ^ m)), so a pair costs
     # what the two groups differ in, not the size of a config.
     majority = groups[0].values.items() if groups else None
     deltas = [g.values.items() ^ majority for g in groups] if majority is not None else []
+    ordered = order_of if n > 2 else None
     for i in range(n):
         for j in range(i + 1, n):
-            pair = (orders[i], orders[j]) if orders else None
             differing = {p for p, _ in deltas[i] ^ deltas[j]}
-            count = _pair_count(groups[i], groups[j], differing, pair)
+            count = _pair_count(groups[i], groups[j], differing, ordered)
             matrix[i][j] = matrix[j][i] = count
 
     builds = fleet_builds(nodes, server_version)

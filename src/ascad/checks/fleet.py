@@ -451,8 +451,19 @@ def analyse(
     deltas = [g.values.items() ^ majority for g in groups] if majority is not None else []
     ordered = order_of if n > 2 else None
     for i in range(n):
+        delta = deltas[i]
         for j in range(i + 1, n):
-            differing = {p for p, _ in deltas[i] ^ deltas[j]}
+            apart = delta ^ deltas[j]
+            if len(apart) == 2:
+                # The usual pair of a drifting fleet: one path, a value on each side (a group's
+                # dict holds one value per path, so the two pairs are one from each group).
+                # _pair_count's answer, without its sets (G² pairs): one change or none. A
+                # logging context takes the general way (its ``context any`` sibling counts).
+                (path, left), (other, right) = apart
+                if path == other and ".context[" not in path:
+                    matrix[i][j] = matrix[j][i] = 1 if values_match(left, right) is False else 0
+                    continue
+            differing = {path for path, _ in apart}
             count = _pair_count(groups[i], groups[j], differing, ordered)
             matrix[i][j] = matrix[j][i] = count
 

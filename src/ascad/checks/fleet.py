@@ -33,7 +33,6 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import compress
 from operator import attrgetter
 
 from ascad.checks.fingerprint import fingerprint
@@ -383,8 +382,10 @@ def _compared_key(
     if not skipped:
         return tuple(settings), tuple(settings.values())
     ignored |= skipped
-    kept = [p not in skipped for p in settings]
-    return tuple(compress(settings, kept)), tuple(compress(settings.values(), kept))
+    kept = dict(settings)  # (a copy of a dict is made in C, and keeps its order)
+    for path in skipped:
+        del kept[path]
+    return tuple(kept), tuple(kept.values())
 
 
 def analyse(

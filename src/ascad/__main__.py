@@ -1,7 +1,5 @@
 """``python -m ascad``: the same as the ``ascad`` command."""
 
-import sys
+from ascad.cli import run
 
-from ascad.cli import main
-
-sys.exit(main())
+run()

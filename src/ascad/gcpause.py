@@ -13,7 +13,7 @@ documentation defines as exactly that move) and turns the collector back on. The
 long-lived data: the oldest generation is where the collector would have moved it after walking
 it twice. Nothing escapes collection: cyclic garbage made meanwhile (by this thread or another)
 is collected by the next full collection instead of a young one. When a caller has frozen
-objects of its own (``ascad fleet`` freezes its imports), the move would thaw them too, so it is
+objects of its own (``gc.freeze()`` before the pause), the move would thaw them too, so it is
 skipped and the collector is only turned back on. The move is made only for a pause that made
 :data:`PROMOTE_AT` objects or more: a small structure gains nothing from it, and a process that
 parses many small confs (the dashboard's) keeps its young garbage collected young.

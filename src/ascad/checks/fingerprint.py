@@ -42,7 +42,7 @@ def compared_values(
     """path -> canonical for every path not skipped; skipped paths are added to ``ignored``."""
     settings = flat.settings
     if isinstance(skip, PathMatcher):  # a fleet's: set operations, no call per path
-        skipped = skip.matching(settings.keys())
+        skipped = skip.matching(settings)
     else:
         skipped = {path for path in settings if skip(path)}
     out = dict(zip(settings, map(_canonical, settings.values()), strict=True))
@@ -83,7 +83,7 @@ def running_fingerprint(snap: RuntimeSnapshot, patterns: Iterable[str]) -> str:
     """The short fingerprint of a node's running config: per-node ``patterns`` and the
     parameters with machine-dependent defaults left out."""
     flat = runtime_to_flat(snap)
-    per_node = per_node_matcher(tuple(patterns)).matching(flat.settings.keys())
+    per_node = per_node_matcher(tuple(patterns)).matching(flat.settings)
     build = snap.build
 
     def skip(path: str) -> bool:

@@ -31,13 +31,12 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
-from ascad.checks.fingerprint import compared_values, fingerprint
-from ascad.checks.pipeline import Rules, compare_confs, template_vs_conf, template_vs_node
+from ascad.checks.fingerprint import fingerprint
 from ascad.checks.results import VersionWarning, version_warnings
-from ascad.compare.annotate import with_restart_flags
 from ascad.compare.diff import Acknowledgement, CompareResult, values_match
 from ascad.compare.expected import PathMatcher
 from ascad.conf.model import FlatConfig, Setting
@@ -48,6 +47,10 @@ from ascad.runtime.login import NodeLogin, info, read_node, resolve
 from ascad.runtime.mapping import runtime_to_flat
 from ascad.runtime.snapshot import RuntimeSnapshot
 from ascad.sources.loader import LoadedConf, LoadOptions, is_runtime_spec, load_conf
+
+# The conf-vs-conf and template comparisons (ascad.checks.pipeline) are imported where a pair of
+# groups needs a whole comparison or a golden is given: a fleet of running nodes whose groups
+# only change values uses neither (start-up).
 
 CONF = "conf"
 RUNTIME = "runtime"
@@ -242,6 +245,8 @@ def _pair_result(
     orders: tuple[dict[str, int], dict[str, int]] | None,
 ) -> CompareResult:
     """pair_differences once the paths whose values differ are known."""
+    from ascad.checks.pipeline import Rules, compare_confs
+
     _add_context_any(differing)
     order_a, order_b = orders if orders is not None else (None, None)
     return compare_confs(
@@ -263,7 +268,7 @@ def _pair_count(
     a: Group,
     b: Group,
     differing: set[str],
-    orders: tuple[dict[str, int], dict[str, int]] | None,
+    order_of: Callable[[Group], dict[str, int]] | None,
 ) -> int:
     """``len(_pair_result(…).differences)``: the matrix needs only the count. When each
     differing path is on both sides or on neither, compare() lists one change per path whose
@@ -277,29 +282,46 @@ def _pair_count(
             for p in differing
             if p in sa and values_match(sa[p].canonical, sb[p].canonical) is False
         )
+    orders = (order_of(a), order_of(b)) if order_of is not None else None
     return len(_pair_result(a, b, differing, orders).differences)
 
 
-def parameter_findings(groups: list[Group]) -> list[ParameterFinding]:
-    """Per path, the value each group holds, when not every group holds the same one."""
+def parameter_findings(
+    groups: list[Group], deltas: Sequence[Iterable[tuple[str, str]]] | None = None
+) -> list[ParameterFinding]:
+    """Per path, the value each group holds, when not every group holds the same one.
+
+    ``deltas``: each group's (path, value) pairs not shared with the first group (analyse has
+    them). A path in none of them is held by every group with one value: no finding, so only
+    the paths in them are looked at (with many groups, each group × each path was the cost)."""
     if len(groups) < 2:
         return []
+    if deltas is None:
+        first = groups[0].values.items()
+        deltas = [g.values.items() ^ first for g in groups]
+    differing = {p for d in deltas for p, _ in d}
     order: dict[str, None] = {}
     for g in groups:
         order.update(dict.fromkeys(g.values))
-    stanza_paths: dict[str, bool] = {}
-    for g in groups:
-        for p in g.values:
-            s = g.flat.settings.get(p)
-            if s is not None and s.stanza:
-                stanza_paths[p] = True
+    stanza_paths: dict[str, bool] = {}  # path -> does a group hold it as a stanza (as asked)
+
+    def is_stanza(p: str) -> bool:
+        held = stanza_paths.get(p)
+        if held is None:
+            held = stanza_paths[p] = any(
+                p in g.values and g.flat.settings[p].stanza for g in groups
+            )
+        return held
+
     findings: list[ParameterFinding] = []
     for path in order:
+        if path not in differing:
+            continue
         per_group = [g.values.get(path) for g in groups]
         if all(v == per_group[0] for v in per_group) and per_group[0] is not None:
             continue
         # A group that lacks an enclosing stanza is explained by that stanza's finding.
-        enclosing = [a for a in ancestors(path) if a in stanza_paths]
+        enclosing = [a for a in ancestors(path) if is_stanza(a)]
         holders: dict[str | None, ValueHolders] = {}
         for g, v in zip(groups, per_group, strict=True):
             if v is None and any(a not in g.values for a in enclosing):
@@ -313,7 +335,7 @@ def parameter_findings(groups: list[Group]) -> list[ParameterFinding]:
         if len(holders) < 2:
             continue
         values = sorted(holders.values(), key=lambda h: (-len(h.nodes), h.groups[0]))
-        findings.append(ParameterFinding(path, values, stanza=path in stanza_paths))
+        findings.append(ParameterFinding(path, values, stanza=is_stanza(path)))
     return findings
 
 
@@ -347,6 +369,25 @@ def restart_needed(path: str, builds: Sequence[str]) -> bool | None:
     return flags.pop() if len(flags) == 1 else None
 
 
+_canonical = attrgetter("canonical")
+
+
+def _compared_key(
+    flat: FlatConfig, skip: PathMatcher, ignored: set[str]
+) -> tuple[tuple[str, ...], tuple[Setting, ...]]:
+    """The paths :func:`~ascad.checks.fingerprint.compared_values` keeps, in order, and their
+    settings; the paths ``skip`` matches are left out and added to ``ignored``."""
+    settings = flat.settings
+    skipped = skip.matching(settings)
+    if not skipped:
+        return tuple(settings), tuple(settings.values())
+    ignored |= skipped
+    kept = dict(settings)  # (a copy of a dict is made in C, and keeps its order)
+    for path in skipped:
+        del kept[path]
+    return tuple(kept), tuple(kept.values())
+
+
 def analyse(
     nodes: list[NodeConfig],
     patterns: Sequence[str],
@@ -365,17 +406,21 @@ def analyse(
     by_print: dict[str, Group] = {}
     first_seen: list[Group] = []
     # Equal values have equal fingerprints: each distinct config is hashed once. The key is the
-    # paths and values in order, two tuples of strings whose hashes are already known (the same
-    # config in another order is one more key with the same fingerprint).
-    prints: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+    # compared paths in order and their Setting objects (two tuples made in C from the node's
+    # dict; most settings are shared by every node, so a key is compared by identity): equal
+    # settings are equal canonical values, so compared_values' dict of path -> value is made
+    # only for a key not seen before (the same config in another order, or spelt another way, is
+    # one more key with the same fingerprint).
+    prints: dict[tuple[tuple[str, ...], tuple[Setting, ...]], tuple[str, dict[str, str]]] = {}
     for node in nodes:
         if node.flat is None:
             continue
-        values = compared_values(node.flat, skip, ignored)
-        key = (tuple(values), tuple(values.values()))
-        fp = prints.get(key)
-        if fp is None:
-            fp = prints[key] = fingerprint(values)
+        key = _compared_key(node.flat, skip, ignored)
+        seen = prints.get(key)
+        if seen is None:
+            values = dict(zip(key[0], map(_canonical, key[1]), strict=True))
+            seen = prints[key] = (fingerprint(values), values)
+        fp, values = seen
         group = by_print.get(fp)
         if group is None:
             group = by_print[fp] = Group(0, fp, [], node.flat, values)
@@ -390,21 +435,41 @@ def analyse(
 
     n = len(groups)
     matrix = [[0] * n for _ in range(n)]
-    orders = [{p: k for k, p in enumerate(g.flat.settings)} for g in groups] if n > 2 else []
+    # Each group's path -> position map, made for a group the first time one of its pairs needs
+    # the whole comparison (most pairs only change values: _pair_count).
+    orders: dict[int, dict[str, int]] = {}
+
+    def order_of(g: Group) -> dict[str, int]:
+        order = orders.get(g.id)
+        if order is None:
+            order = orders[g.id] = {p: k for k, p in enumerate(g.flat.settings)}
+        return order
+
     # Each group's (path, value) pairs not shared with the majority: the pairs two groups do not
     # share are then those of these two small sets (a ^ b == (a ^ m) ^ (b ^ m)), so a pair costs
     # what the two groups differ in, not the size of a config.
     majority = groups[0].values.items() if groups else None
     deltas = [g.values.items() ^ majority for g in groups] if majority is not None else []
+    ordered = order_of if n > 2 else None
     for i in range(n):
+        delta = deltas[i]
         for j in range(i + 1, n):
-            pair = (orders[i], orders[j]) if orders else None
-            differing = {p for p, _ in deltas[i] ^ deltas[j]}
-            count = _pair_count(groups[i], groups[j], differing, pair)
+            apart = delta ^ deltas[j]
+            if len(apart) == 2:
+                # The usual pair of a drifting fleet: one path, a value on each side (a group's
+                # dict holds one value per path, so the two pairs are one from each group).
+                # _pair_count's answer, without its sets (G² pairs): one change or none. A
+                # logging context takes the general way (its ``context any`` sibling counts).
+                (path, left), (other, right) = apart
+                if path == other and ".context[" not in path:
+                    matrix[i][j] = matrix[j][i] = 1 if values_match(left, right) is False else 0
+                    continue
+            differing = {path for path, _ in apart}
+            count = _pair_count(groups[i], groups[j], differing, ordered)
             matrix[i][j] = matrix[j][i] = count
 
     builds = fleet_builds(nodes, server_version)
-    parameters = parameter_findings(groups)
+    parameters = parameter_findings(groups, deltas)
     for p in parameters:
         p.restart = restart_needed(p.path, builds)
     report = FleetReport(
@@ -419,6 +484,9 @@ def analyse(
         version_warnings=version_warnings(*(n.build for n in nodes if n.flat is not None)),
     )
     if golden is not None:
+        from ascad.checks.pipeline import Rules, template_vs_conf
+        from ascad.compare.annotate import with_restart_flags
+
         report.golden = golden.name
         first: dict[int, NodeConfig] = {}
         for node in nodes:
@@ -454,6 +522,8 @@ def golden_vs_runtime(
     """The golden conf against a running node, judged as conf-vs-runtime drift
     (:func:`ascad.compare.drift.drift`: logging ``any`` expanded, defaults and unverifiable
     paths not counted, a parameter set at runtime only is a finding), per-node paths skipped."""
+    from ascad.checks.pipeline import Rules, template_vs_node
+
     assert node.snapshot is not None, "runtime_fetcher keeps every running node's snapshot"
     _conf, result, _unchecked = template_vs_node(
         golden, node.snapshot, Rules(ignore=tuple(patterns))

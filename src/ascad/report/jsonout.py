@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ascad.checks.pipeline import Comparison, ConfWarning, NodeFacts
 from ascad.compare.diff import Difference
 from ascad.conf.model import display
+
+if TYPE_CHECKING:  # (the fleet's report needs none of them: start-up)
+    from ascad.checks.pipeline import Comparison, ConfWarning, NodeFacts
 
 SCHEMA = "ascad.diff/1"
 

@@ -28,7 +28,6 @@ and an ``--instance`` no file defines are errors (asadm warns and carries on wit
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +79,8 @@ def default_files(config_file: str | None = None) -> list[tuple[str, bool]]:
 
 
 def _load_toml(path: str) -> dict[str, Any]:
+    import tomllib  # only when a file is there (start-up: most machines have none)
+
     try:
         with open(path, "rb") as f:
             data = f.read()

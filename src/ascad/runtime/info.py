@@ -77,7 +77,10 @@ def is_error_value(value: str) -> bool:
     Not for a value that merely begins with those letters: ``statistics`` begins with
     ``failed_best_practices=false`` (thr_info.c cmd_statistics) and is no error.
     """
-    return _ERROR_VALUE.match(value.lower()) is not None
+    # Only the first six characters can take part in a match ("error" and the one after it):
+    # lower-casing only those, not a whole answer (kilobytes for a namespace's config), gives
+    # the same answer.
+    return _ERROR_VALUE.match(value[:6].lower()) is not None
 
 
 _ERROR_VALUE = re.compile(r"(error|fail)($|[:=\s-])")  # compiled once: asked of every answer

@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from ascad.conf import keys
 from ascad.conf.model import ConfTree, FlatConfig, Param, Setting, Stanza
@@ -461,19 +462,20 @@ def _canonical(base: str, value: str, unit: str | None) -> str:
 _Writes = tuple[tuple[tuple[str, ...], str, Setting], ...]
 
 
-# Memoised like _plan, with the value: a pure function of the pair, the context and the build.
-# Nodes share most pairs (and so their Setting objects); a pair only one node prints (its
-# node-id, its addresses) is mapped once and kept until the bound pushes it out.
-@lru_cache(maxsize=1 << 15)
+# A pure function of the pair, the context and the build, memoised per context
+# (:func:`_context_memo`): nodes share most pairs (and so their Setting objects); a pair only one
+# node prints (its node-id, its addresses) is mapped once and kept until the bound clears it.
 def _pair_writes(
     context: str, prefix: str, k: str, v: str, build: Version | None
 ) -> _Writes | None:
-    """What a parameter pair writes (None: a pair that is skipped, a shadow, a typed stanza or
-    a ``tls[i]`` key, which map_context handles itself)."""
+    """What a parameter pair writes (``()``: a pair that is skipped; None: a shadow, a typed
+    stanza or a ``tls[i]`` key, which map_context handles itself)."""
     plan = _plan(context, prefix, k, build)
     if plan is None:
         return None
     step, key, base, unit, comma, path, parents = plan
+    if step == _SKIP:
+        return ()
     if step == _PARAM:
         # (tuple.__new__: the named tuple's __new__ is a Python function around it)
         setting = _new_setting(Setting, (path, v, _canonical(base, v, unit), 0, 1, False))
@@ -500,6 +502,33 @@ def _enclosing(path: str) -> tuple[str, ...]:
     return tuple(parent for parent, _ in _stanza_prefixes(path))
 
 
+# Each context's pairs -> their writes (_pair_writes), one dict per (context, prefix, build): a
+# pair is looked up by itself, the (key, value) tuple the snapshot holds, which is cheaper than a
+# call through a cache keyed on five arguments. Bounded: 32 contexts of 1024 pairs (a context
+# that reaches the bound is cleared: its shared pairs are mapped again once).
+_CONTEXT_MEMOS = 32
+_PAIRS_PER_CONTEXT = 1024
+_MISS: Any = object()
+
+
+@lru_cache(maxsize=_CONTEXT_MEMOS)
+def _context_memo(
+    context: str, prefix: str, build: Version | None
+) -> dict[tuple[str, str], _Writes | None]:
+    return {}
+
+
+def _tls_names(kv: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """``tls[i].name=NAME`` pairs: {i: NAME}."""
+    names: dict[str, str] = {}
+    for k, v in kv:
+        if k.startswith("tls["):
+            m = _TLS_RE.match(k)
+            if m and m.group(2) == "name":
+                names[m.group(1)] = v
+    return names
+
+
 def map_context(
     b: _Builder,
     context: str,
@@ -508,16 +537,17 @@ def map_context(
     build: Version | None,
 ) -> None:
     """Add one context's pairs to the flat config under ``prefix``."""
-    tls_names: dict[str, str] = {}
-    for k, v in kv:
-        if k.startswith("tls["):
-            m = _TLS_RE.match(k)
-            if m and m.group(2) == "name":
-                tls_names[m.group(1)] = v
+    tls_names: dict[str, str] | None = None  # worked out at the first tls[i] key
     shadows: list[tuple[str, str]] = []
     settings = b.flat.settings
-    for k, v in kv:
-        writes = _pair_writes(context, prefix, k, v, build)
+    memo = _context_memo(context, prefix, build)
+    for pair in kv:
+        writes = memo.get(pair, _MISS)
+        if writes is _MISS:
+            writes = _pair_writes(context, prefix, pair[0], pair[1], build)
+            if len(memo) >= _PAIRS_PER_CONTEXT:
+                memo.clear()
+            memo[pair] = writes
         if writes is not None:  # b.param for each write, inline: most pairs take this way
             for parents, path, setting in writes:
                 for parent in parents:
@@ -525,6 +555,7 @@ def map_context(
                         settings[parent] = Setting(parent, "", "", 0, stanza=True)
                 settings[path] = setting
             continue
+        k, v = pair
         plan = _plan(context, prefix, k, build)
         if plan is not None:  # a pair without writes of its own
             step, path = plan[0], plan[5]
@@ -538,7 +569,9 @@ def map_context(
             continue
         key = row.conf if row is not None and row.conf else k
         m = _TLS_RE.match(key)
-        if m and m.group(1) in tls_names:
+        if m and tls_names is None:
+            tls_names = _tls_names(kv)
+        if m and tls_names is not None and m.group(1) in tls_names:
             name = tls_names[m.group(1)]
             if m.group(2) == "name":
                 b.stanza(f"{prefix}tls[{name}]")
@@ -630,10 +663,10 @@ def _logging_settings(
     logs: tuple[tuple[str, str], ...],
     levels: tuple[tuple[tuple[str, str], ...], ...],
     syslog_paths: tuple[str, ...] | frozenset[str],
-) -> tuple[tuple[str, Setting], ...]:
+) -> Mapping[str, Setting]:
     b = _Builder("")
     _map_logging(b, logs, levels, syslog_paths)
-    return tuple(b.flat.settings.items())
+    return b.flat.settings  # (a dict, never changed: a node's dict is updated from it, in C)
 
 
 def _map_namespace(
@@ -658,10 +691,10 @@ def _namespace_settings(
     kv: tuple[tuple[str, str], ...],
     sets: tuple[tuple[str, tuple[tuple[str, str], ...]], ...],
     build: Version | None,
-) -> tuple[tuple[str, Setting], ...]:
+) -> Mapping[str, Setting]:
     b = _Builder("")
     _map_namespace(b, ns, kv, sets, build)
-    return tuple(b.flat.settings.items())
+    return b.flat.settings  # (as _logging_settings)
 
 
 def runtime_to_flat(

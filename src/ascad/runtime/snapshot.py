@@ -228,11 +228,18 @@ def split_combined(kv: KV) -> tuple[KV, KV, KV]:
     return service, network, security
 
 
+_BUILD_RE = re.compile(r"^\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.(\d+))?")
+
+
+# A fleet's nodes print a handful of builds, and each node's build is read several times (its
+# namespace commands, its mapping): each distinct string is parsed once, and every node of one
+# build gets the same tuple (so the mapping memos, keyed on it, compare it by identity).
+@lru_cache(maxsize=64)
 def build_tuple(build: str | None) -> tuple[int, ...] | None:
     """``8.1.2.2`` -> (8, 1, 2, 2); ``None`` when unknown."""
     if not build:
         return None
-    m = re.match(r"^\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.(\d+))?", build)
+    m = _BUILD_RE.match(build)
     if not m:
         return None
     return tuple(int(g) if g is not None else 0 for g in m.groups())

@@ -12,15 +12,29 @@ aiohttp) are imported only when such a source is read.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ascad.errors import SourceError
-from ascad.sources.spec import FetchedText, Kind, SourceSpec, parse_source, redact_url
 
 if TYPE_CHECKING:
     import aiohttp
 
     from ascad.sources.salt import SaltOptions
+    from ascad.sources.spec import FetchedText, Kind, SourceSpec, parse_source, redact_url
+
+# The names of ascad.sources.spec are imported at their first use: a fleet of running nodes
+# imports ascad.sources.loader, and so this package, without reading any source (start-up).
+_SPEC_NAMES = frozenset({"FetchedText", "Kind", "SourceSpec", "parse_source", "redact_url"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SPEC_NAMES:
+        from ascad.sources import spec
+
+        value = getattr(spec, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 async def fetch_text(
@@ -42,6 +56,8 @@ async def fetch_text(
     that is a pipe or a device without opening it (the agent's files). ``salt`` says how to run
     Salt for a ``salt://`` source (its own timeout: ``salt-call`` loads every grain first).
     """
+    from ascad.sources.spec import Kind
+
     if timeout <= 0:
         raise SourceError("timeout must be positive", spec.raw)
     if spec.kind in (Kind.FILE, Kind.STDIN):

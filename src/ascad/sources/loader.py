@@ -11,12 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ascad.conf.flatten import flatten
 from ascad.conf.model import ConfTree, FlatConfig, Warning_
-from ascad.conf.parser import parse_text
 from ascad.errors import AscadError
-from ascad.sources.template_detect import INCLUDE_RE, has_placeholder_comment, is_template
 
+# The parser, the flattener and the template detection (which brings ascad.sources) are imported
+# where a conf is made: a fleet of running nodes (``ascad fleet --runtime``) makes none.
 if TYPE_CHECKING:
     from ascad.sources.salt import SaltOptions
     from ascad.sources.spec import SourceSpec
@@ -108,6 +107,9 @@ def conf_from_text(
     written. An asconfig YAML or an ``AerospikeCluster`` resource (:mod:`ascad.conf.yaml_tree`)
     is read as the same tree, with the YAML's line numbers."""
     from ascad.conf import yaml_tree
+    from ascad.conf.flatten import flatten
+    from ascad.conf.parser import parse_text
+    from ascad.sources.template_detect import has_placeholder_comment, is_template
 
     if yaml_tree.is_yaml(name, text):
         tree = yaml_tree.parse_yaml(text, name)
@@ -150,6 +152,7 @@ def load_local_conf(spec: str, options: LoadOptions | None = None) -> LoadedConf
     from ascad.errors import SourceError
     from ascad.sources import parse_source
     from ascad.sources.local import read_local
+    from ascad.sources.template_detect import INCLUDE_RE, is_template
 
     options = options or LoadOptions()
     parsed = parse_source(spec)
@@ -193,6 +196,8 @@ async def load_conf_then(
     """``then(conf)`` of the source loaded as :func:`load_conf` loads it, run in the same trip to
     a worker thread as the parse (the agent's golden check compares there: one trip, not two)."""
     import asyncio
+
+    from ascad.sources.template_detect import INCLUDE_RE, is_template
 
     options = options or LoadOptions()
     if _is_file_spec(spec):

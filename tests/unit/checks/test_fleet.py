@@ -134,6 +134,43 @@ def test_no_false_alarm_between_nodes_rendered_from_one_conf(path: Path) -> None
     assert len(analyse(nodes, []).groups) == 3
 
 
+def test_matrix_of_groups_one_value_apart_counts_each_pairs_own_comparison() -> None:
+    """A drifting fleet's groups each differ from the majority in one value: the matrix counts
+    such a pair without the general sets, and gets what comparing the pair counts (a changed
+    value, the same path changed two ways, a logging context with its ``context any`` sibling,
+    a value written in another unit)."""
+    from ascad.checks.fleet import pair_differences
+
+    base = (
+        "service {\n    proto-fd-max 15000\n}\n"
+        "logging {\n    console {\n        context any info\n        context misc info\n"
+        "    }\n}\n"
+        "namespace test {\n    replication-factor 2\n    default-ttl 30d\n"
+        "    storage-engine memory {\n        data-size 4G\n    }\n}\n"
+    )
+    variants = [
+        base,
+        base.replace("proto-fd-max 15000", "proto-fd-max 20000"),
+        base.replace("proto-fd-max 15000", "proto-fd-max 25000"),
+        base.replace("default-ttl 30d", "default-ttl 1d"),
+        base.replace("context misc info", "context misc debug"),
+        base.replace("context any info", "context any warning"),
+        base.replace("data-size 4G", "data-size 4096M"),  # the same canonical value
+        base.replace("replication-factor 2", "replication-factor 3"),
+    ]
+    nodes = [
+        NodeConfig(f"n{i}", flatten(parse_text(t, f"n{i}.conf"))) for i, t in enumerate(variants)
+    ]
+    nodes.append(NodeConfig("n-again", flatten(parse_text(base, "again.conf"))))
+    report = analyse(nodes, [])
+    assert len(report.groups) == len(variants) - 1  # 4096M is 4G
+    for i, a in enumerate(report.groups):
+        for j, b in enumerate(report.groups):
+            want = 0 if i == j else len(pair_differences(a, b).differences)
+            assert report.matrix[i][j] == want, (a.members, b.members)
+    assert {report.matrix[0][j] for j in range(1, len(report.groups))} == {1}
+
+
 def test_matrix_counts_are_each_pairs_own_comparison() -> None:
     """The matrix (each pair from the groups' differences to the majority) counts what comparing
     the two groups' whole configs counts, for groups that differ in many ways."""

@@ -118,6 +118,21 @@ def test_non_error_values_pass(value: str) -> None:
     run(t, DictHandler({"cmd": value}))
 
 
+def test_error_check_reads_only_the_head_as_the_whole_value_would() -> None:
+    """is_error_value lower-cases only the first six characters: every value, long or short,
+    with any character after the word, gets the answer the whole lower-cased value gives."""
+    import re
+
+    whole = re.compile(r"(error|fail)($|[:=\s-])")
+    tails = ["", ":", "=", "-", " ", "\n", "\nmore", "x", "_", "ed", "\u2028", "\x85", "İ", "Σ"]
+    heads = ["error", "ERROR", "Error", "fail", "FAIL", "fai", "erro", "İerror", "xerror", ""]
+    for head in heads:
+        for tail in tails:
+            for rest in ("", "a=1;" * 2000):
+                value = head + tail + rest
+                assert is_error_value(value) == bool(whole.match(value.lower())), value[:12]
+
+
 def test_bad_command_text_refused() -> None:
     async def t(cluster: EmulatorCluster) -> None:
         async with client(cluster) as c:

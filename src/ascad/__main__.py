@@ -1,5 +1,7 @@
 """``python -m ascad``: the same as the ``ascad`` command."""
 
-from ascad.cli import run
+import sys
 
-run()
+from ascad.cli import main
+
+sys.exit(main())

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import argparse
 import functools
-import gc
 import importlib
 import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import NoReturn
 
 from ascad import __version__
 from ascad.errors import AscadError, printable, shorten
@@ -269,17 +267,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def run() -> NoReturn:
-    """The process's entry point (the ``ascad`` script, ``python -m ascad``): :func:`main`, then
-    exit. What the command made is frozen first (``gc.freeze()``): at shutdown the interpreter
-    walks every object the collector tracks, twice or more, to free cycles that the process's
-    end frees anyway (a fleet's nodes: 2.5% of a 500-node run's instructions); Python does not
-    promise finalizers of objects still alive at exit. In-process callers (tests) call
-    :func:`main` and keep their collector as it was."""
-    code = main()
-    gc.freeze()
-    sys.exit(code)
-
-
 if __name__ == "__main__":
-    run()
+    sys.exit(main())

@@ -5,7 +5,8 @@ Run: .venv/bin/python bench/agent.py [--duration 10] [--connections 1000]
 Prints, each beside its floor measured in the same run:
 
 - idle RSS of a running ``ascad agent`` (after its first cycles), beside the idle RSS of the raw
-  asyncio floor server (bench/floor_http.py);
+  asyncio floor server (bench/floor_http.py) and of a Python that has imported aiohttp.web and
+  nothing else (the libraries' share: what ascad adds is the difference);
 - the CPU time (user+sys) of one cycle (runtime check against an emulated node + golden check
   against a file), measured in the agent's own process from /proc over ``--cycles`` cycles a
   second apart (the clock tick is 10 ms: one cycle alone is below it);
@@ -70,6 +71,29 @@ def _rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _libraries_rss() -> float:
+    """The RSS of a Python process that has imported aiohttp.web (the agent's server and client
+    library, with the two SSL contexts aiohttp makes at import) and nothing else: the part of the
+    agent's idle RSS that is not ascad's."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, aiohttp.web; print('ready', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    try:
+        _readline(Lines(proc.stdout), "ready")  # (exits the bench if it never comes)
+        return _rss_mib(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def run_wrk(url: str, connections: int, duration: int) -> dict[str, float]:
@@ -267,8 +291,10 @@ def main() -> int:
             floor, floor_url = serve_floor("floor_http.py", node_conf)
             time.sleep(1)
             floor_rss = _rss_mib(floor.pid)
+            libs_rss = _libraries_rss()
             print(
-                f"idle agent RSS: {rss:.1f} MiB (floor: the raw asyncio server, {floor_rss:.1f} MiB)"
+                f"idle agent RSS: {rss:.1f} MiB (floor: the raw asyncio server, {floor_rss:.1f} MiB;"
+                f" Python with aiohttp.web imported and nothing else, {libs_rss:.1f} MiB)"
             )
             print(
                 f"CPU time of one cycle (runtime + golden, {CONF.name}), mean of {args.cycles}:"

@@ -327,6 +327,13 @@ def metrics_samples(
     return samples
 
 
+def _internal_error(request: web.BaseRequest) -> web.HTTPInternalServerError:
+    """The 500 for a bug met while handling ``request``, logged with its traceback (call it in
+    the ``except`` block); the answer names no software but ``Server: ascad``."""
+    log.exception("error handling %s %s", request.method, request.path)
+    return web.HTTPInternalServerError(headers={"Server": SERVER_HEADER})
+
+
 class ConfigServer:
     """The HTTP server. ``status`` is a callable returning the latest status document (or None)
     and ``last_success`` the per-check last success times; both are read per request."""
@@ -500,8 +507,7 @@ class ConfigServer:
                         headers["Content-Type"] = "text/plain; charset=utf-8"
                         response = _Whole(200, headers, data)
         except Exception:  # a bug: logged here, answered 500 without the software's name
-            log.exception("error handling %s %s", request.method, request.path)
-            raise web.HTTPInternalServerError(headers={"Server": SERVER_HEADER}) from None
+            raise _internal_error(request) from None
         finally:
             if slot is not None:
                 limits.mark_idle(slot)
@@ -523,8 +529,7 @@ class ConfigServer:
             exc.headers["Server"] = SERVER_HEADER
             raise
         except Exception:  # a bug: logged here, answered 500 without the software's name
-            log.exception("error handling %s %s", request.method, request.path)
-            raise web.HTTPInternalServerError(headers={"Server": SERVER_HEADER}) from None
+            raise _internal_error(request) from None
         finally:
             if slot is not None:
                 limits.mark_idle(slot)

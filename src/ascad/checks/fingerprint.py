@@ -22,7 +22,7 @@ from functools import lru_cache
 from operator import attrgetter
 
 from ascad.compare.expected import PathMatcher
-from ascad.conf.model import FlatConfig
+from ascad.conf.model import FlatConfig, Setting
 from ascad.knowledge.table import table_or_none
 from ascad.runtime.mapping import runtime_to_flat
 from ascad.runtime.snapshot import RuntimeSnapshot
@@ -36,20 +36,36 @@ def fingerprint(values: dict[str, str]) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def compared_values(
+def compared_settings(
     flat: FlatConfig, skip: Callable[[str], bool], ignored: set[str]
-) -> dict[str, str]:
-    """path -> canonical for every path not skipped; skipped paths are added to ``ignored``."""
+) -> tuple[tuple[str, ...], tuple[Setting, ...]]:
+    """The paths not skipped, in order, and their settings; skipped paths are added to
+    ``ignored``. (Two tuples made in C: a fleet keys its nodes by them, :func:`compared_values`
+    makes its dict of them.)"""
     settings = flat.settings
     if isinstance(skip, PathMatcher):  # a fleet's: set operations, no call per path
         skipped = skip.matching(settings)
     else:
         skipped = {path for path in settings if skip(path)}
-    out = dict(zip(settings, map(_canonical, settings.values()), strict=True))
-    for path in skipped:
-        del out[path]
+    if not skipped:
+        return tuple(settings), tuple(settings.values())
     ignored |= skipped
-    return out
+    kept = dict(settings)  # (a copy of a dict is made in C, and keeps its order)
+    for path in skipped:
+        del kept[path]
+    return tuple(kept), tuple(kept.values())
+
+
+def compared_values(
+    flat: FlatConfig, skip: Callable[[str], bool], ignored: set[str]
+) -> dict[str, str]:
+    """path -> canonical for every path not skipped; skipped paths are added to ``ignored``."""
+    return values_of(*compared_settings(flat, skip, ignored))
+
+
+def values_of(paths: tuple[str, ...], settings: tuple[Setting, ...]) -> dict[str, str]:
+    """path -> canonical of :func:`compared_settings`' two tuples."""
+    return dict(zip(paths, map(_canonical, settings), strict=True))
 
 
 _canonical = attrgetter("canonical")

@@ -33,9 +33,8 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from operator import attrgetter
 
-from ascad.checks.fingerprint import fingerprint
+from ascad.checks.fingerprint import compared_settings, fingerprint, values_of
 from ascad.checks.results import VersionWarning, version_warnings
 from ascad.compare.diff import Acknowledgement, CompareResult, values_match
 from ascad.compare.expected import PathMatcher
@@ -369,25 +368,6 @@ def restart_needed(path: str, builds: Sequence[str]) -> bool | None:
     return flags.pop() if len(flags) == 1 else None
 
 
-_canonical = attrgetter("canonical")
-
-
-def _compared_key(
-    flat: FlatConfig, skip: PathMatcher, ignored: set[str]
-) -> tuple[tuple[str, ...], tuple[Setting, ...]]:
-    """The paths :func:`~ascad.checks.fingerprint.compared_values` keeps, in order, and their
-    settings; the paths ``skip`` matches are left out and added to ``ignored``."""
-    settings = flat.settings
-    skipped = skip.matching(settings)
-    if not skipped:
-        return tuple(settings), tuple(settings.values())
-    ignored |= skipped
-    kept = dict(settings)  # (a copy of a dict is made in C, and keeps its order)
-    for path in skipped:
-        del kept[path]
-    return tuple(kept), tuple(kept.values())
-
-
 def analyse(
     nodes: list[NodeConfig],
     patterns: Sequence[str],
@@ -408,17 +388,17 @@ def analyse(
     # Equal values have equal fingerprints: each distinct config is hashed once. The key is the
     # compared paths in order and their Setting objects (two tuples made in C from the node's
     # dict; most settings are shared by every node, so a key is compared by identity): equal
-    # settings are equal canonical values, so compared_values' dict of path -> value is made
+    # settings are equal canonical values, so the dict of path -> value (values_of) is made
     # only for a key not seen before (the same config in another order, or spelt another way, is
     # one more key with the same fingerprint).
     prints: dict[tuple[tuple[str, ...], tuple[Setting, ...]], tuple[str, dict[str, str]]] = {}
     for node in nodes:
         if node.flat is None:
             continue
-        key = _compared_key(node.flat, skip, ignored)
+        key = compared_settings(node.flat, skip, ignored)
         seen = prints.get(key)
         if seen is None:
-            values = dict(zip(key[0], map(_canonical, key[1]), strict=True))
+            values = values_of(*key)
             seen = prints[key] = (fingerprint(values), values)
         fp, values = seen
         group = by_print.get(fp)

@@ -160,6 +160,19 @@ def is_loopback(host: str) -> bool:
 _HOST_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
 
 
+def _url_host_problem(url: str) -> str | None:
+    """Why an agent URL's host cannot be meant (a bare number such as ``http://9145``), or None."""
+    from urllib.parse import urlsplit
+
+    from ascad.runtime.address import shorthand_ipv4
+
+    try:
+        host = urlsplit(url).hostname
+    except ValueError as exc:
+        return str(exc)
+    return shorthand_ipv4(host) if host else "no host"
+
+
 def _is_host(text: str) -> bool:
     """An IP address (IPv6 with or without brackets) or a DNS host name."""
     try:
@@ -599,6 +612,8 @@ def validate(
     for url in s.master_urls + s.static + list(s.urls.values()):
         if not re.match(r"^https?://[^/\s]+", url):
             p.append(f"{where}: [peers]: {url!r} is not an http(s):// agent URL")
+        elif (why := _url_host_problem(url)) is not None:
+            p.append(f"{where}: [peers]: {url!r}: {why}")
     if s.discovery not in DISCOVERY:
         bad("discovery", f"{s.discovery!r} is not one of {', '.join(DISCOVERY)}")
     if s.role == "auto" and s.discovery == "static" and not s.static:

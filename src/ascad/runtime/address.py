@@ -8,6 +8,10 @@ Address syntax, chosen for ascad (docs/info-protocol.md):
   host as written.
 - IPv6 hosts go in brackets: ``aerospike://[::1]:3000``.
 - A password in the address (``user:pw@``) is refused: it would show in ``ps`` and shell history.
+- A host made only of digits and dots that is not a full dotted IPv4 address (``aerospike://46529``,
+  ``aerospike://10.1``) is refused (:func:`shorthand_ipv4`): the resolver would read it as an IPv4
+  address (46529 is 0.0.181.193, 10.1 is 10.0.0.1), which is almost always a port given without its
+  host and would connect somewhere unintended.
 
 Server endpoint lists (aerospike/aerospike-server:as/src/base/thr_info.c, asadm's node.py):
 
@@ -19,6 +23,9 @@ Server endpoint lists (aerospike/aerospike-server:as/src/base/thr_info.c, asadm'
 
 from __future__ import annotations
 
+import ipaddress
+import re
+import socket
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -48,6 +55,31 @@ class NodeAddress:
         return f"{scheme}://{user}{endpoint(self.host, self.port)}"
 
 
+_NUMERIC_HOST = re.compile(r"[0-9.]+")
+
+
+def shorthand_ipv4(host: str) -> str | None:
+    """Why a host of digits and dots that is not a full dotted IPv4 address is refused, else None.
+
+    The C resolver (inet_aton) reads ``46529`` as 0.0.181.193 and ``10.1`` as 10.0.0.1: given as a
+    host, such a number is almost always a port without its host.
+    """
+    if not _NUMERIC_HOST.fullmatch(host):
+        return None
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        pass
+    else:
+        return None  # a full dotted IPv4 address
+    try:
+        reading = f"the IPv4 address {ipaddress.IPv4Address(socket.inet_aton(host))}"
+    except OSError:
+        reading = "an IPv4 address"
+    hint = f"; for port {host}, give the host too: HOST:{host}" if host.isdigit() else ""
+    return f"{host!r} is not a host: it would be read as {reading}{hint}"
+
+
 def is_node_address(text: str) -> bool:
     """True if the text looks like an ``aerospike://`` or ``aerospike+tls://`` address."""
     return text.split("://", 1)[0].lower() in SCHEMES and "://" in text
@@ -66,6 +98,8 @@ def parse_address(text: str) -> NodeAddress:
         raise AscadError("node address must start with aerospike:// or aerospike+tls://", text)
     if not host:
         raise AscadError("node address has no host", text)
+    if (why := shorthand_ipv4(host)) is not None:
+        raise AscadError(why, text)
     if parts.password is not None:
         user = parts.username or ""
         shown = text.replace(f"{user}:{parts.password}@", f"{user}:***@", 1)

@@ -12,6 +12,7 @@ from ascad.runtime.address import (
     parse_address,
     parse_peers,
     parse_service,
+    shorthand_ipv4,
 )
 from ascad.runtime.info import TlsConfig
 from tests.helpers import RUNTIME
@@ -31,6 +32,13 @@ def test_parse_address_forms() -> None:
     assert is_node_address("aerospike+tls://h") and not is_node_address("conf/aerospike.conf")
 
 
+def test_numeric_hosts_that_are_addresses_or_names_are_taken() -> None:
+    assert parse_address("aerospike://127.0.0.1").host == "127.0.0.1"
+    assert parse_address("aerospike://[::1]:3100").host == "::1"
+    assert parse_address("aerospike://3node:3000").host == "3node"
+    assert shorthand_ipv4("127.0.0.1") is None and shorthand_ipv4("node-1") is None
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -38,6 +46,13 @@ def test_parse_address_forms() -> None:
         ("aerospike://u:pw@h", "do not put the password"),
         ("aerospike://h:99999", "bad node address"),
         ("aerospike://:3000", "no host"),
+        # A port given without its host would be read as an IPv4 address (0.0.181.193).
+        (
+            "aerospike://46529",
+            "'46529' is not a host: it would be read as the IPv4 address 0.0.181.193; for port 46529",
+        ),
+        ("aerospike://10.1:3000", "'10.1' is not a host: .* address 10.0.0.1$"),
+        ("aerospike://1.2.3.4.5", "'1.2.3.4.5' is not a host: it would be read as an IPv4"),
         ("aerospike://h?ca=x", "only for aerospike\\+tls"),
         ("aerospike+tls://h?bogus=1", "unknown address option"),
         ("aerospike+tls://h?cert=a", "cert and key must be given together"),

@@ -37,6 +37,7 @@ from ascad.report.terminal import (
 NODE_MATRIX_MAX = 40
 RESTART_NOTES = {True: " [restart needed]", False: " [dynamic]"}  # as terminal.restart_note
 MEMBERS_SHOWN = 8
+VALUE_PAD = 24  # a longer value is not padded further: its groups follow it
 
 
 def _plural(n: int, word: str) -> str:
@@ -59,7 +60,8 @@ def summary_line(report: FleetReport) -> str:
     if len(report.groups) > 1:
         found.append(f"{len(report.groups)} groups")
     if report.parameters:
-        found.append(f"{_plural(len(report.parameters), 'parameter')} differ")
+        n = len(report.parameters)
+        found.append(f"{_plural(n, 'parameter')} differ{'s' if n == 1 else ''}")
     if report.golden_differences:
         found.append(_plural(report.golden_differences, "golden difference"))
     reachable = len(report.nodes) - len(report.unreachable)
@@ -133,6 +135,8 @@ def render(
                 f"  {c(YELLOW, '~')} {display(p.path)}{' (stanza)' if p.stanza else ''}"
                 f"{restart}{note}"
             )
+            # Values padded to the widest (up to VALUE_PAD) so the groups line up.
+            pad = min(max(len(_value(h)) for h in p.values), VALUE_PAD)
             for i, h in enumerate(p.values):
                 groups = " ".join(f"g{g}" for g in h.groups)
                 who = f"{groups} ({_plural(len(h.nodes), 'node')})"
@@ -141,7 +145,9 @@ def render(
                 val = _value(h)
                 good = h.golden if h.golden is not None else i == 0
                 tag = "  (golden)" if h.golden else ""
-                out.append(f"      {c(GREEN if good else RED, val)}  {who}{tag}")
+                out.append(
+                    f"      {c(GREEN if good else RED, val)}{' ' * (pad - len(val))}  {who}{tag}"
+                )
 
     if len(report.groups) > 1:
         out.extend(_matrix_lines(report, c, width))

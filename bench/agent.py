@@ -73,15 +73,18 @@ def _rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def _libraries_rss() -> float:
-    """The RSS of a Python process that has imported aiohttp.web (the agent's server and client
-    library, with the two SSL contexts aiohttp makes at import) and nothing else: the part of the
-    agent's idle RSS that is not ascad's."""
+def _imports_rss(modules: str) -> float:
+    """The RSS of a Python process that has imported ``modules`` and done nothing else.
+
+    ``aiohttp.web`` alone (the agent's server and client library, with the two SSL contexts
+    aiohttp makes at import) is the part of the agent's idle RSS that is not ascad's; with the
+    agent's own modules too (what ``ascad agent`` imports before its first cycle), the rest of
+    the idle RSS is what the cycles keep (tables, memos, the history store's pages)."""
     proc = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, aiohttp.web; print('ready', flush=True); sys.stdin.read()",
+            f"import sys, {modules}; print('ready', flush=True); sys.stdin.read()",
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -291,10 +294,12 @@ def main() -> int:
             floor, floor_url = serve_floor("floor_http.py", node_conf)
             time.sleep(1)
             floor_rss = _rss_mib(floor.pid)
-            libs_rss = _libraries_rss()
+            libs_rss = _imports_rss("aiohttp.web")
+            modules_rss = _imports_rss("aiohttp.web, ascad.cli, ascad.commands.agent, sqlite3")
             print(
                 f"idle agent RSS: {rss:.1f} MiB (floor: the raw asyncio server, {floor_rss:.1f} MiB;"
-                f" Python with aiohttp.web imported and nothing else, {libs_rss:.1f} MiB)"
+                f" Python with aiohttp.web imported and nothing else, {libs_rss:.1f} MiB;"
+                f" with the agent's modules imported too, {modules_rss:.1f} MiB)"
             )
             print(
                 f"CPU time of one cycle (runtime + golden, {CONF.name}), mean of {args.cycles}:"

@@ -184,11 +184,12 @@ class Agent:
             await self._retired.pop().close()
 
     async def guarded_cycle(self) -> CycleResult:
-        """The runner's cycle under the watchdog (:meth:`_watched_cycle`), recorded in the history
-        store (``state_dir/history.sqlite``; ``ascad check`` only when the directory exists)."""
+        """The runner's cycle under the watchdog (:meth:`_watched_cycle`), read against the
+        history store (``state_dir/history.sqlite``) and, for the daemon, recorded in it
+        (``ascad check`` leaves the agent's store as it was)."""
         cycle = await self._watched_cycle()
         return await asyncio.to_thread(
-            record_cycle, self.settings.state_dir, cycle, create=self.serve
+            record_cycle, self.settings.state_dir, cycle, keep=self.serve
         )
 
     def _persist(self, cycle: CycleResult) -> tuple[CycleResult, dict[str, Any]]:
@@ -196,7 +197,7 @@ class Agent:
         state file: one trip to a worker thread for both (each trip costs CPU, and the state
         file's fsyncs no longer hold up the event loop)."""
         s = self.settings
-        cycle = record_cycle(s.state_dir, cycle, create=self.serve)
+        cycle = record_cycle(s.state_dir, cycle, keep=self.serve)
         doc = cycle_to_dict(cycle)
         try:
             save_status(s.state_dir, doc)

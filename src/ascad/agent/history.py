@@ -115,21 +115,29 @@ class HistoryStore:
         self.close()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, keep: bool = True) -> Iterator[None]:
+        """One transaction, committed when the block ends (rolled back instead if ``keep`` is
+        False, or the block raises)."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        self.db.execute("COMMIT" if keep else "ROLLBACK")
 
-    def record(self, cycle: CycleResult, now: float | None = None) -> CycleResult:
+    def record(
+        self, cycle: CycleResult, now: float | None = None, *, keep: bool = True
+    ) -> CycleResult:
         """Record one cycle (one transaction) and return it with each check's ``first_seen``,
-        ``last_seen``, ``changed`` and each difference's ``first_seen`` filled in."""
+        ``last_seen``, ``changed`` and each difference's ``first_seen`` filled in.
+
+        ``keep=False`` fills them in the same way but leaves the store as it was: ``ascad check``
+        beside a running agent must not move the agent's ``since`` or take its changes (the
+        agent's next events would say ``changed: false`` for a change nobody was told of)."""
         now = time.time() if now is None else now
         checks = []
-        with self.transaction():
+        with self.transaction(keep=keep):
             for c in cycle.checks:
                 row = self.db.execute(
                     "SELECT state, since FROM checks WHERE name = ?", (c.check,)
@@ -241,14 +249,19 @@ def _detail(d: object) -> str:
     return f"{d.left if d.left is not None else ''} -> {d.right if d.right is not None else ''}"
 
 
-def record_cycle(state_dir: str, cycle: CycleResult, *, create: bool = True) -> CycleResult:
+def record_cycle(state_dir: str, cycle: CycleResult, *, keep: bool = True) -> CycleResult:
     """``cycle`` recorded in ``state_dir``'s store; unchanged (and logged) when the store cannot be
-    used: history is never a reason for a cycle to fail."""
+    used: history is never a reason for a cycle to fail.
+
+    ``keep=False`` (``ascad check``): the cycle is read against the agent's store, which is left
+    as it was; without a store (no agent has run here) the cycle is returned as it is."""
+    if not keep and not os.path.isfile(os.path.join(state_dir, FILENAME)):
+        return cycle
     try:
-        with HistoryStore(state_dir, create=create) as store:
-            return store.record(cycle)
+        with HistoryStore(state_dir, create=keep) as store:
+            return store.record(cycle, keep=keep)
     except FileNotFoundError:
-        return cycle  # `ascad check` without an agent's state directory: no history
+        return cycle
     except (OSError, sqlite3.Error) as exc:
         log.error("cannot record the history in %s: %s", os.path.join(state_dir, FILENAME), exc)
         return cycle

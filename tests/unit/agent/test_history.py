@@ -92,8 +92,28 @@ def test_an_unusable_store_never_fails_the_cycle(tmp_path: Path) -> None:
     c = cycle(runtime(diff("service.x")))
     assert record_cycle(str(tmp_path), c) is c
     # `ascad check` without the agent's directory: no history, no directory made
-    assert record_cycle(str(tmp_path / "missing"), c, create=False) is c
+    assert record_cycle(str(tmp_path / "missing"), c, keep=False) is c
     assert not (tmp_path / "missing").exists()
+    # nor in an agent's directory that has no store yet: none is made
+    (tmp_path / "fresh").mkdir()
+    assert record_cycle(str(tmp_path / "fresh"), c, keep=False) is c
+    assert not (tmp_path / "fresh" / "history.sqlite").exists()
+
+
+def test_a_cycle_not_kept_reads_the_store_and_leaves_it_as_it_was(tmp_path: Path) -> None:
+    """`ascad check` beside a running agent: its report says what changed since the agent's last
+    cycle, and the agent's next cycle still sees (and sends) that change itself."""
+    with HistoryStore(str(tmp_path)) as store:
+        store.record(cycle(runtime()), now=T0)
+        seen = store.record(cycle(runtime(diff("service.x"))), now=T0 + 60, keep=False)
+        assert seen.checks[0].changed is True
+        assert seen.checks[0].change == "ok -> critical; new: service.x"
+        assert store.findings() == []
+        assert store.check_states() == [("runtime", "ok", T0, T0)]
+        after = store.record(cycle(runtime(diff("service.x"))), now=T0 + 120)
+    assert after.checks[0].changed is True
+    assert after.checks[0].change == "ok -> critical; new: service.x"
+    assert after.checks[0].first_seen == "2027-01-15T08:02:00Z"
 
 
 WRITER = r"""
@@ -157,10 +177,10 @@ def test_agent_restarts_keep_first_seen_in_status_and_events(tmp_path: Path) -> 
     """Two agents one after the other on one state_dir (a restart) against an emulated node with
     a set-config never written back: first_seen stays; the second cycle is no state change."""
 
-    async def one_cycle(port: int) -> tuple[dict[str, object], list[object]]:
+    async def one_cycle(port: int, serve: bool = True) -> tuple[dict[str, object], list[object]]:
         s = loop_settings(tmp_path, 0)
         s.aerospike_address = f"aerospike://127.0.0.1:{port}"
-        agent = Agent(s, serve=False)
+        agent = Agent(s, serve=serve)  # serve: the daemon (its server is not started)
         try:
             c = await agent.guarded_cycle()
         finally:
@@ -173,6 +193,7 @@ def test_agent_restarts_keep_first_seen_in_status_and_events(tmp_path: Path) -> 
         async with ec.running(nodes) as cl:
             await info_on_first("set-config:context=service;proto-fd-max=20000", "ok")(cl)
             first = await one_cycle(cl.nodes[0].port)
+            await one_cycle(cl.nodes[0].port, serve=False)  # `ascad check` between: not kept
             await asyncio.sleep(1.1)
             second = await one_cycle(cl.nodes[0].port)
         return first, second
@@ -189,6 +210,8 @@ def test_agent_restarts_keep_first_seen_in_status_and_events(tmp_path: Path) -> 
     assert d1["path"] == "service.proto-fd-max"
     assert d1["first_seen"] == d2["first_seen"] == r1["first_seen"]
     assert r1["changed"] is True and r2["changed"] is False
+    with HistoryStore(str(tmp_path / "state")) as store:  # the two daemon cycles only
+        assert store.db.execute("SELECT count(*) FROM cycles").fetchone()[0] == 2
 
     def attrs(events: list[object]) -> dict[str, str]:
         e = next(e for e in events if e.service == "ascad runtime")  # type: ignore[attr-defined]

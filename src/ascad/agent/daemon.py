@@ -49,7 +49,7 @@ from ascad.agent.cycle import CycleRunner, failed_cycle, load_status, save_statu
 from ascad.agent.history import record_cycle
 from ascad.agent.server import ConfigServer
 from ascad.agent.settings import AgentSettings, SettingsError, origin_line
-from ascad.checks.results import CycleResult
+from ascad.checks.results import OK, CycleResult
 from ascad.errors import AscadError
 from ascad.report.events import cycle_events
 from ascad.report.status import cycle_to_dict
@@ -235,7 +235,9 @@ class Agent:
             log.warning("master fallback: %s", cycle.fallback)
         for c in cycle.checks:
             n = len(c.differences)
-            log.info(
+            # Drift and a check that could not run are what `journalctl -p warning` must show.
+            log.log(
+                logging.INFO if c.state == OK else logging.WARNING,
                 "check %s: %s%s",
                 c.check,
                 c.state,

@@ -156,3 +156,42 @@ def test_a_master_turned_slave_drops_its_golden_series(tmp_path: Path) -> None:
                 await master.stop()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_a_check_that_cannot_run_or_finds_drift_is_logged_as_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`journalctl -u ascad -p warning` (the README's way to see trouble) must show a node that
+    cannot be read, and drift; a check that is ok stays at info."""
+    import logging
+
+    golden = tmp_path / "golden.conf"
+    s = loop_settings(tmp_path, 0, golden, role="master")  # (writes the conf and the golden)
+    assert "proto-fd-max 15000" in AGENT_CONF.read_text()
+    golden.write_text(AGENT_CONF.read_text().replace("proto-fd-max 15000", "proto-fd-max 9000"))
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        s.aerospike_address = f"aerospike://127.0.0.1:{closed.getsockname()[1]}"
+
+    async def main() -> None:
+        agent = Agent(s, serve=False)
+        try:
+            await agent.run_cycle()
+        finally:
+            await agent.stop()
+
+    with caplog.at_level(logging.INFO, logger="ascad.agent"):
+        asyncio.run(asyncio.wait_for(main(), 30))
+    levels = {
+        r.getMessage().split(":")[0]: (r.levelname, r.getMessage())
+        for r in caplog.records
+        if r.getMessage().startswith("check ")
+    }
+    assert levels["check runtime"][0] == "WARNING" and "warning" in levels["check runtime"][1]
+    assert levels["check golden"] == ("WARNING", "check golden: critical (1 difference)")
+    golden.write_text(AGENT_CONF.read_text())
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ascad.agent"):
+        asyncio.run(asyncio.wait_for(main(), 30))
+    [ok] = [r for r in caplog.records if r.getMessage().startswith("check golden")]
+    assert (ok.levelname, ok.getMessage()) == ("INFO", "check golden: ok (0 differences)")

@@ -88,8 +88,10 @@ class PeerClient:
         ca_file: str = "",
         cert_file: str = "",
         key_file: str = "",
+        instance: str | None = None,
     ) -> None:
         self.token = token
+        self.instance = instance  # this agent's own Ascad-Instance: an answer with it is itself
         self.timeout = timeout
         self.ca_file = ca_file
         self.cert_file = cert_file
@@ -169,6 +171,7 @@ class PeerClient:
             )
         except AscadError as exc:
             raise self._tls_hint(url, exc) from None
+        roles.check_not_self(resp_headers, self.instance, url)
         if status == 304 and cached:
             roles.check_server_header(resp_headers, url)
             self.not_modified += 1
@@ -205,7 +208,9 @@ class CycleRunner:
     """Runs cycles for one settings object; keeps the peer connection pool and ETags between
     cycles. Use :meth:`run` then :meth:`close`."""
 
-    def __init__(self, settings: AgentSettings, *, cluster: str = "") -> None:
+    def __init__(
+        self, settings: AgentSettings, *, cluster: str = "", instance: str | None = None
+    ) -> None:
         self.settings = settings
         self.peers = PeerClient(
             settings.token,
@@ -213,6 +218,7 @@ class CycleRunner:
             settings.peers_ca,
             settings.peers_tls_cert,
             settings.peers_tls_key,
+            instance,
         )
         # The cluster name the node gave last; events keep it while the node is down.
         self.last_cluster = cluster

@@ -36,6 +36,7 @@ import logging
 import os
 import platform
 import random
+import secrets
 import signal
 import ssl
 import sys
@@ -121,7 +122,11 @@ class Agent:
         self.last: CycleResult | None = None
         self.status_doc: dict[str, Any] | None = load_status(settings.state_dir)
         cluster = (self.status_doc or {}).get("cluster")
-        self.runner = CycleRunner(settings, cluster=cluster if isinstance(cluster, str) else "")
+        # This process's id in its /v1/config answers: its own URL as a master is recognised.
+        self.instance = secrets.token_hex(8)
+        self.runner = CycleRunner(
+            settings, cluster=cluster if isinstance(cluster, str) else "", instance=self.instance
+        )
         # /metrics' last success times survive a restart: they come from the persisted status.
         self.last_success: dict[str, float] = {
             c["check"]: float(c["finished"])
@@ -157,6 +162,7 @@ class Agent:
             lambda: self.last_success,
             self.counters,
             lambda: self.runner,
+            self.instance,
         )
 
     def counters(self) -> dict[str, Any]:
@@ -371,7 +377,9 @@ class Agent:
             self.server.settings = settings
         self.settings = settings
         self._retired.append(self.runner)  # closed before the next cycle, not under a running one
-        self.runner = CycleRunner(settings, cluster=self.runner.last_cluster)
+        self.runner = CycleRunner(
+            settings, cluster=self.runner.last_cluster, instance=self.instance
+        )
         self.watchdog = cycle_deadline(settings)
         configure_logging(settings.log_level)
         log.info("settings reloaded from %s", settings.source)

@@ -74,12 +74,13 @@ class Candidate:
 class Skipped:
     candidate: Candidate
     reason: str
-    answered: bool = False  # it answered, but not as an ascad agent (NotAnAgent)
+    # How it failed: "unreachable", "is not an ascad agent" (it answered, but not as an agent:
+    # NotAnAgent), "is this agent itself" (ThisAgent)
+    what: str = "unreachable"
 
     @property
     def note(self) -> str:
-        what = "is not an ascad agent" if self.answered else "unreachable"
-        return f"{self.candidate.label} {what} ({self.reason})"
+        return f"{self.candidate.label} {self.what} ({self.reason})"
 
 
 @dataclass
@@ -196,10 +197,36 @@ async def elect(
         try:
             value = await fetch(cand)
         except AscadError as exc:
-            skipped.append(Skipped(cand, exc.message, answered=isinstance(exc, NotAnAgent)))
+            skipped.append(Skipped(cand, exc.message, _failure(exc)))
             continue
         return Election(cand, skipped, value)
     return Election(None, skipped)
+
+
+# Each agent process names itself in its /v1/config answers with a random id (``Agent.instance``):
+# a slave whose master URL leads back to itself (one pillar's master_url on every node, the master
+# included) would otherwise compare its conf with itself and stay green forever.
+INSTANCE_HEADER = "Ascad-Instance"
+
+
+class ThisAgent(AscadError):
+    """The candidate's answer comes from this very agent (its own ``Ascad-Instance``)."""
+
+
+def check_not_self(headers: Mapping[str, str], instance: str | None, where: str) -> None:
+    """:class:`ThisAgent` when the answer carries this agent's own instance id."""
+    if instance and headers.get(INSTANCE_HEADER) == instance:
+        raise ThisAgent(
+            "its answer is this agent's own: set [peers] master_url to the master's agent, or"
+            " role = master on the master",
+            where,
+        )
+
+
+def _failure(exc: AscadError) -> str:
+    if isinstance(exc, ThisAgent):
+        return "is this agent itself"
+    return "is not an ascad agent" if isinstance(exc, NotAnAgent) else "unreachable"
 
 
 def check_server_header(headers: Mapping[str, str], where: str) -> None:

@@ -4,7 +4,8 @@ Endpoints (GET and HEAD only; aiohttp answers 405 to other methods on these path
 
 - ``/v1/config``: the conf file's bytes exactly as written (``text/plain``), ``ETag`` the quoted
   sha256 of those bytes; ``If-None-Match`` with that tag (or ``*``) gets 304 and no body
-  (RFC 9110 13.1.2: weak comparison, a list of tags allowed).
+  (RFC 9110 13.1.2: weak comparison, a list of tags allowed). ``Ascad-Instance``: this agent
+  process's random id, so a slave whose master URL leads back to itself knows (roles.check_not_self).
 - ``/v1/config.json``: the parsed tree (stanzas and parameters with lines) and the flat settings
   with their canonical values and lines.
 - ``/v1/status``: the last cycle's results (``ascad.agent.status/1``).
@@ -57,6 +58,7 @@ from aiohttp.http_writer import _serialize_headers
 
 from ascad.agent import listener as limits
 from ascad.agent import ui
+from ascad.agent.roles import INSTANCE_HEADER
 from ascad.agent.settings import AgentSettings
 from ascad.conf.flatten import flatten
 from ascad.conf.model import Param, Stanza, display
@@ -345,8 +347,10 @@ class ConfigServer:
         last_success: Callable[[], dict[str, float]] | None = None,
         counters: Callable[[], dict[str, Any]] | None = None,
         runner: Callable[[], Any] | None = None,
+        instance: str = "",
     ) -> None:
         self.settings = settings
+        self.instance = instance  # sent as Ascad-Instance with /v1/config (roles.check_not_self)
         self.status = status
         self.last_success = last_success or dict
         self.counters = counters or dict
@@ -500,7 +504,11 @@ class ConfigServer:
                 except (OSError, AscadError) as exc:
                     response = self._unreadable(exc)
                 else:
-                    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+                    headers = {
+                        "ETag": etag,
+                        "Cache-Control": "no-cache",
+                        INSTANCE_HEADER: self.instance,
+                    }
                     if _not_modified(request, etag):
                         response = _Whole(304, headers, b"")
                     else:
@@ -561,7 +569,7 @@ class ConfigServer:
             data, etag = await self.conf.fetch()
         except (OSError, AscadError) as exc:
             return self._unreadable(exc)
-        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        headers = {"ETag": etag, "Cache-Control": "no-cache", INSTANCE_HEADER: self.instance}
         if _not_modified(request, etag):
             return web.Response(status=304, headers=headers)
         return web.Response(body=data, content_type="text/plain", charset="utf-8", headers=headers)

@@ -90,7 +90,7 @@ def test_a_non_ascad_answer_is_skipped_and_the_next_master_is_used(tmp_path: Pat
         assert election.master is not None and election.master.url == master.url
         assert election.value[1] == CONF_TEXT
         reasons = {s.candidate.url.rsplit("/", 1)[1]: s for s in election.skipped}  # type: ignore[union-attr]
-        assert all(s.answered for s in reasons.values())
+        assert all(s.what == "is not an ascad agent" for s in reasons.values())
         assert "an HTML page, not a conf" in reasons["html"].reason
         assert "'nginx/1.25.3' (Server header), not an ascad agent" in reasons["nginx"].reason
         assert "the answer is not a conf" in reasons["hello"].reason
@@ -146,6 +146,48 @@ def test_a_slave_cycle_falls_back_past_a_login_page(tmp_path: Path) -> None:
     assert f"http://127.0.0.1:{port}/html is not an ascad agent (an HTML page" in (
         cycle.fallback or ""
     )
+
+
+def test_a_slave_whose_master_url_is_itself_is_not_green(tmp_path: Path) -> None:
+    """One pillar sets the same master_url on every node, the master's own included: that node
+    would compare its conf with itself and stay ok forever. Its own answer (Ascad-Instance) is
+    recognised: the peer check is a warning that says so, while another agent with the same
+    settings, in the same process, still compares with it."""
+    from ascad.agent.daemon import Agent
+
+    conf = tmp_path / "aerospike.conf"
+    conf.write_text(CONF_TEXT)
+
+    async def main() -> Any:
+        with ThreadedNode(conf) as node:
+            s = loop_settings(tmp_path, 0)
+            s.role = "slave"
+            s.aerospike_address = f"aerospike://127.0.0.1:{node.port}"
+            agent = Agent(s)
+            await agent.start()
+            try:
+                url = agent.url
+                assert url is not None
+                s.master_urls = [url]
+                itself = await agent.runner.run()
+                other = CycleRunner(s, instance="another agent")
+                try:
+                    theirs = await other.run()
+                finally:
+                    await other.close()
+            finally:
+                await agent.stop()
+        return url, itself, theirs
+
+    url, itself, theirs = asyncio.run(asyncio.wait_for(main(), 60))
+    peer = {c.check: c for c in itself.checks}["peer"]
+    assert peer.state == "warning"
+    assert peer.reason == (
+        f"no master reachable: {url} is this agent itself (its answer is this agent's own: set"
+        " [peers] master_url to the master's agent, or role = master on the master); compared"
+        " with nobody"
+    )
+    assert {c.check: c for c in theirs.checks}["peer"].state == "ok"
 
 
 # --- mutual TLS between agents --------------------------------------------------------------------

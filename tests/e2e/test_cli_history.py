@@ -55,4 +55,22 @@ def test_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_no_history_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc, _, err = run_cli(["history", "--state-dir", str(tmp_path / "none")], capsys)
     assert rc == 2
-    assert "no history here" in err and str(tmp_path / "none") in err
+    assert (
+        err
+        == f"ascad: {tmp_path / 'none'}: no such directory (the agent makes it at its first cycle)\n"
+    )
+    (tmp_path / "empty").mkdir()
+    rc, _, err = run_cli(["history", "--state-dir", str(tmp_path / "empty")], capsys)
+    assert rc == 2
+    assert (
+        err == f"ascad: {tmp_path / 'empty'}: no history here (the agent has not run a cycle yet)\n"
+    )
+    assert list((tmp_path / "empty").iterdir()) == []  # reading made no store
+
+
+def test_an_unknown_check_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        run_cli(["history", "--state-dir", str(tmp_path), "--check", "bogus"], capsys)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'bogus' (choose from 'runtime', 'golden', 'peer')" in err

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", metavar="FILE", help=f"settings file (default {DEFAULT_CONFIG} if present)"
     )
     where.add_argument("--state-dir", metavar="DIR", help="the agent's state_dir (instead)")
-    parser.add_argument("--check", metavar="NAME", help="only this check (runtime, golden, peer)")
+    parser.add_argument("--check", choices=("runtime", "golden", "peer"), help="only this check")
     parser.add_argument("--open", action="store_true", help="only findings not resolved")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
@@ -39,6 +39,12 @@ def run(args: argparse.Namespace) -> int:
         from ascad.agent.settings import load_settings
 
         state_dir = load_settings(args.config, serving=False).state_dir
+    import os
+
+    if not os.path.isdir(state_dir):
+        raise AscadError("no such directory (the agent makes it at its first cycle)", state_dir)
+    if not os.path.isfile(os.path.join(state_dir, FILENAME)):  # a reader makes no store
+        raise AscadError("no history here (the agent has not run a cycle yet)", state_dir)
     try:
         store = HistoryStore(state_dir, create=False)
     except FileNotFoundError:

@@ -222,6 +222,18 @@ def test_server_version_is_refused_when_empty_or_beside_a_node(
     assert "--server-version is empty" in capsys.readouterr().err
     assert main(["diff", "--server-version", "8.1.2.2", files["a"], "aerospike://127.0.0.1:9"]) == 2
     assert "gives its own build" in capsys.readouterr().err
+    # A typo would silently drop every restart flag and default: refused as validate refuses it.
+    for command in ("diff", "fleet"):
+        assert main([command, "--server-version", "banana", files["a"], files["b"]]) == 2
+        assert capsys.readouterr().err == (
+            "ascad: --server-version: not a server version: 'banana' (expected e.g. 8.1.2.2 or"
+            " 7.0)\n"
+        )
+    # A newer minor release than the table holds is judged by the newest schema, and says so.
+    main(["diff", "--server-version", "9.9", files["a"], files["b"]])
+    assert capsys.readouterr().err.startswith(
+        "ascad: warning: server 9.9 is newer than the newest schema ascad holds ("
+    )
 
 
 @pytest.mark.parametrize(

@@ -452,6 +452,31 @@ def apply_node_options(settings: Any, args: argparse.Namespace) -> None:
     check_key_file(settings.aerospike_tls_key or None)
 
 
+def checked_server_version(value: str | None) -> str | None:
+    """``--server-version`` of diff and fleet, checked as validate checks it: an empty or
+    unreadable one is an error (a typo would silently drop every restart flag and default);
+    a build of a newer minor release than the newest schema gets a warning on stderr."""
+    if value is None:
+        return None
+    build = value.strip()
+    if not build:
+        raise AscadError("--server-version is empty: give a build such as 8.1.2.2")
+    from ascad.knowledge.table import parse_build, schema_versions, version_key
+
+    try:
+        key = parse_build(build)
+    except AscadError as exc:
+        raise AscadError(f"--server-version: {exc.message}") from None
+    newest = schema_versions()[-1]
+    if key[:2] > version_key(newest)[:2]:
+        print(
+            f"ascad: warning: server {build} is newer than the newest schema ascad holds"
+            f" ({newest}); its defaults and restart flags are taken from that one",
+            file=sys.stderr,
+        )
+    return build
+
+
 def print_version_warnings(warnings: Sequence[VersionWarning]) -> None:
     """Warnings about the server version a comparison was judged by, on stderr."""
     for w in warnings:

@@ -98,8 +98,7 @@ async def _run(args: argparse.Namespace, local: bool = False) -> int:
         raise AscadError("'-' (stdin) can be only one of LEFT and RIGHT")
     options = common.load_options(args)
     if args.server_version is not None:
-        if not args.server_version.strip():
-            raise AscadError("--server-version is empty: give a build such as 8.1.2.2")
+        args.server_version = common.checked_server_version(args.server_version)
         if is_runtime_spec(args.left) or is_runtime_spec(args.right):
             raise AscadError(
                 "--server-version is for two conf files: a running node gives its own build"

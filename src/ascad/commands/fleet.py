@@ -96,8 +96,7 @@ def options_from_args(args: argparse.Namespace) -> FleetOptions:
         raise AscadError("give SOURCE… or --discover aerospike://SEED")
     if args.concurrency < 1:
         raise AscadError("--concurrency must be at least 1")
-    if args.server_version is not None and not args.server_version.strip():
-        raise AscadError("--server-version is empty: give a build such as 8.1.2.2")
+    args.server_version = common.checked_server_version(args.server_version)
     settings = resolve_settings(
         args.settings,
         ignore=common.ignore_patterns(args),

@@ -109,9 +109,11 @@ def render(
     def named(names: list[str]) -> list[str]:
         return [labels.get(name, name) for name in names]
 
+    id_width = max((len(f"g{g.id}") for g in report.groups), default=2)  # g10 and on line up
     for g in report.groups:
         out.append(
-            f"  g{g.id}  {_plural(len(g.members), 'node'):>9}  {g.fingerprint[:SHORT]}  "
+            f"  {f'g{g.id}':<{id_width}}  {_plural(len(g.members), 'node'):>9}"
+            f"  {g.fingerprint[:SHORT]}  "
             f"{_members(named(g.members), verbose)}{_golden_mark(report, g.id, c)}"
         )
 

@@ -42,3 +42,11 @@ def test_a_long_value_is_not_padded_beyond_the_limit() -> None:
     long = "1" * 30
     lines = [line for line in _fleet(["7", long]).splitlines() if line.startswith("      ")]
     assert lines == ["      7" + " " * 23 + "  g1 (1 node)", f"      {long}  g2 (1 node): n1"]
+
+
+def test_group_lines_line_up_past_nine_groups() -> None:
+    text = _fleet([str(1000 + i) for i in range(11)])
+    rows = [line for line in text.splitlines() if line.startswith("  g")]
+    assert len(rows) == 11
+    assert {line.index(" node") for line in rows} == {rows[0].index(" node")}
+    assert rows[0].startswith("  g1      1 node  ") and rows[10].startswith("  g11     1 node  ")

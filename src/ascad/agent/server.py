@@ -45,6 +45,7 @@ import hmac
 import json
 import logging
 import os
+import secrets
 import ssl
 import stat
 from collections.abc import Awaitable, Callable
@@ -347,10 +348,11 @@ class ConfigServer:
         last_success: Callable[[], dict[str, float]] | None = None,
         counters: Callable[[], dict[str, Any]] | None = None,
         runner: Callable[[], Any] | None = None,
-        instance: str = "",
+        instance: str | None = None,
     ) -> None:
         self.settings = settings
-        self.instance = instance  # sent as Ascad-Instance with /v1/config (roles.check_not_self)
+        # Sent as Ascad-Instance with /v1/config (roles.check_not_self); the agent gives its own.
+        self.instance = instance or secrets.token_hex(8)
         self.status = status
         self.last_success = last_success or dict
         self.counters = counters or dict

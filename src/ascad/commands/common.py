@@ -461,14 +461,13 @@ def checked_server_version(value: str | None) -> str | None:
     build = value.strip()
     if not build:
         raise AscadError("--server-version is empty: give a build such as 8.1.2.2")
-    from ascad.knowledge.table import parse_build, schema_versions, version_key
+    from ascad.knowledge.table import newest_if_newer
 
     try:
-        key = parse_build(build)
-    except AscadError as exc:
+        newest = newest_if_newer(build)
+    except AscadError as exc:  # not a version at all
         raise AscadError(f"--server-version: {exc.message}") from None
-    newest = schema_versions()[-1]
-    if key[:2] > version_key(newest)[:2]:
+    if newest is not None:
         print(
             f"ascad: warning: server {build} is newer than the newest schema ascad holds"
             f" ({newest}); its defaults and restart flags are taken from that one",

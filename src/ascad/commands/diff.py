@@ -98,11 +98,11 @@ async def _run(args: argparse.Namespace, local: bool = False) -> int:
         raise AscadError("'-' (stdin) can be only one of LEFT and RIGHT")
     options = common.load_options(args)
     if args.server_version is not None:
-        args.server_version = common.checked_server_version(args.server_version)
         if is_runtime_spec(args.left) or is_runtime_spec(args.right):
             raise AscadError(
                 "--server-version is for two conf files: a running node gives its own build"
             )
+        args.server_version = common.checked_server_version(args.server_version)
     settings = resolve_settings(args.settings, ignore=common.ignore_patterns(args))
     peers = args.peers
     if peers is None:

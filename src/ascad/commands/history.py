@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -39,8 +40,6 @@ def run(args: argparse.Namespace) -> int:
         from ascad.agent.settings import load_settings
 
         state_dir = load_settings(args.config, serving=False).state_dir
-    import os
-
     if not os.path.isdir(state_dir):
         raise AscadError("no such directory (the agent makes it at its first cycle)", state_dir)
     if not os.path.isfile(os.path.join(state_dir, FILENAME)):  # a reader makes no store

@@ -26,7 +26,13 @@ from ascad.checks.validate import Problem, validate_tree
 from ascad.commands import common
 from ascad.conf.flatten import flatten
 from ascad.errors import AscadError, ConfSyntaxError
-from ascad.knowledge.table import parse_build, schema_version_for, schema_versions, version_key
+from ascad.knowledge.table import (
+    newest_if_newer,
+    parse_build,
+    schema_version_for,
+    schema_versions,
+    version_key,
+)
 from ascad.sources.loader import is_runtime_spec
 from ascad.sources.local import parse_file
 
@@ -94,7 +100,7 @@ def _age_note(build: str) -> str | None:
             "checked against that one, and what only that schema says (unknown or obsolete "
             "names, ranges, enums) is a warning"
         )
-    if parse_build(build)[:2] > version_key(newest)[:2]:
+    if newest_if_newer(build) is not None:
         return (
             f"server {build} is newer than the newest schema ascad holds ({newest}); it is "
             "checked against that one, and a name that schema does not know is a warning"

@@ -192,6 +192,13 @@ def schema_version_for(build: str) -> str:
     return chosen
 
 
+def newest_if_newer(build: str) -> str | None:
+    """The newest schema version when ``build`` is of a newer minor release (9.0 against 8.1.2),
+    which then stands in for it; else None."""
+    newest = schema_versions()[-1]
+    return newest if parse_build(build)[:2] > version_key(newest)[:2] else None
+
+
 def next_schema_after(version: str) -> str | None:
     """The schema version after ``version``, or None for the newest."""
     versions = schema_versions()
